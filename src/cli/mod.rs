@@ -1,0 +1,115 @@
+//! Command-line surface: argument definitions and dispatch.
+
+mod bench;
+mod generate;
+mod init;
+mod trace;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gptlens::model::Gpt;
+use gptlens::tokenizer::Tokenizer;
+
+/// Watch a GPT think: run a small GPT-2 token by token and see every stage of it.
+#[derive(Parser, Debug)]
+#[command(name = "gptlens", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Model folder (config.json, model.safetensors, tokenizer.json). Default: the built-in tiny model.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// No colours (also honoured: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate a continuation and print it (for scripts).
+    Generate(generate::Args),
+    /// Print the full forward trace of a prompt as JSON.
+    Trace(trace::Args),
+    /// Write a seeded random model folder (for tests and benchmarks).
+    Init(init::Args),
+    /// Measure decode speed, prefill time and the time of one traced step.
+    Bench(bench::Args),
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Generate(a)) => generate::run(cli.model.as_deref(), a),
+        Some(Command::Trace(a)) => trace::run(cli.model.as_deref(), a),
+        Some(Command::Init(a)) => init::run(a),
+        Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            Ok(())
+        }
+    }
+}
+
+/// A loaded model and its tokenizer, checked against each other.
+pub struct Loaded {
+    pub gpt: Arc<Gpt>,
+    pub tokenizer: Tokenizer,
+    pub dir: PathBuf,
+}
+
+/// Opens `--model DIR`, or the built-in model.
+pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => {
+            let d = gptlens::paths::default_model_dir();
+            if !d.is_dir() {
+                anyhow::bail!(
+                    "the built-in model is not at {} (set GPTLENS_MODELS to the tiny-models folder, or pass --model DIR)",
+                    d.display()
+                );
+            }
+            d
+        }
+    };
+    let gpt = Gpt::open(&dir).with_context(|| format!("opening the model in {}", dir.display()))?;
+    let tokenizer = Tokenizer::open(&dir.join("tokenizer.json"))
+        .with_context(|| format!("opening the tokenizer in {}", dir.display()))?;
+    tokenizer.check_matches(&gpt.config)?;
+    let bad = gpt.weights.non_finite();
+    if !bad.is_empty() {
+        eprintln!(
+            "warning: {} tensor(s) hold NaN or infinite values ({}); the outputs will not mean much",
+            bad.len(),
+            bad.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(Loaded {
+        gpt: Arc::new(gpt),
+        tokenizer,
+        dir,
+    })
+}
+
+/// Encodes a prompt, refusing an empty one and keeping the last n_positions
+/// tokens of a long one (with a warning).
+pub fn encode_prompt(l: &Loaded, prompt: &str) -> Result<Vec<u32>> {
+    if prompt.is_empty() {
+        anyhow::bail!(
+            "the prompt is empty: give some text, for example --prompt \"Once upon a time\""
+        );
+    }
+    let ids = l.tokenizer.encode(prompt)?;
+    let ctx = l.gpt.config.n_positions;
+    if ids.len() > ctx {
+        eprintln!(
+            "warning: the prompt is {} tokens but the model's context is {ctx}; keeping the last {ctx}",
+            ids.len()
+        );
+        return Ok(ids[ids.len() - ctx..].to_vec());
+    }
+    Ok(ids)
+}

@@ -1,0 +1,12 @@
+//! gptlens: run a small GPT token by token and watch every stage.
+//!
+//! The engine ([`model`], [`sample`], [`session`], [`tokenizer`]) knows nothing
+//! about terminals; the front ends read its [`model::Trace`]. See ARCHITECTURE.md.
+
+pub mod model;
+pub mod paths;
+pub mod rng;
+pub mod sample;
+pub mod session;
+pub mod text;
+pub mod tokenizer;

@@ -1,0 +1,206 @@
+//! The model's shape, read from (and written as) a Hugging Face `config.json`.
+//!
+//! Field names follow `GPT2Config` so that real GPT-2 / distilgpt2 folders open
+//! unchanged, and so that the folders gptlens writes open in `transformers`.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use super::ModelError;
+
+/// The hyper-parameters of a GPT-2 model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Number of transformer blocks.
+    #[serde(default = "d_layer")]
+    pub n_layer: usize,
+    /// Attention heads per block.
+    #[serde(default = "d_head")]
+    pub n_head: usize,
+    /// Width of the residual stream (C).
+    #[serde(default = "d_embd")]
+    pub n_embd: usize,
+    /// Longest context the position table covers.
+    #[serde(default = "d_positions")]
+    pub n_positions: usize,
+    #[serde(default = "d_vocab")]
+    pub vocab_size: usize,
+    #[serde(default = "d_eps")]
+    pub layer_norm_epsilon: f64,
+    /// Hidden width of the MLP; `null` in GPT-2's config means 4·n_embd.
+    #[serde(default)]
+    pub n_inner: Option<usize>,
+    #[serde(default = "d_act")]
+    pub activation_function: String,
+    #[serde(default = "d_model_type")]
+    pub model_type: String,
+    #[serde(default)]
+    pub architectures: Option<Vec<String>>,
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    #[serde(default)]
+    pub eos_token_id: Option<u32>,
+}
+
+fn d_layer() -> usize {
+    12
+}
+fn d_head() -> usize {
+    12
+}
+fn d_embd() -> usize {
+    768
+}
+fn d_positions() -> usize {
+    1024
+}
+fn d_vocab() -> usize {
+    50257
+}
+fn d_eps() -> f64 {
+    1e-5
+}
+fn d_act() -> String {
+    "gelu_new".into()
+}
+fn d_model_type() -> String {
+    "gpt2".into()
+}
+
+impl Config {
+    /// A config with GPT-2's conventions for the given shape.
+    pub fn new(
+        n_layer: usize,
+        n_head: usize,
+        n_embd: usize,
+        vocab_size: usize,
+        n_positions: usize,
+    ) -> Self {
+        Config {
+            n_layer,
+            n_head,
+            n_embd,
+            n_positions,
+            vocab_size,
+            layer_norm_epsilon: 1e-5,
+            n_inner: None,
+            activation_function: d_act(),
+            model_type: d_model_type(),
+            architectures: Some(vec!["GPT2LMHeadModel".into()]),
+            bos_token_id: None,
+            eos_token_id: None,
+        }
+    }
+
+    /// Width of one attention head (dₖ).
+    pub fn head_dim(&self) -> usize {
+        self.n_embd / self.n_head
+    }
+
+    /// Width of the MLP's hidden layer (4·C unless `n_inner` says otherwise).
+    pub fn mlp_dim(&self) -> usize {
+        self.n_inner.unwrap_or(4 * self.n_embd)
+    }
+
+    /// Checks what the forward pass relies on; the message says how to fix it.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |m: String| Err(ModelError::BadConfig(m));
+        if self.model_type != "gpt2" {
+            return bad(format!(
+                "model_type is \"{}\"; gptlens runs GPT-2 models only (model_type \"gpt2\")",
+                self.model_type
+            ));
+        }
+        if let Some(archs) = &self.architectures {
+            if let Some(a) = archs
+                .iter()
+                .find(|a| !a.starts_with("GPT2") && !a.is_empty())
+            {
+                return bad(format!(
+                    "architecture {a} is not supported; gptlens runs GPT2LMHeadModel / GPT2Model checkpoints"
+                ));
+            }
+        }
+        let act = self.activation_function.as_str();
+        if !matches!(act, "gelu_new" | "gelu_pytorch_tanh" | "gelu") {
+            return bad(format!(
+                "activation_function \"{act}\" is not supported; use \"gelu_new\" (GPT-2's tanh GELU) or \"gelu\""
+            ));
+        }
+        for (name, v) in [
+            ("n_layer", self.n_layer),
+            ("n_head", self.n_head),
+            ("n_embd", self.n_embd),
+            ("n_positions", self.n_positions),
+            ("vocab_size", self.vocab_size),
+        ] {
+            if v == 0 {
+                return bad(format!("{name} is 0; it must be a positive whole number"));
+            }
+        }
+        if self.n_embd % self.n_head != 0 {
+            return bad(format!(
+                "n_embd ({}) is not divisible by n_head ({}); each head needs an equal share of the width",
+                self.n_embd, self.n_head
+            ));
+        }
+        if !(self.layer_norm_epsilon > 0.0 && self.layer_norm_epsilon.is_finite()) {
+            return bad(format!(
+                "layer_norm_epsilon is {}; it must be a small positive number such as 1e-5",
+                self.layer_norm_epsilon
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn read(path: &Path) -> Result<Self, ModelError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let mut cfg: Config = serde_json::from_str(&text).map_err(|e| {
+            ModelError::BadConfig(format!(
+                "{} is not a valid GPT-2 config.json: {e}",
+                path.display()
+            ))
+        })?;
+        // Old OpenAI-style configs call the context n_ctx.
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            if v.get("n_positions").is_none() {
+                if let Some(n) = v.get("n_ctx").and_then(|n| n.as_u64()) {
+                    cfg.n_positions = n as usize;
+                }
+            }
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), ModelError> {
+        let mut v = serde_json::to_value(self).expect("config serializes");
+        // Fields transformers expects to find.
+        v["n_ctx"] = self.n_positions.into();
+        v["resid_pdrop"] = 0.0.into();
+        v["embd_pdrop"] = 0.0.into();
+        v["attn_pdrop"] = 0.0.into();
+        v["tie_word_embeddings"] = true.into();
+        let text = serde_json::to_string_pretty(&v).expect("json");
+        std::fs::write(path, text + "\n").map_err(|e| ModelError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    }
+
+    /// Parameters, counting the tied unembedding once.
+    pub fn n_params(&self) -> usize {
+        let c = self.n_embd;
+        let m = self.mlp_dim();
+        let per_layer = 2 * c // ln_1
+            + c * 3 * c + 3 * c // c_attn
+            + c * c + c // attn c_proj
+            + 2 * c // ln_2
+            + c * m + m // c_fc
+            + m * c + c; // mlp c_proj
+        self.vocab_size * c + self.n_positions * c + self.n_layer * per_layer + 2 * c
+    }
+}

@@ -1,0 +1,210 @@
+//! The trace: every intermediate value of the forward pass, per position.
+//!
+//! Invariant (causality): the rows for position t depend only on tokens 0..=t,
+//! so the trace of an earlier step is a prefix of the trace of a later one.
+//! The engine therefore keeps one growing trace, and "going back" to step s is
+//! reading the first `len` rows ([`Trace::prefix`]). Interventions that break
+//! causality (no causal mask) are recomputed from scratch instead.
+
+use ndarray::{Array2, ArrayView1, Axis};
+use serde::Serialize;
+
+/// A LayerNorm's input statistics and output, one row per position.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LnTrace {
+    /// μ of each position's input vector.
+    pub mean: Vec<f32>,
+    /// σ² (biased, as LayerNorm uses) of each position's input vector.
+    pub var: Vec<f32>,
+    /// (x − μ)/√(σ² + ε), before γ and β. [T, C]
+    #[serde(skip)]
+    pub xhat: Array2<f32>,
+    /// γ ⊙ x̂ + β. [T, C]
+    #[serde(skip)]
+    pub out: Array2<f32>,
+}
+
+/// Everything one transformer block computed.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerTrace {
+    pub ln_1: LnTrace,
+    /// Queries, keys, values [T, C]; head h owns columns h·dₖ .. (h+1)·dₖ.
+    #[serde(skip)]
+    pub q: Array2<f32>,
+    #[serde(skip)]
+    pub k: Array2<f32>,
+    #[serde(skip)]
+    pub v: Array2<f32>,
+    /// q·k/√dₖ before the mask, [head][query][key]; row t holds keys 0..=t
+    /// (all keys when the causal mask is switched off).
+    pub scores: Vec<Vec<Vec<f32>>>,
+    /// softmax of each score row, [head][query][key].
+    pub probs: Vec<Vec<Vec<f32>>>,
+    /// Each head's weighted sum of V, concatenated: [T, C].
+    #[serde(skip)]
+    pub heads: Array2<f32>,
+    /// After the output projection W_O: [T, C].
+    #[serde(skip)]
+    pub attn_out: Array2<f32>,
+    /// x + attn(ln_1(x)): [T, C].
+    #[serde(skip)]
+    pub resid_mid: Array2<f32>,
+    pub ln_2: LnTrace,
+    /// MLP up-projection before GELU: [T, M].
+    #[serde(skip)]
+    pub mlp_pre: Array2<f32>,
+    /// After GELU: [T, M].
+    #[serde(skip)]
+    pub mlp_act: Array2<f32>,
+    /// After the down-projection: [T, C].
+    #[serde(skip)]
+    pub mlp_out: Array2<f32>,
+    /// resid_mid + mlp(ln_2(resid_mid)): [T, C].
+    #[serde(skip)]
+    pub resid_post: Array2<f32>,
+}
+
+/// The forward pass of a whole sequence, stage by stage.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub tokens: Vec<u32>,
+    /// Token embedding rows wte[token]: [T, C].
+    pub tok_emb: Array2<f32>,
+    /// Position embedding rows wpe[t]: [T, C].
+    pub pos_emb: Array2<f32>,
+    /// Their sum, the residual stream entering layer 0: [T, C].
+    pub embed: Array2<f32>,
+    pub layers: Vec<LayerTrace>,
+    pub ln_f: LnTrace,
+    /// Logits for every position: [T, V].
+    pub logits: Array2<f32>,
+}
+
+fn empty(c: usize) -> Array2<f32> {
+    Array2::zeros((0, c))
+}
+
+impl LnTrace {
+    fn new(c: usize) -> Self {
+        LnTrace {
+            mean: vec![],
+            var: vec![],
+            xhat: empty(c),
+            out: empty(c),
+        }
+    }
+    fn prefix(&self, n: usize) -> Self {
+        LnTrace {
+            mean: self.mean[..n].to_vec(),
+            var: self.var[..n].to_vec(),
+            xhat: rows(&self.xhat, n),
+            out: rows(&self.out, n),
+        }
+    }
+}
+
+fn rows(a: &Array2<f32>, n: usize) -> Array2<f32> {
+    a.slice(ndarray::s![..n, ..]).to_owned()
+}
+
+/// Appends the rows of `src` to `dst`.
+pub(crate) fn push_rows(dst: &mut Array2<f32>, src: ndarray::ArrayView2<f32>) {
+    for r in src.axis_iter(Axis(0)) {
+        push_row(dst, r);
+    }
+}
+
+pub(crate) fn push_row(dst: &mut Array2<f32>, r: ArrayView1<f32>) {
+    dst.push_row(r).expect("row width matches the trace");
+}
+
+impl Trace {
+    pub fn new(cfg: &super::Config) -> Self {
+        let (c, m, h) = (cfg.n_embd, cfg.mlp_dim(), cfg.n_head);
+        Trace {
+            tokens: vec![],
+            tok_emb: empty(c),
+            pos_emb: empty(c),
+            embed: empty(c),
+            layers: (0..cfg.n_layer)
+                .map(|_| LayerTrace {
+                    ln_1: LnTrace::new(c),
+                    q: empty(c),
+                    k: empty(c),
+                    v: empty(c),
+                    scores: vec![vec![]; h],
+                    probs: vec![vec![]; h],
+                    heads: empty(c),
+                    attn_out: empty(c),
+                    resid_mid: empty(c),
+                    ln_2: LnTrace::new(c),
+                    mlp_pre: empty(m),
+                    mlp_act: empty(m),
+                    mlp_out: empty(c),
+                    resid_post: empty(c),
+                })
+                .collect(),
+            ln_f: LnTrace::new(c),
+            logits: empty(cfg.vocab_size),
+        }
+    }
+
+    /// Number of positions traced.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// The trace as it was when only the first `n` tokens existed.
+    pub fn prefix(&self, n: usize) -> Trace {
+        let n = n.min(self.len());
+        let tri = |v: &Vec<Vec<Vec<f32>>>| -> Vec<Vec<Vec<f32>>> {
+            v.iter().map(|head| head[..n].to_vec()).collect()
+        };
+        Trace {
+            tokens: self.tokens[..n].to_vec(),
+            tok_emb: rows(&self.tok_emb, n),
+            pos_emb: rows(&self.pos_emb, n),
+            embed: rows(&self.embed, n),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerTrace {
+                    ln_1: l.ln_1.prefix(n),
+                    q: rows(&l.q, n),
+                    k: rows(&l.k, n),
+                    v: rows(&l.v, n),
+                    scores: tri(&l.scores),
+                    probs: tri(&l.probs),
+                    heads: rows(&l.heads, n),
+                    attn_out: rows(&l.attn_out, n),
+                    resid_mid: rows(&l.resid_mid, n),
+                    ln_2: l.ln_2.prefix(n),
+                    mlp_pre: rows(&l.mlp_pre, n),
+                    mlp_act: rows(&l.mlp_act, n),
+                    mlp_out: rows(&l.mlp_out, n),
+                    resid_post: rows(&l.resid_post, n),
+                })
+                .collect(),
+            ln_f: self.ln_f.prefix(n),
+            logits: rows(&self.logits, n),
+        }
+    }
+
+    /// The residual stream entering layer `l` (l = n_layer: entering ln_f).
+    pub fn resid_in(&self, l: usize) -> &Array2<f32> {
+        if l == 0 {
+            &self.embed
+        } else {
+            &self.layers[l - 1].resid_post
+        }
+    }
+
+    /// The last position's logits (what picks the next token).
+    pub fn last_logits(&self) -> ArrayView1<'_, f32> {
+        self.logits.row(self.len() - 1)
+    }
+}

@@ -1,0 +1,207 @@
+//! Generation one token at a time with the full trace kept: what the explorer
+//! and the lessons drive. Plain generation for scripts is [`generate`].
+
+use std::sync::Arc;
+
+use crate::model::{Gpt, Interventions, KvCache, ModelError, Trace};
+use crate::rng::Rng;
+use crate::sample::{Pick, Sampling, pick};
+
+/// How many ranked candidates a pick keeps for display.
+pub const SHOWN_CANDIDATES: usize = 50;
+
+/// A prompt and its continuation, with the trace of every position.
+pub struct Session {
+    pub gpt: Arc<Gpt>,
+    /// Prompt then generated tokens; the trace covers all of them.
+    pub tokens: Vec<u32>,
+    pub prompt_len: usize,
+    pub trace: Trace,
+    /// `picks[i]` chose `tokens[prompt_len + i]`.
+    pub picks: Vec<Pick>,
+    pub sampling: Sampling,
+    /// Tokens dropped from the front to stay within the context.
+    pub dropped: usize,
+    cache: KvCache,
+    rng: Rng,
+    seed: u64,
+}
+
+/// Keeps the last `n_positions` tokens; returns them and how many were dropped.
+pub fn fit_context(ids: &[u32], n_positions: usize) -> (Vec<u32>, usize) {
+    let drop = ids.len().saturating_sub(n_positions);
+    (ids[drop..].to_vec(), drop)
+}
+
+impl Session {
+    pub fn new(
+        gpt: Arc<Gpt>,
+        prompt: &[u32],
+        sampling: Sampling,
+        seed: u64,
+    ) -> Result<Self, ModelError> {
+        if prompt.is_empty() {
+            return Err(ModelError::Input(
+                "the prompt is empty: give at least one token".into(),
+            ));
+        }
+        sampling.validate()?;
+        let (tokens, dropped) = fit_context(prompt, gpt.config.n_positions);
+        let mut trace = Trace::new(&gpt.config);
+        let mut cache = KvCache::new(&gpt.config);
+        gpt.forward(
+            &tokens,
+            &mut cache,
+            &Interventions::default(),
+            Some(&mut trace),
+            true,
+        )?;
+        Ok(Session {
+            prompt_len: tokens.len(),
+            tokens,
+            trace,
+            picks: vec![],
+            sampling,
+            dropped,
+            cache,
+            rng: Rng::new(seed),
+            seed,
+            gpt,
+        })
+    }
+
+    /// What the current sampling settings would pick next (without appending).
+    pub fn preview(&self) -> Pick {
+        let mut rng = self.rng.clone();
+        pick(
+            self.trace.last_logits().as_slice().expect("row"),
+            &self.tokens,
+            &self.sampling,
+            &mut rng,
+            SHOWN_CANDIDATES,
+        )
+    }
+
+    /// Picks the next token, appends it and traces it. When the context is full,
+    /// the oldest token is dropped and the window re-traced.
+    pub fn step(&mut self) -> Result<&Pick, ModelError> {
+        let logits = self.trace.last_logits().to_vec();
+        let p = pick(
+            &logits,
+            &self.tokens,
+            &self.sampling,
+            &mut self.rng,
+            SHOWN_CANDIDATES,
+        );
+        let tok = p.token;
+        self.picks.push(p);
+        self.tokens.push(tok);
+        if self.tokens.len() > self.gpt.config.n_positions {
+            self.tokens.remove(0);
+            self.prompt_len = self.prompt_len.saturating_sub(1);
+            self.dropped += 1;
+            self.retrace()?;
+        } else {
+            self.gpt.forward(
+                &[tok],
+                &mut self.cache,
+                &Interventions::default(),
+                Some(&mut self.trace),
+                true,
+            )?;
+        }
+        Ok(self.picks.last().expect("just pushed"))
+    }
+
+    /// Undoes the last generated token. Returns false at the prompt.
+    pub fn back(&mut self) -> bool {
+        if self.picks.is_empty() || self.tokens.len() <= self.prompt_len {
+            return false;
+        }
+        self.picks.pop();
+        self.tokens.pop();
+        let n = self.tokens.len();
+        self.trace = self.trace.prefix(n);
+        self.cache.truncate(n);
+        // Replay the random stream so the same step gives the same token again.
+        self.rng = Rng::new(self.seed);
+        for _ in 0..self.picks.iter().filter(|p| p.draw.is_some()).count() {
+            self.rng.uniform();
+        }
+        true
+    }
+
+    fn retrace(&mut self) -> Result<(), ModelError> {
+        self.trace = Trace::new(&self.gpt.config);
+        self.cache = KvCache::new(&self.gpt.config);
+        self.gpt.forward(
+            &self.tokens,
+            &mut self.cache,
+            &Interventions::default(),
+            Some(&mut self.trace),
+            true,
+        )?;
+        Ok(())
+    }
+
+    /// Tokens generated so far (after the prompt).
+    pub fn generated(&self) -> &[u32] {
+        &self.tokens[self.prompt_len..]
+    }
+}
+
+/// Plain generation on the fast path (no trace): calls `on_token` with each new
+/// token as it is picked. Slides the window when the context fills up.
+pub fn generate(
+    gpt: &Gpt,
+    prompt: &[u32],
+    max_tokens: usize,
+    sampling: &Sampling,
+    seed: u64,
+    stop_at: Option<u32>,
+    mut on_token: impl FnMut(u32),
+) -> Result<Vec<u32>, ModelError> {
+    sampling.validate()?;
+    if prompt.is_empty() {
+        return Err(ModelError::Input(
+            "the prompt is empty: give at least one token".into(),
+        ));
+    }
+    let iv = Interventions::default();
+    let ctx = gpt.config.n_positions;
+    let (mut window, _) = fit_context(prompt, ctx);
+    let mut history = prompt.to_vec();
+    let mut cache = KvCache::new(&gpt.config);
+    let mut logits = gpt
+        .forward(&window, &mut cache, &iv, None, false)?
+        .row(0)
+        .to_vec();
+    let mut rng = Rng::new(seed);
+    let mut out = vec![];
+    for _ in 0..max_tokens {
+        let p = pick(&logits, &history, sampling, &mut rng, 1);
+        out.push(p.token);
+        history.push(p.token);
+        on_token(p.token);
+        if Some(p.token) == stop_at {
+            break;
+        }
+        window.push(p.token);
+        if window.len() > ctx {
+            // Keep the last three quarters of the context and recompute it.
+            let keep = (ctx * 3 / 4).max(1);
+            window.drain(..window.len() - keep);
+            cache = KvCache::new(&gpt.config);
+            logits = gpt
+                .forward(&window, &mut cache, &iv, None, false)?
+                .row(0)
+                .to_vec();
+        } else {
+            logits = gpt
+                .forward(&[p.token], &mut cache, &iv, None, false)?
+                .row(0)
+                .to_vec();
+        }
+    }
+    Ok(out)
+}
