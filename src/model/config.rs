@@ -111,15 +111,14 @@ impl Config {
                 self.model_type
             ));
         }
-        if let Some(archs) = &self.architectures {
-            if let Some(a) = archs
+        if let Some(archs) = &self.architectures
+            && let Some(a) = archs
                 .iter()
                 .find(|a| !a.starts_with("GPT2") && !a.is_empty())
-            {
-                return bad(format!(
-                    "architecture {a} is not supported; gptlens runs GPT2LMHeadModel / GPT2Model checkpoints"
-                ));
-            }
+        {
+            return bad(format!(
+                "architecture {a} is not supported; gptlens runs GPT2LMHeadModel / GPT2Model checkpoints"
+            ));
         }
         let act = self.activation_function.as_str();
         if !matches!(act, "gelu_new" | "gelu_pytorch_tanh" | "gelu") {
@@ -138,7 +137,7 @@ impl Config {
                 return bad(format!("{name} is 0; it must be a positive whole number"));
             }
         }
-        if self.n_embd % self.n_head != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return bad(format!(
                 "n_embd ({}) is not divisible by n_head ({}); each head needs an equal share of the width",
                 self.n_embd, self.n_head
@@ -165,12 +164,11 @@ impl Config {
             ))
         })?;
         // Old OpenAI-style configs call the context n_ctx.
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-            if v.get("n_positions").is_none() {
-                if let Some(n) = v.get("n_ctx").and_then(|n| n.as_u64()) {
-                    cfg.n_positions = n as usize;
-                }
-            }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            && v.get("n_positions").is_none()
+            && let Some(n) = v.get("n_ctx").and_then(|n| n.as_u64())
+        {
+            cfg.n_positions = n as usize;
         }
         cfg.validate()?;
         Ok(cfg)

@@ -261,7 +261,7 @@ impl Weights {
             let tensor = match view.dtype() {
                 Dtype::F32 => {
                     let offset = bytes.as_ptr() as usize - base;
-                    if offset % 4 == 0 {
+                    if offset.is_multiple_of(4) {
                         Tensor {
                             shape,
                             store: Store::Mapped {
@@ -341,7 +341,7 @@ pub fn write_safetensors(
         offset += bytes;
     }
     let mut h = serde_json::to_string(&header).expect("json");
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(' ');
     }
     let io = |e| ModelError::Io {
