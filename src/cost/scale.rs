@@ -227,7 +227,7 @@ impl Assumptions {
                 return bad(format!("{opt} is {v}; it must be a finite number ≥ 0"));
             }
         }
-        if !(self.peak_flops > 0.0) {
+        if self.peak_flops <= 0.0 {
             return bad("--peak-flops must be positive (e.g. 312e12 for an A100)".into());
         }
         if !(self.utilisation > 0.0 && self.utilisation <= 1.0) {
@@ -249,6 +249,9 @@ pub struct Estimate {
     pub train_tokens: f64,
     /// 6·N·D with N the non-embedding parameters (Kaplan et al.).
     pub training_flops: f64,
+    /// 6·total·D: the same counting the embeddings too (how Brown et al.'s
+    /// 3.14e23 for GPT-3 comes out).
+    pub training_flops_all_params: f64,
     /// 3·D·(2N + 2·L·n_ctx·C): the same with Kaplan's attention term.
     pub training_flops_with_attention: f64,
     /// 2·N.
@@ -317,6 +320,7 @@ impl Estimate {
             params,
             train_tokens: d,
             training_flops,
+            training_flops_all_params: 6.0 * params.total * d,
             training_flops_with_attention: 3.0 * d * (2.0 * n + 2.0 * l * t * c),
             inference_flops_per_token: 2.0 * n,
             ledger_flops_per_token_full_context: Ledger::for_forward(

@@ -51,10 +51,17 @@ pub struct Speed {
     pub decode: Measurement,
 }
 
-/// Runs `gpt` here: one prefill of `prompt_len` tokens, then `decode_tokens`
-/// greedy steps with the KV cache, both cut to fit the context. The token ids
-/// are a fixed spread over the vocabulary, so no tokenizer is needed.
-pub fn measure(gpt: &Gpt, prompt_len: usize, decode_tokens: usize) -> Result<Speed, ModelError> {
+/// Runs `gpt` here: a prefill of `prompt_len` tokens, then `decode_tokens`
+/// greedy steps with the KV cache (both cut to fit the context), `repeats`
+/// times; reports the run with the median time, since other programs share
+/// the machine. The token ids are a fixed spread over the vocabulary, so no
+/// tokenizer is needed.
+pub fn measure(
+    gpt: &Gpt,
+    prompt_len: usize,
+    decode_tokens: usize,
+    repeats: usize,
+) -> Result<Speed, ModelError> {
     let cfg = &gpt.config;
     let p = prompt_len.clamp(1, cfg.n_positions);
     let d = decode_tokens.min(cfg.n_positions - p);
@@ -65,34 +72,41 @@ pub fn measure(gpt: &Gpt, prompt_len: usize, decode_tokens: usize) -> Result<Spe
     // Warm up (page in the memory-mapped weights, start the thread pool).
     gpt.forward(&ids[..1], &mut KvCache::new(cfg), &iv, None, false)?;
 
-    let mut cache = KvCache::new(cfg);
-    let t = Instant::now();
-    let mut logits = gpt.forward(&ids, &mut cache, &iv, None, false)?;
-    let prefill_s = t.elapsed().as_secs_f64();
+    let (mut prefill_s, mut decode_s) = (Vec::new(), Vec::new());
+    for _ in 0..repeats.max(1) {
+        let mut cache = KvCache::new(cfg);
+        let t = Instant::now();
+        let mut logits = gpt.forward(&ids, &mut cache, &iv, None, false)?;
+        prefill_s.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        for _ in 0..d {
+            let next = logits
+                .row(0)
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i as u32);
+            logits = gpt.forward(&[next], &mut cache, &iv, None, false)?;
+        }
+        decode_s.push(t.elapsed().as_secs_f64());
+    }
     let prefill = Measurement::from_ledgers(
         "prefill",
         &[Ledger::for_forward(cfg, 0, p, false)],
-        prefill_s,
+        median(prefill_s),
     );
-
-    let t = Instant::now();
-    for _ in 0..d {
-        let next = logits
-            .row(0)
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i as u32);
-        logits = gpt.forward(&[next], &mut cache, &iv, None, false)?;
-    }
-    let decode_s = t.elapsed().as_secs_f64();
     let ledgers: Vec<Ledger> = (0..d)
         .map(|i| Ledger::for_forward(cfg, p + i, 1, false))
         .collect();
-    let decode = Measurement::from_ledgers("decode", &ledgers, decode_s);
+    let decode = Measurement::from_ledgers("decode", &ledgers, median(decode_s));
     Ok(Speed {
         threads: rayon::current_num_threads(),
         prefill,
         decode,
     })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }

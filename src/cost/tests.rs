@@ -223,7 +223,7 @@ fn measure_counts_the_tokens_it_ran() {
     let cfg = small();
     let gpt = random_model(&cfg, 3, false);
     // Asks for more than the context holds: cut to fit.
-    let s = measure(&gpt, 10, 100).unwrap();
+    let s = measure(&gpt, 10, 100, 2).unwrap();
     assert_eq!(s.prefill.tokens, 10);
     assert_eq!(s.decode.tokens, cfg.n_positions - 10);
     let expect: f64 = (10..cfg.n_positions)
@@ -247,6 +247,8 @@ fn gpt3_lands_on_the_published_figures() {
     assert_eq!(sig(e.training_flops, 2), sig(3.14e23, 2));
     assert_eq!(sig(e.training_flops, 2), "3.1e23");
     assert_eq!(e.training_flops, 6.0 * e.params.non_embedding * 300e9);
+    // Counting the embeddings too gives the paper's three figures exactly.
+    assert_eq!(sig(e.training_flops_all_params, 3), "3.14e23");
     assert_eq!(e.inference_flops_per_token, 2.0 * e.params.non_embedding);
     // 2 bytes per weight: about 350 GB; KV cache 2·96·12288·2 bytes per token.
     assert_eq!(e.kv_cache_bytes_per_token, 2.0 * 96.0 * 12288.0 * 2.0);
