@@ -173,7 +173,7 @@ pub fn footnotes() -> Vec<&'static str> {
     vec![
         "Brown et al. 2020, \"Language Models are Few-Shot Learners\" (arXiv:2005.14165): GPT-3 175B is 96 layers, 12288 wide, 96 heads, context 2048 (Table 2.1), trained on 300B tokens; 3.14e23 training FLOPs (Table D.1).",
         "Kaplan et al. 2020, \"Scaling Laws for Neural Language Models\" (arXiv:2001.08361), Table 1: forward ≈ 2N + 2·n_layer·n_ctx·d_model FLOPs per token with N the non-embedding parameters; training ≈ 3× forward ≈ 6N per token.",
-        "Radford et al. 2019, \"Language Models are Unsupervised Multitask Learners\", Table 2: 12/24/36/48 layers, 768/1024/1280/1600 wide, context 1024, vocabulary 50257; OpenAI later corrected the paper's counts to 124M/355M/774M/1.5B.",
+        "Radford et al. 2019, \"Language Models are Unsupervised Multitask Learners\", Table 2: 12/24/36/48 layers, 768/1024/1280/1600 wide, context 1024, vocabulary 50257; the openai/gpt-2 README corrects the paper's 117M/345M/762M/1542M to 124M/355M/774M/1.5B (1558M).",
         "NVIDIA A100 Tensor Core GPU datasheet: 312 TFLOP/s dense BF16/FP16 Tensor Core peak (624 with structured sparsity).",
         "Mixed-precision Adam keeps 16 bytes per parameter: 2 (fp16 weights) + 2 (fp16 gradients) + 12 (fp32 master weights, Adam m and v); Rajbhandari et al. 2020, \"ZeRO\" (arXiv:1910.02054).",
         "All products are computed in 64-bit floating point (exact below 2^53 ≈ 9e15, rounded above), so GPT-3-sized totals cannot overflow.",
