@@ -119,6 +119,16 @@ def perturbed_model(spec):
     return model
 
 
+def open_tokenizer(folder):
+    """The folder's tokenizer.json, without the truncation the hub's GPT-2 file asks for."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
 def load_model(folder, dtype):
     model = GPT2LMHeadModel.from_pretrained(folder, attn_implementation="eager").eval()
     return model.to(dtype)
@@ -237,21 +247,17 @@ def cmd_fixtures(_args):
     if not models:
         print("no models in tiny-models/ yet: no tiny-model fixtures written")
     for folder in models:
-        from tokenizers import Tokenizer
-
-        ids = Tokenizer.from_file(str(folder / "tokenizer.json")).encode(TINY_PROMPT, add_special_tokens=False).ids
+        ids = open_tokenizer(folder).encode(TINY_PROMPT, add_special_tokens=False).ids
         fwd = forward_reference(load_model(folder, torch.float64), ids)
         write(FIXTURES / "tiny-models" / f"{folder.name}.safetensors", fwd, dict(meta, prompt=TINY_PROMPT))
 
 
 def cmd_bench_decode(args):
-    from tokenizers import Tokenizer
-
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     model = load_model(args.model, torch.float32)
     load_ms = (time.perf_counter() - t0) * 1e3
-    ids = Tokenizer.from_file(str(Path(args.model) / "tokenizer.json")).encode(args.prompt, add_special_tokens=False).ids
+    ids = open_tokenizer(args.model).encode(args.prompt, add_special_tokens=False).ids
     n = min(args.tokens, model.config.n_positions - len(ids))
     prefill, decode = [], []
     with torch.inference_mode():
