@@ -57,6 +57,9 @@ pub struct Stage {
     /// What a reader sees.
     pub name: &'static str,
     pub kind: Kind,
+    /// Coarse part of the model for a summary bar: "embedding", "attention",
+    /// "mlp", "norm" (LayerNorms and adds) or "logits".
+    pub group: &'static str,
     /// True if the stage runs once in each block (the counts are for all blocks).
     pub per_layer: bool,
     /// Multiply-adds (0 for elementwise stages).
@@ -152,19 +155,21 @@ impl Ledger {
         };
         let r = logit_rows as f64;
         let b = F32_BYTES;
-        let mat = |key, name, per_layer, ma: f64, weights: f64| Stage {
+        let mat = |key, name, group, per_layer, ma: f64, weights: f64| Stage {
             key,
             name,
             kind: Kind::Matmul,
+            group,
             per_layer,
             multiply_adds: ma,
             flops: 2.0 * ma,
             weight_bytes: weights * b,
         };
-        let elem = |key, name, per_layer, flops: f64, weights: f64| Stage {
+        let elem = |key, name, group, per_layer, flops: f64, weights: f64| Stage {
             key,
             name,
             kind: Kind::Elementwise,
+            group,
             per_layer,
             multiply_adds: 0.0,
             flops,
@@ -176,30 +181,41 @@ impl Ledger {
             elem(
                 "embed",
                 "embedding (token + position)",
+                "embedding",
                 false,
                 n * c,
                 2.0 * n * c,
             ),
-            elem("ln_1", "LayerNorm 1", true, l * ln, l * 2.0 * c),
+            elem("ln_1", "LayerNorm 1", "norm", true, l * ln, l * 2.0 * c),
             mat(
                 "qkv",
                 "Q, K, V projection",
+                "attention",
                 true,
                 l * n * c * 3.0 * c,
                 l * (3.0 * c * c + 3.0 * c),
             ),
-            mat("scores", "scores q·k", true, l * keys * c, 0.0),
+            mat("scores", "scores q·k", "attention", true, l * keys * c, 0.0),
             elem(
                 "softmax",
                 "scale and softmax",
+                "attention",
                 true,
                 l * h * keys * elementwise::SOFTMAX,
                 0.0,
             ),
-            mat("weighted_sum", "weighted sum of V", true, l * keys * c, 0.0),
+            mat(
+                "weighted_sum",
+                "weighted sum of V",
+                "attention",
+                true,
+                l * keys * c,
+                0.0,
+            ),
             mat(
                 "attn_proj",
                 "output projection W_O",
+                "attention",
                 true,
                 l * n * c * c,
                 l * (c * c + c),
@@ -208,30 +224,41 @@ impl Ledger {
             elem(
                 "bias_residual",
                 "bias and residual adds",
+                "norm",
                 true,
                 l * n * (3.0 * c + c + m + c + 2.0 * c),
                 0.0,
             ),
-            elem("ln_2", "LayerNorm 2", true, l * ln, l * 2.0 * c),
+            elem("ln_2", "LayerNorm 2", "norm", true, l * ln, l * 2.0 * c),
             mat(
                 "mlp_up",
                 "MLP up (C → M)",
+                "mlp",
                 true,
                 l * n * c * m,
                 l * (c * m + m),
             ),
-            elem("gelu", "GELU", true, l * n * m * elementwise::GELU, 0.0),
+            elem(
+                "gelu",
+                "GELU",
+                "mlp",
+                true,
+                l * n * m * elementwise::GELU,
+                0.0,
+            ),
             mat(
                 "mlp_down",
                 "MLP down (M → C)",
+                "mlp",
                 true,
                 l * n * m * c,
                 l * (m * c + c),
             ),
-            elem("ln_f", "final LayerNorm", false, ln, 2.0 * c),
+            elem("ln_f", "final LayerNorm", "norm", false, ln, 2.0 * c),
             mat(
                 "unembed",
                 "unembedding (logits)",
+                "logits",
                 false,
                 r * c * v,
                 if r > 0.0 { v * c } else { 0.0 },
@@ -247,6 +274,18 @@ impl Ledger {
             kv_cache_bytes: 2.0 * l * t * c * b,
             kv_read_bytes: 2.0 * l * t * c * b,
         }
+    }
+
+    /// FLOPs per group, in order of first appearance.
+    pub fn groups(&self) -> Vec<(&'static str, f64)> {
+        let mut out: Vec<(&'static str, f64)> = Vec::new();
+        for s in &self.stages {
+            match out.iter_mut().find(|(g, _)| *g == s.group) {
+                Some((_, f)) => *f += s.flops,
+                None => out.push((s.group, s.flops)),
+            }
+        }
+        out
     }
 
     pub fn stage(&self, key: &str) -> Option<&Stage> {

@@ -84,6 +84,20 @@ fn gpt3_forward_is_about_2n_plus_the_attention_term() {
 }
 
 #[test]
+fn groups_add_up_to_the_total() {
+    let led = Ledger::for_step(&small(), 4, 2);
+    let g = led.groups();
+    let names: Vec<&str> = g.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["embedding", "norm", "attention", "mlp", "logits"]);
+    let sum: f64 = g.iter().map(|(_, f)| f).sum();
+    assert!((sum - led.flops()).abs() <= 1e-9 * led.flops());
+    let mlp = led.stage("mlp_up").unwrap().flops
+        + led.stage("gelu").unwrap().flops
+        + led.stage("mlp_down").unwrap().flops;
+    assert_eq!(g[3].1, mlp);
+}
+
+#[test]
 fn attention_share_grows_with_context() {
     let cfg = small();
     let shares: Vec<f64> = (0..cfg.n_positions)
