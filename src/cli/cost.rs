@@ -320,7 +320,7 @@ fn print_text(
         short(p.embedding)
     );
     println!(
-        "inference     2·N = {} FLOPs per token [2]; the ledger counts {} for a token at position {} (attention, logits and elementwise work included)",
+        "inference     2·N = {} FLOPs per token [2]; the ledger counts {} for the last token of a full {}-token context (attention, logits and elementwise work included)",
         sig(e.inference_flops_per_token, 3),
         sig(e.ledger_flops_per_token_full_context, 3),
         s.n_ctx
@@ -348,16 +348,19 @@ fn print_text(
         _ => "",
     };
     println!(
-        "training      D = {} tokens: 6·N·D ≈ {} FLOPs [2]{published_train} ({}; {} counting the embeddings too; {} with the attention term 3·D·(2N + 2·L·T·C))",
+        "training      D = {} tokens: 6·N·D ≈ {} FLOPs [2]{published_train}",
         short(e.train_tokens),
         sig(e.training_flops, 2),
+    );
+    println!(
+        "              to 3 figures {}; {} counting the embeddings too; {} with the attention term 3·D·(2N + 2·L·T·C)",
         sig(e.training_flops, 3),
         sig(e.training_flops_all_params, 3),
         sig(e.training_flops_with_attention, 3)
     );
     println!(
         "accelerators  {} {}-hours at {} peak [4] × {} utilisation ({} on one); ${} at ${:.2} per hour",
-        sig(e.accelerator_hours, 2),
+        hours(e.accelerator_hours),
         a.accelerator,
         rate(a.peak_flops),
         a.utilisation,
@@ -401,7 +404,7 @@ fn print_text(
     );
     println!();
     println!(
-        "where one token's work goes (position {}, f32 as this engine runs it):",
+        "where one token's work goes (the last of a full {}-token context, f32 as this engine runs it):",
         s.n_ctx
     );
     let shares = ledger.shares();
@@ -430,6 +433,15 @@ fn print_text(
     println!();
     for (i, f) in footnotes().iter().enumerate() {
         println!("[{}] {f}", i + 1);
+    }
+}
+
+/// Small counts plainly (11.4), large ones in e-notation (7.0e5).
+fn hours(x: f64) -> String {
+    if x < 1e4 {
+        format!("{x:.1}")
+    } else {
+        sig(x, 2)
     }
 }
 
@@ -481,6 +493,8 @@ mod tests {
         assert_eq!(bytes(2.8e12), "2.8 TB");
         assert_eq!(bytes(512.0), "512 B");
         assert_eq!(money(1.4e6), "1.4M");
+        assert_eq!(hours(11.36), "11.4");
+        assert_eq!(hours(6.97e5), "7.0e5");
         assert_eq!(rate(3.2e9), "3.20 GFLOP/s");
     }
 }
