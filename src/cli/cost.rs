@@ -172,7 +172,12 @@ fn resolve_shape(model: Option<&Path>, a: &Args) -> Result<(Shape, String, Optio
 /// Measures the --model (or built-in) model here; what was measured, or why not.
 fn measure_here(model: Option<&Path>) -> Result<(Speed, String)> {
     let l = super::load_model(model)?;
-    let speed = cost::measure(&l.gpt, 128, 64, 3)?;
+    // Keep it quick: fewer tokens for bigger models (about 5e9 FLOPs a prefill).
+    let mut prompt = 128;
+    while prompt > 8 && Ledger::for_prompt(&l.gpt.config, prompt).flops() > 5e9 {
+        prompt /= 2;
+    }
+    let speed = cost::measure(&l.gpt, prompt, prompt / 2, 3)?;
     Ok((speed, l.dir.display().to_string()))
 }
 
