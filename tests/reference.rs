@@ -505,3 +505,27 @@ fn gradient_fixtures_cover_every_parameter_and_match_the_engine_loss() {
         );
     }
 }
+
+/// The comparison has teeth: the model with one piece of the formula removed
+/// (no 1/√dₖ scaling) is far outside the tolerance.
+#[test]
+fn a_wrong_forward_pass_fails_the_comparison() {
+    let dir = fixture_dir("random-odd");
+    let gpt = Gpt::open(&dir).expect("opens");
+    let fx = read_fixture(&dir.join("reference.safetensors"));
+    let ids: Vec<u32> = get(&fx, "input_ids")
+        .ids
+        .iter()
+        .map(|&i| i as u32)
+        .collect();
+    let iv = Interventions {
+        no_scale: true,
+        ..Interventions::default()
+    };
+    let wrong = gpt.trace(&ids, &iv).expect("runs");
+    let err = max_err_2d(wrong.logits.view(), get(&fx, "logits"), "logits");
+    assert!(
+        err > 1e-2,
+        "unscaled attention should be caught, error only {err}"
+    );
+}
