@@ -1,6 +1,7 @@
 //! Command-line surface: argument definitions and dispatch.
 
 mod bench;
+mod cost;
 mod generate;
 mod init;
 mod trace;
@@ -37,6 +38,8 @@ pub enum Command {
     Init(init::Args),
     /// Measure decode speed, prefill time and the time of one traced step.
     Bench(bench::Args),
+    /// What a GPT costs: parameters, FLOPs, memory, accelerator-hours, for any shape.
+    Cost(cost::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Trace(a)) => trace::run(cli.model.as_deref(), a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
+        Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
