@@ -3,6 +3,7 @@
 mod bench;
 mod generate;
 mod init;
+mod lesson;
 mod trace;
 
 use anyhow::{Context, Result};
@@ -37,6 +38,10 @@ pub enum Command {
     Init(init::Args),
     /// Measure decode speed, prefill time and the time of one traced step.
     Bench(bench::Args),
+    /// List the lessons with one-line summaries.
+    Lessons,
+    /// Open a lesson (NAME from `gptlens lessons`, or --file PATH); --print writes it as markdown.
+    Lesson(lesson::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -45,6 +50,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Trace(a)) => trace::run(cli.model.as_deref(), a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
+        Some(Command::Lessons) => lesson::list(),
+        Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), a),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

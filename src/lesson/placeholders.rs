@@ -98,6 +98,8 @@ const SPECS: &[Spec] = &[
     Spec { name: "tokens.chars", args: NONE, doc: "how many characters the prompt is" },
     Spec { name: "token", args: NONE, doc: "the token at the selected position" },
     Spec { name: "token.id", args: NONE, doc: "its id in the vocabulary" },
+    Spec { name: "token.at", args: &[int("i", 0.0, 0.0, 1e6)], doc: "the token at position i (counting from 0)" },
+    Spec { name: "token.back", args: &[int("i", 1.0, 0.0, 1e6)], doc: "the token i positions before the selected one" },
     Spec { name: "position", args: NONE, doc: "the selected position (counting from 0)" },
     Spec { name: "key.token", args: NONE, doc: "the token at the selected attention key" },
     Spec { name: "key.position", args: NONE, doc: "the selected key's position" },
@@ -143,6 +145,7 @@ const SPECS: &[Spec] = &[
     // Logits.
     Spec { name: "logits.top", args: N, doc: "a table of the n most likely next tokens: logit and probability" },
     Spec { name: "logits.top.token", args: NONE, doc: "the most likely next token" },
+    Spec { name: "logits.rank", args: &[int("r", 1.0, 1.0, 1e6)], doc: "the token ranked r-th (1 = most likely)" },
     Spec { name: "logits.values", args: N, doc: "the n largest logits" },
     Spec { name: "logits.probs", args: N, doc: "their probabilities softmax(logits)" },
     Spec { name: "logits.lse", args: NONE, doc: "log Σ exp(logit) over the vocabulary: p = exp(logit − lse)" },
@@ -185,6 +188,9 @@ const SPECS: &[Spec] = &[
     Spec { name: "cost.measured_bytes", args: NONE, doc: "the weight bytes/s it implies (measured × weight_bytes)" },
     Spec { name: "cost.gpt3_ratio", args: NONE, doc: "how many times more parameters GPT-3 (175 billion) has" },
     Spec { name: "cost.gpt3_train_flops", args: NONE, doc: "6·N·D for GPT-3: N = 175e9, D = 300e9 tokens" },
+    Spec { name: "cost.gpt3_gpu_hours", args: &[real("tflops", 100.0, 0.001, 1e6)], doc: "accelerator-hours for that at a sustained rate of tflops TFLOP/s each" },
+    Spec { name: "cost.gpt3_dollars", args: &[real("tflops", 100.0, 0.001, 1e6), real("price", 2.0, 0.0, 1e6)], doc: "those hours times a price per accelerator-hour (an assumption: say so)" },
+    Spec { name: "cost.gpt3_here_years", args: NONE, doc: "years GPT-3's training would take at the FLOP/s measured here" },
 ];
 
 /// The spec of a placeholder name, or None if it is not in the set.
@@ -323,17 +329,28 @@ fn argmax(xs: &[f32]) -> usize {
     best
 }
 
-/// A number as lessons print it: 4 decimals, or scientific when very large or small.
+/// A number as lessons print it: 4 decimals (4 significant digits below 1),
+/// scientific when very large or small, whole numbers without decimals.
 pub fn num(x: f64) -> String {
     let a = x.abs();
     if x == 0.0 {
         "0".into()
     } else if !x.is_finite() {
         format!("{x}")
-    } else if !(1e-3..1e5).contains(&a) {
+    } else if !(1e-3..1e6).contains(&a) {
         format!("{x:.3e}")
-    } else {
+    } else if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else if a >= 1000.0 {
+        format!("{x:.1}")
+    } else if a >= 100.0 {
+        format!("{x:.2}")
+    } else if a >= 1.0 {
         format!("{x:.4}")
+    } else {
+        // Four significant digits for small values, so σ² or a small P keeps its precision.
+        let decimals = (3.0 - a.log10().floor()) as usize;
+        format!("{x:.decimals$}")
     }
 }
 
@@ -619,6 +636,14 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "tokens.chars" => env.prompt.chars().count().to_string(),
         "token" => env.tok(tr.tokens[p]),
         "token.id" => tr.tokens[p].to_string(),
+        "token.at" => match tr.tokens.get(n) {
+            Some(&t) => env.tok(t),
+            None => return Err(format!("position {n} is past the prompt's {} tokens", tr.len())),
+        },
+        "token.back" => match p.checked_sub(n) {
+            Some(i) => env.tok(tr.tokens[i]),
+            None => return Err(format!("{n} positions before position {p} is before the start")),
+        },
         "position" => p.to_string(),
         "key.token" => env.tok(tr.tokens[k]),
         "key.position" => k.to_string(),
@@ -759,6 +784,14 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
             )
         }
         "logits.top.token" => env.tok(argmax(&tr.logits.row(p).to_vec()) as u32),
+        "logits.rank" => {
+            let row = tr.logits.row(p).to_vec();
+            let r = ranked(&row);
+            match r.get(n.saturating_sub(1)) {
+                Some(&i) => env.tok(i as u32),
+                None => return Err(format!("rank {n} is past the vocabulary's {}", row.len())),
+            }
+        }
         "logits.values" => {
             let row = tr.logits.row(p).to_vec();
             list(ranked(&row).into_iter().map(|i| row[i]), n)
@@ -921,6 +954,12 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "cost.measured_bytes" => bytes(measure(env)? * 4.0 * cfg.n_params() as f64),
         "cost.gpt3_ratio" => count(GPT3_PARAMS / cfg.n_params() as f64),
         "cost.gpt3_train_flops" => num(6.0 * GPT3_PARAMS * GPT3_TOKENS),
+        "cost.gpt3_gpu_hours" => count(gpt3_gpu_hours(arg(0))),
+        "cost.gpt3_dollars" => format!("${}", count(gpt3_gpu_hours(arg(0)) * arg(1))),
+        "cost.gpt3_here_years" => {
+            let flops = measure(env)? * 2.0 * matmul_params(cfg);
+            num(6.0 * GPT3_PARAMS * GPT3_TOKENS / flops / (365.25 * 24.0 * 3600.0))
+        }
         _ => return Err(format!("unknown placeholder {name}")),
     };
     Ok(v)
@@ -929,6 +968,11 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
 /// GPT-3's parameters and training tokens (Brown et al. 2020, "Language Models are Few-Shot Learners", Table 2.1 and 2.2).
 pub const GPT3_PARAMS: f64 = 175e9;
 pub const GPT3_TOKENS: f64 = 300e9;
+
+/// GPT-3's 6·N·D training FLOPs spread over accelerators sustaining `tflops` TFLOP/s each.
+fn gpt3_gpu_hours(tflops: f64) -> f64 {
+    6.0 * GPT3_PARAMS * GPT3_TOKENS / (tflops * 1e12) / 3600.0
+}
 
 /// Weights multiplied once per token: the blocks' four matrices and the MLP's two, plus the unembedding.
 pub fn matmul_params(cfg: &Config) -> f64 {

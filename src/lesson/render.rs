@@ -75,7 +75,10 @@ pub fn step_caption(step: &Step, env: &Env, sel: &Sel) -> String {
     if s.head.is_some() || step.view == "attention" {
         bits.push(format!("head {}", sel.head));
     }
-    bits.push(format!("position {} {}", sel.pos, env.tok(env.trace.tokens[sel.pos])));
+    let positional = !matches!(step.view.as_str(), "loss" | "cost" | "training");
+    if s.position.is_some() || positional {
+        bits.push(format!("position {} {}", sel.pos, env.tok(env.trace.tokens[sel.pos])));
+    }
     if s.key.is_some() || step.view == "attention" {
         bits.push(format!("key {} {}", sel.key, env.tok(env.trace.tokens[sel.key])));
     }
