@@ -4,6 +4,7 @@
 //! about terminals; the front ends read its [`model::Trace`]. See ARCHITECTURE.md.
 
 pub mod cost;
+pub mod lesson;
 pub mod model;
 pub mod paths;
 pub mod rng;

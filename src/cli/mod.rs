@@ -4,6 +4,7 @@ mod bench;
 mod cost;
 mod generate;
 mod init;
+mod lesson;
 mod trace;
 
 use anyhow::{Context, Result};
@@ -40,6 +41,10 @@ pub enum Command {
     Bench(bench::Args),
     /// What a GPT costs: parameters, FLOPs, memory, accelerator-hours, for any shape.
     Cost(cost::Args),
+    /// List the lessons with one-line summaries.
+    Lessons,
+    /// Open a lesson (NAME from `gptlens lessons`, or --file PATH); --print writes it as markdown.
+    Lesson(lesson::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -49,6 +54,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
         Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
+        Some(Command::Lessons) => lesson::list(),
+        Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), a),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
