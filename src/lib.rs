@@ -4,6 +4,7 @@
 //! about terminals; the front ends read its [`model::Trace`]. See ARCHITECTURE.md.
 
 pub mod cost;
+pub mod lesson;
 pub mod model;
 pub mod paths;
 pub mod rng;
@@ -11,3 +12,4 @@ pub mod sample;
 pub mod session;
 pub mod text;
 pub mod tokenizer;
+pub mod tui;
