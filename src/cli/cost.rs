@@ -177,7 +177,7 @@ fn measure_here(model: Option<&Path>) -> Result<(Speed, String)> {
     while prompt > 8 && Ledger::for_prompt(&l.gpt.config, prompt).flops() > 5e9 {
         prompt /= 2;
     }
-    let speed = cost::measure(&l.gpt, prompt, prompt / 2, 3)?;
+    let speed = cost::measure(&l.gpt, prompt, prompt / 2, 5)?;
     Ok((speed, l.dir.display().to_string()))
 }
 
@@ -377,7 +377,7 @@ fn print_text(
         (Some(m), Some(secs)) => {
             let how = match speed {
                 Some(sp) => format!(
-                    "measured: prefill of {} tokens of {measured_what} on {} threads, median of 3; decode {} and {}/s at {:.0} tokens/s",
+                    "measured: prefill of {} tokens of {measured_what} on {} threads, median of 5; decode {} and {}/s at {:.0} tokens/s",
                     sp.prefill.tokens,
                     sp.threads,
                     rate(sp.decode.flops_per_s),
