@@ -218,8 +218,8 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
             "preset": preset.map(|p| p.key),
             "published": preset.map(|p| serde_json::json!({
                 "params": p.published_params,
-                "training_flops": (p.key == "gpt3").then_some(3.14e23),
-                "train_tokens": (p.key == "gpt3").then_some(300e9),
+                "train_tokens": p.published_training.map(|t| t.0),
+                "training_flops": p.published_training.map(|t| t.1),
             })),
             "estimate": e,
             "ledger_one_token_full_context": ledger,
@@ -300,10 +300,7 @@ fn print_text(
     let s = &e.shape;
     let a = &e.assumptions;
     let p = &e.params;
-    let src = |k: &str| match k {
-        "gpt3" => " [1]",
-        _ => " [3]",
-    };
+    let src = |p: cost::Preset| format!(" [{}]", p.source);
     println!("gptlens cost: {label}");
     println!(
         "shape         {} layers, {} heads, {} wide, vocabulary {}, context {}{}",
@@ -312,10 +309,10 @@ fn print_text(
         s.n_embd,
         s.vocab_size,
         s.n_ctx,
-        preset.map_or("", |p| src(p.key))
+        preset.map_or(String::new(), src)
     );
     let published = preset.map_or(String::new(), |p| {
-        format!(" (published: {}{})", short(p.published_params), src(p.key))
+        format!(" (published: {}{})", short(p.published_params), src(p))
     });
     println!(
         "parameters    {} total{published}; non-embedding N = {} ({} in weight matrices, 12·L·C²); embeddings {}",
@@ -348,9 +345,15 @@ fn print_text(
         a.grad_bytes,
         a.optimizer_bytes
     );
-    let published_train = match preset {
-        Some(p) if p.key == "gpt3" && e.train_tokens == 300e9 => " (published: 3.14e23 [1])",
-        _ => "",
+    let published_train = match preset.and_then(|p| p.published_training) {
+        Some((tokens, flops)) if tokens == e.train_tokens => {
+            format!(
+                " (published: {}{})",
+                sig(flops, 3),
+                preset.map_or(String::new(), src)
+            )
+        }
+        _ => String::new(),
     };
     println!(
         "training      D = {} tokens: 6·N·D ≈ {} FLOPs [2]{published_train}",
