@@ -3,6 +3,7 @@
 //! The engine ([`model`], [`sample`], [`session`], [`tokenizer`]) knows nothing
 //! about terminals; the front ends read its [`model::Trace`]. See ARCHITECTURE.md.
 
+pub mod cost;
 pub mod lesson;
 pub mod model;
 pub mod paths;
@@ -11,3 +12,4 @@ pub mod sample;
 pub mod session;
 pub mod text;
 pub mod tokenizer;
+pub mod tui;
