@@ -772,3 +772,19 @@ fn docs_placeholder_table_is_current() {
         "the placeholder table is stale: rerun with UPDATE_DOCS=1"
     );
 }
+
+/// Lesson files and the explorer use the same stage and view names.
+#[test]
+fn lesson_names_match_the_explorer() {
+    use gptlens::lesson::names::{LESSON_ONLY_VIEWS, STAGES, VIEWS};
+    use gptlens::tui::{Stage, View};
+    let tui_stages: Vec<&str> = Stage::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(STAGES, tui_stages.as_slice());
+    let tui_views: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
+    let mut want = tui_views.clone();
+    want.extend(LESSON_ONLY_VIEWS);
+    assert_eq!(VIEWS, want.as_slice());
+    for s in STAGES {
+        assert!(s.parse::<Stage>().is_ok(), "{s}");
+    }
+}
