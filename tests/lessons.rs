@@ -503,43 +503,64 @@ fn cost_numbers_follow_the_closed_forms() {
         let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
         let cfg = &fx.gpt.config;
         let (l, cc, v) = (cfg.n_layer as f64, cfg.n_embd as f64, cfg.vocab_size as f64);
-        let mm = l * 12.0 * cc * cc + v * cc;
-        close(
-            c.one(&s, "cost.matmul_params", &[]),
-            mm,
-            0.0,
-            "matmul params",
-        );
-        close(c.one(&s, "cost.flops_token", &[]), 2.0 * mm, 1e-3, "2N");
-        close(
-            c.one(&s, "cost.train_flops_token", &[]),
-            6.0 * mm,
-            1e-3,
-            "6N",
-        );
+        let t = c.env.trace.len() as f64;
+        // N without the embedding tables: the blocks' matrices, biases and LayerNorms, and ln_f
+        let n = l * (12.0 * cc * cc + 13.0 * cc) + 2.0 * cc;
+        close(c.one(&s, "cost.params_nonembed", &[]), n, 0.0, "N");
         close(
             c.one(&s, "cost.params", &[]),
             cfg.n_params() as f64,
             0.0,
             "params",
         );
+        close(c.one(&s, "cost.flops_token", &[]), 2.0 * n, 1e-4, "2N");
         close(
-            c.one(&s, "cost.gpt3_train_flops", &[]),
-            3.15e23,
-            1e-3,
-            "GPT-3 6ND",
+            c.one(&s, "cost.train_flops_token", &[]),
+            6.0 * n,
+            1e-4,
+            "6N",
         );
         close(
-            c.one(&s, "cost.gpt3_gpu_hours", &[100.0]),
-            3.15e23 / 1e14 / 3600.0,
-            1e-6,
+            c.one(&s, "cost.attn_flops_token", &[]),
+            4.0 * l * (t + 1.0) * cc,
+            1e-4,
+            "4·L·T·C",
+        );
+        close(
+            c.one(&s, "cost.unembed_flops_token", &[]),
+            2.0 * v * cc,
+            1e-4,
+            "2·V·C",
+        );
+        let ledger = c.one(&s, "cost.ledger_flops_token", &[]);
+        let matmuls = 2.0 * l * 12.0 * cc * cc + 2.0 * v * cc + 4.0 * l * (t + 1.0) * cc;
+        assert!(
+            ledger > matmuls && ledger < 1.2 * matmuls,
+            "ledger {ledger} ≈ matmuls {matmuls} + elementwise"
+        );
+        let g3 = c.one(&s, "cost.gpt3_train_flops", &[]);
+        assert!((3.1e23..3.2e23).contains(&g3), "GPT-3 6ND = {g3}");
+        close(
+            c.one(&s, "cost.gpt3_gpu_hours", &[]),
+            g3 / (312e12 * 0.4) / 3600.0,
+            2e-3,
             "GPU-hours",
+        );
+        close(
+            c.one(&s, "cost.gpt3_dollars", &[]),
+            2.0 * c.one(&s, "cost.gpt3_gpu_hours", &[]),
+            1e-6,
+            "price",
         );
         let tps = c.one(&s, "cost.measured", &[]);
         assert!(tps > 0.0);
         assert!(
             c.show(&s, "cost.kv_token", &[]).starts_with("1.00 KiB"),
             "2·2·64·4 bytes"
+        );
+        assert!(
+            c.show(&s, "cost.kv_context", &[]).starts_with("128.00 KiB"),
+            "× 128 positions"
         );
         // the train log is read
         assert_eq!(c.one(&s, "train.first", &[]), 5.5);
