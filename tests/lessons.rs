@@ -19,11 +19,17 @@ fn model_dir() -> (tempfile::TempDir, PathBuf) {
     let gpt = random_model(&Config::new(2, 4, 64, 257, 128), 7, true);
     gpt.save(&dir).expect("save");
     std::fs::write(dir.join("tokenizer.json"), bytes_tokenizer_json()).expect("tokenizer");
+    // What `gptlens train` leaves in its output folder.
     std::fs::write(
-        dir.join("train_log.json"),
-        r#"{"log": [{"step": 0, "loss": 5.5}, {"step": 100, "loss": 3.25, "val_loss": 3.5}, {"step": 200, "loss": 2.0, "val_loss": 2.5}]}"#,
+        dir.join("train-log.tsv"),
+        "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n1\t0.0001\t5.5000\t\t1.2\t900\n100\t0.001\t3.2500\t3.5\t0.8\t1000\n200\t0.0005\t2.0000\t\t0.5\t1000\n200\t\t\t2.5\t\t\n",
     )
     .expect("log");
+    std::fs::write(
+        dir.join("train-summary.json"),
+        r#"{"step": 200, "tokens_seen": 409600, "elapsed_secs": 95.0, "train_loss": 2.0, "val_loss": 2.5, "baselines": {"unigram": 6.25, "bigram": 4.75, "bigram_lambda": 0.9}}"#,
+    )
+    .expect("summary");
     (tmp, dir)
 }
 
@@ -568,6 +574,17 @@ fn cost_numbers_follow_the_closed_forms() {
         assert_eq!(c.one(&s, "train.val", &[]), 2.5);
         assert_eq!(c.one(&s, "train.steps", &[]), 200.0);
         assert_eq!(c.show(&s, "train.curve", &[]).chars().count(), 3);
+        let summary = c.show(&s, "train.summary", &[]);
+        for want in [
+            "200 optimizer steps",
+            "409,600 tokens",
+            "from 5.5000 at step 1 to 2 at step 200",
+            "final loss was 2.5000",
+        ] {
+            assert!(summary.contains(want), "{want}: {summary}");
+        }
+        let b = c.nums(&s, "train.baselines", &[]);
+        assert_eq!(b, [6.25, 4.75, 2.5]);
     });
 }
 
@@ -808,4 +825,27 @@ fn lesson_names_match_the_explorer() {
     for s in STAGES {
         assert!(s.parse::<Stage>().is_ok(), "{s}");
     }
+}
+
+/// A model folder without a training record: the training lesson still runs and says so once.
+#[test]
+fn training_lesson_without_a_record_says_so() {
+    let (_t, dir) = model_dir();
+    std::fs::remove_file(dir.join("train-log.tsv")).unwrap();
+    std::fs::remove_file(dir.join("train-summary.json")).unwrap();
+    let d = dir.to_str().unwrap();
+    let (ok, out, err) = gptlens(&["--model", d, "lesson", "training", "--print"], &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("no training record").count(), 1, "{out}");
+    // the older JSON form is read too
+    std::fs::write(
+        dir.join("train_log.json"),
+        r#"[{"step": 0, "loss": 5.5}, {"step": 10, "loss": 4.0}]"#,
+    )
+    .unwrap();
+    let (ok, out, _) = gptlens(&["--model", d, "lesson", "training", "--print"], &[]);
+    assert!(
+        ok && out.contains("from 5.5000 at step 0 to 4 at step 10"),
+        "{out}"
+    );
 }

@@ -530,7 +530,17 @@ const SPECS: &[Spec] = &[
         args: NONE,
         doc: "ln V: the loss of a model that guesses uniformly",
     },
-    // Training (from train_log.json in the model folder, if it ships one).
+    // Training: the record `gptlens train` leaves in the model folder, if it ships one.
+    Spec {
+        name: "train.summary",
+        args: NONE,
+        doc: "a paragraph on the recorded run: steps, tokens, time, first and last loss, validation loss and the curve; or one sentence saying the folder has no record",
+    },
+    Spec {
+        name: "train.baselines",
+        args: NONE,
+        doc: "a sentence comparing the validation loss with the unigram and bigram baselines the run measured (or saying there are none)",
+    },
     Spec {
         name: "train.steps",
         args: NONE,
@@ -539,12 +549,12 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "train.first",
         args: NONE,
-        doc: "the recorded loss at the first logged step",
+        doc: "the recorded training loss at the first logged step",
     },
     Spec {
         name: "train.last",
         args: NONE,
-        doc: "the recorded loss at the last logged step",
+        doc: "the recorded training loss at the last logged step",
     },
     Spec {
         name: "train.val",
@@ -554,7 +564,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "train.curve",
         args: NONE,
-        doc: "the recorded loss curve as a one-line sparkline",
+        doc: "the recorded training loss as a one-line sparkline",
     },
     // Cost (counted by crate::cost, as `gptlens cost` does).
     Spec {
@@ -1002,42 +1012,77 @@ fn measured<'e>(env: &'e Env) -> Result<&'e Measurement, String> {
         .ok_or_else(|| "the speed measurement failed".to_string())
 }
 
-/// Records of `train_log.json`: (step, loss, validation loss).
-type LogRow = (f64, f64, Option<f64>);
+/// One logged step: (step, training loss, validation loss).
+type LogRow = (f64, Option<f64>, Option<f64>);
 
-/// Reads the model folder's train_log.json: a list of records (or an object
-/// holding one) each with `loss` (or `train_loss`) and optionally `step` and `val_loss`.
-fn train_log(env: &Env) -> Option<Vec<LogRow>> {
-    let dir = env.model_dir?;
-    let text = std::fs::read_to_string(dir.join("train_log.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let arr = match &v {
-        serde_json::Value::Array(a) => a.clone(),
-        serde_json::Value::Object(o) => o.values().find_map(|x| match x {
-            serde_json::Value::Array(a)
-                if a.iter()
-                    .any(|r| r.get("loss").is_some() || r.get("train_loss").is_some()) =>
-            {
-                Some(a.clone())
-            }
-            _ => None,
-        })?,
-        _ => return None,
-    };
-    let rows: Vec<LogRow> = arr
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let loss = r.get("loss").or_else(|| r.get("train_loss"))?.as_f64()?;
-            let step = r.get("step").and_then(|s| s.as_f64()).unwrap_or(i as f64);
-            let val = r.get("val_loss").and_then(|s| s.as_f64());
-            Some((step, loss, val))
-        })
-        .collect();
-    (!rows.is_empty()).then_some(rows)
+/// What a training run left in the model folder.
+struct TrainRecord {
+    rows: Vec<LogRow>,
+    /// `train-summary.json`, when present.
+    summary: Option<serde_json::Value>,
 }
 
-const NO_LOG: &str = "(not recorded: this model folder has no train_log.json)";
+impl TrainRecord {
+    fn losses(&self) -> Vec<(f64, f64)> {
+        self.rows.iter().filter_map(|r| Some((r.0, r.1?))).collect()
+    }
+    fn last_val(&self) -> Option<f64> {
+        self.rows.iter().rev().find_map(|r| r.2)
+    }
+    fn summary_f64(&self, key: &str) -> Option<f64> {
+        self.summary.as_ref()?.get(key)?.as_f64()
+    }
+}
+
+/// Reads `train-log.tsv` (what `gptlens train` writes: step, lr, train_loss,
+/// val_loss, …) and `train-summary.json` from the model folder; or, failing
+/// the TSV, a `train_log.json` list of records with `loss` (or `train_loss`),
+/// `step` and `val_loss`.
+fn train_record(env: &Env) -> Option<TrainRecord> {
+    let dir = env.model_dir?;
+    let summary = std::fs::read_to_string(dir.join("train-summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let mut rows: Vec<LogRow> = vec![];
+    if let Ok(text) = std::fs::read_to_string(dir.join("train-log.tsv")) {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+        let col = |name: &str| header.iter().position(|h| h.trim() == name);
+        let (cs, cl, cv) = (col("step")?, col("train_loss")?, col("val_loss"));
+        for l in lines {
+            let f: Vec<&str> = l.split('\t').collect();
+            let get = |i: usize| f.get(i).and_then(|x| x.trim().parse::<f64>().ok());
+            if let Some(step) = get(cs) {
+                rows.push((step, get(cl), cv.and_then(get)));
+            }
+        }
+    } else {
+        let text = std::fs::read_to_string(dir.join("train_log.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let has_loss =
+            |r: &serde_json::Value| r.get("loss").is_some() || r.get("train_loss").is_some();
+        let arr = match &v {
+            serde_json::Value::Array(a) => a.clone(),
+            serde_json::Value::Object(o) => o.values().find_map(|x| match x {
+                serde_json::Value::Array(a) if a.iter().any(has_loss) => Some(a.clone()),
+                _ => None,
+            })?,
+            _ => return None,
+        };
+        for (i, r) in arr.iter().enumerate() {
+            let loss = r
+                .get("loss")
+                .or_else(|| r.get("train_loss"))
+                .and_then(|x| x.as_f64());
+            let step = r.get("step").and_then(|s| s.as_f64()).unwrap_or(i as f64);
+            rows.push((step, loss, r.get("val_loss").and_then(|s| s.as_f64())));
+        }
+    }
+    let rec = TrainRecord { rows, summary };
+    (!rec.losses().is_empty()).then_some(rec)
+}
+
+const NO_LOG: &str = "(not recorded: this model folder has no train-log.tsv)";
 
 fn sparkline(xs: &[f64]) -> String {
     let bars = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -1485,20 +1530,62 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         }
         "loss.uniform" => num((cfg.vocab_size as f64).ln()),
 
+        "train.summary" => match train_record(env) {
+            None => "This model folder has no training record (the train-log.tsv that `gptlens train` writes), so there is no curve to show here. Train a tiny model with `gptlens train` and open its folder with `--model DIR` to see one.".into(),
+            Some(r) => {
+                let l = r.losses();
+                let (first, last) = (l[0], l[l.len() - 1]);
+                let mut out = format!("The recorded run took {} optimizer steps", count(last.0));
+                if let Some(t) = r.summary_f64("tokens_seen") {
+                    out.push_str(&format!(" over {} tokens", count(t)));
+                }
+                if let Some(secs) = r.summary_f64("elapsed_secs") {
+                    out.push_str(&format!(" in {}", human_duration(secs)));
+                }
+                out.push_str(&format!(
+                    ". The training loss went from {} at step {} to {} at step {}",
+                    num(first.1), count(first.0), num(last.1), count(last.0)
+                ));
+                if let Some(v) = r.summary_f64("val_loss").or_else(|| r.last_val()) {
+                    out.push_str(&format!("; on held-out text the final loss was {}", num(v)));
+                }
+                out.push_str(&format!(
+                    ".\n\n`{}` (training loss, step {} → {})",
+                    sparkline(&l.iter().map(|x| x.1).collect::<Vec<_>>()),
+                    count(first.0),
+                    count(last.0)
+                ));
+                out
+            }
+        },
+        "train.baselines" => {
+            let b = train_record(env).and_then(|r| {
+                let s = r.summary.as_ref()?.get("baselines")?;
+                Some((s.get("unigram")?.as_f64()?, s.get("bigram")?.as_f64()?, r.summary_f64("val_loss")?))
+            });
+            match b {
+                Some((u, bi, v)) => format!(
+                    "On the same held-out text, a unigram model (token frequencies only) scores {} and a bigram model (the previous token only) {} nats per token; the transformer scores {}.",
+                    num(u), num(bi), num(v)
+                ),
+                None => "(no baselines recorded: this model folder has no train-summary.json with them)".into(),
+            }
+        }
         "train.steps" | "train.first" | "train.last" | "train.val" | "train.curve" => {
-            match train_log(env) {
+            match train_record(env) {
                 None => NO_LOG.to_string(),
-                Some(rows) => {
-                    let (first, last) = (rows[0], rows[rows.len() - 1]);
+                Some(r) => {
+                    let l = r.losses();
+                    let (first, last) = (l[0], l[l.len() - 1]);
                     match name {
                         "train.steps" => count(last.0),
                         "train.first" => num(first.1),
                         "train.last" => num(last.1),
-                        "train.val" => match rows.iter().rev().find_map(|r| r.2) {
+                        "train.val" => match r.summary_f64("val_loss").or_else(|| r.last_val()) {
                             Some(v) => num(v),
                             None => "(no validation loss recorded)".into(),
                         },
-                        _ => sparkline(&rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+                        _ => sparkline(&l.iter().map(|x| x.1).collect::<Vec<_>>()),
                     }
                 }
             }
