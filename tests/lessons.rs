@@ -849,3 +849,45 @@ fn training_lesson_without_a_record_says_so() {
         "{out}"
     );
 }
+
+/// The logit lens read after the last layer is the model's own prediction, and
+/// `lens.first` / `lens.when` agree with the lens table.
+#[test]
+fn logit_lens_ends_at_the_real_prediction() {
+    with_env("Once upon a time", |c, fx| {
+        let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
+        let table = c.show(&s, "lens", &[]);
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(rows.len(), fx.gpt.config.n_layer + 1);
+        let top = c.show(&s, "logits.top.token", &[]);
+        let last = rows.last().unwrap();
+        assert!(last.contains(&format!("| {top} |")), "{last} vs {top}");
+        let lens_p = numbers(last.rsplit('|').nth(1).unwrap())[0];
+        let p = c.nums(&s, "logits.probs", &[1.0])[0];
+        close(
+            lens_p,
+            p,
+            2e-3,
+            "lens after the last layer = softmax(logits)",
+        );
+        let first = c.show(&s, "lens.first", &[]);
+        let when = c.show(&s, "lens.when", &[]);
+        let idx = rows
+            .iter()
+            .position(|r| r.contains(&format!("| {top} |")))
+            .unwrap();
+        let agree_from = (idx..rows.len()).all(|i| rows[i].contains(&format!("| {top} |")));
+        if agree_from && idx == 0 {
+            assert_eq!(
+                (first.as_str(), when.as_str()),
+                ("the embeddings", "from the embeddings")
+            );
+        } else {
+            assert!(first.starts_with("layer "), "{first}");
+            assert!(
+                when == "somewhere in between" || when == "only after the last layer",
+                "{when}"
+            );
+        }
+    });
+}

@@ -401,6 +401,16 @@ const SPECS: &[Spec] = &[
         args: NONE,
         doc: "logit lens: the top next token read off the stream after each layer",
     },
+    Spec {
+        name: "lens.first",
+        args: NONE,
+        doc: "where the logit lens first shows the final top token and keeps it: \"the embeddings\" or \"layer k\"",
+    },
+    Spec {
+        name: "lens.when",
+        args: NONE,
+        doc: "the same as one of three phrases, for a predict block's `match:`: \"from the embeddings\", \"somewhere in between\", \"only after the last layer\"",
+    },
     // Logits.
     Spec {
         name: "logits.top",
@@ -1345,6 +1355,24 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                 .collect(),
         ),
 
+        "lens.first" | "lens.when" => {
+            // The earliest read-out from which the lens's top token stays the final one.
+            let tops: Vec<usize> = (0..=cfg.n_layer)
+                .map(|i| argmax(&lens_probs(env, tr.resid_in(i).row(p))))
+                .collect();
+            let fin = tops[cfg.n_layer];
+            let mut first = cfg.n_layer;
+            while first > 0 && tops[first - 1] == fin {
+                first -= 1;
+            }
+            match (name, first) {
+                ("lens.first", 0) => "the embeddings".into(),
+                ("lens.first", f) => format!("layer {}", f - 1),
+                (_, 0) => "from the embeddings".into(),
+                (_, f) if f == cfg.n_layer => "only after the last layer".into(),
+                _ => "somewhere in between".into(),
+            }
+        }
         "logits.top" => {
             let row = tr.logits.row(p);
             let probs = softmax_t(row, 1.0);
