@@ -102,6 +102,7 @@ pub struct App {
     /// Logit lens at (pos, tokens.len()): one top list per layer boundary.
     pub lens: Option<LensCache>,
     pending_nearest: Option<u32>,
+    tokens_while_busy: Vec<u32>,
     pending_lens: Option<LensKey>,
     pub projection: Projection,
     pub jobs: Vec<Job>,
@@ -148,6 +149,7 @@ impl App {
             nearest: None,
             lens: None,
             pending_nearest: None,
+            tokens_while_busy: vec![],
             pending_lens: None,
             projection,
             jobs: vec![],
@@ -169,9 +171,11 @@ impl App {
         self.current().stage
     }
 
-    /// The session's tokens (empty while a step runs off-thread).
+    /// The session's tokens (while a step runs off-thread: as they were).
     pub fn tokens(&self) -> &[u32] {
-        self.session.as_ref().map_or(&[], |s| &s.tokens)
+        self.session
+            .as_ref()
+            .map_or(&self.tokens_while_busy, |s| &s.tokens)
     }
 
     /// The normal trace.
@@ -256,6 +260,7 @@ impl App {
         match job {
             Job::Step => {
                 let mut s = self.session.take()?;
+                self.tokens_while_busy = s.tokens.clone();
                 s.sampling = self.sampling.clone();
                 self.busy = Some("computing the next token");
                 Some(Box::new(move || {

@@ -44,7 +44,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             buf,
             false,
         );
-        text(arithmetic(app, tr), inner, buf);
+        super::wrapped(arithmetic(app, tr), inner, buf);
     } else if app.theme.present {
         // Presenter mode keeps one line of arithmetic under the picture.
         let lines = arithmetic(app, tr);
@@ -97,7 +97,7 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     );
     text(
         vec![Line::styled(
-            "rows = queries, columns = keys (enter zooms)",
+            "rows: query, cols: key (enter: zoom)",
             app.theme.dim(),
         )],
         inner,
@@ -356,7 +356,7 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         Line::styled(format!("q·k = Σ q_d·k_d over dₖ = {dk} dims:"), dim),
     ];
     let shown = terms.len().min(3);
-    let mut sum = String::from("  ");
+    let mut sum = String::new();
     for (i, c) in cols.clone().take(shown).enumerate() {
         if i > 0 {
             sum.push_str(" + ");
@@ -366,8 +366,7 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     if terms.len() > shown {
         sum.push_str(&format!(" + … ({} more)", terms.len() - shown));
     }
-    out.push(Line::raw(sum));
-    out.push(Line::raw(format!("  = {}", num(dot))));
+    out.push(Line::raw(format!("  = {} = {sum}", num(dot))));
     if app.iv.no_scale {
         out.push(Line::styled(
             "÷ √dₖ dropped (intervention): score = q·k".to_string(),
@@ -428,10 +427,10 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
             .collect();
         let more = if probs.len() > 2 { " + …" } else { "" };
         out.push(Line::raw(format!(
-            " d{}: {}{more} = {}",
+            " d{} = {} = {}{more}",
             c - dk * h,
+            num(val),
             first.join(" + "),
-            num(val)
         )));
         out.push(Line::styled(
             format!("     (engine: {})", num(l.heads[[qi, c]])),
