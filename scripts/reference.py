@@ -221,7 +221,9 @@ def fixed_prompt(vocab, seed):
 
 def write(path, tensors, meta):
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={k: str(v) for k, v in meta.items()})
+    # One metadata key: safetensors writes several in random order, and the
+    # fixtures should be byte-identical from run to run.
+    save_file(tensors, str(path), metadata={"about": "; ".join(f"{k}: {v}" for k, v in meta.items())})
     size = path.stat().st_size
     assert size < 1_000_000, f"{path} is {size} bytes; fixtures must stay small"
     print(f"wrote {path.relative_to(ROOT)} ({size / 1024:.0f} KiB, {len(tensors)} tensors)")

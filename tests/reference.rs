@@ -459,3 +459,73 @@ proptest::proptest! {
         proptest::prop_assert_eq!(tok.decode(&ids), s);
     }
 }
+
+/// The gradient fixture's contract (read by the training tests): inputs and
+/// targets [B,T] I64, loss [1], and grad.<name> for every tensor of the model,
+/// shaped like it. Its loss must also be the engine's own cross-entropy.
+#[test]
+fn gradient_fixtures_cover_every_parameter_and_match_the_engine_loss() {
+    for name in ["random-odd", "random-inner"] {
+        let dir = fixture_dir(name);
+        let gpt = Gpt::open(&dir).expect("opens");
+        let fx = read_fixture(&dir.join("grads.safetensors"));
+        for (tensor, shape) in gptlens::model::expected_tensors(&gpt.config) {
+            let g = get(&fx, &format!("grad.{tensor}"));
+            assert_eq!(g.shape, shape, "grad.{tensor}");
+            assert!(g.f.iter().all(|v| v.is_finite()), "grad.{tensor}");
+            assert!(g.f.iter().any(|&v| v != 0.0), "grad.{tensor} is all zero");
+        }
+        let inputs = get(&fx, "inputs");
+        let targets = get(&fx, "targets");
+        assert_eq!(inputs.shape, targets.shape);
+        let (b, t) = (inputs.shape[0], inputs.shape[1]);
+        let mut total = 0.0f64;
+        for row in 0..b {
+            let ids: Vec<u32> = inputs.ids[row * t..(row + 1) * t]
+                .iter()
+                .map(|&i| i as u32)
+                .collect();
+            let mut cache = KvCache::new(&gpt.config);
+            let logits = gpt
+                .forward(&ids, &mut cache, &Interventions::default(), None, true)
+                .expect("runs");
+            for (pos, l) in logits.rows().into_iter().enumerate() {
+                let max = l.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+                let lse = l.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln() + max;
+                let target = targets.ids[row * t + pos] as usize;
+                total += lse - l[target] as f64;
+            }
+        }
+        let ours = total / (b * t) as f64;
+        let reference = get(&fx, "loss").f[0] as f64;
+        println!("{name}: mean cross-entropy engine {ours:.7}, PyTorch {reference:.7}");
+        assert!(
+            (ours - reference).abs() <= 1e-5,
+            "loss {ours} vs {reference}"
+        );
+    }
+}
+
+/// The comparison has teeth: the model with one piece of the formula removed
+/// (no 1/√dₖ scaling) is far outside the tolerance.
+#[test]
+fn a_wrong_forward_pass_fails_the_comparison() {
+    let dir = fixture_dir("random-odd");
+    let gpt = Gpt::open(&dir).expect("opens");
+    let fx = read_fixture(&dir.join("reference.safetensors"));
+    let ids: Vec<u32> = get(&fx, "input_ids")
+        .ids
+        .iter()
+        .map(|&i| i as u32)
+        .collect();
+    let iv = Interventions {
+        no_scale: true,
+        ..Interventions::default()
+    };
+    let wrong = gpt.trace(&ids, &iv).expect("runs");
+    let err = max_err_2d(wrong.logits.view(), get(&fx, "logits"), "logits");
+    assert!(
+        err > 1e-2,
+        "unscaled attention should be caught, error only {err}"
+    );
+}

@@ -1,9 +1,11 @@
 //! Command-line surface: argument definitions and dispatch.
 
 mod bench;
+mod cost;
 mod explore;
 mod generate;
 mod init;
+mod lesson;
 mod trace;
 
 use anyhow::{Context, Result};
@@ -46,6 +48,12 @@ pub enum Command {
     Explore(explore::Args),
     /// Measure decode speed, prefill time and the time of one traced step.
     Bench(bench::Args),
+    /// What a GPT costs: parameters, FLOPs, memory, accelerator-hours, for any shape.
+    Cost(cost::Args),
+    /// List the lessons with one-line summaries.
+    Lessons,
+    /// Open a lesson (NAME from `gptlens lessons`, or --file PATH); --print writes it as markdown.
+    Lesson(lesson::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -60,6 +68,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Trace(a)) => trace::run(cli.model.as_deref(), a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
+        Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
+        Some(Command::Lessons) => lesson::list(),
+        Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), a),
         None => explore::run(cli.model.as_deref(), look, explore::Args::default()),
     }
 }
