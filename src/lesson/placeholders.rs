@@ -62,14 +62,46 @@ const NONE: &[Arg] = &[];
 macro_rules! ln_specs {
     ($p:literal, $what:literal) => {
         [
-            Spec { name: concat!($p, ".mean"), args: NONE, doc: concat!("μ, the mean of ", $what, " at the position") },
-            Spec { name: concat!($p, ".var"), args: NONE, doc: concat!("σ², the (biased) variance of ", $what, " at the position") },
-            Spec { name: concat!($p, ".std"), args: NONE, doc: "√(σ² + ε), what x − μ is divided by" },
-            Spec { name: concat!($p, ".x"), args: N, doc: concat!("the first n components of the input x (", $what, ")") },
-            Spec { name: concat!($p, ".xhat"), args: N, doc: "the first n components of x̂ = (x − μ)/√(σ² + ε)" },
-            Spec { name: concat!($p, ".gamma"), args: N, doc: "the first n components of the learned scale γ" },
-            Spec { name: concat!($p, ".beta"), args: N, doc: "the first n components of the learned shift β" },
-            Spec { name: concat!($p, ".out"), args: N, doc: "the first n components of the output x̂·γ + β" },
+            Spec {
+                name: concat!($p, ".mean"),
+                args: NONE,
+                doc: concat!("μ, the mean of ", $what, " at the position"),
+            },
+            Spec {
+                name: concat!($p, ".var"),
+                args: NONE,
+                doc: concat!("σ², the (biased) variance of ", $what, " at the position"),
+            },
+            Spec {
+                name: concat!($p, ".std"),
+                args: NONE,
+                doc: "√(σ² + ε), what x − μ is divided by",
+            },
+            Spec {
+                name: concat!($p, ".x"),
+                args: N,
+                doc: concat!("the first n components of the input x (", $what, ")"),
+            },
+            Spec {
+                name: concat!($p, ".xhat"),
+                args: N,
+                doc: "the first n components of x̂ = (x − μ)/√(σ² + ε)",
+            },
+            Spec {
+                name: concat!($p, ".gamma"),
+                args: N,
+                doc: "the first n components of the learned scale γ",
+            },
+            Spec {
+                name: concat!($p, ".beta"),
+                args: N,
+                doc: "the first n components of the learned shift β",
+            },
+            Spec {
+                name: concat!($p, ".out"),
+                args: N,
+                doc: "the first n components of the output x̂·γ + β",
+            },
         ]
     };
 }
@@ -81,116 +113,530 @@ const LNF: [Spec; 8] = ln_specs!("ln_f", "the residual stream after the last lay
 /// The placeholders other than the LayerNorm ones (those are [`LN1`], [`LN2`], [`LNF`]).
 const SPECS: &[Spec] = &[
     // The model and the prompt.
-    Spec { name: "prompt", args: NONE, doc: "the lesson's prompt" },
-    Spec { name: "model.name", args: NONE, doc: "the model folder's name" },
-    Spec { name: "model.layers", args: NONE, doc: "number of transformer blocks L" },
-    Spec { name: "model.heads", args: NONE, doc: "attention heads per block" },
-    Spec { name: "model.width", args: NONE, doc: "width of the residual stream C (n_embd)" },
-    Spec { name: "model.head_dim", args: NONE, doc: "dₖ = C / heads, the width of one head" },
-    Spec { name: "model.mlp_width", args: NONE, doc: "hidden width of the MLP (4·C in GPT-2)" },
-    Spec { name: "model.context", args: NONE, doc: "the longest context, n_positions" },
-    Spec { name: "model.vocab", args: NONE, doc: "vocabulary size V" },
-    Spec { name: "model.params", args: NONE, doc: "parameters (the tied unembedding counted once)" },
-    Spec { name: "model.eps", args: NONE, doc: "LayerNorm's ε" },
+    Spec {
+        name: "prompt",
+        args: NONE,
+        doc: "the lesson's prompt",
+    },
+    Spec {
+        name: "model.name",
+        args: NONE,
+        doc: "the model folder's name",
+    },
+    Spec {
+        name: "model.layers",
+        args: NONE,
+        doc: "number of transformer blocks L",
+    },
+    Spec {
+        name: "model.heads",
+        args: NONE,
+        doc: "attention heads per block",
+    },
+    Spec {
+        name: "model.width",
+        args: NONE,
+        doc: "width of the residual stream C (n_embd)",
+    },
+    Spec {
+        name: "model.head_dim",
+        args: NONE,
+        doc: "dₖ = C / heads, the width of one head",
+    },
+    Spec {
+        name: "model.mlp_width",
+        args: NONE,
+        doc: "hidden width of the MLP (4·C in GPT-2)",
+    },
+    Spec {
+        name: "model.context",
+        args: NONE,
+        doc: "the longest context, n_positions",
+    },
+    Spec {
+        name: "model.vocab",
+        args: NONE,
+        doc: "vocabulary size V",
+    },
+    Spec {
+        name: "model.params",
+        args: NONE,
+        doc: "parameters (the tied unembedding counted once)",
+    },
+    Spec {
+        name: "model.eps",
+        args: NONE,
+        doc: "LayerNorm's ε",
+    },
     // Tokens.
-    Spec { name: "tokens", args: NONE, doc: "the prompt's tokens with their ids" },
-    Spec { name: "tokens.count", args: NONE, doc: "how many tokens the prompt is" },
-    Spec { name: "tokens.chars", args: NONE, doc: "how many characters the prompt is" },
-    Spec { name: "token", args: NONE, doc: "the token at the selected position" },
-    Spec { name: "token.id", args: NONE, doc: "its id in the vocabulary" },
-    Spec { name: "token.at", args: &[int("i", 0.0, 0.0, 1e6)], doc: "the token at position i (counting from 0)" },
-    Spec { name: "token.back", args: &[int("i", 1.0, 0.0, 1e6)], doc: "the token i positions before the selected one" },
-    Spec { name: "position", args: NONE, doc: "the selected position (counting from 0)" },
-    Spec { name: "key.token", args: NONE, doc: "the token at the selected attention key" },
-    Spec { name: "key.position", args: NONE, doc: "the selected key's position" },
+    Spec {
+        name: "tokens",
+        args: NONE,
+        doc: "the prompt's tokens with their ids",
+    },
+    Spec {
+        name: "tokens.count",
+        args: NONE,
+        doc: "how many tokens the prompt is",
+    },
+    Spec {
+        name: "tokens.chars",
+        args: NONE,
+        doc: "how many characters the prompt is",
+    },
+    Spec {
+        name: "token",
+        args: NONE,
+        doc: "the token at the selected position",
+    },
+    Spec {
+        name: "token.id",
+        args: NONE,
+        doc: "its id in the vocabulary",
+    },
+    Spec {
+        name: "token.at",
+        args: &[int("i", 0.0, 0.0, 1e6)],
+        doc: "the token at position i (counting from 0)",
+    },
+    Spec {
+        name: "token.back",
+        args: &[int("i", 1.0, 0.0, 1e6)],
+        doc: "the token i positions before the selected one",
+    },
+    Spec {
+        name: "position",
+        args: NONE,
+        doc: "the selected position (counting from 0)",
+    },
+    Spec {
+        name: "key.token",
+        args: NONE,
+        doc: "the token at the selected attention key",
+    },
+    Spec {
+        name: "key.position",
+        args: NONE,
+        doc: "the selected key's position",
+    },
     // Embeddings.
-    Spec { name: "emb.tok", args: N, doc: "first n components of the token's row of wte" },
-    Spec { name: "emb.pos", args: N, doc: "first n components of the position's row of wpe" },
-    Spec { name: "emb.sum", args: N, doc: "first n components of their sum, the residual stream entering layer 0" },
-    Spec { name: "emb.norm", args: NONE, doc: "length ‖wte[token] + wpe[position]‖" },
-    Spec { name: "emb.nearest", args: N, doc: "the n tokens whose wte rows are most similar (cosine) to this token's" },
+    Spec {
+        name: "emb.tok",
+        args: N,
+        doc: "first n components of the token's row of wte",
+    },
+    Spec {
+        name: "emb.pos",
+        args: N,
+        doc: "first n components of the position's row of wpe",
+    },
+    Spec {
+        name: "emb.sum",
+        args: N,
+        doc: "first n components of their sum, the residual stream entering layer 0",
+    },
+    Spec {
+        name: "emb.norm",
+        args: NONE,
+        doc: "length ‖wte[token] + wpe[position]‖",
+    },
+    Spec {
+        name: "emb.nearest",
+        args: N,
+        doc: "the n tokens whose wte rows are most similar (cosine) to this token's",
+    },
     // Attention, at the selected layer, head, query (position) and key.
-    Spec { name: "attn.q", args: N, doc: "first n components of the head's query vector at the position" },
-    Spec { name: "attn.k", args: N, doc: "first n components of the head's key vector at the key" },
-    Spec { name: "attn.v", args: N, doc: "first n components of the head's value vector at the key" },
-    Spec { name: "attn.dot", args: NONE, doc: "q·k for the selected query and key (all dₖ components)" },
-    Spec { name: "attn.sqrt_dk", args: NONE, doc: "√dₖ, what q·k is divided by" },
-    Spec { name: "attn.score", args: NONE, doc: "q·k/√dₖ for the selected query and key" },
-    Spec { name: "attn.scores", args: NONE, doc: "the query's scores q·k/√dₖ for keys 0…position (the row the mask leaves)" },
-    Spec { name: "attn.weights", args: NONE, doc: "softmax of that row: the attention weights" },
-    Spec { name: "attn.weight", args: NONE, doc: "the weight of the selected key" },
-    Spec { name: "attn.row", args: NONE, doc: "a table of the row: key token, score, weight" },
-    Spec { name: "attn.masked", args: NONE, doc: "how many later keys the causal mask hides from the query" },
-    Spec { name: "attn.top", args: NONE, doc: "the key the head weighs most, with its weight" },
-    Spec { name: "attn.top.token", args: NONE, doc: "just that key's token text" },
-    Spec { name: "attn.entropy", args: NONE, doc: "entropy of the weights in nats (0 = all on one key)" },
-    Spec { name: "attn.out", args: N, doc: "first n components of the head's output Σ weight·v" },
-    Spec { name: "attn.heads", args: NONE, doc: "a table: for every head of the layer, the key it weighs most" },
-    Spec { name: "attn.concat", args: N, doc: "first n components of all heads' outputs concatenated (before W_O)" },
-    Spec { name: "attn.proj", args: N, doc: "first n components after the output projection W_O" },
+    Spec {
+        name: "attn.q",
+        args: N,
+        doc: "first n components of the head's query vector at the position",
+    },
+    Spec {
+        name: "attn.k",
+        args: N,
+        doc: "first n components of the head's key vector at the key",
+    },
+    Spec {
+        name: "attn.v",
+        args: N,
+        doc: "first n components of the head's value vector at the key",
+    },
+    Spec {
+        name: "attn.dot",
+        args: NONE,
+        doc: "q·k for the selected query and key (all dₖ components)",
+    },
+    Spec {
+        name: "attn.sqrt_dk",
+        args: NONE,
+        doc: "√dₖ, what q·k is divided by",
+    },
+    Spec {
+        name: "attn.score",
+        args: NONE,
+        doc: "q·k/√dₖ for the selected query and key",
+    },
+    Spec {
+        name: "attn.scores",
+        args: NONE,
+        doc: "the query's scores q·k/√dₖ for keys 0…position (the row the mask leaves)",
+    },
+    Spec {
+        name: "attn.weights",
+        args: NONE,
+        doc: "softmax of that row: the attention weights",
+    },
+    Spec {
+        name: "attn.weight",
+        args: NONE,
+        doc: "the weight of the selected key",
+    },
+    Spec {
+        name: "attn.row",
+        args: NONE,
+        doc: "a table of the row: key token, score, weight",
+    },
+    Spec {
+        name: "attn.masked",
+        args: NONE,
+        doc: "how many later keys the causal mask hides from the query",
+    },
+    Spec {
+        name: "attn.top",
+        args: NONE,
+        doc: "the key the head weighs most, with its weight",
+    },
+    Spec {
+        name: "attn.top.token",
+        args: NONE,
+        doc: "just that key's token text",
+    },
+    Spec {
+        name: "attn.entropy",
+        args: NONE,
+        doc: "entropy of the weights in nats (0 = all on one key)",
+    },
+    Spec {
+        name: "attn.out",
+        args: N,
+        doc: "first n components of the head's output Σ weight·v",
+    },
+    Spec {
+        name: "attn.heads",
+        args: NONE,
+        doc: "a table: for every head of the layer, the key it weighs most",
+    },
+    Spec {
+        name: "attn.concat",
+        args: N,
+        doc: "first n components of all heads' outputs concatenated (before W_O)",
+    },
+    Spec {
+        name: "attn.proj",
+        args: N,
+        doc: "first n components after the output projection W_O",
+    },
     // MLP.
-    Spec { name: "mlp.pre", args: N, doc: "first n hidden units before GELU (x·W_up + b)" },
-    Spec { name: "mlp.act", args: N, doc: "the same units after GELU" },
-    Spec { name: "mlp.out", args: N, doc: "first n components of the MLP's output (after W_down)" },
-    Spec { name: "mlp.top", args: N, doc: "a table of the n most active hidden units: before and after GELU" },
-    Spec { name: "mlp.active", args: NONE, doc: "share of hidden units with a positive input (GELU passes them)" },
+    Spec {
+        name: "mlp.pre",
+        args: N,
+        doc: "first n hidden units before GELU (x·W_up + b)",
+    },
+    Spec {
+        name: "mlp.act",
+        args: N,
+        doc: "the same units after GELU",
+    },
+    Spec {
+        name: "mlp.out",
+        args: N,
+        doc: "first n components of the MLP's output (after W_down)",
+    },
+    Spec {
+        name: "mlp.top",
+        args: N,
+        doc: "a table of the n most active hidden units: before and after GELU",
+    },
+    Spec {
+        name: "mlp.active",
+        args: NONE,
+        doc: "share of hidden units with a positive input (GELU passes them)",
+    },
     // Residual stream.
-    Spec { name: "resid.in", args: N, doc: "first n components of the stream entering the layer" },
-    Spec { name: "resid.mid", args: N, doc: "… after attention was added" },
-    Spec { name: "resid.post", args: N, doc: "… after the MLP was added (leaving the layer)" },
-    Spec { name: "resid.norms", args: NONE, doc: "‖stream‖ at the position entering each layer and leaving the last" },
-    Spec { name: "resid.attn_norm", args: NONE, doc: "‖what attention adds‖ at the layer and position" },
-    Spec { name: "resid.mlp_norm", args: NONE, doc: "‖what the MLP adds‖ at the layer and position" },
-    Spec { name: "lens", args: NONE, doc: "logit lens: the top next token read off the stream after each layer" },
+    Spec {
+        name: "resid.in",
+        args: N,
+        doc: "first n components of the stream entering the layer",
+    },
+    Spec {
+        name: "resid.mid",
+        args: N,
+        doc: "… after attention was added",
+    },
+    Spec {
+        name: "resid.post",
+        args: N,
+        doc: "… after the MLP was added (leaving the layer)",
+    },
+    Spec {
+        name: "resid.norms",
+        args: NONE,
+        doc: "‖stream‖ at the position entering each layer and leaving the last",
+    },
+    Spec {
+        name: "resid.attn_norm",
+        args: NONE,
+        doc: "‖what attention adds‖ at the layer and position",
+    },
+    Spec {
+        name: "resid.mlp_norm",
+        args: NONE,
+        doc: "‖what the MLP adds‖ at the layer and position",
+    },
+    Spec {
+        name: "lens",
+        args: NONE,
+        doc: "logit lens: the top next token read off the stream after each layer",
+    },
     // Logits.
-    Spec { name: "logits.top", args: N, doc: "a table of the n most likely next tokens: logit and probability" },
-    Spec { name: "logits.top.token", args: NONE, doc: "the most likely next token" },
-    Spec { name: "logits.rank", args: &[int("r", 1.0, 1.0, 1e6)], doc: "the token ranked r-th (1 = most likely)" },
-    Spec { name: "logits.values", args: N, doc: "the n largest logits" },
-    Spec { name: "logits.probs", args: N, doc: "their probabilities softmax(logits)" },
-    Spec { name: "logits.lse", args: NONE, doc: "log Σ exp(logit) over the vocabulary: p = exp(logit − lse)" },
-    Spec { name: "logits.check", args: NONE, doc: "the top logit recomputed as ln_f(x)·wte[token] (the tied unembedding)" },
-    Spec { name: "logits.temp", args: &[real("t", 1.0, 0.01, 100.0), int("n", 5.0, 1.0, 64.0)], doc: "the n top probabilities at temperature t" },
-    Spec { name: "logits.entropy", args: &[real("t", 1.0, 0.01, 100.0)], doc: "entropy of the next-token distribution at temperature t, in nats" },
+    Spec {
+        name: "logits.top",
+        args: N,
+        doc: "a table of the n most likely next tokens: logit and probability",
+    },
+    Spec {
+        name: "logits.top.token",
+        args: NONE,
+        doc: "the most likely next token",
+    },
+    Spec {
+        name: "logits.rank",
+        args: &[int("r", 1.0, 1.0, 1e6)],
+        doc: "the token ranked r-th (1 = most likely)",
+    },
+    Spec {
+        name: "logits.values",
+        args: N,
+        doc: "the n largest logits",
+    },
+    Spec {
+        name: "logits.probs",
+        args: N,
+        doc: "their probabilities softmax(logits)",
+    },
+    Spec {
+        name: "logits.lse",
+        args: NONE,
+        doc: "log Σ exp(logit) over the vocabulary: p = exp(logit − lse)",
+    },
+    Spec {
+        name: "logits.check",
+        args: NONE,
+        doc: "the top logit recomputed as ln_f(x)·wte[token] (the tied unembedding)",
+    },
+    Spec {
+        name: "logits.temp",
+        args: &[real("t", 1.0, 0.01, 100.0), int("n", 5.0, 1.0, 64.0)],
+        doc: "the n top probabilities at temperature t",
+    },
+    Spec {
+        name: "logits.entropy",
+        args: &[real("t", 1.0, 0.01, 100.0)],
+        doc: "entropy of the next-token distribution at temperature t, in nats",
+    },
     // Sampling.
-    Spec { name: "sample.greedy", args: &[int("n", 8.0, 1.0, 64.0)], doc: "the greedy continuation of n tokens from the position" },
-    Spec { name: "sample.run", args: &[int("n", 8.0, 1.0, 64.0), real("t", 1.0, 0.0, 100.0), int("k", 0.0, 0.0, 1e6), real("p", 1.0, 0.01, 1.0), int("seed", 0.0, 0.0, 1e9)], doc: "a sampled continuation: n tokens at temperature t, top-k k (0 = off), top-p p, seed" },
-    Spec { name: "sample.topk", args: &[int("k", 5.0, 1.0, 1e6), real("t", 1.0, 0.01, 100.0)], doc: "the probability mass top-k keeps at temperature t" },
-    Spec { name: "sample.topp", args: &[real("p", 0.9, 0.01, 1.0), real("t", 1.0, 0.01, 100.0)], doc: "how many tokens top-p keeps at temperature t" },
-    Spec { name: "beam", args: &[int("width", 3.0, 1.0, 16.0), int("n", 6.0, 1.0, 32.0), real("alpha", 1.0, -5.0, 5.0), real("rep", 1.0, 0.1, 10.0)], doc: "a table of beam search's final beams: width, n tokens, length penalty α, repetition penalty" },
+    Spec {
+        name: "sample.greedy",
+        args: &[int("n", 8.0, 1.0, 64.0)],
+        doc: "the greedy continuation of n tokens from the position",
+    },
+    Spec {
+        name: "sample.run",
+        args: &[
+            int("n", 8.0, 1.0, 64.0),
+            real("t", 1.0, 0.0, 100.0),
+            int("k", 0.0, 0.0, 1e6),
+            real("p", 1.0, 0.01, 1.0),
+            int("seed", 0.0, 0.0, 1e9),
+        ],
+        doc: "a sampled continuation: n tokens at temperature t, top-k k (0 = off), top-p p, seed",
+    },
+    Spec {
+        name: "sample.topk",
+        args: &[int("k", 5.0, 1.0, 1e6), real("t", 1.0, 0.01, 100.0)],
+        doc: "the probability mass top-k keeps at temperature t",
+    },
+    Spec {
+        name: "sample.topp",
+        args: &[real("p", 0.9, 0.01, 1.0), real("t", 1.0, 0.01, 100.0)],
+        doc: "how many tokens top-p keeps at temperature t",
+    },
+    Spec {
+        name: "beam",
+        args: &[
+            int("width", 3.0, 1.0, 16.0),
+            int("n", 6.0, 1.0, 32.0),
+            real("alpha", 1.0, -5.0, 5.0),
+            real("rep", 1.0, 0.1, 10.0),
+        ],
+        doc: "a table of beam search's final beams: width, n tokens, length penalty α, repetition penalty",
+    },
     // Loss on the prompt itself.
-    Spec { name: "loss.table", args: NONE, doc: "a table: each position, the next token, its probability and −ln P" },
-    Spec { name: "loss.values", args: NONE, doc: "the per-token losses −ln P(next token)" },
-    Spec { name: "loss.probs", args: NONE, doc: "the per-token probabilities P(next token)" },
-    Spec { name: "loss.at", args: NONE, doc: "−ln P of the token after the selected position" },
-    Spec { name: "loss.sum", args: NONE, doc: "Σ ln P(next token): the objective L(θ) on this text (≤ 0)" },
-    Spec { name: "loss.mean", args: NONE, doc: "mean cross-entropy −(1/n)·Σ ln P, in nats per token" },
-    Spec { name: "loss.ppl", args: NONE, doc: "perplexity exp(mean cross-entropy)" },
-    Spec { name: "loss.count", args: NONE, doc: "how many next-token predictions the prompt gives (tokens − 1)" },
-    Spec { name: "loss.uniform", args: NONE, doc: "ln V: the loss of a model that guesses uniformly" },
+    Spec {
+        name: "loss.table",
+        args: NONE,
+        doc: "a table: each position, the next token, its probability and −ln P",
+    },
+    Spec {
+        name: "loss.values",
+        args: NONE,
+        doc: "the per-token losses −ln P(next token)",
+    },
+    Spec {
+        name: "loss.probs",
+        args: NONE,
+        doc: "the per-token probabilities P(next token)",
+    },
+    Spec {
+        name: "loss.at",
+        args: NONE,
+        doc: "−ln P of the token after the selected position",
+    },
+    Spec {
+        name: "loss.sum",
+        args: NONE,
+        doc: "Σ ln P(next token): the objective L(θ) on this text (≤ 0)",
+    },
+    Spec {
+        name: "loss.mean",
+        args: NONE,
+        doc: "mean cross-entropy −(1/n)·Σ ln P, in nats per token",
+    },
+    Spec {
+        name: "loss.ppl",
+        args: NONE,
+        doc: "perplexity exp(mean cross-entropy)",
+    },
+    Spec {
+        name: "loss.count",
+        args: NONE,
+        doc: "how many next-token predictions the prompt gives (tokens − 1)",
+    },
+    Spec {
+        name: "loss.uniform",
+        args: NONE,
+        doc: "ln V: the loss of a model that guesses uniformly",
+    },
     // Training (from train_log.json in the model folder, if it ships one).
-    Spec { name: "train.steps", args: NONE, doc: "optimizer steps in the recorded run" },
-    Spec { name: "train.first", args: NONE, doc: "the recorded loss at the first logged step" },
-    Spec { name: "train.last", args: NONE, doc: "the recorded loss at the last logged step" },
-    Spec { name: "train.val", args: NONE, doc: "the last recorded validation loss" },
-    Spec { name: "train.curve", args: NONE, doc: "the recorded loss curve as a one-line sparkline" },
+    Spec {
+        name: "train.steps",
+        args: NONE,
+        doc: "optimizer steps in the recorded run",
+    },
+    Spec {
+        name: "train.first",
+        args: NONE,
+        doc: "the recorded loss at the first logged step",
+    },
+    Spec {
+        name: "train.last",
+        args: NONE,
+        doc: "the recorded loss at the last logged step",
+    },
+    Spec {
+        name: "train.val",
+        args: NONE,
+        doc: "the last recorded validation loss",
+    },
+    Spec {
+        name: "train.curve",
+        args: NONE,
+        doc: "the recorded loss curve as a one-line sparkline",
+    },
     // Cost.
-    Spec { name: "cost.params", args: NONE, doc: "parameters N (the tied unembedding counted once)" },
-    Spec { name: "cost.matmul_params", args: NONE, doc: "weights multiplied per token: the blocks' matrices plus the unembedding" },
-    Spec { name: "cost.flops_token", args: NONE, doc: "≈2·matmul_params: FLOPs to run one token (without attention's context term)" },
-    Spec { name: "cost.attn_flops_token", args: NONE, doc: "attention's extra FLOPs for one token at the prompt's length: 4·L·T·C" },
-    Spec { name: "cost.train_flops_token", args: NONE, doc: "≈6·matmul_params: FLOPs to train on one token (forward + twice for backward)" },
-    Spec { name: "cost.weight_bytes", args: NONE, doc: "bytes of weights at 4 bytes (f32) per parameter" },
-    Spec { name: "cost.kv_token", args: NONE, doc: "bytes of KV cache per token: 2 (K and V) · L · C · 4" },
-    Spec { name: "cost.kv_context", args: NONE, doc: "bytes of KV cache for a full context" },
-    Spec { name: "cost.measured", args: NONE, doc: "tokens per second measured now on this machine (KV-cached decoding, batch 1)" },
-    Spec { name: "cost.measured_flops", args: NONE, doc: "the FLOP/s that speed implies (measured × flops_token)" },
-    Spec { name: "cost.measured_bytes", args: NONE, doc: "the weight bytes/s it implies (measured × weight_bytes)" },
-    Spec { name: "cost.gpt3_ratio", args: NONE, doc: "how many times more parameters GPT-3 (175 billion) has" },
-    Spec { name: "cost.gpt3_train_flops", args: NONE, doc: "6·N·D for GPT-3: N = 175e9, D = 300e9 tokens" },
-    Spec { name: "cost.gpt3_gpu_hours", args: &[real("tflops", 100.0, 0.001, 1e6)], doc: "accelerator-hours for that at a sustained rate of tflops TFLOP/s each" },
-    Spec { name: "cost.gpt3_dollars", args: &[real("tflops", 100.0, 0.001, 1e6), real("price", 2.0, 0.0, 1e6)], doc: "those hours times a price per accelerator-hour (an assumption: say so)" },
-    Spec { name: "cost.gpt3_here_years", args: NONE, doc: "years GPT-3's training would take at the FLOP/s measured here" },
+    Spec {
+        name: "cost.params",
+        args: NONE,
+        doc: "parameters N (the tied unembedding counted once)",
+    },
+    Spec {
+        name: "cost.matmul_params",
+        args: NONE,
+        doc: "weights multiplied per token: the blocks' matrices plus the unembedding",
+    },
+    Spec {
+        name: "cost.flops_token",
+        args: NONE,
+        doc: "≈2·matmul_params: FLOPs to run one token (without attention's context term)",
+    },
+    Spec {
+        name: "cost.attn_flops_token",
+        args: NONE,
+        doc: "attention's extra FLOPs for one token at the prompt's length: 4·L·T·C",
+    },
+    Spec {
+        name: "cost.train_flops_token",
+        args: NONE,
+        doc: "≈6·matmul_params: FLOPs to train on one token (forward + twice for backward)",
+    },
+    Spec {
+        name: "cost.weight_bytes",
+        args: NONE,
+        doc: "bytes of weights at 4 bytes (f32) per parameter",
+    },
+    Spec {
+        name: "cost.kv_token",
+        args: NONE,
+        doc: "bytes of KV cache per token: 2 (K and V) · L · C · 4",
+    },
+    Spec {
+        name: "cost.kv_context",
+        args: NONE,
+        doc: "bytes of KV cache for a full context",
+    },
+    Spec {
+        name: "cost.measured",
+        args: NONE,
+        doc: "tokens per second measured now on this machine (KV-cached decoding, batch 1)",
+    },
+    Spec {
+        name: "cost.measured_flops",
+        args: NONE,
+        doc: "the FLOP/s that speed implies (measured × flops_token)",
+    },
+    Spec {
+        name: "cost.measured_bytes",
+        args: NONE,
+        doc: "the weight bytes/s it implies (measured × weight_bytes)",
+    },
+    Spec {
+        name: "cost.gpt3_ratio",
+        args: NONE,
+        doc: "how many times more parameters GPT-3 (175 billion) has",
+    },
+    Spec {
+        name: "cost.gpt3_train_flops",
+        args: NONE,
+        doc: "6·N·D for GPT-3: N = 175e9, D = 300e9 tokens",
+    },
+    Spec {
+        name: "cost.gpt3_gpu_hours",
+        args: &[real("tflops", 100.0, 0.001, 1e6)],
+        doc: "accelerator-hours for that at a sustained rate of tflops TFLOP/s each",
+    },
+    Spec {
+        name: "cost.gpt3_dollars",
+        args: &[
+            real("tflops", 100.0, 0.001, 1e6),
+            real("price", 2.0, 0.0, 1e6),
+        ],
+        doc: "those hours times a price per accelerator-hour (an assumption: say so)",
+    },
+    Spec {
+        name: "cost.gpt3_here_years",
+        args: NONE,
+        doc: "years GPT-3's training would take at the FLOP/s measured here",
+    },
 ];
 
 /// The spec of a placeholder name, or None if it is not in the set.
@@ -205,7 +651,11 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
 
 /// Every placeholder, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Spec> {
-    SPECS.iter().chain(LN1.iter()).chain(LN2.iter()).chain(LNF.iter())
+    SPECS
+        .iter()
+        .chain(LN1.iter())
+        .chain(LN2.iter())
+        .chain(LNF.iter())
 }
 
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -402,7 +852,12 @@ fn norm(a: ArrayView1<f32>) -> f32 {
 }
 
 fn head_row(m: &Array2<f32>, row: usize, head: usize, dk: usize) -> Vec<f32> {
-    m.row(row).iter().skip(head * dk).take(dk).copied().collect()
+    m.row(row)
+        .iter()
+        .skip(head * dk)
+        .take(dk)
+        .copied()
+        .collect()
 }
 
 fn softmax_t(logits: ArrayView1<f32>, t: f32) -> Vec<f32> {
@@ -427,7 +882,12 @@ fn ranked(xs: &[f32]) -> Vec<usize> {
 
 fn log_softmax_at(row: ArrayView1<f32>, id: usize) -> f64 {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let lse = row.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln() + max;
+    let lse = row
+        .iter()
+        .map(|&x| (x as f64 - max).exp())
+        .sum::<f64>()
+        .ln()
+        + max;
     row[id] as f64 - lse
 }
 
@@ -454,7 +914,13 @@ fn lens_probs(env: &Env, x: ArrayView1<f32>) -> Vec<f32> {
     softmax_t(logits.view(), 1.0)
 }
 
-fn continuation(env: &Env, pos: usize, n: usize, s: &Sampling, seed: u64) -> Result<String, String> {
+fn continuation(
+    env: &Env,
+    pos: usize,
+    n: usize,
+    s: &Sampling,
+    seed: u64,
+) -> Result<String, String> {
     let mut tokens = env.trace.tokens[..=pos].to_vec();
     let room = env.cfg().n_positions.saturating_sub(tokens.len());
     let n = n.min(room);
@@ -470,7 +936,13 @@ fn continuation(env: &Env, pos: usize, n: usize, s: &Sampling, seed: u64) -> Res
         .map_err(|e| e.to_string())?;
     let mut out = vec![];
     for i in 0..n {
-        let p = pick(logits.row(0).as_slice().unwrap_or(&[]), &tokens, s, &mut rng, 1);
+        let p = pick(
+            logits.row(0).as_slice().unwrap_or(&[]),
+            &tokens,
+            s,
+            &mut rng,
+            1,
+        );
         tokens.push(p.token);
         out.push(p.token);
         if Some(p.token) == env.tokenizer.end_of_text() || i + 1 == n {
@@ -481,7 +953,11 @@ fn continuation(env: &Env, pos: usize, n: usize, s: &Sampling, seed: u64) -> Res
             .forward(&[p.token], &mut cache, &iv, None, false)
             .map_err(|e| e.to_string())?;
     }
-    Ok(out.iter().map(|&t| env.tok(t)).collect::<Vec<_>>().join(" "))
+    Ok(out
+        .iter()
+        .map(|&t| env.tok(t))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// Tokens per second of KV-cached greedy decoding at batch 1, measured once per Env.
@@ -527,14 +1003,15 @@ fn train_log(env: &Env) -> Option<Vec<LogRow>> {
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     let arr = match &v {
         serde_json::Value::Array(a) => a.clone(),
-        serde_json::Value::Object(o) => o
-            .values()
-            .find_map(|x| match x {
-                serde_json::Value::Array(a) if a.iter().any(|r| r.get("loss").is_some() || r.get("train_loss").is_some()) => {
-                    Some(a.clone())
-                }
-                _ => None,
-            })?,
+        serde_json::Value::Object(o) => o.values().find_map(|x| match x {
+            serde_json::Value::Array(a)
+                if a.iter()
+                    .any(|r| r.get("loss").is_some() || r.get("train_loss").is_some()) =>
+            {
+                Some(a.clone())
+            }
+            _ => None,
+        })?,
         _ => return None,
     };
     let rows: Vec<LogRow> = arr
@@ -558,7 +1035,9 @@ fn sparkline(xs: &[f64]) -> String {
     let pts: Vec<f64> = if xs.len() <= width {
         xs.to_vec()
     } else {
-        (0..width).map(|i| xs[i * (xs.len() - 1) / (width - 1)]).collect()
+        (0..width)
+            .map(|i| xs[i * (xs.len() - 1) / (width - 1)])
+            .collect()
     };
     let lo = pts.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = pts.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -569,7 +1048,11 @@ fn sparkline(xs: &[f64]) -> String {
 }
 
 fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut s = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    let mut s = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
     for r in rows {
         s.push_str(&format!("| {} |\n", r.join(" | ")));
     }
@@ -592,8 +1075,18 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
     {
         let w = &env.gpt.weights;
         let (ln, x, g, b) = match which {
-            "ln_1" => (&lt.ln_1, tr.resid_in(l), &w.layers[l].ln_1_g, &w.layers[l].ln_1_b),
-            "ln_2" => (&lt.ln_2, &lt.resid_mid, &w.layers[l].ln_2_g, &w.layers[l].ln_2_b),
+            "ln_1" => (
+                &lt.ln_1,
+                tr.resid_in(l),
+                &w.layers[l].ln_1_g,
+                &w.layers[l].ln_1_b,
+            ),
+            "ln_2" => (
+                &lt.ln_2,
+                &lt.resid_mid,
+                &w.layers[l].ln_2_g,
+                &w.layers[l].ln_2_b,
+            ),
             _ => (&tr.ln_f, tr.resid_in(cfg.n_layer), &w.ln_f_g, &w.ln_f_b),
         };
         return Ok(match field {
@@ -638,11 +1131,20 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "token.id" => tr.tokens[p].to_string(),
         "token.at" => match tr.tokens.get(n) {
             Some(&t) => env.tok(t),
-            None => return Err(format!("position {n} is past the prompt's {} tokens", tr.len())),
+            None => {
+                return Err(format!(
+                    "position {n} is past the prompt's {} tokens",
+                    tr.len()
+                ));
+            }
         },
         "token.back" => match p.checked_sub(n) {
             Some(i) => env.tok(tr.tokens[i]),
-            None => return Err(format!("{n} positions before position {p} is before the start")),
+            None => {
+                return Err(format!(
+                    "{n} positions before position {p} is before the start"
+                ));
+            }
         },
         "position" => p.to_string(),
         "key.token" => env.tok(tr.tokens[k]),
@@ -736,14 +1238,24 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                 ranked(&act)
                     .into_iter()
                     .take(n)
-                    .map(|i| vec![i.to_string(), num(lt.mlp_pre[[p, i]] as f64), num(act[i] as f64)])
+                    .map(|i| {
+                        vec![
+                            i.to_string(),
+                            num(lt.mlp_pre[[p, i]] as f64),
+                            num(act[i] as f64),
+                        ]
+                    })
                     .collect(),
             )
         }
         "mlp.active" => {
             let row = lt.mlp_pre.row(p);
             let on = row.iter().filter(|&&x| x > 0.0).count();
-            format!("{on} of {} ({:.1}%)", row.len(), 100.0 * on as f64 / row.len() as f64)
+            format!(
+                "{on} of {} ({:.1}%)",
+                row.len(),
+                100.0 * on as f64 / row.len() as f64
+            )
         }
 
         "resid.in" => list(tr.resid_in(l).row(p).iter().copied(), n),
@@ -751,7 +1263,11 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "resid.post" => list(lt.resid_post.row(p).iter().copied(), n),
         "resid.norms" => (0..=cfg.n_layer)
             .map(|i| {
-                let label = if i == 0 { "embeddings".to_string() } else { format!("after layer {}", i - 1) };
+                let label = if i == 0 {
+                    "embeddings".to_string()
+                } else {
+                    format!("after layer {}", i - 1)
+                };
                 format!("{label} {}", num(norm(tr.resid_in(i).row(p)) as f64))
             })
             .collect::<Vec<_>>()
@@ -764,7 +1280,11 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                 .map(|i| {
                     let probs = lens_probs(env, tr.resid_in(i).row(p));
                     let j = argmax(&probs);
-                    let label = if i == 0 { "embeddings".to_string() } else { format!("layer {}", i - 1) };
+                    let label = if i == 0 {
+                        "embeddings".to_string()
+                    } else {
+                        format!("layer {}", i - 1)
+                    };
                     vec![label, env.tok(j as u32), num(probs[j] as f64)]
                 })
                 .collect(),
@@ -779,7 +1299,14 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                     .into_iter()
                     .take(n)
                     .enumerate()
-                    .map(|(r, i)| vec![(r + 1).to_string(), env.tok(i as u32), num(row[i] as f64), num(probs[i] as f64)])
+                    .map(|(r, i)| {
+                        vec![
+                            (r + 1).to_string(),
+                            env.tok(i as u32),
+                            num(row[i] as f64),
+                            num(probs[i] as f64),
+                        ]
+                    })
                     .collect(),
             )
         }
@@ -803,7 +1330,12 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "logits.lse" => {
             let row = tr.logits.row(p);
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-            num(row.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln() + max)
+            num(row
+                .iter()
+                .map(|&x| (x as f64 - max).exp())
+                .sum::<f64>()
+                .ln()
+                + max)
         }
         "logits.check" => {
             let row = tr.logits.row(p);
@@ -841,7 +1373,11 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "sample.topk" => {
             let probs = softmax_t(tr.logits.row(p), arg(1) as f32);
             let kk = (arg(0) as usize).min(probs.len());
-            let mass: f64 = ranked(&probs).into_iter().take(kk).map(|i| probs[i] as f64).sum();
+            let mass: f64 = ranked(&probs)
+                .into_iter()
+                .take(kk)
+                .map(|i| probs[i] as f64)
+                .sum();
             format!("the top {kk} tokens hold {} of the probability", num(mass))
         }
         "sample.topp" => {
@@ -850,8 +1386,18 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                 top_p: arg(0) as f32,
                 ..Sampling::default()
             };
-            let pk = pick(tr.logits.row(p).as_slice().unwrap_or(&[]), &[], &s, &mut Rng::new(0), 1);
-            format!("{} token(s) holding {} of the probability", pk.kept, num(pk.kept_mass as f64))
+            let pk = pick(
+                tr.logits.row(p).as_slice().unwrap_or(&[]),
+                &[],
+                &s,
+                &mut Rng::new(0),
+                1,
+            );
+            format!(
+                "{} token(s) holding {} of the probability",
+                pk.kept,
+                num(pk.kept_mass as f64)
+            )
         }
         "beam" => {
             let bs = BeamSettings {
@@ -870,7 +1416,11 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                     .map(|(i, b)| {
                         vec![
                             (i + 1).to_string(),
-                            b.tokens.iter().map(|&t| env.tok(t)).collect::<Vec<_>>().join(" "),
+                            b.tokens
+                                .iter()
+                                .map(|&t| env.tok(t))
+                                .collect::<Vec<_>>()
+                                .join(" "),
                             num(b.logprob as f64),
                             num(b.score as f64),
                         ]
@@ -925,22 +1475,24 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         }
         "loss.uniform" => num((cfg.vocab_size as f64).ln()),
 
-        "train.steps" | "train.first" | "train.last" | "train.val" | "train.curve" => match train_log(env) {
-            None => NO_LOG.to_string(),
-            Some(rows) => {
-                let (first, last) = (rows[0], rows[rows.len() - 1]);
-                match name {
-                    "train.steps" => count(last.0),
-                    "train.first" => num(first.1),
-                    "train.last" => num(last.1),
-                    "train.val" => match rows.iter().rev().find_map(|r| r.2) {
-                        Some(v) => num(v),
-                        None => "(no validation loss recorded)".into(),
-                    },
-                    _ => sparkline(&rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+        "train.steps" | "train.first" | "train.last" | "train.val" | "train.curve" => {
+            match train_log(env) {
+                None => NO_LOG.to_string(),
+                Some(rows) => {
+                    let (first, last) = (rows[0], rows[rows.len() - 1]);
+                    match name {
+                        "train.steps" => count(last.0),
+                        "train.first" => num(first.1),
+                        "train.last" => num(last.1),
+                        "train.val" => match rows.iter().rev().find_map(|r| r.2) {
+                            Some(v) => num(v),
+                            None => "(no validation loss recorded)".into(),
+                        },
+                        _ => sparkline(&rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+                    }
                 }
             }
-        },
+        }
 
         "cost.matmul_params" => count(matmul_params(cfg)),
         "cost.flops_token" => num(2.0 * matmul_params(cfg)),

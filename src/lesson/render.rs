@@ -8,7 +8,11 @@ use crate::tokenizer::Tokenizer;
 /// Encodes and traces the lesson's prompt. Refuses an empty prompt or one
 /// longer than the model's context: the lesson's positions would not mean
 /// what the author wrote.
-pub fn trace_prompt(lesson: &Lesson, gpt: &Gpt, tokenizer: &Tokenizer) -> Result<Trace, LessonError> {
+pub fn trace_prompt(
+    lesson: &Lesson,
+    gpt: &Gpt,
+    tokenizer: &Tokenizer,
+) -> Result<Trace, LessonError> {
     let ids = tokenizer.encode(&lesson.prompt)?;
     let eval_err = |msg: String| LessonError::Eval {
         file: lesson.file.clone(),
@@ -16,7 +20,9 @@ pub fn trace_prompt(lesson: &Lesson, gpt: &Gpt, tokenizer: &Tokenizer) -> Result
         msg,
     };
     if ids.is_empty() {
-        return Err(eval_err("the lesson's prompt encodes to no tokens; give it some text".into()));
+        return Err(eval_err(
+            "the lesson's prompt encodes to no tokens; give it some text".into(),
+        ));
     }
     let ctx = gpt.config.n_positions;
     if ids.len() > ctx {
@@ -77,10 +83,18 @@ pub fn step_caption(step: &Step, env: &Env, sel: &Sel) -> String {
     }
     let positional = !matches!(step.view.as_str(), "loss" | "cost" | "training");
     if s.position.is_some() || positional {
-        bits.push(format!("position {} {}", sel.pos, env.tok(env.trace.tokens[sel.pos])));
+        bits.push(format!(
+            "position {} {}",
+            sel.pos,
+            env.tok(env.trace.tokens[sel.pos])
+        ));
     }
     if s.key.is_some() || step.view == "attention" {
-        bits.push(format!("key {} {}", sel.key, env.tok(env.trace.tokens[sel.key])));
+        bits.push(format!(
+            "key {} {}",
+            sel.key,
+            env.tok(env.trace.tokens[sel.key])
+        ));
     }
     bits.join(" · ")
 }
@@ -94,7 +108,12 @@ pub struct FilledCheckpoint {
     pub correct: Option<char>,
 }
 
-pub fn fill_checkpoint(lesson: &Lesson, c: &Checkpoint, env: &Env, sel: &Sel) -> Result<FilledCheckpoint, LessonError> {
+pub fn fill_checkpoint(
+    lesson: &Lesson,
+    c: &Checkpoint,
+    env: &Env,
+    sel: &Sel,
+) -> Result<FilledCheckpoint, LessonError> {
     let choices = c
         .choices
         .iter()
@@ -103,7 +122,10 @@ pub fn fill_checkpoint(lesson: &Lesson, c: &Checkpoint, env: &Env, sel: &Sel) ->
     let correct = match &c.matches {
         Some(m) => {
             let m = fill(lesson, m, env, sel)?;
-            choices.iter().find(|(_, t)| t.trim() == m.trim()).map(|(k, _)| *k)
+            choices
+                .iter()
+                .find(|(_, t)| t.trim() == m.trim())
+                .map(|(k, _)| *k)
         }
         None => None,
     };
@@ -138,7 +160,12 @@ pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
     }
     for (i, step) in lesson.steps.iter().enumerate() {
         let sel = step_sel(lesson, step, env)?;
-        out.push_str(&format!("## {}. {}\n\n*{}*\n\n", i + 1, step.title, step_caption(step, env, &sel)));
+        out.push_str(&format!(
+            "## {}. {}\n\n*{}*\n\n",
+            i + 1,
+            step.title,
+            step_caption(step, env, &sel)
+        ));
         for b in &step.body {
             match b {
                 Block::Text(t) => out.push_str(&fill(lesson, t, env, &sel)?),

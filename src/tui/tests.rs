@@ -115,10 +115,7 @@ fn every_view_renders_its_content_at_80x24_and_200x60() {
             View::Embeddings,
             &["wte[token]", "wpe[position]", "x = wte + wpe"],
         ),
-        (
-            View::Attention,
-            &["rows = queries, columns = keys", "H0", "H1"],
-        ),
+        (View::Attention, &["rows: query, cols: key", "H0", "H1"]),
         (View::LayerNorm, &["LN1 of layer 0", "mean μ", "var σ²"]),
         (View::Mlp, &["before GELU", "after GELU", "64 neurons"]),
         (View::Residual, &["residual stream", "embed"]),
