@@ -538,3 +538,31 @@ fn presenter_mode_drops_side_panels_and_keeps_the_picture() {
         "one line of arithmetic stays:\n{s}"
     );
 }
+
+#[test]
+fn goto_stage_lands_on_the_named_stage_and_its_view() {
+    let mut a = app();
+    let st: Stage = "softmax".parse().expect("name");
+    assert!(super::event::goto_stage(&mut a, st, 1));
+    assert_eq!(
+        (a.stage(), a.layer, a.view),
+        (Stage::Softmax, 1, View::Attention)
+    );
+    assert!(!super::event::goto_stage(&mut a, st, 9), "no layer 9");
+    assert!(super::event::goto_stage(
+        &mut a,
+        "ln_f".parse().expect("name"),
+        0
+    ));
+    assert_eq!(a.view, View::LayerNorm);
+    let s = screen(&render(&mut a, 120, 40));
+    assert!(s.contains("final LayerNorm ln_f"), "{s}");
+}
+
+#[test]
+fn out_proj_shows_the_concatenated_heads_and_w_o() {
+    let mut a = app();
+    assert!(super::event::goto_stage(&mut a, Stage::OutProj, 0));
+    let s = screen(&render(&mut a, 120, 40));
+    assert!(s.contains("concat(heads)") && s.contains("·W_O"), "{s}");
+}

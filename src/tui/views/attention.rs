@@ -31,6 +31,8 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
     if app.stage() == Stage::Qkv && !app.zoom {
         qkv(app, tr, main, buf);
+    } else if app.stage() == Stage::OutProj && !app.zoom {
+        out_proj(app, tr, main, buf);
     } else if app.zoom {
         zoomed(app, tr, main, buf, hits);
     } else {
@@ -202,6 +204,47 @@ fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
             ..parts[i]
         };
         heatmap_with_legend(&app.theme, (&m, tr.len(), dk), Scale::fit(&m), 4, area, buf);
+    }
+}
+
+/// The heads' outputs side by side, and what W_O makes of them.
+fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
+    let inner = panel(
+        &app.theme,
+        &format!("layer {} · output projection (rows = positions)", app.layer),
+        area,
+        buf,
+        true,
+    );
+    let l = &tr.layers[app.layer];
+    let c = app.gpt.config.n_embd;
+    let parts = Layout::vertical([Constraint::Ratio(1, 2); 2]).split(inner);
+    for (i, (name, a)) in [
+        (
+            format!(
+                "concat(heads): {} heads × dₖ {} side by side",
+                app.n_head(),
+                app.gpt.config.head_dim()
+            ),
+            &l.heads,
+        ),
+        ("attn = concat(heads)·W_O + b".to_string(), &l.attn_out),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = parts[i];
+        if p.height < 3 {
+            continue;
+        }
+        text(vec![Line::styled(name, app.theme.dim())], p, buf);
+        let m = flat(a.view());
+        let area = Rect {
+            y: p.y + 1,
+            height: p.height - 1,
+            ..p
+        };
+        heatmap_with_legend(&app.theme, (&m, tr.len(), c), Scale::fit(&m), 2, area, buf);
     }
 }
 
