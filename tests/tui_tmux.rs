@@ -171,3 +171,44 @@ fn a_model_that_fails_to_load_is_reported_before_the_tui_starts() {
     assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
     assert!(pane.contains("does not exist"), "{pane}");
 }
+
+#[test]
+fn plain_gptlens_opens_the_explorer_on_the_built_in_model_with_a_default_prompt() {
+    if !has_tmux() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    make_model(&tmp.path().join("tinystories"));
+    let name = format!("gptlens-e2e-plain-{}", std::process::id());
+    let cmd = format!(
+        "GPTLENS_MODELS={} {BIN}; echo GPTLENS-EXIT=$?; sleep 30",
+        tmp.path().display()
+    );
+    Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            &cmd,
+        ])
+        .status()
+        .expect("start tmux");
+    let _guard = Session(name.clone());
+    // "… there was a little" in the byte tokenizer ends with l i t t l e.
+    let pane = wait_for(&name, "108│105│116│116│108│101│", 10);
+    assert!(pane.contains("108│105│116│116│108│101│"), "{pane}");
+    assert!(pane.contains("36 tokens"), "{pane}");
+    assert!(pane.contains("embed"), "{pane}");
+    keys(&name, &["C-c"]);
+    let pane = wait_for(&name, "GPTLENS-EXIT=", 5);
+    assert!(
+        pane.contains("GPTLENS-EXIT=0"),
+        "ctrl-c quits cleanly:\n{pane}"
+    );
+}

@@ -566,3 +566,38 @@ fn out_proj_shows_the_concatenated_heads_and_w_o() {
     let s = screen(&render(&mut a, 120, 40));
     assert!(s.contains("concat(heads)") && s.contains("·W_O"), "{s}");
 }
+
+#[test]
+fn colour_fallbacks_stay_inside_their_palettes() {
+    for mode in [ColorMode::Indexed256, ColorMode::Basic16] {
+        let theme = Theme {
+            mode,
+            ..Theme::default()
+        };
+        let mut a = app_with(theme, &[10, 11, 12, 13, 14]);
+        for v in '1'..='7' {
+            apply(&mut a, &ch(v));
+            let buf = render(&mut a, 160, 40);
+            for cell in buf.content() {
+                for c in [cell.fg, cell.bg] {
+                    match (mode, c) {
+                        (_, Color::Rgb(..)) => panic!("{mode:?} view {v}: truecolor used"),
+                        (ColorMode::Basic16, Color::Indexed(_)) => {
+                            panic!("16-colour mode used an indexed colour in view {v}")
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        // The heatmaps really are coloured in these modes.
+        apply(&mut a, &ch('3'));
+        let buf = render(&mut a, 160, 40);
+        let coloured = buf
+            .content()
+            .iter()
+            .filter(|c| !matches!(c.bg, Color::Reset | Color::Black))
+            .count();
+        assert!(coloured > 20, "{mode:?}: only {coloured} coloured cells");
+    }
+}
