@@ -10,3 +10,4 @@ pub mod sample;
 pub mod session;
 pub mod text;
 pub mod tokenizer;
+pub mod train;

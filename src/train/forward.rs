@@ -1,0 +1,327 @@
+//! The batched training forward pass over `[B, T]` tokens. Unlike the engine's
+//! step-by-step pass it keeps every activation the backward pass needs, in
+//! buffers allocated once.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
+
+use super::params::{Layout, views};
+use crate::model::Config;
+
+/// √(2/π), for the tanh form of GELU.
+pub(crate) const GELU_S: f32 = 0.797_884_6;
+pub(crate) const GELU_C: f32 = 0.044715;
+
+/// Activations of one block, all `[B·T, width]` row-major.
+pub struct LayerActs {
+    pub ln1: Vec<f32>,
+    pub ln1_mean: Vec<f32>,
+    pub ln1_rstd: Vec<f32>,
+    pub qkv: Vec<f32>,
+    /// Attention probabilities `[B, H, T, T]` (zero above the diagonal).
+    pub att: Vec<f32>,
+    /// Per-head weighted sums of V, concatenated: the input of W_O.
+    pub atty: Vec<f32>,
+    pub res2: Vec<f32>,
+    pub ln2: Vec<f32>,
+    pub ln2_mean: Vec<f32>,
+    pub ln2_rstd: Vec<f32>,
+    pub fch: Vec<f32>,
+    pub fch_gelu: Vec<f32>,
+    pub res3: Vec<f32>,
+}
+
+/// Everything the forward pass computes, kept for the backward pass.
+pub struct Acts {
+    pub b: usize,
+    pub t: usize,
+    pub encoded: Vec<f32>,
+    pub layers: Vec<LayerActs>,
+    pub lnf: Vec<f32>,
+    pub lnf_mean: Vec<f32>,
+    pub lnf_rstd: Vec<f32>,
+    /// Logits, turned into probabilities by the loss.
+    pub probs: Vec<f32>,
+    /// Cross-entropy at every position.
+    pub losses: Vec<f32>,
+}
+
+impl Acts {
+    pub fn new(cfg: &Config, b: usize, t: usize) -> Self {
+        let n = b * t;
+        let (c, m, h) = (cfg.n_embd, cfg.mlp_dim(), cfg.n_head);
+        let z = |k: usize| vec![0.0f32; k];
+        Acts {
+            b,
+            t,
+            encoded: z(n * c),
+            layers: (0..cfg.n_layer)
+                .map(|_| LayerActs {
+                    ln1: z(n * c),
+                    ln1_mean: z(n),
+                    ln1_rstd: z(n),
+                    qkv: z(n * 3 * c),
+                    att: z(b * h * t * t),
+                    atty: z(n * c),
+                    res2: z(n * c),
+                    ln2: z(n * c),
+                    ln2_mean: z(n),
+                    ln2_rstd: z(n),
+                    fch: z(n * m),
+                    fch_gelu: z(n * m),
+                    res3: z(n * c),
+                })
+                .collect(),
+            lnf: z(n * c),
+            lnf_mean: z(n),
+            lnf_rstd: z(n),
+            probs: z(n * cfg.vocab_size),
+            losses: z(n),
+        }
+    }
+}
+
+/// out[n, oc] = inp[n, ic] · w[ic, oc] + bias (GPT-2's Conv1D layout).
+pub fn matmul_forward(out: &mut [f32], inp: &[f32], w: &[f32], bias: Option<&[f32]>, ic: usize) {
+    let oc = w.len() / ic;
+    let n = inp.len() / ic;
+    let a = ArrayView2::from_shape((n, ic), inp).expect("matmul input shape");
+    let wv = ArrayView2::from_shape((ic, oc), w).expect("matmul weight shape");
+    let mut o = ArrayViewMut2::from_shape((n, oc), out).expect("matmul output shape");
+    let beta = match bias {
+        Some(b) => {
+            for row in o.rows_mut() {
+                row.into_slice()
+                    .expect("contiguous")
+                    .copy_from_slice(b);
+            }
+            1.0
+        }
+        None => 0.0,
+    };
+    general_mat_mul(1.0, &a, &wv, beta, &mut o);
+}
+
+/// Row-wise LayerNorm; keeps the mean and 1/σ of each row for the backward pass.
+pub fn layernorm_forward(
+    out: &mut [f32],
+    mean: &mut [f32],
+    rstd: &mut [f32],
+    inp: &[f32],
+    g: &[f32],
+    b: &[f32],
+    eps: f32,
+) {
+    let c = g.len();
+    out.par_chunks_mut(c)
+        .zip(inp.par_chunks(c))
+        .zip(mean.par_iter_mut().zip(rstd.par_iter_mut()))
+        .for_each(|((o, x), (mu, rs))| {
+            let m = x.iter().sum::<f32>() / c as f32;
+            let v = x.iter().map(|v| (v - m) * (v - m)).sum::<f32>() / c as f32;
+            let r = 1.0 / (v + eps).sqrt();
+            for i in 0..c {
+                o[i] = (x[i] - m) * r * g[i] + b[i];
+            }
+            *mu = m;
+            *rs = r;
+        });
+}
+
+/// Causal multi-head attention from packed q|k|v rows. Writes the probabilities
+/// `[B, H, T, T]` and the concatenated head outputs `[B·T, C]`.
+pub fn attention_forward(
+    out: &mut [f32],
+    att: &mut [f32],
+    qkv: &[f32],
+    t: usize,
+    c: usize,
+    nh: usize,
+) {
+    let dk = c / nh;
+    let scale = 1.0 / (dk as f32).sqrt();
+    out.par_chunks_mut(t * c)
+        .zip(att.par_chunks_mut(nh * t * t))
+        .zip(qkv.par_chunks(t * 3 * c))
+        .for_each(|((out, att), qkv)| {
+            for h in 0..nh {
+                for ti in 0..t {
+                    let q = &qkv[ti * 3 * c + h * dk..ti * 3 * c + (h + 1) * dk];
+                    let row = &mut att[(h * t + ti) * t..(h * t + ti + 1) * t];
+                    let mut max = f32::NEG_INFINITY;
+                    for (t2, r) in row.iter_mut().enumerate().take(ti + 1) {
+                        let k = &qkv[t2 * 3 * c + c + h * dk..t2 * 3 * c + c + (h + 1) * dk];
+                        let s = dot(q, k) * scale;
+                        *r = s;
+                        max = max.max(s);
+                    }
+                    let mut sum = 0.0;
+                    for r in row.iter_mut().take(ti + 1) {
+                        *r = (*r - max).exp();
+                        sum += *r;
+                    }
+                    let inv = 1.0 / sum;
+                    for r in row.iter_mut().take(ti + 1) {
+                        *r *= inv;
+                    }
+                    for r in row.iter_mut().skip(ti + 1) {
+                        *r = 0.0;
+                    }
+                    let o = &mut out[ti * c + h * dk..ti * c + (h + 1) * dk];
+                    o.fill(0.0);
+                    for (t2, &p) in row.iter().enumerate().take(ti + 1) {
+                        let v = &qkv[t2 * 3 * c + 2 * c + h * dk..t2 * 3 * c + 2 * c + (h + 1) * dk];
+                        for (oi, vi) in o.iter_mut().zip(v) {
+                            *oi += p * vi;
+                        }
+                    }
+                }
+            }
+        });
+}
+
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight partial sums so the compiler can keep them in one SIMD register.
+    let mut acc = [0.0f32; 8];
+    let chunks = a.len() / 8;
+    for i in 0..chunks {
+        for j in 0..8 {
+            acc[j] += a[i * 8 + j] * b[i * 8 + j];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for i in chunks * 8..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+pub fn gelu_forward(out: &mut [f32], inp: &[f32]) {
+    out.par_chunks_mut(4096)
+        .zip(inp.par_chunks(4096))
+        .for_each(|(o, x)| {
+            for (o, &x) in o.iter_mut().zip(x) {
+                *o = 0.5 * x * (1.0 + (GELU_S * (x + GELU_C * x * x * x)).tanh());
+            }
+        });
+}
+
+/// Softmax of every row of logits (in place) and the cross-entropy of each target.
+pub fn crossentropy_forward(probs: &mut [f32], losses: &mut [f32], targets: &[u32]) {
+    let v = probs.len() / losses.len();
+    probs
+        .par_chunks_mut(v)
+        .zip(losses.par_iter_mut())
+        .zip(targets.par_iter())
+        .for_each(|((row, loss), &tg)| {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0f32;
+            for x in row.iter_mut() {
+                *x = (*x - max).exp();
+                sum += *x;
+            }
+            let inv = 1.0 / sum;
+            for x in row.iter_mut() {
+                *x *= inv;
+            }
+            *loss = -row[tg as usize].ln();
+        });
+}
+
+/// The full forward pass: returns the mean cross-entropy over all B·T positions.
+/// `inputs` and `targets` are `[B·T]`, row-major; every id must be < vocab_size.
+pub fn forward(
+    cfg: &Config,
+    layout: &Layout,
+    params: &[f32],
+    acts: &mut Acts,
+    inputs: &[u32],
+    targets: &[u32],
+) -> f32 {
+    let (b, t) = (acts.b, acts.t);
+    let (c, nh) = (cfg.n_embd, cfg.n_head);
+    let eps = cfg.layer_norm_epsilon as f32;
+    assert_eq!(inputs.len(), b * t, "inputs must be B·T ids");
+    let p = views(params, layout);
+    // Embedding: token row plus position row.
+    for (i, (&tok, x)) in inputs
+        .iter()
+        .zip(acts.encoded.chunks_mut(c))
+        .enumerate()
+    {
+        let pos = i % t;
+        let te = &p.wte[tok as usize * c..(tok as usize + 1) * c];
+        let pe = &p.wpe[pos * c..(pos + 1) * c];
+        for j in 0..c {
+            x[j] = te[j] + pe[j];
+        }
+    }
+    for l in 0..cfg.n_layer {
+        let (before, rest) = acts.layers.split_at_mut(l);
+        let a = &mut rest[0];
+        let x_in: &[f32] = if l == 0 {
+            &acts.encoded
+        } else {
+            &before[l - 1].res3
+        };
+        let w = &p.layers[l];
+        layernorm_forward(
+            &mut a.ln1,
+            &mut a.ln1_mean,
+            &mut a.ln1_rstd,
+            x_in,
+            w.ln1_g,
+            w.ln1_b,
+            eps,
+        );
+        matmul_forward(&mut a.qkv, &a.ln1, w.qkv_w, Some(w.qkv_b), c);
+        attention_forward(&mut a.atty, &mut a.att, &a.qkv, t, c, nh);
+        matmul_forward(&mut a.res2, &a.atty, w.proj_w, Some(w.proj_b), c);
+        add_in_place(&mut a.res2, x_in);
+        layernorm_forward(
+            &mut a.ln2,
+            &mut a.ln2_mean,
+            &mut a.ln2_rstd,
+            &a.res2,
+            w.ln2_g,
+            w.ln2_b,
+            eps,
+        );
+        matmul_forward(&mut a.fch, &a.ln2, w.fc_w, Some(w.fc_b), c);
+        gelu_forward(&mut a.fch_gelu, &a.fch);
+        matmul_forward(&mut a.res3, &a.fch_gelu, w.fcproj_w, Some(w.fcproj_b), cfg.mlp_dim());
+        add_in_place(&mut a.res3, &a.res2);
+    }
+    let last: &[f32] = match acts.layers.last() {
+        Some(a) => &a.res3,
+        None => &acts.encoded,
+    };
+    layernorm_forward(
+        &mut acts.lnf,
+        &mut acts.lnf_mean,
+        &mut acts.lnf_rstd,
+        last,
+        p.lnf_g,
+        p.lnf_b,
+        eps,
+    );
+    // Tied unembedding: logits = lnf · wteᵀ.
+    {
+        let v = cfg.vocab_size;
+        let a = ArrayView2::from_shape((b * t, c), &acts.lnf[..]).expect("lnf shape");
+        let wte = ArrayView2::from_shape((v, c), p.wte).expect("wte shape");
+        let mut o = ArrayViewMut2::from_shape((b * t, v), &mut acts.probs[..]).expect("logits");
+        general_mat_mul(1.0, &a, &wte.t(), 0.0, &mut o);
+    }
+    crossentropy_forward(&mut acts.probs, &mut acts.losses, targets);
+    let sum: f64 = acts.losses.iter().map(|&l| l as f64).sum();
+    (sum / (b * t) as f64) as f32
+}
+
+pub(crate) fn add_in_place(acc: &mut [f32], x: &[f32]) {
+    for (a, b) in acc.iter_mut().zip(x) {
+        *a += b;
+    }
+}
