@@ -4,6 +4,7 @@ mod bench;
 mod generate;
 mod init;
 mod trace;
+mod train;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -37,6 +38,8 @@ pub enum Command {
     Init(init::Args),
     /// Measure decode speed, prefill time and the time of one traced step.
     Bench(bench::Args),
+    /// Train a GPT-2 from scratch on a text corpus (or time training with --bench).
+    Train(train::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Trace(a)) => trace::run(cli.model.as_deref(), a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
+        Some(Command::Train(a)) => train::run(a),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

@@ -7,7 +7,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use super::forward::{Acts, GELU_C, GELU_S, dot};
+use super::forward::{Acts, GELU_C, GELU_S};
+use super::kernels::{axpy, dot, tanh, with_simd};
 use super::params::{Layout, views, views_mut};
 use crate::model::Config;
 
@@ -143,12 +144,14 @@ pub fn gelu_backward(d: &mut [f32], inp: &[f32]) {
     d.par_chunks_mut(4096)
         .zip(inp.par_chunks(4096))
         .for_each(|(d, x)| {
-            for (d, &x) in d.iter_mut().zip(x) {
-                let u = GELU_S * (x + GELU_C * x * x * x);
-                let th = u.tanh();
-                let du = GELU_S * (1.0 + 3.0 * GELU_C * x * x);
-                *d *= 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * du;
-            }
+            with_simd(|| {
+                for (d, &x) in d.iter_mut().zip(x) {
+                    let u = GELU_S * (x + GELU_C * x * x * x);
+                    let th = tanh(u);
+                    let du = GELU_S * (1.0 + 3.0 * GELU_C * x * x);
+                    *d *= 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * du;
+                }
+            })
         });
 }
 
@@ -176,33 +179,36 @@ pub fn attention_backward(
         .zip(qkv.par_chunks(t * 3 * c))
         .zip(att.par_chunks(nh * t * t))
         .for_each(|((((dqkv, dp), dout), qkv), att)| {
-            dqkv.fill(0.0);
-            for h in 0..nh {
-                for ti in 0..t {
-                    let p = &att[(h * t + ti) * t..(h * t + ti) * t + ti + 1];
-                    let dy = &dout[ti * c + h * dk..ti * c + (h + 1) * dk];
-                    let mut s = 0.0f32;
-                    for t2 in 0..=ti {
-                        let vo = t2 * 3 * c + 2 * c + h * dk;
-                        let v = &qkv[vo..vo + dk];
-                        dp[t2] = dot(dy, v);
-                        s += p[t2] * dp[t2];
-                        let dv = &mut dqkv[vo..vo + dk];
-                        for (a, b) in dv.iter_mut().zip(dy) {
-                            *a += p[t2] * b;
+            with_simd(|| {
+                dqkv.fill(0.0);
+                let mut dq = vec![0.0f32; dk];
+                for h in 0..nh {
+                    for ti in 0..t {
+                        let p = &att[(h * t + ti) * t..][..ti + 1];
+                        let dy = &dout[ti * c + h * dk..][..dk];
+                        let dp = &mut dp[..ti + 1];
+                        let mut s = 0.0f32;
+                        for (t2, (dpi, &pi)) in dp.iter_mut().zip(p).enumerate() {
+                            let vo = t2 * 3 * c + 2 * c + h * dk;
+                            *dpi = dot(dy, &qkv[vo..][..dk]);
+                            s += pi * *dpi;
+                            axpy(&mut dqkv[vo..][..dk], pi, dy);
                         }
-                    }
-                    let qo = ti * 3 * c + h * dk;
-                    for t2 in 0..=ti {
-                        let ds = p[t2] * (dp[t2] - s) * scale;
-                        let ko = t2 * 3 * c + c + h * dk;
-                        for i in 0..dk {
-                            dqkv[qo + i] += ds * qkv[ko + i];
-                            dqkv[ko + i] += ds * qkv[qo + i];
+                        let qo = ti * 3 * c + h * dk;
+                        dq.fill(0.0);
+                        let q = &qkv[qo..][..dk];
+                        for (t2, (&dpi, &pi)) in dp.iter().zip(p).enumerate() {
+                            let ds = pi * (dpi - s) * scale;
+                            let ko = t2 * 3 * c + c + h * dk;
+                            axpy(&mut dq, ds, &qkv[ko..][..dk]);
+                            axpy(&mut dqkv[ko..][..dk], ds, q);
+                        }
+                        for (a, b) in dqkv[qo..][..dk].iter_mut().zip(dq.iter()) {
+                            *a += b;
                         }
                     }
                 }
-            }
+            })
         });
 }
 

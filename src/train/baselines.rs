@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 /// Validation cross-entropy (nats/token) of the count baselines.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Baselines {
     /// Add-one smoothed unigram.
     pub unigram: f64,

@@ -6,6 +6,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
+use super::kernels::{axpy, dot, softmax, tanh, with_simd};
 use super::params::{Layout, views};
 use crate::model::Config;
 
@@ -118,7 +119,8 @@ pub fn layernorm_forward(
         .zip(inp.par_chunks(c))
         .zip(mean.par_iter_mut().zip(rstd.par_iter_mut()))
         .for_each(|((o, x), (mu, rs))| {
-            let m = x.iter().sum::<f32>() / c as f32;
+            // Sums in f64: rows of the residual stream can have a large mean.
+            let m = (x.iter().map(|&v| v as f64).sum::<f64>() / c as f64) as f32;
             let v = x.iter().map(|v| (v - m) * (v - m)).sum::<f32>() / c as f32;
             let r = 1.0 / (v + eps).sqrt();
             for i in 0..c {
@@ -145,66 +147,37 @@ pub fn attention_forward(
         .zip(att.par_chunks_mut(nh * t * t))
         .zip(qkv.par_chunks(t * 3 * c))
         .for_each(|((out, att), qkv)| {
-            for h in 0..nh {
-                for ti in 0..t {
-                    let q = &qkv[ti * 3 * c + h * dk..ti * 3 * c + (h + 1) * dk];
-                    let row = &mut att[(h * t + ti) * t..(h * t + ti + 1) * t];
-                    let mut max = f32::NEG_INFINITY;
-                    for (t2, r) in row.iter_mut().enumerate().take(ti + 1) {
-                        let k = &qkv[t2 * 3 * c + c + h * dk..t2 * 3 * c + c + (h + 1) * dk];
-                        let s = dot(q, k) * scale;
-                        *r = s;
-                        max = max.max(s);
-                    }
-                    let mut sum = 0.0;
-                    for r in row.iter_mut().take(ti + 1) {
-                        *r = (*r - max).exp();
-                        sum += *r;
-                    }
-                    let inv = 1.0 / sum;
-                    for r in row.iter_mut().take(ti + 1) {
-                        *r *= inv;
-                    }
-                    for r in row.iter_mut().skip(ti + 1) {
-                        *r = 0.0;
-                    }
-                    let o = &mut out[ti * c + h * dk..ti * c + (h + 1) * dk];
-                    o.fill(0.0);
-                    for (t2, &p) in row.iter().enumerate().take(ti + 1) {
-                        let v = &qkv[t2 * 3 * c + 2 * c + h * dk..t2 * 3 * c + 2 * c + (h + 1) * dk];
-                        for (oi, vi) in o.iter_mut().zip(v) {
-                            *oi += p * vi;
+            with_simd(|| {
+                for h in 0..nh {
+                    for ti in 0..t {
+                        let q = &qkv[ti * 3 * c + h * dk..][..dk];
+                        let row = &mut att[(h * t + ti) * t..][..t];
+                        let (row, masked) = row.split_at_mut(ti + 1);
+                        for (t2, r) in row.iter_mut().enumerate() {
+                            *r = dot(q, &qkv[t2 * 3 * c + c + h * dk..][..dk]) * scale;
+                        }
+                        softmax(row);
+                        masked.fill(0.0);
+                        let o = &mut out[ti * c + h * dk..][..dk];
+                        o.fill(0.0);
+                        for (t2, &p) in row.iter().enumerate() {
+                            axpy(o, p, &qkv[t2 * 3 * c + 2 * c + h * dk..][..dk]);
                         }
                     }
                 }
-            }
+            })
         });
-}
-
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight partial sums so the compiler can keep them in one SIMD register.
-    let mut acc = [0.0f32; 8];
-    let chunks = a.len() / 8;
-    for i in 0..chunks {
-        for j in 0..8 {
-            acc[j] += a[i * 8 + j] * b[i * 8 + j];
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for i in chunks * 8..a.len() {
-        s += a[i] * b[i];
-    }
-    s
 }
 
 pub fn gelu_forward(out: &mut [f32], inp: &[f32]) {
     out.par_chunks_mut(4096)
         .zip(inp.par_chunks(4096))
         .for_each(|(o, x)| {
-            for (o, &x) in o.iter_mut().zip(x) {
-                *o = 0.5 * x * (1.0 + (GELU_S * (x + GELU_C * x * x * x)).tanh());
-            }
+            with_simd(|| {
+                for (o, &x) in o.iter_mut().zip(x) {
+                    *o = 0.5 * x * (1.0 + tanh(GELU_S * (x + GELU_C * x * x * x)));
+                }
+            })
         });
 }
 
@@ -216,17 +189,9 @@ pub fn crossentropy_forward(probs: &mut [f32], losses: &mut [f32], targets: &[u3
         .zip(losses.par_iter_mut())
         .zip(targets.par_iter())
         .for_each(|((row, loss), &tg)| {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0f32;
-            for x in row.iter_mut() {
-                *x = (*x - max).exp();
-                sum += *x;
-            }
-            let inv = 1.0 / sum;
-            for x in row.iter_mut() {
-                *x *= inv;
-            }
-            *loss = -row[tg as usize].ln();
+            let logit = row[tg as usize];
+            let lse = with_simd(|| softmax(row));
+            *loss = lse - logit;
         });
 }
 

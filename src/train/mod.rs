@@ -9,6 +9,7 @@ pub mod baselines;
 pub mod bpe;
 pub mod data;
 pub mod forward;
+pub mod kernels;
 pub mod params;
 
 use std::path::{Path, PathBuf};
@@ -151,7 +152,14 @@ pub struct Summary {
     pub val_bits_per_byte: Option<f64>,
     pub val_tokens: usize,
     pub val_bytes: usize,
+    /// Unigram and bigram validation losses with the same tokenizer.
+    pub baselines: Option<baselines::Baselines>,
     pub interrupted: bool,
+}
+
+/// Converts nats per token to bits per byte of the text the tokens encode.
+pub fn bits_per_byte(nats_per_token: f64, tokens: usize, bytes: usize) -> f64 {
+    nats_per_token * tokens as f64 / bytes as f64 / std::f64::consts::LN_2
 }
 
 /// The state a checkpoint holds besides the tensors.
@@ -570,14 +578,19 @@ pub fn train(
         val_bits_per_byte: None,
         val_tokens: valid_stream.len(),
         val_bytes: valid_bytes,
+        baselines: None,
         interrupted,
     };
     if !interrupted && !valid_stream.is_empty() {
         let v = trainer.evaluate(&valid_stream, 0);
         summary.val_loss = v;
-        summary.val_bits_per_byte = v.map(|v| {
-            v as f64 * valid_stream.len() as f64 / valid_bytes as f64 / std::f64::consts::LN_2
-        });
+        summary.val_bits_per_byte =
+            v.map(|v| bits_per_byte(v as f64, valid_stream.len(), valid_bytes));
+        summary.baselines = Some(baselines::measure(
+            &train_stream,
+            &valid_stream,
+            cfg.vocab_size,
+        ));
         if let Some(v) = v {
             use std::io::Write;
             writeln!(log, "{}\t\t\t{v}\t\t", meta.step).map_err(io_err(&log_path))?;
