@@ -35,9 +35,10 @@ fn rel_err(a: &[f32], b: &[f32]) -> f64 {
 
 #[test]
 fn training_loss_equals_cross_entropy_of_the_engines_logits() {
-    let cfg = Config::new(2, 3, 12, 29, 7);
+    // 150 positions: three blocks of query rows, the last one partial.
+    let cfg = Config::new(2, 3, 12, 29, 150);
     let gpt = random_model(&cfg, 5, true);
-    let (b, t) = (3, 7);
+    let (b, t) = (3, 150);
     let (inputs, targets) = batch(&cfg, b, t, 9);
     let mut tr = Trainer::new(&gpt, b, t);
     let loss = tr.loss(&inputs, &targets);
@@ -68,9 +69,55 @@ fn training_loss_equals_cross_entropy_of_the_engines_logits() {
 
 #[test]
 fn gradients_match_central_finite_differences() {
-    let cfg = Config::new(2, 2, 8, 13, 6);
+    finite_difference_check(Config::new(2, 2, 8, 13, 6), 2, 6);
+}
+
+#[test]
+fn blocked_attention_backward_matches_the_formula_across_blocks() {
+    use gptlens::train::backward::attention_backward;
+    use gptlens::train::forward::attention_forward;
+    // Longer than one block of query rows (64), with a partial last block.
+    let (b, t, c, nh) = (2, 150, 12, 3);
+    let dk = c / nh;
+    let mut rng = Rng::new(5);
+    let qkv: Vec<f32> = (0..b * t * 3 * c).map(|_| rng.normal()).collect();
+    let dout: Vec<f32> = (0..b * t * c).map(|_| rng.normal()).collect();
+    let mut out = vec![0.0; b * t * c];
+    let mut att = vec![0.0; b * nh * t * t];
+    attention_forward(&mut out, &mut att, &qkv, t, c, nh);
+    let mut dqkv = vec![0.0; b * t * 3 * c];
+    attention_backward(&mut dqkv, &dout, &qkv, &att, t, c, nh);
+    // Straight from the formulas, in f64, one query at a time.
+    let scale = 1.0 / (dk as f64).sqrt();
+    let mut want = vec![0.0f64; b * t * 3 * c];
+    let at = |bi: usize, ti: usize, j: usize| qkv[(bi * t + ti) * 3 * c + j] as f64;
+    for bi in 0..b {
+        for h in 0..nh {
+            for ti in 0..t {
+                let p = |t2: usize| att[((bi * nh + h) * t + ti) * t + t2] as f64;
+                let dy = |i: usize| dout[(bi * t + ti) * c + h * dk + i] as f64;
+                let dp: Vec<f64> = (0..=ti)
+                    .map(|t2| (0..dk).map(|i| dy(i) * at(bi, t2, 2 * c + h * dk + i)).sum())
+                    .collect();
+                let s: f64 = (0..=ti).map(|t2| p(t2) * dp[t2]).sum();
+                for t2 in 0..=ti {
+                    let ds = p(t2) * (dp[t2] - s) * scale;
+                    for i in 0..dk {
+                        want[(bi * t + ti) * 3 * c + h * dk + i] += ds * at(bi, t2, c + h * dk + i);
+                        want[(bi * t + t2) * 3 * c + c + h * dk + i] += ds * at(bi, ti, h * dk + i);
+                        want[(bi * t + t2) * 3 * c + 2 * c + h * dk + i] += p(t2) * dy(i);
+                    }
+                }
+            }
+        }
+    }
+    let want: Vec<f32> = want.iter().map(|&x| x as f32).collect();
+    let err = rel_err(&dqkv, &want);
+    assert!(err < 1e-5, "relative error {err:.2e}");
+}
+
+fn finite_difference_check(cfg: Config, b: usize, t: usize) {
     let gpt = random_model(&cfg, 11, true);
-    let (b, t) = (2, 6);
     let (inputs, targets) = batch(&cfg, b, t, 3);
     let mut tr = Trainer::new(&gpt, b, t);
     tr.loss_and_grads(&inputs, &targets);

@@ -7,8 +7,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use super::forward::{Acts, GELU_C, GELU_S};
-use super::kernels::{axpy, dot, tanh, with_simd};
+use super::forward::{ATT_BLOCK, Acts, GELU_C, GELU_S, strided, strided_mut};
+use super::kernels::{tanh, with_simd};
 use super::params::{Layout, views, views_mut};
 use crate::model::Config;
 
@@ -19,7 +19,6 @@ pub struct GradScratch {
     datty: Vec<f32>,
     dqkv: Vec<f32>,
     dmlp: Vec<f32>,
-    drow: Vec<f32>,
 }
 
 impl GradScratch {
@@ -32,7 +31,6 @@ impl GradScratch {
             datty: vec![0.0; n * c],
             dqkv: vec![0.0; n * 3 * c],
             dmlp: vec![0.0; n * cfg.mlp_dim()],
-            drow: vec![0.0; n],
         }
     }
 }
@@ -155,15 +153,13 @@ pub fn gelu_backward(d: &mut [f32], inp: &[f32]) {
         });
 }
 
-/// Attention backward, per batch row in parallel. For each query t of head h,
-/// with p its probabilities and dy its output gradient:
-/// dp[t2] = dy·v[t2], dv[t2] += p[t2]·dy, ds = p ⊙ (dp − Σ p·dp) (softmax),
-/// dq += scale·Σ ds[t2]·k[t2], dk[t2] += scale·ds[t2]·q. Masked entries (t2 > t)
-/// have p = 0 and get no gradient.
+/// Attention backward, per sequence in parallel, in blocks of query rows. With
+/// P the probabilities, dY the gradient of the head outputs and S = QKᵀ·scale:
+/// dP = dY·Vᵀ, dV += Pᵀ·dY, dS = P ⊙ (dP − rowsum(P ⊙ dP)) (softmax),
+/// dQ = dS·K·scale, dK += dSᵀ·Q·scale. Masked entries have P = 0, so dS = 0 there.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
     dqkv: &mut [f32],
-    drow: &mut [f32],
     dout: &[f32],
     qkv: &[f32],
     att: &[f32],
@@ -174,41 +170,54 @@ pub fn attention_backward(
     let dk = c / nh;
     let scale = 1.0 / (dk as f32).sqrt();
     dqkv.par_chunks_mut(t * 3 * c)
-        .zip(drow.par_chunks_mut(t))
         .zip(dout.par_chunks(t * c))
         .zip(qkv.par_chunks(t * 3 * c))
         .zip(att.par_chunks(nh * t * t))
-        .for_each(|((((dqkv, dp), dout), qkv), att)| {
-            with_simd(|| {
-                dqkv.fill(0.0);
-                let mut dq = vec![0.0f32; dk];
-                for h in 0..nh {
-                    for ti in 0..t {
-                        let p = &att[(h * t + ti) * t..][..ti + 1];
-                        let dy = &dout[ti * c + h * dk..][..dk];
-                        let dp = &mut dp[..ti + 1];
-                        let mut s = 0.0f32;
-                        for (t2, (dpi, &pi)) in dp.iter_mut().zip(p).enumerate() {
-                            let vo = t2 * 3 * c + 2 * c + h * dk;
-                            *dpi = dot(dy, &qkv[vo..][..dk]);
-                            s += pi * *dpi;
-                            axpy(&mut dqkv[vo..][..dk], pi, dy);
+        .for_each(|(((dqkv, dout), qkv), att)| {
+            dqkv.fill(0.0);
+            let mut ds = vec![0.0f32; ATT_BLOCK * t];
+            for h in 0..nh {
+                let att = &att[h * t * t..(h + 1) * t * t];
+                for r0 in (0..t).step_by(ATT_BLOCK) {
+                    let bs = ATT_BLOCK.min(t - r0);
+                    let n = r0 + bs;
+                    let q = strided(&qkv[r0 * 3 * c + h * dk..], bs, dk, 3 * c);
+                    let k = strided(&qkv[c + h * dk..], n, dk, 3 * c);
+                    let v = strided(&qkv[2 * c + h * dk..], n, dk, 3 * c);
+                    let p = strided(&att[r0 * t..], bs, n, t);
+                    let dy = strided(&dout[r0 * c + h * dk..], bs, dk, c);
+                    {
+                        let mut dp = strided_mut(&mut ds, bs, n, t);
+                        general_mat_mul(1.0, &dy, &v.t(), 0.0, &mut dp);
+                    }
+                    with_simd(|| {
+                        for i in 0..bs {
+                            let prow = &att[(r0 + i) * t..(r0 + i) * t + n];
+                            let drow = &mut ds[i * t..i * t + n];
+                            let mut s = 0.0f32;
+                            for (a, b) in prow.iter().zip(drow.iter()) {
+                                s += a * b;
+                            }
+                            for (d, &pp) in drow.iter_mut().zip(prow) {
+                                *d = pp * (*d - s);
+                            }
                         }
-                        let qo = ti * 3 * c + h * dk;
-                        dq.fill(0.0);
-                        let q = &qkv[qo..][..dk];
-                        for (t2, (&dpi, &pi)) in dp.iter().zip(p).enumerate() {
-                            let ds = pi * (dpi - s) * scale;
-                            let ko = t2 * 3 * c + c + h * dk;
-                            axpy(&mut dq, ds, &qkv[ko..][..dk]);
-                            axpy(&mut dqkv[ko..][..dk], ds, q);
-                        }
-                        for (a, b) in dqkv[qo..][..dk].iter_mut().zip(dq.iter()) {
-                            *a += b;
-                        }
+                    });
+                    let dsv = strided(&ds, bs, n, t);
+                    {
+                        let mut dq = strided_mut(&mut dqkv[r0 * 3 * c + h * dk..], bs, dk, 3 * c);
+                        general_mat_mul(scale, &dsv, &k, 1.0, &mut dq);
+                    }
+                    {
+                        let mut dkm = strided_mut(&mut dqkv[c + h * dk..], n, dk, 3 * c);
+                        general_mat_mul(scale, &dsv.t(), &q, 1.0, &mut dkm);
+                    }
+                    {
+                        let mut dv = strided_mut(&mut dqkv[2 * c + h * dk..], n, dk, 3 * c);
+                        general_mat_mul(1.0, &p.t(), &dy, 1.0, &mut dv);
                     }
                 }
-            })
+            }
         });
 }
 
@@ -311,7 +320,6 @@ pub fn backward(
         );
         attention_backward(
             &mut s.dqkv,
-            &mut s.drow,
             &s.datty,
             &a.qkv,
             &a.att,

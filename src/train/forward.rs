@@ -3,10 +3,10 @@
 //! buffers allocated once.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use rayon::prelude::*;
 
-use super::kernels::{axpy, dot, softmax, tanh, with_simd};
+use super::kernels::{softmax, tanh, with_simd};
 use super::params::{Layout, views};
 use crate::model::Config;
 
@@ -131,6 +131,26 @@ pub fn layernorm_forward(
         });
 }
 
+/// Query rows per attention block: small enough that each block's products run
+/// single-threaded inside the per-sequence parallel loop, and causal (a block
+/// only multiplies the keys up to its last query).
+pub(crate) const ATT_BLOCK: usize = 64;
+
+/// A `[rows, cols]` window of a row-major buffer with row stride `stride`.
+pub(crate) fn strided(buf: &[f32], rows: usize, cols: usize, stride: usize) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((rows, cols).strides((stride, 1)), buf).expect("strided view in bounds")
+}
+
+pub(crate) fn strided_mut(
+    buf: &mut [f32],
+    rows: usize,
+    cols: usize,
+    stride: usize,
+) -> ArrayViewMut2<'_, f32> {
+    ArrayViewMut2::from_shape((rows, cols).strides((stride, 1)), buf)
+        .expect("strided view in bounds")
+}
+
 /// Causal multi-head attention from packed q|k|v rows. Writes the probabilities
 /// `[B, H, T, T]` and the concatenated head outputs `[B·T, C]`.
 pub fn attention_forward(
@@ -147,25 +167,31 @@ pub fn attention_forward(
         .zip(att.par_chunks_mut(nh * t * t))
         .zip(qkv.par_chunks(t * 3 * c))
         .for_each(|((out, att), qkv)| {
-            with_simd(|| {
-                for h in 0..nh {
-                    for ti in 0..t {
-                        let q = &qkv[ti * 3 * c + h * dk..][..dk];
-                        let row = &mut att[(h * t + ti) * t..][..t];
-                        let (row, masked) = row.split_at_mut(ti + 1);
-                        for (t2, r) in row.iter_mut().enumerate() {
-                            *r = dot(q, &qkv[t2 * 3 * c + c + h * dk..][..dk]) * scale;
-                        }
-                        softmax(row);
-                        masked.fill(0.0);
-                        let o = &mut out[ti * c + h * dk..][..dk];
-                        o.fill(0.0);
-                        for (t2, &p) in row.iter().enumerate() {
-                            axpy(o, p, &qkv[t2 * 3 * c + 2 * c + h * dk..][..dk]);
-                        }
+            for h in 0..nh {
+                let att = &mut att[h * t * t..(h + 1) * t * t];
+                for r0 in (0..t).step_by(ATT_BLOCK) {
+                    let bs = ATT_BLOCK.min(t - r0);
+                    let n = r0 + bs;
+                    let q = strided(&qkv[r0 * 3 * c + h * dk..], bs, dk, 3 * c);
+                    let k = strided(&qkv[c + h * dk..], n, dk, 3 * c);
+                    let v = strided(&qkv[2 * c + h * dk..], n, dk, 3 * c);
+                    {
+                        let mut s = strided_mut(&mut att[r0 * t..], bs, n, t);
+                        general_mat_mul(scale, &q, &k.t(), 0.0, &mut s);
                     }
+                    with_simd(|| {
+                        for i in 0..bs {
+                            let row = &mut att[(r0 + i) * t..(r0 + i + 1) * t];
+                            let (row, masked) = row.split_at_mut(r0 + i + 1);
+                            softmax(row);
+                            masked.fill(0.0);
+                        }
+                    });
+                    let p = strided(&att[r0 * t..], bs, n, t);
+                    let mut y = strided_mut(&mut out[r0 * c + h * dk..], bs, dk, c);
+                    general_mat_mul(1.0, &p, &v, 0.0, &mut y);
                 }
-            })
+            }
         });
 }
 

@@ -41,7 +41,7 @@ pub enum TrainError {
     #[error("tokenizer: {0}")]
     Tokenizer(String),
     #[error(
-        "the loss became {loss} at step {step}; training stopped. {kept} Try a lower --lr or a smaller --grad-clip."
+        "the loss (or its gradient) became {loss} at step {step}; training stopped. {kept} Try a lower --lr or a smaller --grad-clip."
     )]
     NonFinite { step: u64, loss: f32, kept: String },
 }
@@ -73,8 +73,8 @@ impl Hyper {
             n_embd: 128,
             n_ctx: 256,
             vocab_size: 2048,
-            batch: 16,
-            steps: 3000,
+            batch: 8,
+            steps: 1800,
             lr: 3e-3,
             min_lr: 3e-4,
             warmup: 100,
@@ -506,7 +506,13 @@ pub fn train(
         let mut rng = Rng::new(hyper.seed ^ (step + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         data::random_batch(&train_stream, t, &mut rng, &mut inputs, &mut targets);
         let loss = trainer.loss_and_grads(&inputs, &targets);
-        if !loss.is_finite() {
+        let lr = adamw::learning_rate(step, hyper.warmup, hyper.steps, hyper.lr, hyper.min_lr);
+        let grad_norm = if loss.is_finite() {
+            trainer.update(lr, hyper.weight_decay, hyper.grad_clip, step + 1)
+        } else {
+            f32::NAN
+        };
+        if !loss.is_finite() || !grad_norm.is_finite() {
             let kept = if had_checkpoint {
                 format!(
                     "The last good checkpoint (step {}) is kept in {}.",
@@ -518,12 +524,10 @@ pub fn train(
             };
             return Err(TrainError::NonFinite {
                 step: step + 1,
-                loss,
+                loss: if loss.is_finite() { grad_norm } else { loss },
                 kept,
             });
         }
-        let lr = adamw::learning_rate(step, hyper.warmup, hyper.steps, hyper.lr, hyper.min_lr);
-        let grad_norm = trainer.update(lr, hyper.weight_decay, hyper.grad_clip, step + 1);
         meta.step += 1;
         meta.tokens_seen += tokens_per_step;
         meta.last_train_loss = Some(loss);
