@@ -3,6 +3,8 @@
 //! The engine ([`model`], [`sample`], [`session`], [`tokenizer`]) knows nothing
 //! about terminals; the front ends read its [`model::Trace`]. See ARCHITECTURE.md.
 
+pub mod cost;
+pub mod lesson;
 pub mod model;
 pub mod paths;
 pub mod rng;
@@ -11,3 +13,4 @@ pub mod session;
 pub mod text;
 pub mod tokenizer;
 pub mod train;
+pub mod tui;

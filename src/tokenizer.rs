@@ -25,13 +25,24 @@ impl Tokenizer {
                 path.display()
             ))
         })?;
-        Ok(Tokenizer { inner })
+        Self::whole_text(inner)
     }
 
     pub fn from_json(json: &str) -> Result<Self, ModelError> {
         let inner = json
             .parse::<tokenizers::Tokenizer>()
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        Self::whole_text(inner)
+    }
+
+    /// Switches off the truncation and padding a tokenizer.json may carry (the
+    /// hub's GPT-2 file truncates to 50 tokens), so encode never drops text;
+    /// the context limit is applied by the caller, visibly.
+    fn whole_text(mut inner: tokenizers::Tokenizer) -> Result<Self, ModelError> {
+        inner
+            .with_truncation(None)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        inner.with_padding(None);
         Ok(Tokenizer { inner })
     }
 

@@ -77,6 +77,11 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
                 "prefill_ms": prefill_ms,
                 "decode_tokens_per_s": tps,
                 "traced_step_ms": traced_ms,
+                // What the work was, from the cost ledger (docs/cost.md).
+                "ledger_prefill": gptlens::cost::Ledger::for_forward(c, 0, ids.len(), false),
+                "decode_flops_per_s": (0..n)
+                    .map(|i| gptlens::cost::Ledger::for_forward(c, ids.len() + i, 1, false).flops())
+                    .sum::<f64>() * tps / n.max(1) as f64,
             })
         );
     } else {

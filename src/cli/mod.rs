@@ -1,8 +1,11 @@
 //! Command-line surface: argument definitions and dispatch.
 
 mod bench;
+mod cost;
+mod explore;
 mod generate;
 mod init;
+mod lesson;
 mod trace;
 mod train;
 
@@ -26,6 +29,12 @@ pub struct Cli {
     /// No colours (also honoured: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// No block or box-drawing glyphs (for terminals and fonts without them).
+    #[arg(long, global = true)]
+    pub ascii: bool,
+    /// Colormap for magnitudes in the explorer (signed values use blue–white–red).
+    #[arg(long, global = true, value_enum, default_value = "viridis")]
+    pub palette: gptlens::tui::heatmap::Palette,
 }
 
 #[derive(Subcommand, Debug)]
@@ -36,24 +45,37 @@ pub enum Command {
     Trace(trace::Args),
     /// Write a seeded random model folder (for tests and benchmarks).
     Init(init::Args),
+    /// Step through the forward pass in the terminal (the default command).
+    Explore(explore::Args),
     /// Measure decode speed, prefill time and the time of one traced step.
     Bench(bench::Args),
     /// Train a GPT-2 from scratch on a text corpus (or time training with --bench).
     Train(train::Args),
+    /// What a GPT costs: parameters, FLOPs, memory, accelerator-hours, for any shape.
+    Cost(cost::Args),
+    /// List the lessons with one-line summaries.
+    Lessons,
+    /// Open a lesson (NAME from `gptlens lessons`, or --file PATH); --print writes it as markdown.
+    Lesson(lesson::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    let look = explore::Look {
+        no_color: cli.no_color,
+        ascii: cli.ascii,
+        palette: cli.palette,
+    };
     match cli.command {
+        Some(Command::Explore(a)) => explore::run(cli.model.as_deref(), look, a),
         Some(Command::Generate(a)) => generate::run(cli.model.as_deref(), a),
         Some(Command::Trace(a)) => trace::run(cli.model.as_deref(), a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
         Some(Command::Train(a)) => train::run(a),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
+        Some(Command::Lessons) => lesson::list(),
+        Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), a),
+        None => explore::run(cli.model.as_deref(), look, explore::Args::default()),
     }
 }
 

@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""The independent PyTorch reference for gptlens: fixtures and side-by-side benchmarks.
+
+gptlens computes GPT-2 in Rust; this script computes the same things with
+transformers' GPT2LMHeadModel so the Rust tests have an independent answer to
+compare against. CI does not need PyTorch: the fixtures it writes are committed.
+
+Set up a virtual environment OUTSIDE the repository once:
+
+    python3 -m venv ~/refvenv
+    ~/refvenv/bin/pip install torch transformers safetensors numpy
+
+Subcommands (run from the repository root):
+
+    ~/refvenv/bin/python scripts/reference.py fixtures
+        Writes tests/fixtures/: two seeded random GPT-2 models with odd sizes, the
+        float64 forward pass of a fixed prompt through each (reference.safetensors),
+        loss and gradients of a fixed batch (grads.safetensors), and a forward
+        fixture for every model folder in tiny-models/ (tests/fixtures/tiny-models/).
+
+    ~/refvenv/bin/python scripts/reference.py bench-decode --model DIR --tokens 64 [--json]
+        PyTorch decode speed (fp32, KV cache, greedy, exactly N tokens), with the
+        same prompt and JSON keys as `gptlens bench --json`.
+
+    ~/refvenv/bin/python scripts/reference.py bench-train [--batch 16 --ctx 256 --steps 10] [--json]
+        PyTorch training throughput (AdamW) for the default tiny-model shape on
+        random tokens.
+
+Fixture contract (names other tests rely on):
+
+  reference.safetensors / tiny-models/<name>.safetensors (float64 reference, stored f32):
+    input_ids [T] I64, logits [T,V],
+    resid.{i} [T,C] for i = 0..n_layer: the residual stream entering block i;
+        resid.{n_layer} is the output of the last block, before ln_f,
+    ln_1.{i}.mean, ln_1.{i}.var, ln_2.{i}.mean, ln_2.{i}.var, ln_f.mean, ln_f.var [T]
+        (mean and biased variance of the LayerNorm's input),
+    attn.{i} [H,T,T] attention probabilities, mlp_act.{i} [T,M] after GELU.
+  grads.safetensors:
+    inputs [B,T] I64, targets [B,T] I64, loss [1] (mean cross-entropy over all
+    B*T positions), grad.<name> for every parameter with GPT-2 names without the
+    `transformer.` prefix (Conv1D [in,out] layout; grad.wte.weight includes the
+    tied unembedding's share).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import save_file
+from transformers import GPT2Config, GPT2LMHeadModel
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+TINY_MODELS = ROOT / "tiny-models"
+BENCH_PROMPT = "Once upon a time, there was a little"
+# The text the tiny-model fixtures run (tokenized with each model's tokenizer).
+TINY_PROMPT = "Once upon a time, there was a little girl named Lily. She liked to"
+
+# Odd sizes on purpose: nothing is a power of two, so a wrong stride or a
+# transposed matrix cannot hide behind a square or aligned shape.
+RANDOM_MODELS = {
+    "random-odd": dict(n_layer=3, n_head=5, n_embd=60, vocab_size=97, n_positions=23, n_inner=None, seed=1234),
+    "random-inner": dict(n_layer=2, n_head=3, n_embd=42, vocab_size=71, n_positions=19, n_inner=100, seed=4321),
+}
+# transformers saves GPT2LMHeadModel tensors as `transformer.h.0...`; older hub
+# checkpoints (gpt2, distilgpt2) have no prefix. One fixture of each kind.
+STRIP_PREFIX = {"random-inner"}
+PROMPT_LEN = 17
+GRAD_BATCH, GRAD_T = 3, 11
+
+
+def gpt2_config(n_layer, n_head, n_embd, vocab_size, n_positions, n_inner):
+    return GPT2Config(
+        n_layer=n_layer,
+        n_head=n_head,
+        n_embd=n_embd,
+        vocab_size=vocab_size,
+        n_positions=n_positions,
+        n_ctx=n_positions,
+        n_inner=n_inner,
+        activation_function="gelu_new",
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        layer_norm_epsilon=1e-5,
+        tie_word_embeddings=True,
+        architectures=["GPT2LMHeadModel"],
+        bos_token_id=vocab_size - 1,
+        eos_token_id=vocab_size - 1,
+    )
+
+
+def perturbed_model(spec):
+    """A GPT2LMHeadModel whose every parameter is random, LayerNorm gains and
+    all biases included, with scales large enough that attention is far from
+    uniform and GELU sees both signs."""
+    cfg = gpt2_config(**{k: v for k, v in spec.items() if k != "seed"})
+    torch.manual_seed(spec["seed"])
+    model = GPT2LMHeadModel(cfg).eval()
+    g = torch.Generator().manual_seed(spec["seed"] + 1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g, dtype=torch.float32)
+            if name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
+                p.copy_(1.0 + 0.2 * noise)
+            elif name.endswith(".bias"):
+                p.copy_(0.1 * noise)
+            elif "wte" in name or "wpe" in name:
+                p.copy_(0.3 * noise)
+            else:
+                p.copy_(noise / (p.shape[0] ** 0.5) * 1.2)
+    assert model.lm_head.weight.data_ptr() == model.transformer.wte.weight.data_ptr(), "lm_head must be tied to wte"
+    return model
+
+
+def open_tokenizer(folder):
+    """The folder's tokenizer.json, without the truncation the hub's GPT-2 file asks for."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def load_model(folder, dtype):
+    model = GPT2LMHeadModel.from_pretrained(folder, attn_implementation="eager").eval()
+    return model.to(dtype)
+
+
+def f32(t):
+    return np.ascontiguousarray(t.detach().to(torch.float64).cpu().numpy().astype(np.float32))
+
+
+def forward_reference(model, ids):
+    """The float64 forward pass of `ids` with every stage the Rust tests compare."""
+    model = model.double()
+    out = {"input_ids": np.asarray(ids, dtype=np.int64)}
+    hooks = []
+    blocks = model.transformer.h
+    n_layer = len(blocks)
+
+    def block_input(i):
+        def hook(_mod, args, kwargs):
+            x = args[0] if args else kwargs["hidden_states"]
+            out[f"resid.{i}"] = f32(x[0])
+
+        return hook
+
+    def ln_input(key):
+        def hook(_mod, args):
+            x = args[0][0]
+            out[f"{key}.mean"] = f32(x.mean(-1))
+            out[f"{key}.var"] = f32(x.var(-1, unbiased=False))
+            if key == "ln_f":
+                out[f"resid.{n_layer}"] = f32(x)
+
+        return hook
+
+    def act_output(i):
+        def hook(_mod, _args, y):
+            out[f"mlp_act.{i}"] = f32(y[0])
+
+        return hook
+
+    for i, b in enumerate(blocks):
+        hooks.append(b.register_forward_pre_hook(block_input(i), with_kwargs=True))
+        hooks.append(b.ln_1.register_forward_pre_hook(ln_input(f"ln_1.{i}")))
+        hooks.append(b.ln_2.register_forward_pre_hook(ln_input(f"ln_2.{i}")))
+        hooks.append(b.mlp.act.register_forward_hook(act_output(i)))
+    hooks.append(model.transformer.ln_f.register_forward_pre_hook(ln_input("ln_f")))
+    with torch.no_grad():
+        res = model(torch.tensor([ids]), output_attentions=True, use_cache=False)
+    for h in hooks:
+        h.remove()
+    out["logits"] = f32(res.logits[0])
+    assert len(res.attentions) == n_layer
+    for i, a in enumerate(res.attentions):
+        out[f"attn.{i}"] = f32(a[0])
+    return out
+
+
+def grads_reference(model, vocab, seed):
+    """Loss and gradient of every parameter for a fixed batch, float64 autograd."""
+    model = model.double().train()  # dropout is 0, so train mode changes nothing but intent
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.randint(0, vocab, (GRAD_BATCH, GRAD_T), generator=g)
+    targets = torch.randint(0, vocab, (GRAD_BATCH, GRAD_T), generator=g)
+    model.zero_grad()
+    logits = model(inputs, use_cache=False).logits
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1))
+    loss.backward()
+    out = {
+        "inputs": inputs.numpy().astype(np.int64),
+        "targets": targets.numpy().astype(np.int64),
+        "loss": np.array([loss.item()], dtype=np.float32),
+    }
+    for name, p in model.transformer.named_parameters():
+        out[f"grad.{name}"] = f32(p.grad)
+    model.eval()
+    return out
+
+
+def strip_prefix(path):
+    from safetensors.torch import load_file, save_file as save_torch
+
+    tensors = load_file(str(path))
+    save_torch({k.removeprefix("transformer."): v for k, v in tensors.items()}, str(path), metadata={"format": "pt"})
+
+
+def fixed_prompt(vocab, seed):
+    g = torch.Generator().manual_seed(seed + 2)
+    return torch.randint(0, vocab, (PROMPT_LEN,), generator=g).tolist()
+
+
+def write(path, tensors, meta):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # One metadata key: safetensors writes several in random order, and the
+    # fixtures should be byte-identical from run to run.
+    save_file(tensors, str(path), metadata={"about": "; ".join(f"{k}: {v}" for k, v in meta.items())})
+    size = path.stat().st_size
+    assert size < 1_000_000, f"{path} is {size} bytes; fixtures must stay small"
+    print(f"wrote {path.relative_to(ROOT)} ({size / 1024:.0f} KiB, {len(tensors)} tensors)")
+
+
+def cmd_fixtures(_args):
+    torch.set_num_threads(2)
+    meta = {"generator": "scripts/reference.py", "torch": torch.__version__, "precision": "float64, stored f32"}
+    for name, spec in RANDOM_MODELS.items():
+        folder = FIXTURES / name
+        folder.mkdir(parents=True, exist_ok=True)
+        perturbed_model(spec).save_pretrained(folder, safe_serialization=True)
+        (folder / "generation_config.json").unlink(missing_ok=True)
+        if name in STRIP_PREFIX:
+            strip_prefix(folder / "model.safetensors")
+        # Compute from what was saved, so the fixture is the answer for the file the Rust side loads.
+        ids = fixed_prompt(spec["vocab_size"], spec["seed"])
+        fwd = forward_reference(load_model(folder, torch.float64), ids)
+        write(folder / "reference.safetensors", fwd, meta)
+        grads = grads_reference(load_model(folder, torch.float64), spec["vocab_size"], spec["seed"])
+        write(folder / "grads.safetensors", grads, meta)
+    models = sorted(p for p in TINY_MODELS.glob("*") if (p / "config.json").is_file()) if TINY_MODELS.is_dir() else []
+    if not models:
+        print("no models in tiny-models/ yet: no tiny-model fixtures written")
+    for folder in models:
+        ids = open_tokenizer(folder).encode(TINY_PROMPT, add_special_tokens=False).ids
+        fwd = forward_reference(load_model(folder, torch.float64), ids)
+        write(FIXTURES / "tiny-models" / f"{folder.name}.safetensors", fwd, dict(meta, prompt=TINY_PROMPT))
+
+
+def cmd_bench_decode(args):
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    model = load_model(args.model, torch.float32)
+    load_ms = (time.perf_counter() - t0) * 1e3
+    ids = open_tokenizer(args.model).encode(args.prompt, add_special_tokens=False).ids
+    n = min(args.tokens, model.config.n_positions - len(ids))
+    prefill, decode = [], []
+    with torch.inference_mode():
+        for _ in range(max(1, args.repeat)):
+            t = time.perf_counter()
+            res = model(torch.tensor([ids]), use_cache=True)
+            prefill.append((time.perf_counter() - t) * 1e3)
+            past, logits = res.past_key_values, res.logits[:, -1, :]
+            t = time.perf_counter()
+            for _ in range(n):  # exactly n tokens, not stopping at end-of-text
+                nxt = logits.argmax(-1, keepdim=True)
+                res = model(nxt, past_key_values=past, use_cache=True)
+                past, logits = res.past_key_values, res.logits[:, -1, :]
+            decode.append(n / (time.perf_counter() - t))
+    cfg = model.config
+    result = {
+        "engine": f"pytorch {torch.__version__} transformers GPT2LMHeadModel fp32",
+        "model": str(args.model),
+        "n_layer": cfg.n_layer,
+        "n_head": cfg.n_head,
+        "n_embd": cfg.n_embd,
+        "vocab_size": cfg.vocab_size,
+        "params": sum(p.numel() for p in model.transformer.parameters()),
+        "threads": torch.get_num_threads(),
+        "load_ms": load_ms,
+        "prompt_tokens": len(ids),
+        "decode_tokens": n,
+        "prefill_ms": statistics.median(prefill),
+        "decode_tokens_per_s": statistics.median(decode),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"pytorch decode {result['decode_tokens_per_s']:.1f} tokens/s, prefill {result['prefill_ms']:.2f} ms "
+              f"({n} tokens, {result['threads']} threads, {args.model})")
+
+
+def cmd_bench_train(args):
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    cfg = gpt2_config(args.layers, args.heads, args.embd, args.vocab, args.ctx, None)
+    model = GPT2LMHeadModel(cfg).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
+    data = torch.randint(0, args.vocab, (args.steps + args.warmup, args.batch, args.ctx + 1))
+
+    def step(batch):
+        x, y = batch[:, :-1], batch[:, 1:]
+        logits = model(x, use_cache=False).logits
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, args.vocab), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    for i in range(args.warmup):
+        step(data[i])
+    t = time.perf_counter()
+    for i in range(args.steps):
+        loss = step(data[args.warmup + i])
+    secs = time.perf_counter() - t
+    tokens = args.steps * args.batch * args.ctx
+    result = {
+        "engine": f"pytorch {torch.__version__} transformers GPT2LMHeadModel fp32 AdamW",
+        "n_layer": args.layers,
+        "n_head": args.heads,
+        "n_embd": args.embd,
+        "vocab_size": args.vocab,
+        "ctx": args.ctx,
+        "batch": args.batch,
+        "steps": args.steps,
+        "params": sum(p.numel() for p in model.transformer.parameters()),
+        "threads": torch.get_num_threads(),
+        "step_ms": secs / args.steps * 1e3,
+        "train_tokens_per_s": tokens / secs,
+        "last_loss": loss,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"pytorch training {result['train_tokens_per_s']:.0f} tokens/s ({result['step_ms']:.0f} ms/step, "
+              f"batch {args.batch} x {args.ctx}, {result['threads']} threads)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("fixtures", help="write tests/fixtures/")
+    d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
+    d.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
+    d.add_argument("--tokens", type=int, default=64)
+    d.add_argument("--repeat", type=int, default=3, help="report the median of this many runs")
+    d.add_argument("--prompt", default=BENCH_PROMPT)
+    d.add_argument("--threads", type=int, default=2)
+    d.add_argument("--json", action="store_true")
+    t = sub.add_parser("bench-train", help="PyTorch training throughput on random tokens")
+    t.add_argument("--layers", type=int, default=4)
+    t.add_argument("--heads", type=int, default=4)
+    t.add_argument("--embd", type=int, default=128)
+    t.add_argument("--vocab", type=int, default=2048)
+    t.add_argument("--ctx", type=int, default=256)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--steps", type=int, default=10)
+    t.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    if args.cmd == "bench-decode" and not (Path(args.model) / "config.json").is_file():
+        sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
+    {"fixtures": cmd_fixtures, "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main()

@@ -1,0 +1,486 @@
+//! `gptlens cost`: what a GPT costs to run and to train, for the built-in model,
+//! a published preset or any shape, with every assumption printed beside it.
+
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+
+use gptlens::cost::{
+    self, Assumptions, Estimate, Kind, Ledger, PRESETS, Shape, Speed, footnotes, human_duration,
+    sig,
+};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A published shape: gpt2, gpt2-medium, gpt2-large, gpt2-xl or gpt3. The
+    /// options below override single fields. Without a preset or a shape: the
+    /// --model (or built-in) model's shape.
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
+    /// Transformer blocks.
+    #[arg(long, value_parser = size, allow_hyphen_values = true)]
+    layers: Option<usize>,
+    /// Width of the residual stream (d_model).
+    #[arg(long, value_parser = size, allow_hyphen_values = true)]
+    embd: Option<usize>,
+    /// Attention heads per block (must divide --embd).
+    #[arg(long, value_parser = size, allow_hyphen_values = true)]
+    heads: Option<usize>,
+    /// Vocabulary size [default with an explicit shape: 50257, GPT-2's].
+    #[arg(long, value_parser = size, allow_hyphen_values = true)]
+    vocab: Option<usize>,
+    /// Context length [default with an explicit shape: 1024, GPT-2's].
+    #[arg(long, value_parser = size, allow_hyphen_values = true)]
+    ctx: Option<usize>,
+    /// Training tokens D (300e9, 3e11, 300B, 1.5T all work) [default: GPT-3's 300B].
+    #[arg(long, value_parser = count, allow_hyphen_values = true, value_name = "D")]
+    train_tokens: Option<f64>,
+    /// Name of the accelerator in the output.
+    #[arg(long, default_value = "A100")]
+    accelerator: String,
+    /// Peak FLOP/s of one accelerator (A100: 312e12 dense BF16).
+    #[arg(long, value_parser = number, default_value = "312e12", allow_hyphen_values = true)]
+    peak_flops: f64,
+    /// Fraction of peak a training run sustains.
+    #[arg(long, value_parser = number, default_value = "0.4", allow_hyphen_values = true)]
+    utilisation: f64,
+    /// Price of one accelerator-hour in US dollars (an assumption, not a quote).
+    #[arg(long, value_parser = number, default_value = "2.0", allow_hyphen_values = true)]
+    price: f64,
+    /// Bytes per parameter of the weights (2 = fp16/bf16); also used for the KV cache.
+    #[arg(long, value_parser = number, default_value = "2", allow_hyphen_values = true)]
+    weight_bytes: f64,
+    /// Bytes per parameter of the gradients.
+    #[arg(long, value_parser = number, default_value = "2", allow_hyphen_values = true)]
+    grad_bytes: f64,
+    /// Bytes per parameter of the optimizer state (fp32 master copy + Adam m, v).
+    #[arg(long, value_parser = number, default_value = "12", allow_hyphen_values = true)]
+    optimizer_bytes: f64,
+    /// This machine's FLOP/s, to skip measuring the --model (or built-in) model.
+    #[arg(long, value_parser = number, allow_hyphen_values = true, value_name = "FLOP/S")]
+    measured_flops: Option<f64>,
+    /// Print a JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses a count such as 300e9, 3e11, 300_000, 300B, 1.5T or 20M.
+fn count(s: &str) -> Result<f64, String> {
+    let t = s.trim().replace('_', "");
+    let (num, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
+        Some('M') => (&t[..t.len() - 1], 1e6),
+        Some('B' | 'G') => (&t[..t.len() - 1], 1e9),
+        Some('T') => (&t[..t.len() - 1], 1e12),
+        _ => (t.as_str(), 1.0),
+    };
+    let v: f64 = num.parse().map_err(|_| {
+        format!("\"{s}\" is not a number; write it like 300e9, 300000000000 or 300B")
+    })?;
+    let v = v * mult;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(format!("\"{s}\" must be a positive number"));
+    }
+    Ok(v)
+}
+
+/// Parses a model dimension: a positive whole number (1.2e4 is accepted).
+fn size(s: &str) -> Result<usize, String> {
+    let v: f64 = s
+        .trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a number; give a positive whole number"))?;
+    if !(v.is_finite() && v >= 1.0 && v.fract() == 0.0) {
+        return Err(format!("\"{s}\" must be a positive whole number"));
+    }
+    if v > 1e12 {
+        return Err(format!("\"{s}\" is absurdly large for a model dimension"));
+    }
+    Ok(v as usize)
+}
+
+/// Parses a plain number (checked by the library for its own range).
+fn number(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("\"{s}\" must be a finite number"));
+    }
+    Ok(v)
+}
+
+/// The shape to price, and a label saying where it came from.
+fn resolve_shape(model: Option<&Path>, a: &Args) -> Result<(Shape, String, Option<cost::Preset>)> {
+    let explicit = a.layers.is_some() || a.embd.is_some() || a.heads.is_some();
+    let (base, label, preset) = match &a.preset {
+        Some(name) => {
+            let p = cost::preset(name)?;
+            (p.shape, p.key.to_string(), Some(p))
+        }
+        None if explicit => {
+            let missing: Vec<&str> = [
+                ("--layers", a.layers),
+                ("--embd", a.embd),
+                ("--heads", a.heads),
+            ]
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "an explicit shape needs --layers, --embd and --heads; missing {} (or start from --preset {})",
+                    missing.join(", "),
+                    PRESETS.map(|p| p.key).join("|")
+                );
+            }
+            let s = Shape {
+                n_layer: 0,
+                n_head: 0,
+                n_embd: 0,
+                vocab_size: 50257,
+                n_ctx: 1024,
+            };
+            (s, "custom".to_string(), None)
+        }
+        None => {
+            let l = super::load_model(model).context(
+                "no shape given and no model to read one from; pass --preset NAME or --layers/--embd/--heads",
+            )?;
+            let s = Shape::of(&l.gpt.config);
+            (s, l.dir.display().to_string(), None)
+        }
+    };
+    let shape = Shape {
+        n_layer: a.layers.unwrap_or(base.n_layer),
+        n_head: a.heads.unwrap_or(base.n_head),
+        n_embd: a.embd.unwrap_or(base.n_embd),
+        vocab_size: a.vocab.unwrap_or(base.vocab_size),
+        n_ctx: a.ctx.unwrap_or(base.n_ctx),
+    };
+    let label = if preset.is_some() && shape != base {
+        format!("{label}, modified")
+    } else {
+        label
+    };
+    shape.validate()?;
+    Ok((shape, label, preset.filter(|p| p.shape == shape)))
+}
+
+/// Measures the --model (or built-in) model here; what was measured, or why not.
+fn measure_here(model: Option<&Path>) -> Result<(Speed, String)> {
+    let l = super::load_model(model)?;
+    let speed = cost::measure(&l.gpt, 128, 64, 3)?;
+    Ok((speed, l.dir.display().to_string()))
+}
+
+pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
+    let (shape, label, preset) = resolve_shape(model, &a)?;
+    let assumptions = Assumptions {
+        accelerator: a.accelerator.clone(),
+        peak_flops: a.peak_flops,
+        utilisation: a.utilisation,
+        price_per_hour: a.price,
+        weight_bytes: a.weight_bytes,
+        grad_bytes: a.grad_bytes,
+        optimizer_bytes: a.optimizer_bytes,
+    };
+    let d = a.train_tokens.unwrap_or(300e9);
+    // Check the inputs before spending time on a measurement.
+    Estimate::new(shape, d, &assumptions, a.measured_flops)?;
+    let (measured, speed, measured_what, measure_error) = match a.measured_flops {
+        Some(f) => (
+            Some(f),
+            None,
+            "given with --measured-flops".to_string(),
+            None,
+        ),
+        None => match measure_here(model) {
+            // Training is batched matrix–matrix work, like prefill.
+            Ok((s, what)) => (Some(s.prefill.flops_per_s), Some(s), what, None),
+            Err(e) => (None, None, String::new(), Some(format!("{e:#}"))),
+        },
+    };
+    let e = Estimate::new(shape, d, &assumptions, measured)?;
+    let cfg = shape.config();
+    let ledger = Ledger::for_forward(&cfg, shape.n_ctx - 1, 1, false);
+
+    if a.json {
+        let v = serde_json::json!({
+            "shape_from": label,
+            "preset": preset.map(|p| p.key),
+            "published": preset.map(|p| serde_json::json!({
+                "params": p.published_params,
+                "training_flops": (p.key == "gpt3").then_some(3.14e23),
+                "train_tokens": (p.key == "gpt3").then_some(300e9),
+            })),
+            "estimate": e,
+            "ledger_one_token_full_context": ledger,
+            "measured": speed,
+            "measured_model": (!measured_what.is_empty()).then_some(measured_what),
+            "measure_error": measure_error,
+            "arithmetic": "64-bit floating point",
+            "footnotes": footnotes(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    print_text(
+        &e,
+        &label,
+        preset,
+        &ledger,
+        speed.as_ref(),
+        &measured_what,
+        measure_error,
+    );
+    Ok(())
+}
+
+/// 174.6B, 355.0M, 3.2k: a count a reader can say aloud.
+fn short(x: f64) -> String {
+    let (v, unit) = if x >= 1e12 {
+        (x / 1e12, "T")
+    } else if x >= 1e9 {
+        (x / 1e9, "B")
+    } else if x >= 1e6 {
+        (x / 1e6, "M")
+    } else if x >= 1e3 {
+        (x / 1e3, "k")
+    } else {
+        return format!("{x:.0}");
+    };
+    format!("{v:.1}{unit}")
+}
+
+/// Decimal bytes (1 GB = 10⁹ bytes).
+fn bytes(x: f64) -> String {
+    let units = [
+        (1e15, "PB"),
+        (1e12, "TB"),
+        (1e9, "GB"),
+        (1e6, "MB"),
+        (1e3, "kB"),
+    ];
+    for (f, u) in units {
+        if x >= f {
+            return format!("{:.1} {u}", x / f);
+        }
+    }
+    format!("{x:.0} B")
+}
+
+fn rate(x: f64) -> String {
+    if x >= 1e12 {
+        format!("{:.1} TFLOP/s", x / 1e12)
+    } else if x >= 1e9 {
+        format!("{:.2} GFLOP/s", x / 1e9)
+    } else {
+        format!("{:.1} MFLOP/s", x / 1e6)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_text(
+    e: &Estimate,
+    label: &str,
+    preset: Option<cost::Preset>,
+    ledger: &Ledger,
+    speed: Option<&Speed>,
+    measured_what: &str,
+    measure_error: Option<String>,
+) {
+    let s = &e.shape;
+    let a = &e.assumptions;
+    let p = &e.params;
+    let src = |k: &str| match k {
+        "gpt3" => " [1]",
+        _ => " [3]",
+    };
+    println!("gptlens cost: {label}");
+    println!(
+        "shape         {} layers, {} heads, {} wide, vocabulary {}, context {}{}",
+        s.n_layer,
+        s.n_head,
+        s.n_embd,
+        s.vocab_size,
+        s.n_ctx,
+        preset.map_or("", |p| src(p.key))
+    );
+    let published = preset.map_or(String::new(), |p| {
+        format!(" (published: {}{})", short(p.published_params), src(p.key))
+    });
+    println!(
+        "parameters    {} total{published}; non-embedding N = {} ({} in weight matrices, 12·L·C²); embeddings {}",
+        short(p.total),
+        short(p.non_embedding),
+        short(p.matrices),
+        short(p.embedding)
+    );
+    println!(
+        "inference     2·N = {} FLOPs per token [2]; the ledger counts {} for a token at position {} (attention, logits and elementwise work included)",
+        sig(e.inference_flops_per_token, 3),
+        sig(e.ledger_flops_per_token_full_context, 3),
+        s.n_ctx
+    );
+    println!(
+        "KV cache      {} per token (2·L·C numbers at {} bytes); {} for a full {}-token context",
+        bytes(e.kv_cache_bytes_per_token),
+        a.weight_bytes,
+        bytes(e.kv_cache_bytes_full_context),
+        s.n_ctx
+    );
+    println!(
+        "memory        inference {} ({} weights at {} bytes/param + full KV cache); training {} at {} bytes/param (weights {}, gradients {}, optimizer {}) [5], activations not included",
+        bytes(e.inference_memory_bytes),
+        bytes(e.weights_bytes),
+        a.weight_bytes,
+        bytes(e.training_memory_bytes),
+        a.weight_bytes + a.grad_bytes + a.optimizer_bytes,
+        a.weight_bytes,
+        a.grad_bytes,
+        a.optimizer_bytes
+    );
+    let published_train = match preset {
+        Some(p) if p.key == "gpt3" && e.train_tokens == 300e9 => " (published: 3.14e23 [1])",
+        _ => "",
+    };
+    println!(
+        "training      D = {} tokens: 6·N·D ≈ {} FLOPs [2]{published_train} ({}; {} counting the embeddings too; {} with the attention term 3·D·(2N + 2·L·T·C))",
+        short(e.train_tokens),
+        sig(e.training_flops, 2),
+        sig(e.training_flops, 3),
+        sig(e.training_flops_all_params, 3),
+        sig(e.training_flops_with_attention, 3)
+    );
+    println!(
+        "accelerators  {} {}-hours at {} peak [4] × {} utilisation ({} on one); ${} at ${:.2} per hour",
+        sig(e.accelerator_hours, 2),
+        a.accelerator,
+        rate(a.peak_flops),
+        a.utilisation,
+        human_duration(e.accelerator_hours * 3600.0),
+        money(e.price),
+        a.price_per_hour
+    );
+    match (e.measured_flops_per_s, e.this_machine_seconds) {
+        (Some(m), Some(secs)) => {
+            let how = match speed {
+                Some(sp) => format!(
+                    "measured: prefill of {} tokens of {measured_what} on {} threads, median of 3; decode {} and {}/s at {:.0} tokens/s",
+                    sp.prefill.tokens,
+                    sp.threads,
+                    rate(sp.decode.flops_per_s),
+                    bytes(sp.decode.bytes_per_s),
+                    sp.decode.tokens_per_s
+                ),
+                None => measured_what.to_string(),
+            };
+            println!(
+                "this machine  at {} ({how}), 6·N·D would take {}",
+                rate(m),
+                human_duration(secs)
+            );
+        }
+        _ => println!(
+            "this machine  not measured ({}); pass --measured-flops F or --model DIR",
+            measure_error.unwrap_or_default()
+        ),
+    }
+    println!(
+        "assumptions   --accelerator {} --peak-flops {:e} --utilisation {} --price {} --weight-bytes {} --grad-bytes {} --optimizer-bytes {} (change any of them)",
+        a.accelerator,
+        a.peak_flops,
+        a.utilisation,
+        a.price_per_hour,
+        a.weight_bytes,
+        a.grad_bytes,
+        a.optimizer_bytes
+    );
+    println!();
+    println!(
+        "where one token's work goes (position {}, f32 as this engine runs it):",
+        s.n_ctx
+    );
+    let shares = ledger.shares();
+    for (st, share) in ledger.stages.iter().zip(shares) {
+        let ma = if st.kind == Kind::Matmul {
+            sig(st.multiply_adds, 3)
+        } else {
+            "-".into()
+        };
+        println!(
+            "  {:<28} {:>9} MAs {:>9} FLOPs {:>5.1}%  weights read {}",
+            st.name,
+            ma,
+            sig(st.flops, 3),
+            share * 100.0,
+            bytes(st.weight_bytes)
+        );
+    }
+    println!(
+        "  total {} FLOPs; {} of weights and {} of KV cache read: {:.1} FLOPs per byte",
+        sig(ledger.flops(), 3),
+        bytes(ledger.weight_bytes()),
+        bytes(ledger.kv_read_bytes),
+        ledger.arithmetic_intensity()
+    );
+    println!();
+    for (i, f) in footnotes().iter().enumerate() {
+        println!("[{}] {f}", i + 1);
+    }
+}
+
+fn money(x: f64) -> String {
+    if x >= 1e9 {
+        format!("{:.1}B", x / 1e9)
+    } else if x >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_accept_the_usual_notations() {
+        for s in [
+            "300e9",
+            "3e11",
+            "300_000_000_000",
+            "300B",
+            "0.3T",
+            "300000M",
+        ] {
+            assert_eq!(count(s).unwrap(), 300e9, "{s}");
+        }
+        assert!(count("-5").unwrap_err().contains("positive"));
+        assert!(count("lots").unwrap_err().contains("not a number"));
+        assert!(count("inf").is_err());
+    }
+
+    #[test]
+    fn sizes_are_positive_whole_numbers() {
+        assert_eq!(size("12288").unwrap(), 12288);
+        assert_eq!(size("1.2288e4").unwrap(), 12288);
+        for bad in ["0", "-1", "1.5", "x", "1e30"] {
+            assert!(size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(short(174.6e9), "174.6B");
+        assert_eq!(bytes(2.8e12), "2.8 TB");
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(money(1.4e6), "1.4M");
+        assert_eq!(rate(3.2e9), "3.20 GFLOP/s");
+    }
+}

@@ -1,0 +1,71 @@
+//! `gptlens lessons` and `gptlens lesson NAME`: list the lessons, or print one
+//! with its live numbers.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+use gptlens::lesson::{self, Env, Lesson, render};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The lesson's name (see `gptlens lessons`).
+    #[arg(value_name = "NAME", required_unless_present = "file")]
+    name: Option<String>,
+    /// Write the lesson with its live numbers to stdout as markdown (for handouts).
+    #[arg(long)]
+    print: bool,
+    /// Open a lesson file of your own instead of a built-in one (format: docs/lesson-format.md).
+    #[arg(long, value_name = "PATH", conflicts_with = "name")]
+    file: Option<PathBuf>,
+}
+
+/// `gptlens lessons`: one line per lesson, in teaching order.
+pub fn list() -> Result<()> {
+    let lessons = lesson::all().context("reading the lessons")?;
+    let w = lessons.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    for l in &lessons {
+        println!("{:w$}  {}", l.name, l.summary);
+    }
+    println!("\nOpen one with `gptlens lesson NAME` (add --print for a handout).");
+    Ok(())
+}
+
+/// The model folder a lesson runs on: --model, else the built-in model the lesson names.
+fn model_dir(model: Option<&Path>, l: &Lesson) -> Result<Option<PathBuf>> {
+    if let Some(m) = model {
+        return Ok(Some(m.to_path_buf()));
+    }
+    let Some(name) = &l.model else {
+        return Ok(None);
+    };
+    let root = gptlens::paths::tiny_models_dir();
+    let dir = root.join(name);
+    if !dir.is_dir() {
+        bail!(
+            "lesson `{}` runs on the built-in model `{name}`, which is not in {} (set GPTLENS_MODELS to the tiny-models folder, or pass --model DIR to use another model)",
+            l.name,
+            root.display()
+        );
+    }
+    Ok(Some(dir))
+}
+
+pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
+    let l = match (&a.file, &a.name) {
+        (Some(f), _) => lesson::load_file(f)?,
+        (None, Some(n)) => lesson::find(n)?,
+        (None, None) => bail!("name a lesson (see `gptlens lessons`) or give --file PATH"),
+    };
+    let dir = model_dir(model, &l)?;
+    let loaded = super::load_model(dir.as_deref())?;
+    let trace = render::trace_prompt(&l, &loaded.gpt, &loaded.tokenizer)?;
+    let env = Env::new(&loaded.gpt, &loaded.tokenizer, &trace, &l.prompt, Some(&loaded.dir));
+    let md = render::markdown(&l, &env)?;
+    if !a.print {
+        eprintln!(
+            "note: the interactive lesson player opens in the explorer once it lands; until then here is the lesson as text (--print writes just this)."
+        );
+    }
+    print!("{md}");
+    Ok(())
+}

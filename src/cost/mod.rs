@@ -1,0 +1,353 @@
+//! What the forward pass costs: multiply-adds, FLOPs and bytes, stage by stage.
+//!
+//! The counts follow the shapes [`crate::model::Gpt::forward`] really uses, so a
+//! view or a lesson can say where the work of the step it shows went. All counts
+//! are `f64`: they are exact integers up to 2⁵³ (about 9·10¹⁵) and stay finite,
+//! if rounded, for GPT-3-sized products that would overflow a `u64`.
+//!
+//! Conventions (printed by `gptlens cost` and explained in docs/cost.md):
+//! - one multiply-add (MA) is 2 FLOPs; matrix stages count exactly 2·MA;
+//! - elementwise stages count one FLOP per add, multiply, compare, division,
+//!   exp or tanh, using the small per-element costs in [`elementwise`];
+//! - weights are f32 (4 bytes) as the engine stores them; each parameter a step
+//!   touches is counted once, however many tokens the step runs.
+
+mod scale;
+mod speed;
+
+pub use scale::{
+    Assumptions, Estimate, MAX_CTX, MAX_EMBD, MAX_LAYERS, MAX_TRAIN_TOKENS, MAX_VOCAB, PRESETS,
+    Preset, Shape, footnotes, human_duration, preset, sig,
+};
+pub use speed::{Measurement, Speed, measure};
+
+use serde::Serialize;
+
+use crate::model::Config;
+
+/// Bytes per number in the engine (f32 weights, activations and KV cache).
+pub const F32_BYTES: f64 = 4.0;
+
+/// Per-element FLOP costs of the elementwise stages (an exp or tanh counts one).
+pub mod elementwise {
+    /// LayerNorm per element: mean (add), variance (sub, mul, add), normalise
+    /// (sub, mul), scale and shift (mul, add).
+    pub const LAYER_NORM: f64 = 8.0;
+    /// Softmax per score: scale by 1/√dₖ, max (compare), subtract, exp, sum, divide.
+    pub const SOFTMAX: f64 = 6.0;
+    /// GELU (tanh form) per element: x³ (2 mul), ·0.044715, +x, ·√(2/π), tanh,
+    /// +1, ·x, ·0.5.
+    pub const GELU: f64 = 9.0;
+}
+
+/// Whether a stage is a matrix product (2 FLOPs per multiply-add) or
+/// elementwise work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Matmul,
+    Elementwise,
+}
+
+/// One stage of the forward pass, summed over all layers where it repeats.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Stage {
+    /// Short stable identifier ("qkv", "scores", …) for views and lessons.
+    pub key: &'static str,
+    /// What a reader sees.
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Coarse part of the model for a summary bar: "embedding", "attention",
+    /// "mlp", "norm" (LayerNorms and adds) or "logits".
+    pub group: &'static str,
+    /// True if the stage runs once in each block (the counts are for all blocks).
+    pub per_layer: bool,
+    /// Multiply-adds (0 for elementwise stages).
+    pub multiply_adds: f64,
+    pub flops: f64,
+    /// Bytes of parameters the stage reads.
+    pub weight_bytes: f64,
+}
+
+/// Parameter counts of a GPT-2 shape.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Params {
+    /// Every parameter, the tied unembedding counted once.
+    pub total: f64,
+    /// Token and position tables (wte, wpe).
+    pub embedding: f64,
+    /// total − embedding: Kaplan et al.'s N, with biases and LayerNorms.
+    pub non_embedding: f64,
+    /// Weight matrices of the blocks only, L·(4C² + 2CM) = 12·L·C² for M = 4C:
+    /// the parameters each token multiplies by once.
+    pub matrices: f64,
+}
+
+impl Params {
+    pub fn of(cfg: &Config) -> Params {
+        let (l, c, m) = dims(cfg);
+        let (v, p) = (cfg.vocab_size as f64, cfg.n_positions as f64);
+        let matrices = l * (4.0 * c * c + 2.0 * c * m);
+        // ln_1, ln_2 (2C each), biases 3C + C + M + C, then ln_f.
+        let small = l * (4.0 * c + 5.0 * c + m) + 2.0 * c;
+        let embedding = (v + p) * c;
+        Params {
+            total: embedding + matrices + small,
+            embedding,
+            non_embedding: matrices + small,
+            matrices,
+        }
+    }
+}
+
+/// The cost of one call of the forward pass.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ledger {
+    /// Positions already in the KV cache before the step.
+    pub context_len: usize,
+    /// Tokens the step runs.
+    pub new_tokens: usize,
+    /// Rows the unembedding produces logits for (all new tokens, or the last).
+    pub logit_rows: usize,
+    pub params: Params,
+    pub stages: Vec<Stage>,
+    /// Bytes of KV cache held after the step: 2·L·T·C·4.
+    pub kv_cache_bytes: f64,
+    /// Bytes of KV cache the attention reads (every cached row at least once).
+    pub kv_read_bytes: f64,
+}
+
+fn dims(cfg: &Config) -> (f64, f64, f64) {
+    (cfg.n_layer as f64, cfg.n_embd as f64, cfg.mlp_dim() as f64)
+}
+
+impl Ledger {
+    /// A step as the traced view runs it: `new_tokens` tokens at positions
+    /// `context_len..`, logits for every one of them.
+    pub fn for_step(cfg: &Config, context_len: usize, new_tokens: usize) -> Ledger {
+        Ledger::for_forward(cfg, context_len, new_tokens, true)
+    }
+
+    /// A whole prompt run from an empty cache (prefill).
+    pub fn for_prompt(cfg: &Config, prompt_len: usize) -> Ledger {
+        Ledger::for_step(cfg, 0, prompt_len)
+    }
+
+    /// Mirrors `Gpt::forward(tokens, cache, .., all_logits)` with
+    /// `cache.len() == context_len`: without a trace and `all_logits`, the
+    /// engine unembeds only the last position.
+    pub fn for_forward(
+        cfg: &Config,
+        context_len: usize,
+        new_tokens: usize,
+        all_logits: bool,
+    ) -> Ledger {
+        let (l, c, m) = dims(cfg);
+        let (v, h) = (cfg.vocab_size as f64, cfg.n_head as f64);
+        let n = new_tokens as f64;
+        let s = context_len as f64;
+        // Query i (0-based) sees keys 0..=s+i: Σ (s + i + 1) = n·s + n(n+1)/2.
+        let keys = n * s + n * (n + 1.0) / 2.0;
+        let logit_rows = if all_logits {
+            new_tokens
+        } else {
+            new_tokens.min(1)
+        };
+        let r = logit_rows as f64;
+        let b = F32_BYTES;
+        let mat = |key, name, group, per_layer, ma: f64, weights: f64| Stage {
+            key,
+            name,
+            kind: Kind::Matmul,
+            group,
+            per_layer,
+            multiply_adds: ma,
+            flops: 2.0 * ma,
+            weight_bytes: weights * b,
+        };
+        let elem = |key, name, group, per_layer, flops: f64, weights: f64| Stage {
+            key,
+            name,
+            kind: Kind::Elementwise,
+            group,
+            per_layer,
+            multiply_adds: 0.0,
+            flops,
+            weight_bytes: weights * b,
+        };
+        let ln = elementwise::LAYER_NORM * n * c;
+        let stages = vec![
+            // Rows of wte and wpe are looked up (read), then added.
+            elem(
+                "embed",
+                "embedding (token + position)",
+                "embedding",
+                false,
+                n * c,
+                2.0 * n * c,
+            ),
+            elem("ln_1", "LayerNorm 1", "norm", true, l * ln, l * 2.0 * c),
+            mat(
+                "qkv",
+                "Q, K, V projection",
+                "attention",
+                true,
+                l * n * c * 3.0 * c,
+                l * (3.0 * c * c + 3.0 * c),
+            ),
+            mat("scores", "scores q·k", "attention", true, l * keys * c, 0.0),
+            elem(
+                "softmax",
+                "scale and softmax",
+                "attention",
+                true,
+                l * h * keys * elementwise::SOFTMAX,
+                0.0,
+            ),
+            mat(
+                "weighted_sum",
+                "weighted sum of V",
+                "attention",
+                true,
+                l * keys * c,
+                0.0,
+            ),
+            mat(
+                "attn_proj",
+                "output projection W_O",
+                "attention",
+                true,
+                l * n * c * c,
+                l * (c * c + c),
+            ),
+            // Biases of the four linear layers, then the two residual adds.
+            elem(
+                "bias_residual",
+                "bias and residual adds",
+                "norm",
+                true,
+                l * n * (3.0 * c + c + m + c + 2.0 * c),
+                0.0,
+            ),
+            elem("ln_2", "LayerNorm 2", "norm", true, l * ln, l * 2.0 * c),
+            mat(
+                "mlp_up",
+                "MLP up (C → M)",
+                "mlp",
+                true,
+                l * n * c * m,
+                l * (c * m + m),
+            ),
+            elem(
+                "gelu",
+                "GELU",
+                "mlp",
+                true,
+                l * n * m * elementwise::GELU,
+                0.0,
+            ),
+            mat(
+                "mlp_down",
+                "MLP down (M → C)",
+                "mlp",
+                true,
+                l * n * m * c,
+                l * (m * c + c),
+            ),
+            elem("ln_f", "final LayerNorm", "norm", false, ln, 2.0 * c),
+            mat(
+                "unembed",
+                "unembedding (logits)",
+                "logits",
+                false,
+                r * c * v,
+                if r > 0.0 { v * c } else { 0.0 },
+            ),
+        ];
+        let t = s + n;
+        Ledger {
+            context_len,
+            new_tokens,
+            logit_rows,
+            params: Params::of(cfg),
+            stages,
+            kv_cache_bytes: 2.0 * l * t * c * b,
+            kv_read_bytes: 2.0 * l * t * c * b,
+        }
+    }
+
+    /// FLOPs per group, in order of first appearance.
+    pub fn groups(&self) -> Vec<(&'static str, f64)> {
+        let mut out: Vec<(&'static str, f64)> = Vec::new();
+        for s in &self.stages {
+            match out.iter_mut().find(|(g, _)| *g == s.group) {
+                Some((_, f)) => *f += s.flops,
+                None => out.push((s.group, s.flops)),
+            }
+        }
+        out
+    }
+
+    pub fn stage(&self, key: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.key == key)
+    }
+
+    pub fn multiply_adds(&self) -> f64 {
+        self.stages.iter().map(|s| s.multiply_adds).sum()
+    }
+
+    pub fn flops(&self) -> f64 {
+        self.stages.iter().map(|s| s.flops).sum()
+    }
+
+    /// FLOPs of the matrix stages only (what 2N + attention approximates).
+    pub fn matmul_flops(&self) -> f64 {
+        self.stages
+            .iter()
+            .filter(|s| s.kind == Kind::Matmul)
+            .map(|s| s.flops)
+            .sum()
+    }
+
+    /// FLOPs of the attention's own products (scores and weighted sum), the
+    /// part that grows with context.
+    pub fn attention_flops(&self) -> f64 {
+        ["scores", "weighted_sum"]
+            .iter()
+            .filter_map(|k| self.stage(k))
+            .map(|s| s.flops)
+            .sum()
+    }
+
+    pub fn weight_bytes(&self) -> f64 {
+        self.stages.iter().map(|s| s.weight_bytes).sum()
+    }
+
+    /// Bytes the step must at least read: weights plus the KV cache.
+    pub fn bytes_read(&self) -> f64 {
+        self.weight_bytes() + self.kv_read_bytes
+    }
+
+    /// FLOPs per new token (the step's total shared evenly).
+    pub fn flops_per_token(&self) -> f64 {
+        self.flops() / self.new_tokens.max(1) as f64
+    }
+
+    /// FLOPs per byte read: low means memory-bound (decoding at batch 1).
+    pub fn arithmetic_intensity(&self) -> f64 {
+        let b = self.bytes_read();
+        if b > 0.0 { self.flops() / b } else { 0.0 }
+    }
+
+    /// Share of the step's FLOPs in each stage, in the order of `stages`.
+    pub fn shares(&self) -> Vec<f64> {
+        let total = self.flops();
+        self.stages
+            .iter()
+            .map(|s| if total > 0.0 { s.flops / total } else { 0.0 })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

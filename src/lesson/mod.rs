@@ -1,0 +1,273 @@
+//! Lessons: markdown files with live placeholders, read against a trace.
+//!
+//! A lesson (`lessons/*.md`, format in docs/lesson-format.md) is front matter
+//! plus steps; each step names a view, a stage and a selection, and its text
+//! holds `{{placeholders}}` that [`placeholders`] fills from the [`Trace`] of
+//! the lesson's prompt. [`parse`] reads the file (every error names the file
+//! and line), [`render`] writes a lesson out with its numbers.
+//!
+//! [`Trace`]: crate::model::Trace
+
+pub mod names;
+pub mod parse;
+pub mod placeholders;
+pub mod render;
+
+use std::path::{Path, PathBuf};
+
+pub use parse::parse;
+pub use placeholders::{Env, Sel};
+
+/// Everything that can go wrong with a lesson; each message says where and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum LessonError {
+    /// A malformed file, or a name that does not exist.
+    #[error("{file}:{line}: {msg}")]
+    Syntax {
+        file: String,
+        line: usize,
+        msg: String,
+    },
+    /// A placeholder or selection that cannot be computed for this model and prompt.
+    #[error("{file}:{line}: {msg}")]
+    Eval {
+        file: String,
+        line: usize,
+        msg: String,
+    },
+    #[error("unknown lesson `{name}`{hint}. The lessons are: {list}")]
+    Unknown {
+        name: String,
+        hint: String,
+        list: String,
+    },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+}
+
+/// A parsed lesson.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lesson {
+    /// The file stem: what `gptlens lesson NAME` takes.
+    pub name: String,
+    /// Where it came from, for error messages.
+    pub file: String,
+    pub title: String,
+    pub summary: String,
+    pub prompt: String,
+    /// A built-in model's name (folder in tiny-models/); None = the default model.
+    pub model: Option<String>,
+    pub order: i64,
+    /// Text before the first step.
+    pub intro: Text,
+    pub steps: Vec<Step>,
+}
+
+/// One step: what the explorer shows, what is selected, and the text beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// Line of the step's `## ` heading.
+    pub line: usize,
+    pub title: String,
+    pub view: String,
+    pub stage: Option<String>,
+    pub select: Select,
+    pub body: Vec<Block>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    Text(Text),
+    Predict(Checkpoint),
+}
+
+/// "Predict, then reveal": a question, choices bound to keys, the engine's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub line: usize,
+    pub question: Text,
+    /// (key, choice text), in file order.
+    pub choices: Vec<(char, Text)>,
+    /// What the engine computed, shown on reveal.
+    pub answer: Text,
+    /// Optional: evaluates to the text of the right choice, so a player can mark it.
+    pub matches: Option<Text>,
+}
+
+/// Text with placeholders.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Text {
+    pub parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    Lit(String),
+    Ph(Placeholder),
+}
+
+/// `{{name arg …}}`: a name from the closed set in [`placeholders`], numeric arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placeholder {
+    pub name: String,
+    pub args: Vec<f64>,
+    pub line: usize,
+}
+
+/// What a step selects; unset fields take the defaults in [`placeholders::Sel`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Select {
+    pub layer: Option<usize>,
+    pub head: Option<usize>,
+    pub position: Option<Pos>,
+    pub key: Option<KeyPos>,
+}
+
+/// A position in the prompt: from the start, or counted back from the last token.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pos {
+    Index(usize),
+    FromLast(usize),
+}
+
+/// The attention key: a position, or whichever key the selected head weighs most.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KeyPos {
+    Pos(Pos),
+    Top,
+}
+
+impl Text {
+    pub fn placeholders(&self) -> impl Iterator<Item = &Placeholder> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Ph(ph) => Some(ph),
+            Part::Lit(_) => None,
+        })
+    }
+}
+
+impl Lesson {
+    /// Every placeholder in the lesson, with the step it belongs to (None = intro).
+    pub fn placeholders(&self) -> Vec<(Option<usize>, &Placeholder)> {
+        let mut out: Vec<(Option<usize>, &Placeholder)> =
+            self.intro.placeholders().map(|p| (None, p)).collect();
+        for (i, s) in self.steps.iter().enumerate() {
+            for b in &s.body {
+                let texts: Vec<&Text> = match b {
+                    Block::Text(t) => vec![t],
+                    Block::Predict(c) => {
+                        let mut v = vec![&c.question, &c.answer];
+                        v.extend(c.choices.iter().map(|(_, t)| t));
+                        v.extend(c.matches.iter());
+                        v
+                    }
+                };
+                out.extend(texts.into_iter().flat_map(|t| t.placeholders().map(|p| (Some(i), p))));
+            }
+        }
+        out
+    }
+}
+
+/// The lessons compiled into the binary, so an installed gptlens has them.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("tokens", include_str!("../../lessons/tokens.md")),
+    ("embeddings", include_str!("../../lessons/embeddings.md")),
+    ("attention", include_str!("../../lessons/attention.md")),
+    ("multihead", include_str!("../../lessons/multihead.md")),
+    ("layernorm", include_str!("../../lessons/layernorm.md")),
+    ("mlp", include_str!("../../lessons/mlp.md")),
+    ("residual", include_str!("../../lessons/residual.md")),
+    ("logits", include_str!("../../lessons/logits.md")),
+    ("sampling", include_str!("../../lessons/sampling.md")),
+    ("loss", include_str!("../../lessons/loss.md")),
+    ("training", include_str!("../../lessons/training.md")),
+    ("cost", include_str!("../../lessons/cost.md")),
+    (
+        "gpt-vs-transformer",
+        include_str!("../../lessons/gpt-vs-transformer.md"),
+    ),
+];
+
+/// The lessons folder: `$GPTLENS_LESSONS`, else `lessons/` in the source tree
+/// (beside `tiny-models/`). None when neither exists (then the built-in copies are used).
+pub fn lessons_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("GPTLENS_LESSONS") {
+        return Some(PathBuf::from(d));
+    }
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    d.is_dir().then_some(d)
+}
+
+/// Reads and parses one lesson file.
+pub fn load_file(path: &Path) -> Result<Lesson, LessonError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LessonError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "lesson".into());
+    parse(&name, &path.display().to_string(), &text)
+}
+
+/// All lessons, sorted by `order` then name: from the lessons folder if there
+/// is one, else the built-in copies.
+pub fn all() -> Result<Vec<Lesson>, LessonError> {
+    let mut lessons = match lessons_dir() {
+        Some(dir) => {
+            let rd = std::fs::read_dir(&dir).map_err(|source| LessonError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let mut paths: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "md"))
+                .collect();
+            paths.sort();
+            paths
+                .iter()
+                .map(|p| load_file(p))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        None => BUILTIN
+            .iter()
+            .map(|(name, text)| parse(name, &format!("(built-in) lessons/{name}.md"), text))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    lessons.sort_by(|a, b| a.order.cmp(&b.order).then(a.name.cmp(&b.name)));
+    Ok(lessons)
+}
+
+/// Finds a lesson by name; an unknown name lists the lessons and suggests the nearest.
+pub fn find(name: &str) -> Result<Lesson, LessonError> {
+    let lessons = all()?;
+    if let Some(l) = lessons.iter().find(|l| l.name == name) {
+        return Ok(l.clone());
+    }
+    let names: Vec<&str> = lessons.iter().map(|l| l.name.as_str()).collect();
+    let near = names::nearest(name, names.iter().copied());
+    let hint = if near.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (did you mean {}?)",
+            near.iter()
+                .take(3)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )
+    };
+    Err(LessonError::Unknown {
+        name: name.into(),
+        hint,
+        list: names.join(", "),
+    })
+}

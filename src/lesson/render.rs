@@ -1,0 +1,162 @@
+//! A lesson with its live numbers, as markdown (for `--print`, handouts and tests).
+
+use super::placeholders::{Env, Sel, eval};
+use super::{Block, Checkpoint, Lesson, LessonError, Part, Step, Text};
+use crate::model::{Gpt, Interventions, Trace};
+use crate::tokenizer::Tokenizer;
+
+/// Encodes and traces the lesson's prompt. Refuses an empty prompt or one
+/// longer than the model's context: the lesson's positions would not mean
+/// what the author wrote.
+pub fn trace_prompt(lesson: &Lesson, gpt: &Gpt, tokenizer: &Tokenizer) -> Result<Trace, LessonError> {
+    let ids = tokenizer.encode(&lesson.prompt)?;
+    let eval_err = |msg: String| LessonError::Eval {
+        file: lesson.file.clone(),
+        line: 1,
+        msg,
+    };
+    if ids.is_empty() {
+        return Err(eval_err("the lesson's prompt encodes to no tokens; give it some text".into()));
+    }
+    let ctx = gpt.config.n_positions;
+    if ids.len() > ctx {
+        return Err(eval_err(format!(
+            "the lesson's prompt is {} tokens but this model's context is {ctx}; shorten the prompt or use a model with a longer context (--model DIR)",
+            ids.len()
+        )));
+    }
+    Ok(gpt.trace(&ids, &Interventions::default())?)
+}
+
+/// Resolves a step's selection, with the step's line in the error.
+pub fn step_sel(lesson: &Lesson, step: &Step, env: &Env) -> Result<Sel, LessonError> {
+    Sel::resolve(&step.select, env).map_err(|msg| LessonError::Eval {
+        file: lesson.file.clone(),
+        line: step.line,
+        msg: format!("step \"{}\": {msg}", step.title),
+    })
+}
+
+/// The default selection (used by the intro).
+fn intro_sel(lesson: &Lesson, env: &Env) -> Result<Sel, LessonError> {
+    Sel::resolve(&Default::default(), env).map_err(|msg| LessonError::Eval {
+        file: lesson.file.clone(),
+        line: 1,
+        msg,
+    })
+}
+
+/// Fills every placeholder of `t`.
+pub fn fill(lesson: &Lesson, t: &Text, env: &Env, sel: &Sel) -> Result<String, LessonError> {
+    let mut out = String::new();
+    for p in &t.parts {
+        match p {
+            Part::Lit(s) => out.push_str(s),
+            Part::Ph(ph) => out.push_str(&eval(ph, env, sel).map_err(|msg| LessonError::Eval {
+                file: lesson.file.clone(),
+                line: ph.line,
+                msg: format!("{{{{{}}}}}: {msg}", ph.name),
+            })?),
+        }
+    }
+    Ok(out)
+}
+
+/// One line saying what the step shows and selects.
+pub fn step_caption(step: &Step, env: &Env, sel: &Sel) -> String {
+    let mut bits = vec![format!("view: {}", step.view)];
+    if let Some(s) = &step.stage {
+        bits.push(format!("stage: {s}"));
+    }
+    let s = &step.select;
+    if s.layer.is_some() || s.head.is_some() || step.view == "attention" {
+        bits.push(format!("layer {}", sel.layer));
+    }
+    if s.head.is_some() || step.view == "attention" {
+        bits.push(format!("head {}", sel.head));
+    }
+    let positional = !matches!(step.view.as_str(), "loss" | "cost" | "training");
+    if s.position.is_some() || positional {
+        bits.push(format!("position {} {}", sel.pos, env.tok(env.trace.tokens[sel.pos])));
+    }
+    if s.key.is_some() || step.view == "attention" {
+        bits.push(format!("key {} {}", sel.key, env.tok(env.trace.tokens[sel.key])));
+    }
+    bits.join(" · ")
+}
+
+/// A checkpoint filled in: the question, the choices, the engine's answer and,
+/// when the lesson gives `match:`, which choice is right.
+pub struct FilledCheckpoint {
+    pub question: String,
+    pub choices: Vec<(char, String)>,
+    pub answer: String,
+    pub correct: Option<char>,
+}
+
+pub fn fill_checkpoint(lesson: &Lesson, c: &Checkpoint, env: &Env, sel: &Sel) -> Result<FilledCheckpoint, LessonError> {
+    let choices = c
+        .choices
+        .iter()
+        .map(|(k, t)| Ok((*k, fill(lesson, t, env, sel)?)))
+        .collect::<Result<Vec<_>, LessonError>>()?;
+    let correct = match &c.matches {
+        Some(m) => {
+            let m = fill(lesson, m, env, sel)?;
+            choices.iter().find(|(_, t)| t.trim() == m.trim()).map(|(k, _)| *k)
+        }
+        None => None,
+    };
+    Ok(FilledCheckpoint {
+        question: fill(lesson, &c.question, env, sel)?,
+        choices,
+        answer: fill(lesson, &c.answer, env, sel)?,
+        correct,
+    })
+}
+
+/// The whole lesson as markdown with every placeholder filled in.
+pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
+    let mut out = String::new();
+    let intro = fill(lesson, &lesson.intro, env, &intro_sel(lesson, env)?)?;
+    if !intro.trim_start().starts_with("# ") {
+        out.push_str(&format!("# {}\n\n", lesson.title));
+    }
+    out.push_str(&format!(
+        "<!-- gptlens lesson {} · model {} · prompt {:?} ({} tokens) -->\n\n",
+        lesson.name,
+        env.model_dir
+            .and_then(|d| d.file_name())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "?".into()),
+        lesson.prompt,
+        env.trace.len()
+    ));
+    if !intro.is_empty() {
+        out.push_str(&intro);
+        out.push_str("\n\n");
+    }
+    for (i, step) in lesson.steps.iter().enumerate() {
+        let sel = step_sel(lesson, step, env)?;
+        out.push_str(&format!("## {}. {}\n\n*{}*\n\n", i + 1, step.title, step_caption(step, env, &sel)));
+        for b in &step.body {
+            match b {
+                Block::Text(t) => out.push_str(&fill(lesson, t, env, &sel)?),
+                Block::Predict(c) => {
+                    let f = fill_checkpoint(lesson, c, env, &sel)?;
+                    out.push_str(&format!("> **Predict:** {}\n>\n", f.question));
+                    for (k, t) in &f.choices {
+                        out.push_str(&format!("> - **{k}** — {t}\n"));
+                    }
+                    out.push_str(&format!(">\n> **The model's answer:** {}", f.answer));
+                    if let Some(k) = f.correct {
+                        out.push_str(&format!(" (choice **{k}**)"));
+                    }
+                    out.push('\n');
+                }
+            }
+            out.push_str("\n\n");
+        }
+    }
+    Ok(out.trim_end().to_string() + "\n")
+}

@@ -1,0 +1,19 @@
+//! The step-through explorer: state ([`app`]), events ([`event`]), the frame
+//! ([`draw`], [`views`], [`heatmap`]) and the terminal runtime ([`run`]).
+//! Drawing and event handling are pure functions of the state, so tests render
+//! into ratatui's `TestBackend` and call the handlers directly.
+
+pub mod analysis;
+pub mod app;
+pub mod draw;
+pub mod event;
+pub mod heatmap;
+pub mod run;
+pub mod stage;
+pub mod views;
+
+#[cfg(test)]
+mod tests;
+
+pub use app::{App, Options};
+pub use stage::{Stage, View};

@@ -1,0 +1,208 @@
+//! LayerNorm: each position's mean and variance before, the normalised vector
+//! after, γ and β, and the formula filled in for the selected position and dim.
+
+use ndarray::Array2;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+
+use super::{Hits, flat, heatmap_with_legend, panel, text, token_label};
+use crate::model::{LnTrace, Trace};
+use crate::tui::app::{App, Hit};
+use crate::tui::heatmap::{Scale, num};
+use crate::tui::stage::Stage;
+
+/// The LayerNorm being looked at.
+struct Ln<'a> {
+    name: String,
+    input: &'a Array2<f32>,
+    ln: &'a LnTrace,
+    gamma: &'a [f32],
+    beta: &'a [f32],
+}
+
+/// The LayerNorm the current stage is about (LN1 of the layer otherwise).
+fn which<'a>(app: &'a App, tr: &'a Trace) -> Ln<'a> {
+    let w = &app.gpt.weights;
+    let l = app.layer;
+    match app.stage() {
+        Stage::Ln2 => Ln {
+            name: format!("LN2 of layer {l}"),
+            input: &tr.layers[l].resid_mid,
+            ln: &tr.layers[l].ln_2,
+            gamma: w.layers[l].ln_2_g.data(),
+            beta: w.layers[l].ln_2_b.data(),
+        },
+        Stage::FinalLn => Ln {
+            name: "final LayerNorm ln_f".to_string(),
+            input: tr.resid_in(app.n_layer()),
+            ln: &tr.ln_f,
+            gamma: w.ln_f_g.data(),
+            beta: w.ln_f_b.data(),
+        },
+        _ => Ln {
+            name: format!("LN1 of layer {l}"),
+            input: tr.resid_in(l),
+            ln: &tr.layers[l].ln_1,
+            gamma: w.layers[l].ln_1_g.data(),
+            beta: w.layers[l].ln_1_b.data(),
+        },
+    }
+}
+
+pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    let ln = which(app, tr);
+    let n = tr.len();
+    let c = app.gpt.config.n_embd;
+    let side_w = if app.theme.present || area.width < 70 {
+        0
+    } else {
+        (area.width * 2 / 5).clamp(34, 70)
+    };
+    let [main, side] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
+    let inner = panel(
+        &app.theme,
+        &format!("{}: y = (x − μ)/√(σ² + ε)·γ + β", ln.name),
+        main,
+        buf,
+        true,
+    );
+    let [stats, maps] = Layout::vertical([
+        Constraint::Length((n as u16 + 1).min(inner.height / 3).max(2)),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    // Per-position statistics around the selection.
+    let rows = stats.height.saturating_sub(1) as usize;
+    let first = app.pos.saturating_sub(rows.saturating_sub(1));
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:>4} {:<10} {:>10} {:>10}",
+            "pos", "token", "mean μ", "var σ²"
+        ),
+        app.theme.dim(),
+    )];
+    for t in first..n.min(first + rows) {
+        let st = if t == app.pos {
+            app.theme.accent()
+        } else {
+            Style::default()
+        };
+        lines.push(Line::styled(
+            format!(
+                "{t:>4} {} {:>10} {:>10}",
+                token_label(app, tr.tokens[t], 10),
+                num(ln.ln.mean[t]),
+                num(ln.ln.var[t])
+            ),
+            st,
+        ));
+        hits.push((
+            Rect::new(stats.x, stats.y + 1 + (t - first) as u16, stats.width, 1),
+            Hit::Token(t),
+        ));
+    }
+    text(lines, stats, buf);
+    let parts = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Percentage(40),
+        Constraint::Percentage(20),
+    ])
+    .split(maps);
+    let x = flat(ln.input.view());
+    let y = flat(ln.ln.out.view());
+    for (i, (name, m)) in [("before: x (the residual stream)", &x), ("after: y", &y)]
+        .into_iter()
+        .enumerate()
+    {
+        let p = parts[i];
+        if p.height < 3 {
+            continue;
+        }
+        text(vec![Line::styled(name, app.theme.dim())], p, buf);
+        let a = Rect {
+            y: p.y + 1,
+            height: p.height - 1,
+            ..p
+        };
+        let g = heatmap_with_legend(&app.theme, (m, n, c), Scale::fit(m), 2, a, buf);
+        hits.push((
+            Rect {
+                width: g.width,
+                height: g.height,
+                ..g.area
+            },
+            Hit::PositionRows(g),
+        ));
+    }
+    let p = parts[2];
+    if p.height >= 2 {
+        let gb: Vec<f32> = ln.gamma.iter().chain(ln.beta.iter()).copied().collect();
+        text(
+            vec![Line::styled("γ (top) and β (bottom)", app.theme.dim())],
+            p,
+            buf,
+        );
+        let a = Rect {
+            y: p.y + 1,
+            height: p.height - 1,
+            ..p
+        };
+        heatmap_with_legend(&app.theme, (&gb, 2, c), Scale::fit(&gb), 2, a, buf);
+    }
+    if side_w > 0 {
+        let inner = panel(&app.theme, "the formula, filled in", side, buf, false);
+        text(formula(app, &ln, tr), inner, buf);
+    }
+}
+
+fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
+    let c = app.gpt.config.n_embd;
+    let t = app.pos.min(tr.len().saturating_sub(1));
+    let d = app.cell.min(c - 1);
+    let eps = app.gpt.config.layer_norm_epsilon as f32;
+    let (mu, var) = (ln.ln.mean[t], ln.ln.var[t]);
+    let x = ln.input[[t, d]];
+    let xhat = (x - mu) / (var + eps).sqrt();
+    let y = xhat * ln.gamma[d] + ln.beta[d];
+    let dim = app.theme.dim();
+    let mut v = vec![
+        Line::raw(format!(
+            "position {t} {}, dim {d} (↑↓)",
+            super::token_quoted(app, tr.tokens[t])
+        )),
+        Line::styled(format!("μ = (1/{c}) Σ x_i = {}", num(mu)), Style::default()),
+        Line::raw(format!("σ² = (1/{c}) Σ (x_i − μ)² = {}", num(var))),
+        Line::raw(format!("ε = {eps:e}")),
+        Line::raw("x̂ = (x − μ)/√(σ² + ε)".to_string()),
+        Line::raw(format!(
+            "   = ({} − {})/√({} + ε)",
+            num(x),
+            num(mu),
+            num(var)
+        )),
+        Line::raw(format!("   = {}", num(xhat))),
+        Line::styled(format!("   (engine: {})", num(ln.ln.xhat[[t, d]])), dim),
+        Line::raw(format!(
+            "y = x̂·γ + β = {}·{} + {}",
+            num(xhat),
+            num(ln.gamma[d]),
+            num(ln.beta[d])
+        )),
+        Line::raw(format!("  = {}", num(y))),
+        Line::styled(format!("  (engine: {})", num(ln.ln.out[[t, d]])), dim),
+    ];
+    if app.iv.skip_layernorm {
+        v.push(Line::styled(
+            "LayerNorm skipped (intervention): y = x".to_string(),
+            app.theme.alarm(),
+        ));
+    }
+    v.push(Line::styled(
+        "GPT-2 normalises before each block (pre-LN); the original Transformer after.".to_string(),
+        dim,
+    ));
+    v
+}

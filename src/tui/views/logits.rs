@@ -1,0 +1,211 @@
+//! Logits: the top candidates as bars with their probabilities, the entropy,
+//! the sampling settings (t/T, k/K, p/P change them live), the token the
+//! settings pick, and the beam-search tree when beam search is on.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::{Hits, fit, panel, text, token_label, token_quoted};
+use crate::model::Trace;
+use crate::sample::{BeamResult, Pick};
+use crate::tui::app::{App, Hit};
+use crate::tui::heatmap::num;
+
+pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    let side_w = if app.beam_on && !app.theme.present && area.width >= 70 {
+        (area.width * 2 / 5).clamp(30, 70)
+    } else {
+        0
+    };
+    let [main, side] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
+    let s = &app.sampling;
+    let title = format!(
+        "next token · temperature {} (t/T) · top-k {} (k/K) · top-p {:.2} (p/P)",
+        if s.temperature == 0.0 {
+            "0 = greedy".to_string()
+        } else {
+            format!("{:.2}", s.temperature)
+        },
+        if s.top_k == 0 {
+            "off".to_string()
+        } else {
+            s.top_k.to_string()
+        },
+        s.top_p
+    );
+    let inner = panel(&app.theme, &title, main, buf, true);
+    if let Some(p) = &app.preview {
+        let alt = if app.iv.is_active() {
+            app.alt_preview.as_ref()
+        } else {
+            None
+        };
+        candidates(app, p, alt, inner, buf, hits);
+    }
+    if side_w > 0 {
+        let inner = panel(
+            &app.theme,
+            "beam search (width 3, 4 tokens)",
+            side,
+            buf,
+            false,
+        );
+        match &app.beam {
+            Some(b) => text(beam_tree(app, b, inner.height as usize), inner, buf),
+            None => text(vec![Line::raw("searching…")], inner, buf),
+        }
+    }
+}
+
+fn candidates(
+    app: &App,
+    p: &Pick,
+    alt: Option<&Pick>,
+    area: Rect,
+    buf: &mut Buffer,
+    hits: &mut Hits,
+) {
+    let how = match (p.greedy, p.draw) {
+        (true, _) => "greedy: the most likely token".to_string(),
+        (false, Some(u)) => format!("drew u = {u:.3} from the kept tokens"),
+        (false, None) => "sampled".to_string(),
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("pick: "),
+            Span::styled(token_quoted(app, p.token), app.theme.accent()),
+            Span::raw(format!(
+                " ({how}) · entropy {:.3} nats · {} tokens kept, mass {:.3}",
+                p.entropy, p.kept, p.kept_mass
+            )),
+        ]),
+        Line::styled(
+            format!(
+                "{:>4} {:>6} {} {:>8} {:>7} {:>7}{}",
+                "rank",
+                "id",
+                fit("token", 12),
+                "logit",
+                "p",
+                "kept p",
+                if alt.is_some() {
+                    "   p with interventions"
+                } else {
+                    ""
+                }
+            ),
+            app.theme.dim(),
+        ),
+    ];
+    let rows = area.height.saturating_sub(2) as usize;
+    let first = app.cell.saturating_sub(rows.saturating_sub(1));
+    let fixed = 4 + 1 + 6 + 1 + 12 + 1 + 8 + 1 + 7 + 1 + 7 + 1 + if alt.is_some() { 10 } else { 0 };
+    let bar_w = (area.width as usize).saturating_sub(fixed + 2);
+    for (rank, c) in p.ranked.iter().enumerate().skip(first).take(rows) {
+        let kept = c.kept_prob > 0.0;
+        let mut st = if kept {
+            Style::default()
+        } else {
+            app.theme.dim()
+        };
+        if rank == app.cell {
+            st = st.add_modifier(Modifier::REVERSED);
+        }
+        let bar_len = (c.prob * bar_w as f32).round() as usize;
+        let bar: String = std::iter::repeat_n(app.theme.bar(), bar_len).collect();
+        let mut spans = vec![Span::styled(
+            format!(
+                "{:>4} {:>6} {} {:>8} {:>7} {:>7} ",
+                rank + 1,
+                c.id,
+                token_label(app, c.id, 12),
+                num(c.logit),
+                num(c.prob),
+                num(c.kept_prob)
+            ),
+            st,
+        )];
+        if let Some(a) = alt {
+            let ap = a
+                .ranked
+                .iter()
+                .find(|x| x.id == c.id)
+                .map_or(0.0, |x| x.prob);
+            spans.push(Span::styled(format!("{:>8}  ", num(ap)), app.theme.alarm()));
+        }
+        let bar_style = match app.theme.color(c.prob.sqrt(), false) {
+            Some(col) if kept => Style::default().fg(col),
+            _ => app.theme.dim(),
+        };
+        spans.push(Span::styled(bar, bar_style));
+        if c.id == p.token {
+            spans.push(Span::styled(" ◀ pick", app.theme.accent()));
+        } else if !kept && rank > 0 && p.ranked.get(rank - 1).is_some_and(|x| x.kept_prob > 0.0) {
+            spans.push(Span::styled(" ✂ cut by top-k/top-p", app.theme.dim()));
+        }
+        lines.push(Line::from(spans));
+    }
+    hits.push((
+        Rect {
+            y: area.y + 2,
+            height: area.height.saturating_sub(2),
+            ..area
+        },
+        Hit::ListRows { first },
+    ));
+    text(lines, area, buf);
+}
+
+/// The search tree, one line per node, children under their parent.
+fn beam_tree(app: &App, b: &BeamResult, max_lines: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![];
+    fn walk(
+        app: &App,
+        b: &BeamResult,
+        parent: Option<usize>,
+        depth: usize,
+        out: &mut Vec<Line<'static>>,
+        max: usize,
+    ) {
+        for (i, node) in b
+            .tree
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.parent == parent)
+        {
+            if out.len() >= max {
+                return;
+            }
+            let st = if node.survived {
+                Style::default()
+            } else {
+                app.theme.dim()
+            };
+            out.push(Line::styled(
+                format!(
+                    "{}{} {:.2}{}",
+                    "  ".repeat(depth),
+                    token_quoted(app, node.token),
+                    node.logprob,
+                    if node.survived { "" } else { " ✗" }
+                ),
+                st,
+            ));
+            if node.survived {
+                walk(app, b, Some(i), depth + 1, out, max);
+            }
+        }
+    }
+    walk(app, b, None, 0, &mut lines, max_lines.saturating_sub(2));
+    if let Some(best) = b.beams.first() {
+        let txt: String = best.tokens.iter().map(|&t| token_quoted(app, t)).collect();
+        lines.push(Line::styled(
+            format!("best (score {:.2}): {txt}", best.score),
+            app.theme.accent(),
+        ));
+    }
+    lines
+}

@@ -1,0 +1,251 @@
+//! One module per view; each has a pure `render(app, trace, area, buf, hits)`.
+//! Shared helpers for width-aware text, panels and heatmaps live here.
+
+pub mod attention;
+pub mod embeddings;
+pub mod layernorm;
+pub mod logits;
+pub mod mlp;
+pub mod residual;
+pub mod tokens;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::symbols::border;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Widget};
+use unicode_width::UnicodeWidthChar;
+
+use super::app::{App, Hit};
+use super::heatmap::{Geometry, Heatmap, Scale, Theme};
+use crate::model::Trace;
+use crate::text::visible_token;
+
+/// Mouse targets collected while drawing.
+pub type Hits = Vec<(Rect, Hit)>;
+
+/// Borders without box-drawing glyphs, for `--ascii`.
+pub const ASCII_BORDER: border::Set = border::Set {
+    top_left: "+",
+    top_right: "+",
+    bottom_left: "+",
+    bottom_right: "+",
+    vertical_left: "|",
+    vertical_right: "|",
+    horizontal_top: "-",
+    horizontal_bottom: "-",
+};
+
+/// Display width of text (what the terminal will use).
+pub fn width(s: &str) -> usize {
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// Cuts `s` to at most `w` columns (ending in '…' when cut) and pads it to
+/// exactly `w`, so that columns stay aligned whatever the characters.
+pub fn fit(s: &str, w: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    let total = width(s);
+    let limit = if total > w { w.saturating_sub(1) } else { w };
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw > limit {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    if total > w && w > 0 {
+        out.push('…');
+        used += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', w.saturating_sub(used)));
+    out
+}
+
+/// A token as drawn: visible (escapes shown) and cut to `w` columns.
+pub fn token_label(app: &App, id: u32, w: usize) -> String {
+    fit(&visible_token(app.token_text(id)), w)
+}
+
+/// A token as drawn, uncut, in «guillemets».
+pub fn token_quoted(app: &App, id: u32) -> String {
+    format!("«{}»", visible_token(app.token_text(id)))
+}
+
+/// A bordered panel with a title; returns the inner area.
+pub fn panel(theme: &Theme, title: &str, area: Rect, buf: &mut Buffer, focus: bool) -> Rect {
+    let set = if theme.ascii {
+        ASCII_BORDER
+    } else {
+        border::PLAIN
+    };
+    let mut style = theme.dim();
+    if focus {
+        style = theme.accent();
+    }
+    let b = Block::bordered()
+        .border_set(set)
+        .border_style(style)
+        .title(Line::styled(
+            format!(" {title} "),
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
+    let inner = b.inner(area);
+    b.render(area, buf);
+    inner
+}
+
+/// Draws lines into an area (cut at the bottom).
+pub fn text(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// Draws a heatmap with its legend on the last line of `area`; returns its geometry.
+pub fn heatmap_with_legend(
+    theme: &Theme,
+    (data, rows, cols): (&[f32], usize, usize),
+    scale: Scale,
+    max_cell_w: u16,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Geometry {
+    let cell_w = if theme.present {
+        max_cell_w + 1
+    } else {
+        max_cell_w
+    };
+    let (map, leg) = if area.height > 2 {
+        (
+            Rect {
+                height: area.height - 1,
+                ..area
+            },
+            Some(Rect {
+                y: area.bottom() - 1,
+                height: 1,
+                ..area
+            }),
+        )
+    } else {
+        (area, None)
+    };
+    let hm = Heatmap {
+        data,
+        rows,
+        cols,
+        scale,
+        theme,
+        cell_w,
+    };
+    let g = hm.geometry(map);
+    hm.render(map, buf);
+    if let Some(l) = leg {
+        let legend_area = Rect {
+            y: (g.area.y + g.height).min(l.y),
+            ..l
+        };
+        Paragraph::new(super::heatmap::legend(theme, scale, l.width)).render(legend_area, buf);
+    }
+    g
+}
+
+/// Row-major copy of `rows × cols` from a 2-D array view.
+pub fn flat(a: ndarray::ArrayView2<f32>) -> Vec<f32> {
+    a.iter().copied().collect()
+}
+
+/// The attention matrix of one head as a full T×T grid (NaN where masked).
+pub fn attn_matrix(rows: &[Vec<f32>], n: usize) -> Vec<f32> {
+    let mut m = vec![f32::NAN; n * n];
+    for (q, row) in rows.iter().enumerate().take(n) {
+        for (k, &v) in row.iter().enumerate().take(n) {
+            m[q * n + k] = v;
+        }
+    }
+    m
+}
+
+/// Draws the view chosen in `app.view`.
+pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    use super::stage::View;
+    match app.view {
+        View::Tokens => tokens::render(app, tr, area, buf, hits),
+        View::Embeddings => embeddings::render(app, tr, area, buf, hits),
+        View::Attention => attention::render(app, tr, area, buf, hits),
+        View::LayerNorm => layernorm::render(app, tr, area, buf, hits),
+        View::Mlp => mlp::render(app, tr, area, buf, hits),
+        View::Residual => residual::render(app, tr, area, buf, hits),
+        View::Logits => logits::render(app, tr, area, buf, hits),
+    }
+}
+
+/// Bounds of a set of points, padded so nothing sits on the edge.
+pub fn bounds(points: impl Iterator<Item = (f64, f64)>) -> ([f64; 2], [f64; 2]) {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for (x, y) in points.filter(|p| p.0.is_finite() && p.1.is_finite()) {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return ([0.0, 1.0], [0.0, 1.0]);
+    }
+    let pad = |a: f64, b: f64| {
+        let d = ((b - a) * 0.05).max(1e-9);
+        [a - d, b + d]
+    };
+    (pad(x0, x1), pad(y0, y1))
+}
+
+/// The cell a point falls in, if inside the area.
+pub fn plot_cell(area: Rect, b: ([f64; 2], [f64; 2]), (x, y): (f64, f64)) -> Option<(u16, u16)> {
+    if area.width == 0 || area.height == 0 || !x.is_finite() || !y.is_finite() {
+        return None;
+    }
+    let fx = (x - b.0[0]) / (b.0[1] - b.0[0]);
+    let fy = (y - b.1[0]) / (b.1[1] - b.1[0]);
+    if !(0.0..=1.0).contains(&fx) || !(0.0..=1.0).contains(&fy) {
+        return None;
+    }
+    let cx = area.x + ((fx * (area.width - 1) as f64).round() as u16);
+    let cy = area.bottom() - 1 - ((fy * (area.height - 1) as f64).round() as u16);
+    Some((cx, cy))
+}
+
+/// Puts one character per point (a scatter plot without canvas glyphs, so
+/// `--ascii` works).
+pub fn scatter(
+    area: Rect,
+    buf: &mut Buffer,
+    b: ([f64; 2], [f64; 2]),
+    points: &[(f64, f64)],
+    ch: char,
+    style: Style,
+) {
+    for &p in points {
+        if let Some(pos) = plot_cell(area, b, p)
+            && let Some(cell) = buf.cell_mut(pos)
+        {
+            cell.set_char(ch).set_style(style);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_keeps_columns_aligned_for_wide_and_long_text() {
+        assert_eq!(fit("ab", 4), "ab  ");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(width(&fit("日本語", 4)), 4);
+        assert_eq!(width(&fit("日本語", 5)), 5);
+        assert_eq!(fit("日本語", 5), "日本…");
+        assert_eq!(width(&fit("x", 0)), 0);
+    }
+}

@@ -1,0 +1,140 @@
+//! The residual stream: its norm at every layer boundary and position, and the
+//! logit lens (what each boundary would predict if the model stopped there).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+
+use super::{Hits, fit, heatmap_with_legend, panel, text, token_quoted};
+use crate::model::Trace;
+use crate::tui::app::App;
+use crate::tui::heatmap::{Scale, num};
+
+/// Row names and the residual matrices, from the embedding to the last block.
+fn boundaries(tr: &Trace) -> Vec<(String, &ndarray::Array2<f32>)> {
+    let mut v = vec![("embed".to_string(), &tr.embed)];
+    for (l, lt) in tr.layers.iter().enumerate() {
+        v.push((format!("L{l} +attn"), &lt.resid_mid));
+        v.push((format!("L{l} +mlp"), &lt.resid_post));
+    }
+    v
+}
+
+pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut Hits) {
+    let n = tr.len();
+    let b = boundaries(tr);
+    let lens_w = if app.theme.present || area.width < 70 {
+        0
+    } else {
+        (area.width / 2).clamp(36, 80)
+    };
+    let [main, side] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(lens_w)]).areas(area);
+    let inner = panel(
+        &app.theme,
+        "residual stream ‖x‖: rows = after each step, columns = positions",
+        main,
+        buf,
+        true,
+    );
+    let mut norms = Vec::with_capacity(b.len() * n);
+    for (_, m) in &b {
+        for t in 0..n {
+            let r = m.row(t);
+            norms.push(r.dot(&r).sqrt());
+        }
+    }
+    let label_w = 10u16;
+    let rows = Rect {
+        width: label_w,
+        ..inner
+    };
+    let map = Rect {
+        x: inner.x + label_w,
+        width: inner.width.saturating_sub(label_w),
+        ..inner
+    };
+    let scale = Scale::fit(&norms);
+    let g = heatmap_with_legend(&app.theme, (&norms, b.len(), n), scale, 6, map, buf);
+    let mut last_y = None;
+    for (i, (name, _)) in b.iter().enumerate() {
+        let y = g.y_of_row(i);
+        if last_y == Some(y) {
+            continue;
+        }
+        last_y = Some(y);
+        if y < g.area.y + g.height {
+            text(
+                vec![Line::styled(
+                    fit(name, label_w as usize - 1),
+                    app.theme.dim(),
+                )],
+                Rect {
+                    y,
+                    height: 1,
+                    ..rows
+                },
+                buf,
+            );
+        }
+    }
+    // Norms of the selected position, as numbers.
+    let below = Rect {
+        y: (g.area.y + g.height + 1).min(inner.bottom()),
+        ..inner
+    };
+    let below = Rect {
+        height: inner.bottom().saturating_sub(below.y),
+        ..below
+    };
+    let mut lines = vec![Line::styled(
+        format!("‖x‖ at position {}:", app.pos),
+        app.theme.dim(),
+    )];
+    let mut row = String::new();
+    for (i, (name, _)) in b.iter().enumerate() {
+        row.push_str(&format!("{name} {}  ", num(norms[i * n + app.pos])));
+    }
+    lines.push(Line::raw(row));
+    text(lines, below, buf);
+    if lens_w == 0 {
+        return;
+    }
+    let inner = panel(
+        &app.theme,
+        "logit lens: ln_f(x)·wteᵀ at each layer",
+        side,
+        buf,
+        false,
+    );
+    let mut lines = vec![Line::raw(format!(
+        "position {} {} — top tokens:",
+        app.pos,
+        token_quoted(app, tr.tokens[app.pos])
+    ))];
+    if let Some((_, lists)) = &app.lens {
+        for (l, list) in lists.iter().enumerate() {
+            let name = if l == 0 {
+                "embed".to_string()
+            } else {
+                format!("after L{}", l - 1)
+            };
+            let tops: Vec<String> = list
+                .iter()
+                .map(|(id, p)| format!("{} {}", token_quoted(app, *id), num(*p)))
+                .collect();
+            let st = if l == app.n_layer() {
+                app.theme.accent()
+            } else {
+                Style::default()
+            };
+            lines.push(Line::styled(format!("{:<9} {}", name, tops.join("  ")), st));
+        }
+        lines.push(Line::styled(
+            "The last row is the model's own prediction.".to_string(),
+            app.theme.dim(),
+        ));
+    }
+    text(lines, inner, buf);
+}

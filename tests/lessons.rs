@@ -1,0 +1,505 @@
+//! Truth checks for the lessons: every lesson parses and evaluates against a
+//! real trace, and every kind of formula placeholder shows numbers that agree
+//! with an independent computation from the other numbers shown.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gptlens::lesson::{self, Env, KeyPos, Lesson, LessonError, Placeholder, Pos, Sel, Select, placeholders, render};
+use gptlens::model::{Config, Gpt, random_model};
+use gptlens::tokenizer::{Tokenizer, bytes_tokenizer_json};
+
+/// A random 2-layer model folder (byte tokenizer) with a small train_log.json.
+fn model_dir() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("tiny");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let gpt = random_model(&Config::new(2, 4, 64, 257, 128), 7, true);
+    gpt.save(&dir).expect("save");
+    std::fs::write(dir.join("tokenizer.json"), bytes_tokenizer_json()).expect("tokenizer");
+    std::fs::write(
+        dir.join("train_log.json"),
+        r#"{"log": [{"step": 0, "loss": 5.5}, {"step": 100, "loss": 3.25, "val_loss": 3.5}, {"step": 200, "loss": 2.0, "val_loss": 2.5}]}"#,
+    )
+    .expect("log");
+    (tmp, dir)
+}
+
+struct Fixture {
+    gpt: Gpt,
+    tok: Tokenizer,
+    dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let (tmp, dir) = model_dir();
+    Fixture {
+        gpt: Gpt::open(&dir).expect("open"),
+        tok: Tokenizer::open(&dir.join("tokenizer.json")).expect("tok"),
+        dir,
+        _tmp: tmp,
+    }
+}
+
+fn render_all(gpt: &Gpt, tok: &Tokenizer, dir: &Path) -> Vec<(String, String)> {
+    let lessons = lesson::all().expect("all lessons parse");
+    lessons
+        .iter()
+        .map(|l| {
+            let trace = render::trace_prompt(l, gpt, tok).unwrap_or_else(|e| panic!("{}: {e}", l.name));
+            let env = Env::new(gpt, tok, &trace, &l.prompt, Some(dir));
+            let md = render::markdown(l, &env).unwrap_or_else(|e| panic!("{}: {e}", l.name));
+            (l.name.clone(), md)
+        })
+        .collect()
+}
+
+#[test]
+fn every_lesson_parses_and_renders_against_a_random_model() {
+    let f = fixture();
+    let names: Vec<String> = lesson::all().unwrap().iter().map(|l| l.name.clone()).collect();
+    for want in [
+        "tokens", "embeddings", "attention", "multihead", "layernorm", "mlp", "residual", "logits",
+        "sampling", "loss", "training", "cost", "gpt-vs-transformer",
+    ] {
+        assert!(names.iter().any(|n| n == want), "lesson {want} is missing");
+    }
+    assert_eq!(names[0], "tokens", "lessons are listed in order");
+    for (name, md) in render_all(&f.gpt, &f.tok, &f.dir) {
+        assert!(!md.contains("{{"), "{name}: a placeholder was left unfilled");
+        assert!(md.contains("## 1. "), "{name}: no steps rendered");
+        assert!(!md.contains("not recorded"), "{name}: the train log was not read");
+    }
+}
+
+#[test]
+fn built_in_copies_match_the_lesson_files() {
+    for (name, text) in lesson::BUILTIN {
+        let on_disk = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons").join(format!("{name}.md")))
+            .expect("lesson file");
+        assert_eq!(&on_disk, text);
+        lesson::parse(name, name, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")).unwrap().count();
+    assert_eq!(files, lesson::BUILTIN.len(), "every lesson file is compiled into the binary");
+}
+
+/// Runs every lesson on the built-in trained model when it is present.
+#[test]
+fn every_lesson_renders_on_the_built_in_model_if_present() {
+    let dir = gptlens::paths::default_model_dir();
+    if !dir.join("model.safetensors").is_file() {
+        eprintln!("built-in model not present at {}; skipped", dir.display());
+        return;
+    }
+    let gpt = Gpt::open(&dir).expect("open built-in model");
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    for (name, md) in render_all(&gpt, &tok, &dir) {
+        assert!(!md.contains("{{"), "{name}");
+    }
+}
+
+#[test]
+fn the_docs_list_every_placeholder_view_and_stage() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lesson-format.md")).expect("docs/lesson-format.md");
+    for name in placeholders::names() {
+        assert!(doc.contains(&format!("`{{{{{name}")), "docs/lesson-format.md does not document {{{{{name}}}}}");
+    }
+    for v in lesson::names::VIEWS.iter().chain(lesson::names::STAGES) {
+        assert!(doc.contains(&format!("`{v}`")), "docs/lesson-format.md does not list {v}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Formula checks: the numbers shown agree with each other.
+// ---------------------------------------------------------------------------
+
+/// The numbers in a shown string (ignores the thousands separators of counts).
+fn numbers(s: &str) -> Vec<f64> {
+    let mut out = vec![];
+    let cleaned: String = {
+        let c: Vec<char> = s.chars().collect();
+        c.iter()
+            .enumerate()
+            .filter(|(i, ch)| {
+                !(**ch == ',' && *i > 0 && c[i - 1].is_ascii_digit() && c.get(i + 1).is_some_and(|n| n.is_ascii_digit()))
+            })
+            .map(|(_, ch)| *ch)
+            .collect()
+    };
+    let mut cur = String::new();
+    for ch in cleaned.chars().chain(std::iter::once(' ')) {
+        if ch.is_ascii_digit() || ch == '.' || ch == '-' || ch == 'e' && !cur.is_empty() || ch == '+' && cur.ends_with('e') {
+            cur.push(ch);
+        } else {
+            if let Ok(v) = cur.trim_end_matches(['.', 'e']).parse::<f64>() {
+                out.push(v);
+            }
+            cur.clear();
+        }
+    }
+    out
+}
+
+struct Check<'a> {
+    env: Env<'a>,
+}
+
+impl Check<'_> {
+    fn show(&self, sel: &Sel, name: &str, args: &[f64]) -> String {
+        let spec = placeholders::spec(name).unwrap_or_else(|| panic!("{name} is not a placeholder"));
+        let mut a = args.to_vec();
+        for arg in &spec.args[a.len()..] {
+            a.push(arg.default);
+        }
+        let ph = Placeholder { name: name.into(), args: a, line: 0 };
+        placeholders::eval(&ph, &self.env, sel).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+    fn nums(&self, sel: &Sel, name: &str, args: &[f64]) -> Vec<f64> {
+        numbers(&self.show(sel, name, args))
+    }
+    fn one(&self, sel: &Sel, name: &str, args: &[f64]) -> f64 {
+        let v = self.nums(sel, name, args);
+        assert_eq!(v.len(), 1, "{name} shows one number: {v:?}");
+        v[0]
+    }
+}
+
+fn close(a: f64, b: f64, tol: f64, what: &str) {
+    assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{what}: shown {a}, computed {b}");
+}
+
+fn close_all(a: &[f64], b: &[f64], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        close(*x, *y, tol, &format!("{what}[{i}]"));
+    }
+}
+
+fn with_env<R>(prompt: &str, f: impl FnOnce(&Check, &Fixture) -> R) -> R {
+    let fx = fixture();
+    let ids = fx.tok.encode(prompt).unwrap();
+    let trace = fx.gpt.trace(&ids, &Default::default()).unwrap();
+    let env = Env::new(&fx.gpt, &fx.tok, &trace, prompt, Some(&fx.dir));
+    f(&Check { env }, &fx)
+}
+
+fn sel(c: &Check, layer: usize, head: usize, pos: Pos, key: KeyPos) -> Sel {
+    Sel::resolve(
+        &Select {
+            layer: Some(layer),
+            head: Some(head),
+            position: Some(pos),
+            key: Some(key),
+        },
+        &c.env,
+    )
+    .expect("selection")
+}
+
+#[test]
+fn attention_numbers_agree() {
+    with_env("Tom had a red ball.", |c, _| {
+        for (layer, head, pos) in [(0, 0, 4), (1, 3, 17), (1, 2, 0)] {
+            let s = sel(c, layer, head, Pos::Index(pos), KeyPos::Top);
+            let scores = c.nums(&s, "attn.scores", &[]);
+            let weights = c.nums(&s, "attn.weights", &[]);
+            assert_eq!(scores.len(), pos + 1, "the mask leaves keys 0..=pos");
+            let m = scores.iter().cloned().fold(f64::MIN, f64::max);
+            let z: f64 = scores.iter().map(|x| (x - m).exp()).sum();
+            let soft: Vec<f64> = scores.iter().map(|x| (x - m).exp() / z).collect();
+            close_all(&weights, &soft, 2e-4, "weights = softmax(scores)");
+            close(c.one(&s, "attn.weight", &[]), weights[s.key], 1e-4, "attn.weight");
+            let top = weights.iter().cloned().fold(f64::MIN, f64::max);
+            close(weights[s.key], top, 1e-9, "key: top is the argmax");
+            // score = q·k/√dₖ from the shown q and k (all dₖ = 16 components)
+            let q = c.nums(&s, "attn.q", &[16.0]);
+            let k = c.nums(&s, "attn.k", &[16.0]);
+            let dot: f64 = q.iter().zip(&k).map(|(a, b)| a * b).sum();
+            close(c.one(&s, "attn.dot", &[]), dot, 5e-3, "q·k");
+            let sq = c.one(&s, "attn.sqrt_dk", &[]);
+            close(sq, 4.0, 0.0, "√dₖ");
+            close(c.one(&s, "attn.score", &[]), c.one(&s, "attn.dot", &[]) / sq, 2e-4, "score");
+            close(c.one(&s, "attn.score", &[]), scores[s.key], 1e-4, "score in the row");
+            // head output = Σ weight·v over the shown values
+            let mut out = vec![0.0; 16];
+            for j in 0..=pos {
+                let sj = sel(c, layer, head, Pos::Index(pos), KeyPos::Pos(Pos::Index(j)));
+                let v = c.nums(&sj, "attn.v", &[16.0]);
+                for (o, vv) in out.iter_mut().zip(v) {
+                    *o += weights[j] * vv;
+                }
+            }
+            close_all(&c.nums(&s, "attn.out", &[16.0]), &out, 2e-3, "Σ weight·v");
+            // the head's output is its slice of the concatenation
+            let concat = c.nums(&s, "attn.concat", &[64.0]);
+            close_all(&concat[head * 16..head * 16 + 16], &c.nums(&s, "attn.out", &[16.0]), 1e-9, "concat");
+        }
+    });
+}
+
+#[test]
+fn layernorm_numbers_agree() {
+    with_env("The sun was warm.", |c, _| {
+        for (ln, layer, pos) in [("ln_1", 0, 3), ("ln_2", 1, 0), ("ln_f", 0, 16)] {
+            let s = sel(c, layer, 0, Pos::Index(pos), KeyPos::Top);
+            let p = |f: &str, n: f64| c.nums(&s, &format!("{ln}.{f}"), &[n]);
+            let x = p("x", 64.0);
+            let (g, b, xhat, out) = (p("gamma", 64.0), p("beta", 64.0), p("xhat", 64.0), p("out", 64.0));
+            let mu = c.one(&s, &format!("{ln}.mean"), &[]);
+            let var = c.one(&s, &format!("{ln}.var"), &[]);
+            let std = c.one(&s, &format!("{ln}.std"), &[]);
+            let eps = c.one(&s, "model.eps", &[]);
+            close(mu, x.iter().sum::<f64>() / 64.0, 2e-4, "μ");
+            close(var, x.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / 64.0, 2e-3, "σ²");
+            close(std, (var + eps).sqrt(), 2e-4, "√(σ²+ε)");
+            let want: Vec<f64> = x.iter().map(|v| (v - mu) / std).collect();
+            close_all(&xhat, &want, 5e-3, "x̂ = (x−μ)/√(σ²+ε)");
+            let want: Vec<f64> = (0..64).map(|i| (x[i] - mu) / std * g[i] + b[i]).collect();
+            close_all(&out, &want, 5e-3, "y = x̂·γ + β");
+        }
+    });
+}
+
+#[test]
+fn embedding_residual_and_mlp_numbers_agree() {
+    with_env("Lily liked to play.", |c, _| {
+        let s = sel(c, 1, 0, Pos::Index(5), KeyPos::Top);
+        let (t, p, sum) = (c.nums(&s, "emb.tok", &[64.0]), c.nums(&s, "emb.pos", &[64.0]), c.nums(&s, "emb.sum", &[64.0]));
+        let want: Vec<f64> = t.iter().zip(&p).map(|(a, b)| a + b).collect();
+        close_all(&sum, &want, 2e-4, "embed = wte + wpe");
+        let norm = sum.iter().map(|v| v * v).sum::<f64>().sqrt();
+        close(c.one(&s, "emb.norm", &[]), norm, 1e-3, "‖embed‖");
+        let (rin, attn, mid) = (c.nums(&s, "resid.in", &[64.0]), c.nums(&s, "attn.proj", &[64.0]), c.nums(&s, "resid.mid", &[64.0]));
+        let want: Vec<f64> = rin.iter().zip(&attn).map(|(a, b)| a + b).collect();
+        close_all(&mid, &want, 2e-4, "resid_mid = resid_in + attention");
+        let (mlp, post) = (c.nums(&s, "mlp.out", &[64.0]), c.nums(&s, "resid.post", &[64.0]));
+        let want: Vec<f64> = mid.iter().zip(&mlp).map(|(a, b)| a + b).collect();
+        close_all(&post, &want, 2e-4, "resid_post = resid_mid + mlp");
+        let attn_norm = attn.iter().map(|v| v * v).sum::<f64>().sqrt();
+        close(c.one(&s, "resid.attn_norm", &[]), attn_norm, 1e-3, "‖attention‖");
+        let pre = c.nums(&s, "mlp.pre", &[64.0]);
+        let act = c.nums(&s, "mlp.act", &[64.0]);
+        let gelu = |x: f64| 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh());
+        close_all(&act, &pre.iter().map(|&x| gelu(x)).collect::<Vec<_>>(), 2e-4, "GELU");
+        // mlp.top: the units are the largest activations, before → after GELU consistent
+        let top = c.show(&s, "mlp.top", &[3.0]);
+        let rows: Vec<Vec<f64>> = top.lines().skip(2).map(numbers).collect();
+        assert_eq!(rows.len(), 3);
+        for r in &rows {
+            close(r[2], gelu(r[1]), 2e-4, "mlp.top GELU");
+        }
+        assert!(rows[0][2] >= rows[1][2] && rows[1][2] >= rows[2][2]);
+    });
+}
+
+#[test]
+fn logits_loss_and_sampling_numbers_agree() {
+    with_env("The bird sang a song.", |c, fx| {
+        let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
+        let vals = c.nums(&s, "logits.values", &[8.0]);
+        let probs = c.nums(&s, "logits.probs", &[8.0]);
+        let lse = c.one(&s, "logits.lse", &[]);
+        let want: Vec<f64> = vals.iter().map(|l| (l - lse).exp()).collect();
+        close_all(&probs, &want, 2e-4, "p = exp(logit − lse)");
+        assert!(vals.windows(2).all(|w| w[0] >= w[1]), "ranked");
+        let check = c.nums(&s, "logits.check", &[]);
+        let n = check.len();
+        close(check[n - 2], check[n - 1], 1e-3, "ln_f(x)·wte = logit (tied)");
+        // top-k mass = the sum of the k largest probabilities shown
+        let mass = numbers(&c.show(&s, "sample.topk", &[5.0, 1.0]));
+        close(mass[1], probs[..5].iter().sum(), 5e-4, "top-k mass");
+        // temperature 1 equals plain softmax
+        let shown = c.show(&s, "logits.temp", &[1.0, 3.0]);
+        let t1: Vec<f64> = shown
+            .split(", ")
+            .filter_map(|item| item.rsplit(' ').next()?.parse().ok())
+            .collect();
+        close_all(&t1, &probs[..3], 2e-4, "temperature 1 = softmax");
+        // at T = 0.5 the top probability grows, at T = 2 it shrinks, and the order is kept
+        let top_at = |t: f64| -> f64 {
+            let shown = c.show(&s, "logits.temp", &[t, 1.0]);
+            shown.rsplit(' ').next().unwrap().parse().unwrap()
+        };
+        assert!(top_at(0.5) > probs[0] && top_at(2.0) < probs[0]);
+        // sharper at low temperature: lower entropy
+        assert!(c.one(&s, "logits.entropy", &[0.5]) < c.one(&s, "logits.entropy", &[2.0]));
+        // loss
+        let values = c.nums(&s, "loss.values", &[]);
+        let lp = c.nums(&s, "loss.probs", &[]);
+        assert_eq!(values.len(), c.env.trace.len() - 1);
+        close_all(&values, &lp.iter().map(|p| -p.ln()).collect::<Vec<_>>(), 2e-3, "loss = −ln P");
+        let mean = c.one(&s, "loss.mean", &[]);
+        close(mean, values.iter().sum::<f64>() / values.len() as f64, 2e-4, "mean loss");
+        close(c.one(&s, "loss.ppl", &[]), mean.exp(), 2e-3, "perplexity = exp(mean loss)");
+        close(c.one(&s, "loss.sum", &[]), -values.iter().sum::<f64>(), 2e-3, "L(θ) = Σ ln P");
+        close(c.one(&s, "loss.uniform", &[]), (257f64).ln(), 1e-4, "ln V");
+        // the loss table's last row matches loss.at at the position before last
+        let s2 = sel(c, 0, 0, Pos::FromLast(1), KeyPos::Top);
+        close(c.one(&s2, "loss.at", &[]), *values.last().unwrap(), 2e-4, "loss.at");
+        // the loss is the engine's: recompute −ln softmax(logits)[next] from the trace
+        let tr = &c.env.trace;
+        let t = tr.len() - 2;
+        let row = tr.logits.row(t);
+        let m = row.iter().cloned().fold(f32::MIN, f32::max) as f64;
+        let z: f64 = row.iter().map(|&x| (x as f64 - m).exp()).sum();
+        let want = -((row[tr.tokens[t + 1] as usize] as f64 - m).exp() / z).ln();
+        close(*values.last().unwrap(), want, 2e-4, "loss from the trace");
+        // greedy continuation starts with the top token
+        let greedy = c.show(&s, "sample.greedy", &[3.0]);
+        let top = c.show(&s, "logits.top.token", &[]);
+        assert!(greedy.starts_with(&top), "{greedy} starts with {top}");
+        let _ = fx;
+    });
+}
+
+#[test]
+fn cost_numbers_follow_the_closed_forms() {
+    with_env("Once upon a time", |c, fx| {
+        let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
+        let cfg = &fx.gpt.config;
+        let (l, cc, v) = (cfg.n_layer as f64, cfg.n_embd as f64, cfg.vocab_size as f64);
+        let mm = l * 12.0 * cc * cc + v * cc;
+        close(c.one(&s, "cost.matmul_params", &[]), mm, 0.0, "matmul params");
+        close(c.one(&s, "cost.flops_token", &[]), 2.0 * mm, 1e-3, "2N");
+        close(c.one(&s, "cost.train_flops_token", &[]), 6.0 * mm, 1e-3, "6N");
+        close(c.one(&s, "cost.params", &[]), cfg.n_params() as f64, 0.0, "params");
+        close(c.one(&s, "cost.gpt3_train_flops", &[]), 3.15e23, 1e-3, "GPT-3 6ND");
+        close(c.one(&s, "cost.gpt3_gpu_hours", &[100.0]), 3.15e23 / 1e14 / 3600.0, 1e-6, "GPU-hours");
+        let tps = c.one(&s, "cost.measured", &[]);
+        assert!(tps > 0.0);
+        assert!(c.show(&s, "cost.kv_token", &[]).starts_with("1.00 KiB"), "2·2·64·4 bytes");
+        // the train log is read
+        assert_eq!(c.one(&s, "train.first", &[]), 5.5);
+        assert_eq!(c.one(&s, "train.last", &[]), 2.0);
+        assert_eq!(c.one(&s, "train.val", &[]), 2.5);
+        assert_eq!(c.one(&s, "train.steps", &[]), 200.0);
+        assert_eq!(c.show(&s, "train.curve", &[]).chars().count(), 3);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Bad input.
+// ---------------------------------------------------------------------------
+
+const MINI: &str = "---\ntitle: T\nsummary: S\nprompt: PROMPT\norder: 1\n---\n## Step\n```step\nview: attention\nlayer: LAYER\n```\nText {{attn.weights}}\n";
+
+fn mini(prompt: &str, layer: &str) -> Lesson {
+    lesson::parse("mini", "mini.md", &MINI.replace("PROMPT", prompt).replace("LAYER", layer)).expect("parses")
+}
+
+#[test]
+fn a_prompt_longer_than_the_context_is_refused() {
+    let f = fixture();
+    let l = mini(&"a".repeat(200), "0");
+    let e = render::trace_prompt(&l, &f.gpt, &f.tok).unwrap_err().to_string();
+    assert!(e.contains("200 tokens") && e.contains("context is 128"), "{e}");
+}
+
+#[test]
+fn a_step_outside_the_model_is_an_error_with_its_line() {
+    let f = fixture();
+    let l = mini("hello", "7");
+    let trace = render::trace_prompt(&l, &f.gpt, &f.tok).unwrap();
+    let env = Env::new(&f.gpt, &f.tok, &trace, &l.prompt, None);
+    match render::markdown(&l, &env) {
+        Err(LessonError::Eval { file, line, msg }) => {
+            assert_eq!((file.as_str(), line), ("mini.md", 7));
+            assert!(msg.contains("layer 7") && msg.contains("2 layers"), "{msg}");
+        }
+        other => panic!("expected an evaluation error, got {other:?}"),
+    }
+}
+
+fn gptlens(args: &[&str], envs: &[(&str, &Path)]) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gptlens"));
+    cmd.args(args).env("NO_COLOR", "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run gptlens");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_prints_the_attention_lesson_with_consistent_numbers() {
+    let (_t, dir) = model_dir();
+    let d = dir.to_str().unwrap();
+    let (ok, out, err) = gptlens(&["--model", d, "lesson", "attention", "--print"], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("softmax(QKᵀ/√dₖ)·V"));
+    assert!(!out.contains("{{"));
+    // The softmax table: the weights shown are the softmax of the scores shown.
+    let section = out.split("## 4.").nth(1).expect("step 4").split("## 5.").next().unwrap();
+    let rows: Vec<Vec<f64>> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| key"))
+        .map(|l| {
+            let cols: Vec<&str> = l.split('|').collect();
+            numbers(&cols[cols.len() - 3..].join("|"))
+        })
+        .collect();
+    assert!(rows.len() > 3, "{section}");
+    let scores: Vec<f64> = rows.iter().map(|r| r[r.len() - 2]).collect();
+    let weights: Vec<f64> = rows.iter().map(|r| r[r.len() - 1]).collect();
+    let m = scores.iter().cloned().fold(f64::MIN, f64::max);
+    let z: f64 = scores.iter().map(|x| (x - m).exp()).sum();
+    for (s, w) in scores.iter().zip(&weights) {
+        close(*w, (s - m).exp() / z, 2e-4, "printed softmax");
+    }
+    close(weights.iter().sum(), 1.0, 2e-3, "weights sum to 1");
+    // without --print the lesson is printed too, with a note on stderr
+    let (ok, out2, err2) = gptlens(&["--model", d, "lesson", "attention"], &[]);
+    assert!(ok && err2.contains("player"), "{err2}");
+    assert_eq!(out, out2);
+}
+
+#[test]
+fn cli_lists_the_lessons_in_order() {
+    let (ok, out, _) = gptlens(&["lessons"], &[]);
+    assert!(ok);
+    let first: Vec<&str> = out.lines().take(3).map(|l| l.split_whitespace().next().unwrap_or("")).collect();
+    assert_eq!(first, ["tokens", "embeddings", "attention"]);
+    assert!(out.contains("gpt-vs-transformer"));
+}
+
+#[test]
+fn cli_unknown_lesson_suggests_and_lists() {
+    let (ok, _, err) = gptlens(&["lesson", "atention"], &[]);
+    assert!(!ok);
+    assert!(err.contains("unknown lesson `atention`"), "{err}");
+    assert!(err.contains("did you mean `attention`"), "{err}");
+    assert!(err.contains("tokens, embeddings"), "lists them: {err}");
+}
+
+#[test]
+fn cli_malformed_file_names_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("mine.md");
+    std::fs::write(&p, MINI.replace("PROMPT", "hi").replace("LAYER", "0").replace("view: attention", "view: atention")).unwrap();
+    let (_t, dir) = model_dir();
+    let (ok, _, err) = gptlens(&["--model", dir.to_str().unwrap(), "lesson", "--file", p.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert!(err.contains("mine.md:9: unknown view `atention` (did you mean `attention`?)"), "{err}");
+    std::fs::write(&p, MINI.replace("PROMPT", "hi").replace("LAYER", "0").replace("attn.weights", "attn.wieghts")).unwrap();
+    let (ok, _, err) = gptlens(&["--model", dir.to_str().unwrap(), "lesson", "--file", p.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert!(err.contains("mine.md:12: unknown placeholder `{{attn.wieghts}}`"), "{err}");
+    std::fs::write(&p, MINI.replace("PROMPT", "hi").replace("LAYER", "0").replace("```step", "```stpe")).unwrap();
+    let (ok, _, err) = gptlens(&["--model", dir.to_str().unwrap(), "lesson", "--file", p.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert!(err.contains("mine.md:8: expected a ```step block"), "{err}");
+}
+
+#[test]
+fn cli_lesson_naming_a_missing_model_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, _, err) = gptlens(&["lesson", "attention", "--print"], &[("GPTLENS_MODELS", tmp.path())]);
+    assert!(!ok);
+    assert!(err.contains("built-in model `tinystories`") && err.contains("--model DIR"), "{err}");
+}
