@@ -24,11 +24,7 @@ fn batch(cfg: &Config, b: usize, t: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
 }
 
 fn rel_err(a: &[f32], b: &[f32]) -> f64 {
-    let num: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| ((x - y) as f64).powi(2))
-        .sum();
+    let num: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
     let den: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
     (num / den.max(1e-30)).sqrt()
 }
@@ -56,7 +52,12 @@ fn training_loss_equals_cross_entropy_of_the_engines_logits() {
             .unwrap();
         for (i, row) in logits.rows().into_iter().enumerate() {
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-            let lse = row.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln() + max;
+            let lse = row
+                .iter()
+                .map(|&x| (x as f64 - max).exp())
+                .sum::<f64>()
+                .ln()
+                + max;
             sum += lse - row[targets[r * t + i] as usize] as f64;
         }
     }
@@ -97,7 +98,11 @@ fn blocked_attention_backward_matches_the_formula_across_blocks() {
                 let p = |t2: usize| att[((bi * nh + h) * t + ti) * t + t2] as f64;
                 let dy = |i: usize| dout[(bi * t + ti) * c + h * dk + i] as f64;
                 let dp: Vec<f64> = (0..=ti)
-                    .map(|t2| (0..dk).map(|i| dy(i) * at(bi, t2, 2 * c + h * dk + i)).sum())
+                    .map(|t2| {
+                        (0..dk)
+                            .map(|i| dy(i) * at(bi, t2, 2 * c + h * dk + i))
+                            .sum()
+                    })
                     .collect();
                 let s: f64 = (0..=ti).map(|t2| p(t2) * dp[t2]).sum();
                 for t2 in 0..=ti {
@@ -180,12 +185,28 @@ fn a_few_steps_on_one_batch_drive_the_loss_down() {
 
 #[test]
 fn gradients_match_pytorch_autograd_on_the_odd_random_model() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/random-odd");
-    let gpt = Gpt::open(&dir).expect("fixture model tests/fixtures/random-odd");
+    check_against_pytorch("random-odd");
+}
+
+#[test]
+fn gradients_match_pytorch_autograd_with_a_custom_mlp_width() {
+    check_against_pytorch("random-inner");
+}
+
+/// Loss and every parameter's gradient against PyTorch autograd (float64,
+/// stored f32; written by scripts/reference.py fixtures). The error measure is
+/// ‖g − g_ref‖ / ‖g_ref‖ per tensor.
+fn check_against_pytorch(name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let gpt = Gpt::open(&dir).expect("fixture model");
     let bytes = std::fs::read(dir.join("grads.safetensors")).expect("grads.safetensors");
     let st = safetensors::SafeTensors::deserialize(&bytes).expect("safetensors");
     let read_f32 = |name: &str| -> (Vec<usize>, Vec<f32>) {
-        let v = st.tensor(name).unwrap_or_else(|_| panic!("{name} in fixture"));
+        let v = st
+            .tensor(name)
+            .unwrap_or_else(|_| panic!("{name} in fixture"));
         assert_eq!(v.dtype(), safetensors::Dtype::F32, "{name}");
         let d = v
             .data()
@@ -195,7 +216,9 @@ fn gradients_match_pytorch_autograd_on_the_odd_random_model() {
         (v.shape().to_vec(), d)
     };
     let read_ids = |name: &str| -> (Vec<usize>, Vec<u32>) {
-        let v = st.tensor(name).unwrap_or_else(|_| panic!("{name} in fixture"));
+        let v = st
+            .tensor(name)
+            .unwrap_or_else(|_| panic!("{name} in fixture"));
         assert_eq!(v.dtype(), safetensors::Dtype::I64, "{name}");
         let d = v
             .data()
@@ -227,5 +250,8 @@ fn gradients_match_pytorch_autograd_on_the_odd_random_model() {
         }
         assert!(err < 1e-4, "{name}: relative error {err:.2e}");
     }
-    eprintln!("worst gradient relative error {:.2e} ({})", worst.0, worst.1);
+    eprintln!(
+        "{name}: loss {loss} vs {}; worst gradient relative error {:.2e} ({})",
+        ref_loss[0], worst.0, worst.1
+    );
 }

@@ -83,7 +83,10 @@ fn a_run_writes_a_model_folder_the_engine_opens() {
     let gpt = Gpt::open(&out).unwrap();
     let tok = Tokenizer::open(&out.join("tokenizer.json")).unwrap();
     tok.check_matches(&gpt.config).unwrap();
-    assert!(gpt.last_logits(&tok.encode("Once upon a time").unwrap()).is_ok());
+    assert!(
+        gpt.last_logits(&tok.encode("Once upon a time").unwrap())
+            .is_ok()
+    );
     assert!(out.join("checkpoint/state.json").is_file());
 }
 
@@ -146,7 +149,10 @@ fn resume_refuses_a_checkpoint_made_with_other_settings() {
     let mut o = opts(&c, &fresh);
     o.resume = true;
     let e = err_text(run(&small(), &o));
-    assert!(e.contains("tokenizer.json") || e.contains("no checkpoint"), "{e}");
+    assert!(
+        e.contains("tokenizer.json") || e.contains("no checkpoint"),
+        "{e}"
+    );
 }
 
 #[test]

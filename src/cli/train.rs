@@ -163,7 +163,11 @@ pub fn run(a: Args) -> Result<()> {
             if p.val_loss.is_some() || p.step == p.steps {
                 eprintln!();
             }
-        } else if p.step % 50 == 0 || p.val_loss.is_some() || p.step == 1 || p.step == p.steps {
+        } else if p.step.is_multiple_of(50)
+            || p.val_loss.is_some()
+            || p.step == 1
+            || p.step == p.steps
+        {
             eprintln!("{line}");
         }
     };

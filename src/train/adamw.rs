@@ -113,7 +113,14 @@ mod tests {
     fn adamw_first_step_moves_each_parameter_by_lr_against_its_gradient() {
         let mut opt = AdamW::new(3);
         let mut p = vec![1.0, 1.0, 1.0];
-        opt.step(&mut p, &[2.0, -0.5, 0.0], &[false, false, true], 0.1, 0.5, 1);
+        opt.step(
+            &mut p,
+            &[2.0, -0.5, 0.0],
+            &[false, false, true],
+            0.1,
+            0.5,
+            1,
+        );
         assert!((p[0] - 0.9).abs() < 1e-5);
         assert!((p[1] - 1.1).abs() < 1e-5);
         // No gradient, but decoupled weight decay: 1 − 0.1·0.5·1.

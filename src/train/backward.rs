@@ -318,15 +318,7 @@ pub fn backward(
             c,
             false,
         );
-        attention_backward(
-            &mut s.dqkv,
-            &s.datty,
-            &a.qkv,
-            &a.att,
-            t,
-            c,
-            nh,
-        );
+        attention_backward(&mut s.dqkv, &s.datty, &a.qkv, &a.att, t, c, nh);
         matmul_backward(
             &mut s.dln,
             gw.qkv_w,

@@ -28,12 +28,18 @@ pub fn train_bpe(docs: &[&str], vocab_size: usize) -> Result<String, TrainError>
         .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
         .build();
     let byte_level = ByteLevel::default().add_prefix_space(false);
-    let mut tok = TokenizerBuilder::<BPE, NormalizerWrapper, ByteLevel, PostProcessorWrapper, DecoderWrapper>::new()
-        .with_model(BPE::default())
-        .with_pre_tokenizer(Some(byte_level))
-        .with_decoder(Some(DecoderWrapper::ByteLevel(byte_level)))
-        .build()
-        .map_err(err)?;
+    let mut tok = TokenizerBuilder::<
+        BPE,
+        NormalizerWrapper,
+        ByteLevel,
+        PostProcessorWrapper,
+        DecoderWrapper,
+    >::new()
+    .with_model(BPE::default())
+    .with_pre_tokenizer(Some(byte_level))
+    .with_decoder(Some(DecoderWrapper::ByteLevel(byte_level)))
+    .build()
+    .map_err(err)?;
     tok.train(&mut trainer, docs.iter()).map_err(err)?;
     tok.to_string(true).map_err(err)
 }

@@ -66,7 +66,13 @@ pub fn encode_documents(tok: &Tokenizer, docs: &[&str]) -> Result<Vec<u32>, Trai
 
 /// Fills `inputs` and `targets` (`[B·T]` each) with B windows of the stream at
 /// random offsets; the targets are the inputs shifted by one.
-pub fn random_batch(stream: &[u32], t: usize, rng: &mut Rng, inputs: &mut [u32], targets: &mut [u32]) {
+pub fn random_batch(
+    stream: &[u32],
+    t: usize,
+    rng: &mut Rng,
+    inputs: &mut [u32],
+    targets: &mut [u32],
+) {
     let max_start = stream.len() - t - 1;
     for (inp, tg) in inputs.chunks_exact_mut(t).zip(targets.chunks_exact_mut(t)) {
         let s = rng.below(max_start + 1);
@@ -77,7 +83,13 @@ pub fn random_batch(stream: &[u32], t: usize, rng: &mut Rng, inputs: &mut [u32],
 
 /// Batch `k` of the consecutive, non-overlapping windows that cover the stream
 /// (used for validation, so every token is predicted exactly once).
-pub fn sequential_batch(stream: &[u32], t: usize, k: usize, inputs: &mut [u32], targets: &mut [u32]) {
+pub fn sequential_batch(
+    stream: &[u32],
+    t: usize,
+    k: usize,
+    inputs: &mut [u32],
+    targets: &mut [u32],
+) {
     let b = inputs.len() / t;
     for (j, (inp, tg)) in inputs
         .chunks_exact_mut(t)

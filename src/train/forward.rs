@@ -93,9 +93,7 @@ pub fn matmul_forward(out: &mut [f32], inp: &[f32], w: &[f32], bias: Option<&[f3
     let beta = match bias {
         Some(b) => {
             for row in o.rows_mut() {
-                row.into_slice()
-                    .expect("contiguous")
-                    .copy_from_slice(b);
+                row.into_slice().expect("contiguous").copy_from_slice(b);
             }
             1.0
         }
@@ -237,11 +235,7 @@ pub fn forward(
     assert_eq!(inputs.len(), b * t, "inputs must be B·T ids");
     let p = views(params, layout);
     // Embedding: token row plus position row.
-    for (i, (&tok, x)) in inputs
-        .iter()
-        .zip(acts.encoded.chunks_mut(c))
-        .enumerate()
-    {
+    for (i, (&tok, x)) in inputs.iter().zip(acts.encoded.chunks_mut(c)).enumerate() {
         let pos = i % t;
         let te = &p.wte[tok as usize * c..(tok as usize + 1) * c];
         let pe = &p.wpe[pos * c..(pos + 1) * c];
@@ -282,7 +276,13 @@ pub fn forward(
         );
         matmul_forward(&mut a.fch, &a.ln2, w.fc_w, Some(w.fc_b), c);
         gelu_forward(&mut a.fch_gelu, &a.fch);
-        matmul_forward(&mut a.res3, &a.fch_gelu, w.fcproj_w, Some(w.fcproj_b), cfg.mlp_dim());
+        matmul_forward(
+            &mut a.res3,
+            &a.fch_gelu,
+            w.fcproj_w,
+            Some(w.fcproj_b),
+            cfg.mlp_dim(),
+        );
         add_in_place(&mut a.res3, &a.res2);
     }
     let last: &[f32] = match acts.layers.last() {

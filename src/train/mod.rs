@@ -305,7 +305,11 @@ fn checkpoint_dir(out: &Path) -> PathBuf {
     out.join("checkpoint")
 }
 
-fn write_checkpoint(trainer: &Trainer, out: &Path, meta: &CheckpointMeta) -> Result<(), TrainError> {
+fn write_checkpoint(
+    trainer: &Trainer,
+    out: &Path,
+    meta: &CheckpointMeta,
+) -> Result<(), TrainError> {
     let dir = checkpoint_dir(out);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let n = trainer.params.len();
@@ -330,7 +334,11 @@ fn write_checkpoint(trainer: &Trainer, out: &Path, meta: &CheckpointMeta) -> Res
     write_model(trainer, out)
 }
 
-fn read_checkpoint(trainer: &mut Trainer, out: &Path, hyper: &Hyper) -> Result<CheckpointMeta, TrainError> {
+fn read_checkpoint(
+    trainer: &mut Trainer,
+    out: &Path,
+    hyper: &Hyper,
+) -> Result<CheckpointMeta, TrainError> {
     let dir = checkpoint_dir(out);
     let js = dir.join("state.json");
     if !js.is_file() {
@@ -341,7 +349,10 @@ fn read_checkpoint(trainer: &mut Trainer, out: &Path, hyper: &Hyper) -> Result<C
     }
     let text = std::fs::read_to_string(&js).map_err(io_err(&js))?;
     let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| {
-        TrainError::Input(format!("{} is not a gptlens checkpoint ({e})", js.display()))
+        TrainError::Input(format!(
+            "{} is not a gptlens checkpoint ({e})",
+            js.display()
+        ))
     })?;
     let diff = hyper.differences(&meta.hyper);
     if !diff.is_empty() {
@@ -354,7 +365,10 @@ fn read_checkpoint(trainer: &mut Trainer, out: &Path, hyper: &Hyper) -> Result<C
     let st = dir.join("state.safetensors");
     let bytes = std::fs::read(&st).map_err(io_err(&st))?;
     let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
-        TrainError::Input(format!("{} is corrupt ({e}); start again with --force", st.display()))
+        TrainError::Input(format!(
+            "{} is corrupt ({e}); start again with --force",
+            st.display()
+        ))
     })?;
     let n = trainer.params.len();
     for (name, dst) in [
@@ -363,7 +377,10 @@ fn read_checkpoint(trainer: &mut Trainer, out: &Path, hyper: &Hyper) -> Result<C
         ("adam_v", &mut trainer.opt.v),
     ] {
         let view = tensors.tensor(name).map_err(|e| {
-            TrainError::Input(format!("{} lacks {name} ({e}); start again with --force", st.display()))
+            TrainError::Input(format!(
+                "{} lacks {name} ({e}); start again with --force",
+                st.display()
+            ))
         })?;
         if view.shape() != [n] || view.dtype() != safetensors::Dtype::F32 {
             return Err(TrainError::Input(format!(
@@ -464,7 +481,11 @@ pub fn train(
         cfg.n_params()
     ));
 
-    let mut trainer = Trainer::new(&random_model(&cfg, hyper.seed, false), hyper.batch, hyper.n_ctx);
+    let mut trainer = Trainer::new(
+        &random_model(&cfg, hyper.seed, false),
+        hyper.batch,
+        hyper.n_ctx,
+    );
     let mut meta = CheckpointMeta {
         hyper: hyper.clone(),
         step: 0,
@@ -478,8 +499,11 @@ pub fn train(
     }
     let log_path = out.join("train-log.tsv");
     if !run.resume || !log_path.exists() {
-        std::fs::write(&log_path, "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n")
-            .map_err(io_err(&log_path))?;
+        std::fs::write(
+            &log_path,
+            "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n",
+        )
+        .map_err(io_err(&log_path))?;
     }
     let mut log = std::fs::OpenOptions::new()
         .append(true)
@@ -536,7 +560,7 @@ pub fn train(
         let last = meta.step == hyper.steps;
         let val_loss = if !valid_stream.is_empty()
             && run.eval_every > 0
-            && meta.step % run.eval_every == 0
+            && meta.step.is_multiple_of(run.eval_every)
             && !last
         {
             trainer.evaluate(&valid_stream, run.eval_batches)
@@ -544,7 +568,7 @@ pub fn train(
             None
         };
         use std::io::Write;
-        if meta.step % 10 == 0 || val_loss.is_some() || meta.step == 1 {
+        if meta.step.is_multiple_of(10) || val_loss.is_some() || meta.step == 1 {
             let v = val_loss.map(|v| v.to_string()).unwrap_or_default();
             writeln!(
                 log,
@@ -564,7 +588,7 @@ pub fn train(
             elapsed_secs: meta.elapsed_secs,
             message: None,
         });
-        if run.checkpoint_every > 0 && meta.step % run.checkpoint_every == 0 && !last {
+        if run.checkpoint_every > 0 && meta.step.is_multiple_of(run.checkpoint_every) && !last {
             write_checkpoint(&trainer, out, &meta)?;
             last_good = meta.clone();
             had_checkpoint = true;
