@@ -156,6 +156,16 @@ impl FromStr for Stage {
         let alias = match s.as_str() {
             "tokenize" => Some(Stage::Embed),
             "temperature" | "filter" | "beam" => Some(Stage::Pick),
+            // The spellings lesson files use (lesson::names::STAGES).
+            "ln1" => Some(Stage::Ln1),
+            "weighted-sum" => Some(Stage::WeightedSum),
+            "out-proj" => Some(Stage::OutProj),
+            "residual1" => Some(Stage::Resid1),
+            "ln2" => Some(Stage::Ln2),
+            "mlp-up" => Some(Stage::MlpUp),
+            "mlp-down" => Some(Stage::MlpDown),
+            "residual2" => Some(Stage::Resid2),
+            "final-ln" => Some(Stage::FinalLn),
             _ => None,
         };
         if let Some(st) = alias {
