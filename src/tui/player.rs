@@ -443,7 +443,7 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
     // Short panels (80×24) drop the border: every row is worth it.
     let framed = area.height >= 10 && area.width >= 30;
     let (inner, head) = if framed {
-        let title = format!("{} · {}", p.lesson.title, progress(p));
+        let title = format!("{} · {}", progress(p), p.lesson.title);
         (panel(theme, &title, area, buf, true), None)
     } else {
         let head = Rect::new(area.x, area.y, area.width, 1);
@@ -456,7 +456,7 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
         (rest, Some(head))
     };
     if let Some(h) = head {
-        let left = format!(" {} · {} ", p.lesson.title, progress(p));
+        let left = format!(" {} · {} ", progress(p), p.lesson.title);
         let hint = "│ pgdn/pgup step · d/u scroll · r return · x text · ? keys";
         let w = h.width as usize;
         let right = fit(hint, w.saturating_sub(width(&left)));
@@ -554,7 +554,16 @@ fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
             FilledBlock::Text(t) => out.extend(markdown(t, w)),
             FilledBlock::Predict(c) => {
                 let state = checks.get(qi).copied().unwrap_or(Check::Open);
-                out.extend(checkpoint_lines(p, c, state, w));
+                let has_match = step
+                    .body
+                    .iter()
+                    .filter_map(|b| match b {
+                        Block::Predict(c) => Some(c.matches.is_some()),
+                        Block::Text(_) => None,
+                    })
+                    .nth(qi)
+                    .unwrap_or(false);
+                out.extend(checkpoint_lines(p, c, state, has_match, w));
                 qi += 1;
             }
         }
@@ -577,10 +586,12 @@ fn strip_title(intro: &str, title: &str) -> String {
     }
 }
 
+/// `has_match`: the lesson names the right choice (so "none matched" is news).
 fn checkpoint_lines(
     p: &Player,
     c: &FilledCheckpoint,
     state: Check,
+    has_match: bool,
     w: usize,
 ) -> Vec<Line<'static>> {
     let theme = &p.app.theme;
@@ -617,6 +628,9 @@ fn checkpoint_lines(
         Check::Answered(a) => match c.correct {
             Some(k) if k == a => format!("Right ({a})."),
             Some(k) => format!("Not quite: you chose {a}, the model's choice is {k}."),
+            None if has_match => format!(
+                "You chose {a}; the model's pick is none of the choices."
+            ),
             None => format!("You chose {a}."),
         },
         Check::Revealed => match c.correct {
@@ -878,3 +892,7 @@ fn spans(chars: Vec<(char, Style)>) -> Line<'static> {
     }
     Line::from(out)
 }
+
+#[cfg(test)]
+#[path = "player_tests.rs"]
+mod tests;
