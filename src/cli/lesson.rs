@@ -85,7 +85,10 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
         );
     }
     if l.steps.is_empty() {
-        bail!("{}: the lesson has no steps (`## ` headings each followed by a ```step block)", l.file);
+        bail!(
+            "{}: the lesson has no steps (`## ` headings each followed by a ```step block)",
+            l.file
+        );
     }
     let ids = trace.tokens.clone();
     let vocab: Vec<String> = (0..loaded.gpt.config.vocab_size as u32)

@@ -32,9 +32,15 @@ use crate::tokenizer::Tokenizer;
 pub const KEYS: &[(&str, &str)] = &[
     ("pgdn > pgup <", "next / previous lesson step"),
     ("d u", "scroll the lesson text (or the mouse wheel on it)"),
-    ("r", "back to the step's selection, prompt, no interventions"),
+    (
+        "r",
+        "back to the step's selection, prompt, no interventions",
+    ),
     ("x", "lesson text full screen / beside the view"),
-    ("a-h 1-9 =", "answer the open question / just show the answer"),
+    (
+        "a-h 1-9 =",
+        "answer the open question / just show the answer",
+    ),
 ];
 
 /// Where a "predict, then reveal" question stands.
@@ -308,10 +314,8 @@ impl Player {
             Event::Key(k) if k.kind != KeyEventKind::Release => self.lesson_key(k),
             Event::Mouse(m) => {
                 let r = self.text_rect;
-                let inside = m.column >= r.x
-                    && m.column < r.right()
-                    && m.row >= r.y
-                    && m.row < r.bottom();
+                let inside =
+                    m.column >= r.x && m.column < r.right() && m.row >= r.y && m.row < r.bottom();
                 match m.kind {
                     MouseEventKind::ScrollDown if inside => {
                         self.scroll += 1;
@@ -330,7 +334,8 @@ impl Player {
 
     fn lesson_key(&mut self, k: &KeyEvent) -> bool {
         if self.app.help
-            || k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            || k.modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         {
             return false;
         }
@@ -487,13 +492,13 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
         .skip(first)
         .take(body_h as usize)
         .collect();
-    text(
-        shown,
-        Rect::new(inner.x, inner.y, inner.width, body_h),
-        buf,
-    );
+    text(shown, Rect::new(inner.x, inner.y, inner.width, body_h), buf);
     if footer {
-        let more = if first < max_scroll { " · d: more" } else { "" };
+        let more = if first < max_scroll {
+            " · d: more"
+        } else {
+            ""
+        };
         let keys = format!("pgdn next · pgup back · d/u scroll · r return · x text{more}");
         text(
             vec![Line::styled(fit(&keys, w), theme.dim())],
@@ -579,7 +584,12 @@ fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
 fn strip_title(intro: &str, title: &str) -> String {
     let t = intro.trim_start();
     match t.strip_prefix("# ") {
-        Some(rest) if rest.lines().next().is_some_and(|l| l.trim() == title.trim()) => {
+        Some(rest)
+            if rest
+                .lines()
+                .next()
+                .is_some_and(|l| l.trim() == title.trim()) =>
+        {
             rest.split_once('\n').map_or("", |x| x.1).to_string()
         }
         _ => intro.to_string(),
@@ -628,9 +638,7 @@ fn checkpoint_lines(
         Check::Answered(a) => match c.correct {
             Some(k) if k == a => format!("Right ({a})."),
             Some(k) => format!("Not quite: you chose {a}, the model's choice is {k}."),
-            None if has_match => format!(
-                "You chose {a}; the model's pick is none of the choices."
-            ),
+            None if has_match => format!("You chose {a}; the model's pick is none of the choices."),
             None => format!("You chose {a}."),
         },
         Check::Revealed => match c.correct {
@@ -851,8 +859,11 @@ fn wrap_md(s: &str, w: usize, base: Style) -> Vec<Line<'static>> {
             cur.extend_from_slice(word);
             cur_w += ww;
         } else {
-            let trimmed: Vec<(char, Style)> =
-                word.iter().skip_while(|(c, _)| *c == ' ').copied().collect();
+            let trimmed: Vec<(char, Style)> = word
+                .iter()
+                .skip_while(|(c, _)| *c == ' ')
+                .copied()
+                .collect();
             if !cur.is_empty() {
                 lines.push(std::mem::take(&mut cur));
                 cur_w = 0;

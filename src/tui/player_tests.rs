@@ -10,14 +10,14 @@ use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind,
 };
 
-use crate::tui::app::{App, Options};
-use crate::tui::heatmap::Theme;
-use crate::tui::player::{Check, Player, draw_player, markdown};
-use crate::tui::stage::{Stage, View};
 use crate::lesson::{self, Lesson, render};
 use crate::model::{Config, Gpt, random_model};
 use crate::sample::Sampling;
 use crate::tokenizer::{Tokenizer, bytes_tokenizer_json};
+use crate::tui::app::{App, Options};
+use crate::tui::heatmap::Theme;
+use crate::tui::player::{Check, Player, draw_player, markdown};
+use crate::tui::stage::{Stage, View};
 
 /// A random 2-layer, 4-head model on bytes: every lesson's selections fit it.
 fn random() -> (Arc<Gpt>, Tokenizer) {
@@ -47,7 +47,12 @@ fn player(l: Lesson, gpt: Arc<Gpt>, tok: Tokenizer, dir: Option<PathBuf>) -> Pla
 
 fn attention() -> Player {
     let (gpt, tok) = random();
-    player(lesson::find("attention").expect("attention"), gpt, tok, None)
+    player(
+        lesson::find("attention").expect("attention"),
+        gpt,
+        tok,
+        None,
+    )
 }
 
 fn render(p: &mut Player, w: u16, h: u16) -> String {
@@ -105,7 +110,10 @@ fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
         }
         let first = render(&mut p, w, h);
         assert!(first.contains("step 2/6"), "{w}×{h}:\n{first}");
-        assert!(first.contains("scores q·k/√dₖ"), "view title {w}×{h}:\n{first}");
+        assert!(
+            first.contains("scores q·k/√dₖ"),
+            "view title {w}×{h}:\n{first}"
+        );
         assert!(all.contains("2. Scores: q·k / √dₖ"), "{all}");
         // The score shown is the engine's q·k/√dₖ for the step's selection.
         let shown = number_after(&all, "score = q·k/√dₖ =").expect("score on screen");
@@ -125,9 +133,15 @@ fn text_and_view_sit_side_by_side_when_wide_and_stacked_when_narrow() {
     let wide = render(&mut p, 200, 60);
     let row = wide.lines().nth(1).unwrap_or_default();
     // The lesson's title and the explorer's header share the top rows.
-    assert!(wide.lines().next().unwrap_or_default().contains("step 1/6 · Attention"));
     assert!(
-        wide.lines().any(|l| l.contains("1. Queries, keys and values") && l.contains("│")),
+        wide.lines()
+            .next()
+            .unwrap_or_default()
+            .contains("step 1/6 · Attention")
+    );
+    assert!(
+        wide.lines()
+            .any(|l| l.contains("1. Queries, keys and values") && l.contains("│")),
         "{wide}"
     );
     assert!(row.chars().count() <= 200);
@@ -154,7 +168,10 @@ fn next_and_previous_step_move_the_explorer_to_each_steps_selection() {
     assert_eq!(p.app.stage(), Stage::Scores);
     p.apply(&ch('>'));
     // The mask step selects position 3 and key 0.
-    assert_eq!((p.step, p.app.stage(), p.app.pos, p.app.cell), (2, Stage::Mask, 3, 0));
+    assert_eq!(
+        (p.step, p.app.stage(), p.app.pos, p.app.cell),
+        (2, Stage::Mask, 3, 0)
+    );
     p.apply(&key(KeyCode::PageUp));
     assert_eq!((p.step, p.app.stage()), (1, Stage::Scores));
     assert_eq!(p.app.pos, p.app.tokens().len() - 1);
@@ -174,7 +191,14 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
     let mut p = attention();
     p.apply(&key(KeyCode::PageDown));
     let prompt = p.app.tokens().to_vec();
-    let want = (p.app.step, p.app.view, p.app.layer, p.app.head, p.app.pos, p.app.cell);
+    let want = (
+        p.app.step,
+        p.app.view,
+        p.app.layer,
+        p.app.head,
+        p.app.pos,
+        p.app.cell,
+    );
     // Explore: another layer, head, position, view, a new token, an ablation.
     for e in [ch(']'), ch('}'), ch('h'), ch('5'), ch('n'), ch('s')] {
         p.apply(&e);
@@ -188,7 +212,14 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
     assert!(!p.free);
     assert_eq!(p.app.tokens(), &prompt[..]);
     assert!(!p.app.iv.is_active());
-    let got = (p.app.step, p.app.view, p.app.layer, p.app.head, p.app.pos, p.app.cell);
+    let got = (
+        p.app.step,
+        p.app.view,
+        p.app.layer,
+        p.app.head,
+        p.app.pos,
+        p.app.cell,
+    );
     assert_eq!(got, want);
     assert!(!render(&mut p, 200, 60).contains("exploring freely"));
 }
@@ -207,13 +238,19 @@ fn a_checkpoint_answered_wrong_then_right_shows_the_engines_answer() {
     let s = render(&mut p, 200, 60);
     assert!(s.contains("Predict: Which token comes first?"), "{s}");
     assert!(s.contains("Press a, b, c to answer"), "{s}");
-    assert!(!s.contains("it is 'x'"), "the answer is hidden until the student answers");
+    assert!(
+        !s.contains("it is 'x'"),
+        "the answer is hidden until the student answers"
+    );
     // While the question is open its keys answer it: `a` does not ablate.
     p.apply(&ch('a'));
     assert_eq!(p.checks[0], vec![Check::Answered('a')]);
     assert!(!p.app.iv.is_active());
     let s = render(&mut p, 200, 60);
-    assert!(s.contains("Not quite: you chose a, the model's choice is b"), "{s}");
+    assert!(
+        s.contains("Not quite: you chose a, the model's choice is b"),
+        "{s}"
+    );
     assert!(s.contains("The model's answer: it is 'x'"), "{s}");
     // Answered: `a` is the explorer's ablation key again.
     p.apply(&ch('a'));
@@ -267,9 +304,15 @@ fn markdown_is_wrapped_to_the_width_with_tables_aligned_and_markers_dropped() {
     let md = "Some **bold** and *italic* text that is long enough to wrap twice here.\n\n| key | weight |\n|---|---|\n| 'a' | 0.5 |\n| 'long' | 0.25 |\n\n```\ncode  kept\n```\n";
     let lines = markdown(md, 20);
     let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    assert!(text.iter().all(|l| crate::tui::views::width(l) <= 20), "{text:?}");
+    assert!(
+        text.iter().all(|l| crate::tui::views::width(l) <= 20),
+        "{text:?}"
+    );
     assert_eq!(text[0], "Some bold and italic");
-    assert!(!text.iter().any(|l| l.contains('*') || l.contains("---")), "{text:?}");
+    assert!(
+        !text.iter().any(|l| l.contains('*') || l.contains("---")),
+        "{text:?}"
+    );
     assert!(text.contains(&"key     weight".to_string()), "{text:?}");
     assert!(text.contains(&"'long'  0.25".to_string()), "{text:?}");
     assert!(text.contains(&"code  kept".to_string()), "{text:?}");
