@@ -32,7 +32,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "tab shift-tab 1-7",
         "next / previous view, or view by number",
     ),
-    ("enter / esc", "zoom on one head / back"),
+    (
+        "enter / esc",
+        "zoom: one head in attention, no side panels elsewhere / back",
+    ),
     ("t T", "temperature down / up (0 = greedy)"),
     ("k K", "top-k down / up"),
     ("p P", "top-p down / up"),

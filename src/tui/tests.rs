@@ -339,6 +339,11 @@ fn interventions_are_marked_recomputed_and_reversible() {
     let s = screen(&render(&mut a, 200, 60));
     assert!(s.contains("INTERVENTION: head L0H0 ablated"), "{s}");
     assert!(s.contains("H0 ablated"), "{s}");
+    assert!(s.contains("its output is zeroed"), "{s}");
+    apply(&mut a, &ch('6'));
+    let s = screen(&render(&mut a, 200, 60));
+    assert!(s.contains("without interventions: embed"), "{s}");
+    apply(&mut a, &ch('3'));
     apply(&mut a, &ch('s'));
     apply(&mut a, &ch('m'));
     apply(&mut a, &ch('L'));
