@@ -261,6 +261,19 @@ fn view_zoom_help_palette_and_quit_keys() {
     );
     apply(&mut a, &key(KeyCode::Esc));
     assert!(!a.zoom);
+    // Enter in another view drops the side panels; the views in the hint bar are clickable.
+    apply(&mut a, &ch('2'));
+    assert!(screen(&render(&mut a, 160, 40)).contains("nearest tokens"));
+    apply(&mut a, &key(KeyCode::Enter));
+    assert!(!screen(&render(&mut a, 160, 40)).contains("nearest tokens"));
+    let (r, _) = *a
+        .hits
+        .iter()
+        .find(|(_, h)| *h == Hit::View(View::Logits))
+        .expect("logits in the hint bar");
+    apply(&mut a, &click(r.x, r.y));
+    assert_eq!(a.view, View::Logits);
+    apply(&mut a, &ch('3'));
     apply(&mut a, &ch('?'));
     assert!(a.help);
     let s = screen(&render(&mut a, 100, 30));
