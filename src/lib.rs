@@ -12,4 +12,5 @@ pub mod sample;
 pub mod session;
 pub mod text;
 pub mod tokenizer;
+pub mod train;
 pub mod tui;

@@ -19,11 +19,17 @@ fn model_dir() -> (tempfile::TempDir, PathBuf) {
     let gpt = random_model(&Config::new(2, 4, 64, 257, 128), 7, true);
     gpt.save(&dir).expect("save");
     std::fs::write(dir.join("tokenizer.json"), bytes_tokenizer_json()).expect("tokenizer");
+    // What `gptlens train` leaves in its output folder.
     std::fs::write(
-        dir.join("train_log.json"),
-        r#"{"log": [{"step": 0, "loss": 5.5}, {"step": 100, "loss": 3.25, "val_loss": 3.5}, {"step": 200, "loss": 2.0, "val_loss": 2.5}]}"#,
+        dir.join("train-log.tsv"),
+        "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n1\t0.0001\t5.5000\t\t1.2\t900\n100\t0.001\t3.2500\t3.5\t0.8\t1000\n200\t0.0005\t2.0000\t\t0.5\t1000\n200\t\t\t2.5\t\t\n",
     )
     .expect("log");
+    std::fs::write(
+        dir.join("train-summary.json"),
+        r#"{"step": 200, "tokens_seen": 409600, "elapsed_secs": 95.0, "train_loss": 2.0, "val_loss": 2.5, "baselines": {"unigram": 6.25, "bigram": 4.75, "bigram_lambda": 0.9}}"#,
+    )
+    .expect("summary");
     (tmp, dir)
 }
 
@@ -298,11 +304,11 @@ fn attention_numbers_agree() {
             );
             // head output = Σ weight·v over the shown values
             let mut out = vec![0.0; 16];
-            for j in 0..=pos {
+            for (j, w) in weights.iter().enumerate() {
                 let sj = sel(c, layer, head, Pos::Index(pos), KeyPos::Pos(Pos::Index(j)));
                 let v = c.nums(&sj, "attn.v", &[16.0]);
                 for (o, vv) in out.iter_mut().zip(v) {
-                    *o += weights[j] * vv;
+                    *o += w * vv;
                 }
             }
             close_all(&c.nums(&s, "attn.out", &[16.0]), &out, 2e-3, "Σ weight·v");
@@ -503,37 +509,54 @@ fn cost_numbers_follow_the_closed_forms() {
         let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
         let cfg = &fx.gpt.config;
         let (l, cc, v) = (cfg.n_layer as f64, cfg.n_embd as f64, cfg.vocab_size as f64);
-        let mm = l * 12.0 * cc * cc + v * cc;
-        close(
-            c.one(&s, "cost.matmul_params", &[]),
-            mm,
-            0.0,
-            "matmul params",
-        );
-        close(c.one(&s, "cost.flops_token", &[]), 2.0 * mm, 1e-3, "2N");
-        close(
-            c.one(&s, "cost.train_flops_token", &[]),
-            6.0 * mm,
-            1e-3,
-            "6N",
-        );
+        let t = c.env.trace.len() as f64;
+        // N without the embedding tables: the blocks' matrices, biases and LayerNorms, and ln_f
+        let n = l * (12.0 * cc * cc + 13.0 * cc) + 2.0 * cc;
+        close(c.one(&s, "cost.params_nonembed", &[]), n, 0.0, "N");
         close(
             c.one(&s, "cost.params", &[]),
             cfg.n_params() as f64,
             0.0,
             "params",
         );
+        close(c.one(&s, "cost.flops_token", &[]), 2.0 * n, 1e-4, "2N");
         close(
-            c.one(&s, "cost.gpt3_train_flops", &[]),
-            3.15e23,
-            1e-3,
-            "GPT-3 6ND",
+            c.one(&s, "cost.train_flops_token", &[]),
+            6.0 * n,
+            1e-4,
+            "6N",
         );
         close(
-            c.one(&s, "cost.gpt3_gpu_hours", &[100.0]),
-            3.15e23 / 1e14 / 3600.0,
-            1e-6,
+            c.one(&s, "cost.attn_flops_token", &[]),
+            4.0 * l * (t + 1.0) * cc,
+            1e-4,
+            "4·L·T·C",
+        );
+        close(
+            c.one(&s, "cost.unembed_flops_token", &[]),
+            2.0 * v * cc,
+            1e-4,
+            "2·V·C",
+        );
+        let ledger = c.one(&s, "cost.ledger_flops_token", &[]);
+        let matmuls = 2.0 * l * 12.0 * cc * cc + 2.0 * v * cc + 4.0 * l * (t + 1.0) * cc;
+        assert!(
+            ledger > matmuls && ledger < 1.2 * matmuls,
+            "ledger {ledger} ≈ matmuls {matmuls} + elementwise"
+        );
+        let g3 = c.one(&s, "cost.gpt3_train_flops", &[]);
+        assert!((3.1e23..3.2e23).contains(&g3), "GPT-3 6ND = {g3}");
+        close(
+            c.one(&s, "cost.gpt3_gpu_hours", &[]),
+            g3 / (312e12 * 0.4) / 3600.0,
+            2e-3,
             "GPU-hours",
+        );
+        close(
+            c.one(&s, "cost.gpt3_dollars", &[]),
+            2.0 * c.one(&s, "cost.gpt3_gpu_hours", &[]),
+            1e-6,
+            "price",
         );
         let tps = c.one(&s, "cost.measured", &[]);
         assert!(tps > 0.0);
@@ -541,12 +564,27 @@ fn cost_numbers_follow_the_closed_forms() {
             c.show(&s, "cost.kv_token", &[]).starts_with("1.00 KiB"),
             "2·2·64·4 bytes"
         );
+        assert!(
+            c.show(&s, "cost.kv_context", &[]).starts_with("128.00 KiB"),
+            "× 128 positions"
+        );
         // the train log is read
         assert_eq!(c.one(&s, "train.first", &[]), 5.5);
         assert_eq!(c.one(&s, "train.last", &[]), 2.0);
         assert_eq!(c.one(&s, "train.val", &[]), 2.5);
         assert_eq!(c.one(&s, "train.steps", &[]), 200.0);
         assert_eq!(c.show(&s, "train.curve", &[]).chars().count(), 3);
+        let summary = c.show(&s, "train.summary", &[]);
+        for want in [
+            "200 optimizer steps",
+            "409,600 tokens",
+            "from 5.5000 at step 1 to 2 at step 200",
+            "final loss was 2.5000",
+        ] {
+            assert!(summary.contains(want), "{want}: {summary}");
+        }
+        let b = c.nums(&s, "train.baselines", &[]);
+        assert_eq!(b, [6.25, 4.75, 2.5]);
     });
 }
 
@@ -750,4 +788,106 @@ fn cli_lesson_naming_a_missing_model_says_so() {
         err.contains("built-in model `tinystories`") && err.contains("--model DIR"),
         "{err}"
     );
+}
+
+/// docs/lesson-format.md embeds the generated placeholder table; regenerate
+/// with `UPDATE_DOCS=1 cargo test --release --test lessons docs_placeholder_table`.
+#[test]
+fn docs_placeholder_table_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lesson-format.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/lesson-format.md");
+    let (begin, end) = ("<!-- placeholders:begin -->\n", "<!-- placeholders:end -->");
+    let a = doc.find(begin).expect("begin marker") + begin.len();
+    let b = doc.find(end).expect("end marker");
+    let want = placeholders::reference_markdown();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, format!("{}{want}{}", &doc[..a], &doc[b..])).unwrap();
+        return;
+    }
+    assert_eq!(
+        &doc[a..b],
+        want,
+        "the placeholder table is stale: rerun with UPDATE_DOCS=1"
+    );
+}
+
+/// Lesson files and the explorer use the same stage and view names.
+#[test]
+fn lesson_names_match_the_explorer() {
+    use gptlens::lesson::names::{LESSON_ONLY_VIEWS, STAGES, VIEWS};
+    use gptlens::tui::{Stage, View};
+    let tui_stages: Vec<&str> = Stage::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(STAGES, tui_stages.as_slice());
+    let tui_views: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
+    let mut want = tui_views.clone();
+    want.extend(LESSON_ONLY_VIEWS);
+    assert_eq!(VIEWS, want.as_slice());
+    for s in STAGES {
+        assert!(s.parse::<Stage>().is_ok(), "{s}");
+    }
+}
+
+/// A model folder without a training record: the training lesson still runs and says so once.
+#[test]
+fn training_lesson_without_a_record_says_so() {
+    let (_t, dir) = model_dir();
+    std::fs::remove_file(dir.join("train-log.tsv")).unwrap();
+    std::fs::remove_file(dir.join("train-summary.json")).unwrap();
+    let d = dir.to_str().unwrap();
+    let (ok, out, err) = gptlens(&["--model", d, "lesson", "training", "--print"], &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("no training record").count(), 1, "{out}");
+    // the older JSON form is read too
+    std::fs::write(
+        dir.join("train_log.json"),
+        r#"[{"step": 0, "loss": 5.5}, {"step": 10, "loss": 4.0}]"#,
+    )
+    .unwrap();
+    let (ok, out, _) = gptlens(&["--model", d, "lesson", "training", "--print"], &[]);
+    assert!(
+        ok && out.contains("from 5.5000 at step 0 to 4 at step 10"),
+        "{out}"
+    );
+}
+
+/// The logit lens read after the last layer is the model's own prediction, and
+/// `lens.first` / `lens.when` agree with the lens table.
+#[test]
+fn logit_lens_ends_at_the_real_prediction() {
+    with_env("Once upon a time", |c, fx| {
+        let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
+        let table = c.show(&s, "lens", &[]);
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(rows.len(), fx.gpt.config.n_layer + 1);
+        let top = c.show(&s, "logits.top.token", &[]);
+        let last = rows.last().unwrap();
+        assert!(last.contains(&format!("| {top} |")), "{last} vs {top}");
+        let lens_p = numbers(last.rsplit('|').nth(1).unwrap())[0];
+        let p = c.nums(&s, "logits.probs", &[1.0])[0];
+        close(
+            lens_p,
+            p,
+            2e-3,
+            "lens after the last layer = softmax(logits)",
+        );
+        let first = c.show(&s, "lens.first", &[]);
+        let when = c.show(&s, "lens.when", &[]);
+        let idx = rows
+            .iter()
+            .position(|r| r.contains(&format!("| {top} |")))
+            .unwrap();
+        let agree_from = (idx..rows.len()).all(|i| rows[i].contains(&format!("| {top} |")));
+        if agree_from && idx == 0 {
+            assert_eq!(
+                (first.as_str(), when.as_str()),
+                ("the embeddings", "from the embeddings")
+            );
+        } else {
+            assert!(first.starts_with("layer "), "{first}");
+            assert!(
+                when == "somewhere in between" || when == "only after the last layer",
+                "{when}"
+            );
+        }
+    });
 }

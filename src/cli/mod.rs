@@ -7,6 +7,7 @@ mod generate;
 mod init;
 mod lesson;
 mod trace;
+mod train;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -48,6 +49,8 @@ pub enum Command {
     Explore(explore::Args),
     /// Measure decode speed, prefill time and the time of one traced step.
     Bench(bench::Args),
+    /// Train a GPT-2 from scratch on a text corpus (or time training with --bench).
+    Train(train::Args),
     /// What a GPT costs: parameters, FLOPs, memory, accelerator-hours, for any shape.
     Cost(cost::Args),
     /// List the lessons with one-line summaries.
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Trace(a)) => trace::run(cli.model.as_deref(), a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
+        Some(Command::Train(a)) => train::run(a),
         Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
         Some(Command::Lessons) => lesson::list(),
         Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), a),

@@ -11,6 +11,9 @@ const FRONT_KEYS: &[&str] = &["title", "summary", "prompt", "model", "order"];
 const STEP_KEYS: &[&str] = &["view", "stage", "layer", "head", "position", "key"];
 const PREDICT_KEYS: &[&str] = &["question", "answer", "match"];
 
+/// `key: value` lines of a block, each with its line number.
+type Kvs = Vec<(String, String, usize)>;
+
 struct Ctx<'a> {
     file: &'a str,
 }
@@ -412,7 +415,7 @@ fn fenced_kvs(
     mut i: usize,
     open_line: usize,
     what: &str,
-) -> Result<(Vec<(String, String, usize)>, usize), LessonError> {
+) -> Result<(Kvs, usize), LessonError> {
     let mut kvs = vec![];
     loop {
         let Some(l) = lines.get(i) else {
@@ -441,7 +444,7 @@ fn fenced_kvs(
 fn step_fields(
     cx: &Ctx,
     block_line: usize,
-    kvs: &[(String, String, usize)],
+    kvs: &Kvs,
 ) -> Result<(String, Option<String>, Select), LessonError> {
     let mut view = None;
     let mut stage = None;
@@ -544,11 +547,7 @@ fn position(cx: &Ctx, ln: usize, what: &str, v: &str) -> Result<Pos, LessonError
     }
 }
 
-fn checkpoint(
-    cx: &Ctx,
-    open: usize,
-    kvs: &[(String, String, usize)],
-) -> Result<Checkpoint, LessonError> {
+fn checkpoint(cx: &Ctx, open: usize, kvs: &Kvs) -> Result<Checkpoint, LessonError> {
     let mut question = None;
     let mut answer = None;
     let mut matches = None;

@@ -1,0 +1,261 @@
+//! `gptlens train`: train a GPT-2 from scratch on a text corpus, and
+//! `gptlens train --bench`: training speed on random tokens.
+
+use anyhow::{Context, Result, bail};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use gptlens::model::random_model;
+use gptlens::rng::Rng;
+use gptlens::train::{Hyper, Progress, RunOptions, Summary, Trainer, bits_per_byte};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Preset {
+    /// The built-in model: 4 layers, 4 heads, 128 wide, 2048-token BPE, context 256.
+    Tiny,
+    /// A 2-layer, 4-head, 128-wide model, for cleaner attention heads.
+    Small2,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Training text (UTF-8; stories separated by lines `<|endoftext|>`).
+    #[arg(long, value_name = "FILE")]
+    corpus: Option<PathBuf>,
+    /// Validation text, for the periodic and final validation loss.
+    #[arg(long, value_name = "FILE")]
+    valid: Option<PathBuf>,
+    /// Output model folder (config.json, model.safetensors, tokenizer.json, checkpoint/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Start from a preset's settings; the options below override it.
+    #[arg(long, value_enum, default_value = "tiny")]
+    preset: Preset,
+    #[arg(long)]
+    layers: Option<usize>,
+    #[arg(long)]
+    heads: Option<usize>,
+    #[arg(long)]
+    embd: Option<usize>,
+    /// Context length (tokens per training window).
+    #[arg(long)]
+    ctx: Option<usize>,
+    /// Vocabulary size of the BPE tokenizer trained on the corpus.
+    #[arg(long)]
+    vocab: Option<usize>,
+    /// Windows per batch.
+    #[arg(long)]
+    batch: Option<usize>,
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Peak learning rate (after warm-up).
+    #[arg(long)]
+    lr: Option<f32>,
+    /// Learning rate at the end of the cosine decay.
+    #[arg(long)]
+    min_lr: Option<f32>,
+    /// Linear warm-up steps.
+    #[arg(long)]
+    warmup: Option<u64>,
+    /// AdamW weight decay (matrices and embeddings only).
+    #[arg(long)]
+    weight_decay: Option<f32>,
+    /// Clip the global gradient norm to this (0: no clipping).
+    #[arg(long)]
+    grad_clip: Option<f32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Validate every N steps (0: only at the end).
+    #[arg(long, default_value_t = 250)]
+    eval_every: u64,
+    /// Batches per periodic validation (the final one uses the whole text).
+    #[arg(long, default_value_t = 8)]
+    eval_batches: usize,
+    /// Write a checkpoint every N steps (0: only at the end).
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: u64,
+    /// Continue the run in --out from its checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Replace an existing --out folder.
+    #[arg(long)]
+    force: bool,
+    /// Measure training speed (tokens/s) on random tokens for the chosen shape
+    /// and batch, instead of training.
+    #[arg(long)]
+    bench: bool,
+    /// Steps timed by --bench (after 2 warm-up steps).
+    #[arg(long, default_value_t = 10)]
+    bench_steps: u64,
+}
+
+fn hyper(a: &Args) -> Hyper {
+    let mut h = Hyper::tiny();
+    if let Preset::Small2 = a.preset {
+        h.n_layer = 2;
+    }
+    macro_rules! set {
+        ($($opt:ident => $field:ident),*) => { $( if let Some(v) = a.$opt { h.$field = v; } )* };
+    }
+    set!(layers => n_layer, heads => n_head, embd => n_embd, ctx => n_ctx, vocab => vocab_size,
+         batch => batch, steps => steps, lr => lr, min_lr => min_lr, warmup => warmup,
+         weight_decay => weight_decay, grad_clip => grad_clip, seed => seed);
+    h
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let h = hyper(&a);
+    if a.bench {
+        return bench(&h, a.bench_steps);
+    }
+    let (Some(corpus), Some(out)) = (a.corpus.clone(), a.out.clone()) else {
+        bail!(
+            "gptlens train needs --corpus FILE and --out DIR, e.g. `gptlens train --corpus /work/shared/corpus/tinystories_train.txt --valid /work/shared/corpus/tinystories_valid.txt --out mymodel`"
+        );
+    };
+    if a.resume && a.force {
+        bail!("--resume and --force contradict each other: pick one");
+    }
+    let run = RunOptions {
+        corpus,
+        valid: a.valid.clone(),
+        out: out.clone(),
+        eval_every: a.eval_every,
+        eval_batches: a.eval_batches,
+        checkpoint_every: a.checkpoint_every,
+        resume: a.resume,
+        force: a.force,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
+        .context("installing the Ctrl-C handler")?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
+        .context("installing the SIGTERM handler")?;
+    let tty = std::io::stderr().is_terminal();
+    let mut last_val: Option<f32> = None;
+    let mut report = |p: &Progress| {
+        if let Some(m) = &p.message {
+            eprintln!("{m}");
+            return;
+        }
+        if p.val_loss.is_some() {
+            last_val = p.val_loss;
+        }
+        let val = last_val
+            .map(|v| format!("  val {v:.3}"))
+            .unwrap_or_default();
+        let eta = p.elapsed_secs / p.step as f64 * (p.steps - p.step) as f64;
+        let line = format!(
+            "step {}/{}  loss {:.3}{val}  lr {:.2e}  {:.0} tok/s  {:.0}s, ~{:.0}s left",
+            p.step, p.steps, p.loss, p.lr, p.tokens_per_sec, p.elapsed_secs, eta
+        );
+        if tty {
+            let width = 24;
+            let done = (p.step as usize * width) / p.steps.max(1) as usize;
+            eprint!(
+                "\r[{}{}] {line}\x1b[K",
+                "█".repeat(done),
+                "·".repeat(width - done)
+            );
+            if p.val_loss.is_some() || p.step == p.steps {
+                eprintln!();
+            }
+        } else if p.step.is_multiple_of(50)
+            || p.val_loss.is_some()
+            || p.step == 1
+            || p.step == p.steps
+        {
+            eprintln!("{line}");
+        }
+    };
+    let summary = gptlens::train::train(&h, &run, &stop, &mut report)?;
+    if tty {
+        eprintln!();
+    }
+    print_summary(&summary, &out);
+    Ok(())
+}
+
+fn print_summary(s: &Summary, out: &std::path::Path) {
+    if s.interrupted {
+        eprintln!(
+            "interrupted at step {}/{}; checkpoint written. Continue with the same command plus --resume.",
+            s.step, s.hyper.steps
+        );
+        return;
+    }
+    eprintln!(
+        "done: {} steps, {} tokens, {:.0} s, {} parameters; model in {}",
+        s.step,
+        s.tokens_seen,
+        s.elapsed_secs,
+        s.n_params,
+        out.display()
+    );
+    if let Some(t) = s.train_loss {
+        eprintln!("last train loss {t:.4}");
+    }
+    if let (Some(v), Some(bpb)) = (s.val_loss, s.val_bits_per_byte) {
+        eprintln!(
+            "validation: loss {v:.4} nats/token, perplexity {:.2}, {bpb:.4} bits/byte ({} tokens, {} bytes)",
+            (v as f64).exp(),
+            s.val_tokens,
+            s.val_bytes
+        );
+    }
+    if let Some(b) = &s.baselines {
+        eprintln!(
+            "baselines on the same validation text: unigram {:.4} ({:.3} bits/byte), bigram {:.4} (λ {}, {:.3} bits/byte)",
+            b.unigram,
+            bits_per_byte(b.unigram, s.val_tokens, s.val_bytes),
+            b.bigram,
+            b.bigram_lambda,
+            bits_per_byte(b.bigram, s.val_tokens, s.val_bytes)
+        );
+    }
+}
+
+/// Times training steps (forward, backward, clip, AdamW) on random tokens.
+fn bench(h: &Hyper, steps: u64) -> Result<()> {
+    let cfg = h.config();
+    cfg.validate()?;
+    let gpt = random_model(&cfg, h.seed, false);
+    let (b, t) = (h.batch, h.n_ctx);
+    let mut tr = Trainer::new(&gpt, b, t);
+    let mut rng = Rng::new(h.seed);
+    let ids: Vec<u32> = (0..b * t * 2)
+        .map(|_| rng.below(cfg.vocab_size) as u32)
+        .collect();
+    let (inputs, targets) = (&ids[..b * t], &ids[b * t..]);
+    let mut times = Vec::new();
+    for step in 1..=steps + 2 {
+        let start = Instant::now();
+        tr.loss_and_grads(inputs, targets);
+        tr.update(1e-4, h.weight_decay, h.grad_clip, step);
+        if step > 2 {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let tokens = (b * t) as f64;
+    let threads = rayon::current_num_threads();
+    println!(
+        "train step, {} layers, {} heads, {} wide, vocab {}, batch {b} × {t}, {threads} threads: median {:.1} ms ({:.0} tokens/s), mean {:.1} ms ({:.0} tokens/s) over {} steps",
+        cfg.n_layer,
+        cfg.n_head,
+        cfg.n_embd,
+        cfg.vocab_size,
+        median * 1e3,
+        tokens / median,
+        mean * 1e3,
+        tokens / mean,
+        times.len()
+    );
+    let _ = std::io::stdout().flush();
+    Ok(())
+}

@@ -1,0 +1,631 @@
+//! Training a GPT-2 from scratch, the way llm.c does it: a batched forward pass
+//! that keeps its activations ([`forward`]), a hand-written backward pass
+//! ([`backward`]), AdamW ([`adamw`]) over one flat parameter buffer
+//! ([`params`]), with checkpoints that a run resumes from.
+
+pub mod adamw;
+pub mod backward;
+pub mod baselines;
+pub mod bpe;
+pub mod data;
+pub mod forward;
+pub mod kernels;
+pub mod params;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Config, ModelError, random_model, write_safetensors};
+use crate::rng::Rng;
+use crate::tokenizer::Tokenizer;
+use adamw::AdamW;
+use backward::GradScratch;
+use forward::Acts;
+use params::Layout;
+
+/// What can stop a training run; each message says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("{0}")]
+    Input(String),
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error(
+        "the loss (or its gradient) became {loss} at step {step}; training stopped. {kept} Try a lower --lr or a smaller --grad-clip."
+    )]
+    NonFinite { step: u64, loss: f32, kept: String },
+}
+
+/// The settings that define a run: a checkpoint only resumes under the same ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hyper {
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_embd: usize,
+    pub n_ctx: usize,
+    pub vocab_size: usize,
+    pub batch: usize,
+    pub steps: u64,
+    pub lr: f32,
+    pub min_lr: f32,
+    pub warmup: u64,
+    pub weight_decay: f32,
+    pub grad_clip: f32,
+    pub seed: u64,
+}
+
+impl Hyper {
+    /// The default model's settings (`--preset tiny`).
+    pub fn tiny() -> Self {
+        Hyper {
+            n_layer: 4,
+            n_head: 4,
+            n_embd: 128,
+            n_ctx: 256,
+            vocab_size: 2048,
+            batch: 8,
+            steps: 1800,
+            lr: 3e-3,
+            min_lr: 3e-4,
+            warmup: 100,
+            weight_decay: 0.1,
+            grad_clip: 1.0,
+            seed: 1337,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        Config::new(
+            self.n_layer,
+            self.n_head,
+            self.n_embd,
+            self.vocab_size,
+            self.n_ctx,
+        )
+    }
+
+    /// The names and values of the settings that differ from `other`.
+    pub fn differences(&self, other: &Hyper) -> Vec<String> {
+        let a = serde_json::to_value(self).expect("json");
+        let b = serde_json::to_value(other).expect("json");
+        let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+            return vec![];
+        };
+        a.iter()
+            .filter(|(k, v)| b.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k}: checkpoint {}, now {v}", b[k]))
+            .collect()
+    }
+}
+
+/// Everything `train` needs besides the hyper-parameters.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub corpus: PathBuf,
+    pub valid: Option<PathBuf>,
+    pub out: PathBuf,
+    /// Validate every this many steps (0: only at the end).
+    pub eval_every: u64,
+    /// Batches per periodic validation (the final one uses the whole text).
+    pub eval_batches: usize,
+    /// Write a checkpoint every this many steps (0: only at the end).
+    pub checkpoint_every: u64,
+    pub resume: bool,
+    pub force: bool,
+}
+
+/// What the loop reports to its caller after each step.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub step: u64,
+    pub steps: u64,
+    pub loss: f32,
+    pub lr: f32,
+    pub grad_norm: f32,
+    pub tokens_per_sec: f64,
+    pub val_loss: Option<f32>,
+    pub elapsed_secs: f64,
+    pub message: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub hyper: Hyper,
+    pub n_params: usize,
+    pub step: u64,
+    pub tokens_seen: u64,
+    pub elapsed_secs: f64,
+    pub train_loss: Option<f32>,
+    pub val_loss: Option<f32>,
+    /// Validation bits per byte: val_loss · tokens / bytes / ln 2.
+    pub val_bits_per_byte: Option<f64>,
+    pub val_tokens: usize,
+    pub val_bytes: usize,
+    /// Unigram and bigram validation losses with the same tokenizer.
+    pub baselines: Option<baselines::Baselines>,
+    pub interrupted: bool,
+}
+
+/// Converts nats per token to bits per byte of the text the tokens encode.
+pub fn bits_per_byte(nats_per_token: f64, tokens: usize, bytes: usize) -> f64 {
+    nats_per_token * tokens as f64 / bytes as f64 / std::f64::consts::LN_2
+}
+
+/// The state a checkpoint holds besides the tensors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct CheckpointMeta {
+    hyper: Hyper,
+    step: u64,
+    tokens_seen: u64,
+    elapsed_secs: f64,
+    last_train_loss: Option<f32>,
+}
+
+/// The parameters, gradients and optimizer state of a run, plus its buffers.
+pub struct Trainer {
+    pub cfg: Config,
+    pub layout: Layout,
+    pub params: Vec<f32>,
+    pub grads: Vec<f32>,
+    pub opt: AdamW,
+    decay: Vec<bool>,
+    pub acts: Acts,
+    scratch: GradScratch,
+    inputs: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl Trainer {
+    /// A trainer for `[b, t]` batches starting from the given weights.
+    pub fn new(gpt: &crate::model::Gpt, b: usize, t: usize) -> Self {
+        let cfg = gpt.config.clone();
+        let layout = Layout::new(&cfg);
+        let params = params::flatten(gpt, &layout);
+        let mut decay = vec![false; layout.total];
+        for i in 0..layout.names.len() {
+            if layout.shapes[i].len() == 2 {
+                decay[layout.range(i)].fill(true);
+            }
+        }
+        Trainer {
+            acts: Acts::new(&cfg, b, t),
+            scratch: GradScratch::new(&cfg, b, t),
+            grads: vec![0.0; layout.total],
+            opt: AdamW::new(layout.total),
+            inputs: vec![0; b * t],
+            targets: vec![0; b * t],
+            cfg,
+            layout,
+            params,
+            decay,
+        }
+    }
+
+    /// Mean cross-entropy of a batch (no gradients).
+    pub fn loss(&mut self, inputs: &[u32], targets: &[u32]) -> f32 {
+        forward::forward(
+            &self.cfg,
+            &self.layout,
+            &self.params,
+            &mut self.acts,
+            inputs,
+            targets,
+        )
+    }
+
+    /// Forward and backward: returns the loss and leaves d loss/d params in `grads`.
+    pub fn loss_and_grads(&mut self, inputs: &[u32], targets: &[u32]) -> f32 {
+        let loss = self.loss(inputs, targets);
+        self.grads.fill(0.0);
+        backward::backward(
+            &self.cfg,
+            &self.layout,
+            &self.params,
+            &mut self.grads,
+            &mut self.acts,
+            &mut self.scratch,
+            inputs,
+            targets,
+        );
+        loss
+    }
+
+    /// Clips the gradients and takes one AdamW step (1-based `step`); returns the
+    /// gradient norm before clipping.
+    pub fn update(&mut self, lr: f32, weight_decay: f32, grad_clip: f32, step: u64) -> f32 {
+        let norm = adamw::clip_grad_norm(&mut self.grads, grad_clip);
+        self.opt.step(
+            &mut self.params,
+            &self.grads,
+            &self.decay,
+            lr,
+            weight_decay,
+            step,
+        );
+        norm
+    }
+
+    /// Mean loss over `max_batches` sequential batches of the stream (all if 0).
+    pub fn evaluate(&mut self, stream: &[u32], max_batches: usize) -> Option<f32> {
+        let (b, t) = (self.acts.b, self.acts.t);
+        let mut n = data::sequential_batches(stream.len(), b, t);
+        if max_batches > 0 {
+            n = n.min(max_batches);
+        }
+        if n == 0 {
+            return None;
+        }
+        let mut inputs = std::mem::take(&mut self.inputs);
+        let mut targets = std::mem::take(&mut self.targets);
+        let mut sum = 0.0f64;
+        for k in 0..n {
+            data::sequential_batch(stream, t, k, &mut inputs, &mut targets);
+            sum += self.loss(&inputs, &targets) as f64;
+        }
+        self.inputs = inputs;
+        self.targets = targets;
+        Some((sum / n as f64) as f32)
+    }
+
+    pub fn gpt(&self) -> crate::model::Gpt {
+        params::unflatten(&self.cfg, &self.params, &self.layout)
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
+    move |e| TrainError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+/// Writes the model folder files (config.json, model.safetensors) through
+/// temporary names, so a reader never sees half a file.
+fn write_model(trainer: &Trainer, out: &Path) -> Result<(), TrainError> {
+    let tmp = out.join("model.safetensors.tmp");
+    trainer.gpt().weights.save_safetensors(&tmp)?;
+    let st = out.join("model.safetensors");
+    std::fs::rename(&tmp, &st).map_err(io_err(&st))?;
+    trainer.cfg.write(&out.join("config.json"))?;
+    Ok(())
+}
+
+fn checkpoint_dir(out: &Path) -> PathBuf {
+    out.join("checkpoint")
+}
+
+fn write_checkpoint(
+    trainer: &Trainer,
+    out: &Path,
+    meta: &CheckpointMeta,
+) -> Result<(), TrainError> {
+    let dir = checkpoint_dir(out);
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let n = trainer.params.len();
+    let tmp = dir.join("state.safetensors.tmp");
+    write_safetensors(
+        &tmp,
+        &[
+            ("params".to_string(), &[n][..], &trainer.params[..]),
+            ("adam_m".to_string(), &[n][..], &trainer.opt.m[..]),
+            ("adam_v".to_string(), &[n][..], &trainer.opt.v[..]),
+        ],
+        &[],
+    )?;
+    let json_tmp = dir.join("state.json.tmp");
+    let text = serde_json::to_string_pretty(meta).expect("json");
+    std::fs::write(&json_tmp, text).map_err(io_err(&json_tmp))?;
+    // The tensors first, then the metadata that names their step.
+    let st = dir.join("state.safetensors");
+    std::fs::rename(&tmp, &st).map_err(io_err(&st))?;
+    let js = dir.join("state.json");
+    std::fs::rename(&json_tmp, &js).map_err(io_err(&js))?;
+    write_model(trainer, out)
+}
+
+fn read_checkpoint(
+    trainer: &mut Trainer,
+    out: &Path,
+    hyper: &Hyper,
+) -> Result<CheckpointMeta, TrainError> {
+    let dir = checkpoint_dir(out);
+    let js = dir.join("state.json");
+    if !js.is_file() {
+        return Err(TrainError::Input(format!(
+            "--resume: there is no checkpoint in {} (no state.json); start a new run with --force instead",
+            dir.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&js).map_err(io_err(&js))?;
+    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| {
+        TrainError::Input(format!(
+            "{} is not a gptlens checkpoint ({e})",
+            js.display()
+        ))
+    })?;
+    let diff = hyper.differences(&meta.hyper);
+    if !diff.is_empty() {
+        return Err(TrainError::Input(format!(
+            "--resume: the checkpoint in {} was made with other settings ({}); resume with the same options, or start a new run with --force",
+            dir.display(),
+            diff.join("; ")
+        )));
+    }
+    let st = dir.join("state.safetensors");
+    let bytes = std::fs::read(&st).map_err(io_err(&st))?;
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+        TrainError::Input(format!(
+            "{} is corrupt ({e}); start again with --force",
+            st.display()
+        ))
+    })?;
+    let n = trainer.params.len();
+    for (name, dst) in [
+        ("params", &mut trainer.params),
+        ("adam_m", &mut trainer.opt.m),
+        ("adam_v", &mut trainer.opt.v),
+    ] {
+        let view = tensors.tensor(name).map_err(|e| {
+            TrainError::Input(format!(
+                "{} lacks {name} ({e}); start again with --force",
+                st.display()
+            ))
+        })?;
+        if view.shape() != [n] || view.dtype() != safetensors::Dtype::F32 {
+            return Err(TrainError::Input(format!(
+                "{}: {name} has shape {:?}, the model needs [{n}]; start again with --force",
+                st.display(),
+                view.shape()
+            )));
+        }
+        for (d, b) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
+            *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
+    Ok(meta)
+}
+
+/// Trains a model as `hyper` says and writes it to `run.out`; `stop` (set by
+/// Ctrl-C) ends the run early after writing a checkpoint. `report` is called
+/// after every step.
+pub fn train(
+    hyper: &Hyper,
+    run: &RunOptions,
+    stop: &AtomicBool,
+    report: &mut dyn FnMut(&Progress),
+) -> Result<Summary, TrainError> {
+    let cfg = hyper.config();
+    cfg.validate()?;
+    if hyper.batch == 0 || hyper.steps == 0 {
+        return Err(TrainError::Input(
+            "--batch and --steps must be at least 1".into(),
+        ));
+    }
+    let out = &run.out;
+    if out.exists() && !run.resume && !run.force {
+        return Err(TrainError::Input(format!(
+            "{} already exists; pass --resume to continue its run or --force to start over (its files get replaced)",
+            out.display()
+        )));
+    }
+    let text = data::read_corpus(&run.corpus)?;
+    let docs = data::split_documents(&text);
+    let mut note = |m: String| {
+        report(&Progress {
+            step: 0,
+            steps: hyper.steps,
+            loss: f32::NAN,
+            lr: 0.0,
+            grad_norm: 0.0,
+            tokens_per_sec: 0.0,
+            val_loss: None,
+            elapsed_secs: 0.0,
+            message: Some(m),
+        })
+    };
+    let tok_path = out.join("tokenizer.json");
+    let tokenizer = if run.resume {
+        Tokenizer::open(&tok_path)?
+    } else {
+        note(format!(
+            "training a {}-token byte-level BPE on {} documents",
+            hyper.vocab_size,
+            docs.len()
+        ));
+        let json = bpe::train_bpe(&docs, hyper.vocab_size)?;
+        std::fs::create_dir_all(out).map_err(io_err(out))?;
+        std::fs::write(&tok_path, &json).map_err(io_err(&tok_path))?;
+        Tokenizer::from_json(&json)?
+    };
+    tokenizer.check_matches(&cfg)?;
+    let train_stream = data::encode_documents(&tokenizer, &docs)?;
+    let need = hyper.batch * hyper.n_ctx + 1;
+    if train_stream.len() < need {
+        return Err(TrainError::Input(format!(
+            "the corpus is {} tokens, smaller than one batch ({} × {} + 1 = {need}); use a larger corpus or a smaller --batch / --ctx",
+            train_stream.len(),
+            hyper.batch,
+            hyper.n_ctx
+        )));
+    }
+    let (valid_stream, valid_bytes) = match &run.valid {
+        Some(p) => {
+            let vt = data::read_corpus(p)?;
+            let s = data::encode_documents(&tokenizer, &data::split_documents(&vt))?;
+            if s.len() < need {
+                return Err(TrainError::Input(format!(
+                    "the validation text {} is {} tokens, smaller than one batch ({need}); give a longer one or a smaller --batch / --ctx",
+                    p.display(),
+                    s.len()
+                )));
+            }
+            (s, vt.len())
+        }
+        None => (Vec::new(), 0),
+    };
+    note(format!(
+        "{} training tokens, {} validation tokens, {} parameters",
+        train_stream.len(),
+        valid_stream.len(),
+        cfg.n_params()
+    ));
+
+    let mut trainer = Trainer::new(
+        &random_model(&cfg, hyper.seed, false),
+        hyper.batch,
+        hyper.n_ctx,
+    );
+    let mut meta = CheckpointMeta {
+        hyper: hyper.clone(),
+        step: 0,
+        tokens_seen: 0,
+        elapsed_secs: 0.0,
+        last_train_loss: None,
+    };
+    if run.resume {
+        meta = read_checkpoint(&mut trainer, out, hyper)?;
+        note(format!("resuming from step {}", meta.step));
+    }
+    let log_path = out.join("train-log.tsv");
+    if !run.resume || !log_path.exists() {
+        std::fs::write(
+            &log_path,
+            "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n",
+        )
+        .map_err(io_err(&log_path))?;
+    }
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log_path)
+        .map_err(io_err(&log_path))?;
+
+    let t = hyper.n_ctx;
+    let tokens_per_step = (hyper.batch * t) as u64;
+    let mut inputs = vec![0u32; hyper.batch * t];
+    let mut targets = vec![0u32; hyper.batch * t];
+    let start = Instant::now();
+    let base_elapsed = meta.elapsed_secs;
+    let mut interrupted = false;
+    let mut last_good = meta.clone();
+    let mut had_checkpoint = run.resume;
+    while meta.step < hyper.steps {
+        if stop.load(Ordering::SeqCst) {
+            interrupted = true;
+            break;
+        }
+        let step = meta.step;
+        let step_start = Instant::now();
+        // The batch depends only on (seed, step), so a resumed run sees the same data.
+        let mut rng = Rng::new(hyper.seed ^ (step + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        data::random_batch(&train_stream, t, &mut rng, &mut inputs, &mut targets);
+        let loss = trainer.loss_and_grads(&inputs, &targets);
+        let lr = adamw::learning_rate(step, hyper.warmup, hyper.steps, hyper.lr, hyper.min_lr);
+        let grad_norm = if loss.is_finite() {
+            trainer.update(lr, hyper.weight_decay, hyper.grad_clip, step + 1)
+        } else {
+            f32::NAN
+        };
+        if !loss.is_finite() || !grad_norm.is_finite() {
+            let kept = if had_checkpoint {
+                format!(
+                    "The last good checkpoint (step {}) is kept in {}.",
+                    last_good.step,
+                    checkpoint_dir(out).display()
+                )
+            } else {
+                "No checkpoint had been written yet.".to_string()
+            };
+            return Err(TrainError::NonFinite {
+                step: step + 1,
+                loss: if loss.is_finite() { grad_norm } else { loss },
+                kept,
+            });
+        }
+        meta.step += 1;
+        meta.tokens_seen += tokens_per_step;
+        meta.last_train_loss = Some(loss);
+        meta.elapsed_secs = base_elapsed + start.elapsed().as_secs_f64();
+        let tokens_per_sec = tokens_per_step as f64 / step_start.elapsed().as_secs_f64();
+        let last = meta.step == hyper.steps;
+        let val_loss = if !valid_stream.is_empty()
+            && run.eval_every > 0
+            && meta.step.is_multiple_of(run.eval_every)
+            && !last
+        {
+            trainer.evaluate(&valid_stream, run.eval_batches)
+        } else {
+            None
+        };
+        use std::io::Write;
+        if meta.step.is_multiple_of(10) || val_loss.is_some() || meta.step == 1 {
+            let v = val_loss.map(|v| v.to_string()).unwrap_or_default();
+            writeln!(
+                log,
+                "{}\t{lr:.6}\t{loss:.4}\t{v}\t{grad_norm:.4}\t{tokens_per_sec:.0}",
+                meta.step
+            )
+            .map_err(io_err(&log_path))?;
+        }
+        report(&Progress {
+            step: meta.step,
+            steps: hyper.steps,
+            loss,
+            lr,
+            grad_norm,
+            tokens_per_sec,
+            val_loss,
+            elapsed_secs: meta.elapsed_secs,
+            message: None,
+        });
+        if run.checkpoint_every > 0 && meta.step.is_multiple_of(run.checkpoint_every) && !last {
+            write_checkpoint(&trainer, out, &meta)?;
+            last_good = meta.clone();
+            had_checkpoint = true;
+        }
+    }
+    write_checkpoint(&trainer, out, &meta)?;
+    let mut summary = Summary {
+        hyper: hyper.clone(),
+        n_params: cfg.n_params(),
+        step: meta.step,
+        tokens_seen: meta.tokens_seen,
+        elapsed_secs: meta.elapsed_secs,
+        train_loss: meta.last_train_loss,
+        val_loss: None,
+        val_bits_per_byte: None,
+        val_tokens: valid_stream.len(),
+        val_bytes: valid_bytes,
+        baselines: None,
+        interrupted,
+    };
+    if !interrupted && !valid_stream.is_empty() {
+        let v = trainer.evaluate(&valid_stream, 0);
+        summary.val_loss = v;
+        summary.val_bits_per_byte =
+            v.map(|v| bits_per_byte(v as f64, valid_stream.len(), valid_bytes));
+        summary.baselines = Some(baselines::measure(
+            &train_stream,
+            &valid_stream,
+            cfg.vocab_size,
+        ));
+        if let Some(v) = v {
+            use std::io::Write;
+            writeln!(log, "{}\t\t\t{v}\t\t", meta.step).map_err(io_err(&log_path))?;
+        }
+    }
+    let sp = out.join("train-summary.json");
+    std::fs::write(&sp, serde_json::to_string_pretty(&summary).expect("json"))
+        .map_err(io_err(&sp))?;
+    Ok(summary)
+}
