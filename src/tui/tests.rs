@@ -569,7 +569,7 @@ fn goto_stage_lands_on_the_named_stage_and_its_view() {
     assert!(!super::event::goto_stage(&mut a, st, 9), "no layer 9");
     assert!(super::event::goto_stage(
         &mut a,
-        "ln_f".parse().expect("name"),
+        "final-ln".parse().expect("name"),
         0
     ));
     assert_eq!(a.view, View::LayerNorm);
