@@ -94,6 +94,9 @@ pub struct Player {
     /// The step filled against the current tokens (Err: why it cannot be).
     pub filled: Result<Filled, String>,
     filled_for: (usize, Vec<u32>),
+    /// Steps filled before, with the tokens they were filled for: going back
+    /// to a step whose placeholders are slow (beam search, speed) is instant.
+    cache: Vec<Option<(Vec<u32>, Result<Filled, String>)>>,
     target: Option<Target>,
     /// Where the text was drawn last (for the mouse wheel).
     text_rect: Rect,
@@ -130,6 +133,7 @@ impl Player {
             expanded: false,
             filled: Err("not filled yet".into()),
             filled_for: (usize::MAX, vec![]),
+            cache: vec![],
             target: None,
             text_rect: Rect::default(),
         };
@@ -224,8 +228,21 @@ impl Player {
     pub fn sync(&mut self) {
         if let Some(s) = self.app.session.as_ref() {
             if self.filled_for.0 != self.step || self.filled_for.1 != s.tokens {
-                self.filled_for = (self.step, s.tokens.clone());
-                self.filled = self.fill_step();
+                let tokens = s.tokens.clone();
+                let old = std::mem::replace(&mut self.filled_for, (self.step, tokens.clone()));
+                self.cache.resize_with(self.n_steps(), || None);
+                let cached = match self.cache.get_mut(self.step).and_then(Option::take) {
+                    Some((t, f)) if t == tokens => Some(f),
+                    _ => None,
+                };
+                let fresh = match cached {
+                    Some(f) => f,
+                    None => self.fill_step(),
+                };
+                let prev = std::mem::replace(&mut self.filled, fresh);
+                if let Some(slot) = self.cache.get_mut(old.0) {
+                    *slot = Some((old.1, prev));
+                }
             }
             self.free = self.target.as_ref() != Some(&self.snapshot())
                 || self.app.iv.is_active()

@@ -199,12 +199,21 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
         p.app.pos,
         p.app.cell,
     );
+    let caption = |p: &Player| {
+        p.filled
+            .as_ref()
+            .map(|f| f.caption.clone())
+            .expect("filled")
+    };
+    let before = caption(&p);
     // Explore: another layer, head, position, view, a new token, an ablation.
     for e in [ch(']'), ch('}'), ch('h'), ch('5'), ch('n'), ch('s')] {
         p.apply(&e);
     }
     assert!(p.free);
     assert_eq!(p.app.tokens().len(), prompt.len() + 1);
+    // The text follows the tokens: `position: last` is the new token now.
+    assert_ne!(caption(&p), before);
     assert!(p.app.iv.is_active());
     let s = render(&mut p, 200, 60);
     assert!(s.contains("exploring freely"), "{s}");
@@ -221,6 +230,7 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
         p.app.cell,
     );
     assert_eq!(got, want);
+    assert_eq!(caption(&p), before);
     assert!(!render(&mut p, 200, 60).contains("exploring freely"));
 }
 
