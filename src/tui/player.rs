@@ -100,6 +100,8 @@ pub struct Player {
     target: Option<Target>,
     /// Where the text was drawn last (for the mouse wheel).
     text_rect: Rect,
+    /// How far the text could scroll when last drawn (so `d` stops at the end).
+    max_scroll: std::cell::Cell<usize>,
 }
 
 impl Player {
@@ -136,6 +138,7 @@ impl Player {
             cache: vec![],
             target: None,
             text_rect: Rect::default(),
+            max_scroll: std::cell::Cell::new(usize::MAX),
         };
         p.goto(0);
         p
@@ -149,6 +152,7 @@ impl Player {
     pub fn goto(&mut self, i: usize) {
         self.step = i.min(self.n_steps().saturating_sub(1));
         self.scroll = 0;
+        self.max_scroll.set(usize::MAX);
         self.restore_prompt();
         self.sync();
         self.apply_selection();
@@ -325,6 +329,10 @@ impl Player {
         self.sync();
     }
 
+    fn scroll_by(&mut self, n: usize) {
+        self.scroll = (self.scroll + n).min(self.max_scroll.get());
+    }
+
     /// Returns true when the event was a lesson key.
     fn lesson_event(&mut self, ev: &Event) -> bool {
         match ev {
@@ -335,7 +343,7 @@ impl Player {
                     m.column >= r.x && m.column < r.right() && m.row >= r.y && m.row < r.bottom();
                 match m.kind {
                     MouseEventKind::ScrollDown if inside => {
-                        self.scroll += 1;
+                        self.scroll_by(1);
                         true
                     }
                     MouseEventKind::ScrollUp if inside => {
@@ -383,7 +391,7 @@ impl Player {
                     self.app.status = Some("the first step: PgDn goes on".into());
                 }
             }
-            KeyCode::Char('d') => self.scroll += 3,
+            KeyCode::Char('d') => self.scroll_by(3),
             KeyCode::Char('u') => self.scroll = self.scroll.saturating_sub(3),
             KeyCode::Char('r') => self.return_to_step(),
             KeyCode::Char('x') => self.expanded = !self.expanded,
@@ -503,6 +511,7 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
         (inner.height, false)
     };
     let max_scroll = lines.len().saturating_sub(body_h as usize);
+    p.max_scroll.set(max_scroll);
     let first = p.scroll.min(max_scroll);
     let shown: Vec<Line> = lines
         .into_iter()

@@ -286,7 +286,7 @@ fn a_checkpoint_answered_wrong_then_right_shows_the_engines_answer() {
 #[test]
 fn the_mouse_wheel_over_the_text_scrolls_it_and_elsewhere_goes_to_the_view() {
     let mut p = attention();
-    render(&mut p, 200, 60);
+    render(&mut p, 120, 24);
     let wheel = |col| {
         Event::Mouse(MouseEvent {
             kind: MouseEventKind::ScrollDown,
@@ -296,7 +296,7 @@ fn the_mouse_wheel_over_the_text_scrolls_it_and_elsewhere_goes_to_the_view() {
         })
     };
     // Draw through the Screen trait so the player knows where its text is.
-    let mut t = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
+    let mut t = Terminal::new(TestBackend::new(120, 24)).expect("terminal");
     t.draw(|f| {
         crate::tui::run::Screen::draw(&mut p, f.area(), f.buffer_mut());
     })
@@ -304,9 +304,17 @@ fn the_mouse_wheel_over_the_text_scrolls_it_and_elsewhere_goes_to_the_view() {
     p.apply(&wheel(5));
     assert_eq!(p.scroll, 1);
     let cell = p.app.cell;
-    p.apply(&wheel(150));
+    p.apply(&wheel(100));
     assert_eq!(p.scroll, 1);
     assert_ne!(p.app.cell, cell, "the view's wheel moves its selection");
+    // Scrolling stops at the end of the text.
+    for _ in 0..200 {
+        p.apply(&ch('d'));
+    }
+    let end = p.scroll;
+    assert!(end > 1 && end < 200, "{end}");
+    p.apply(&ch('u'));
+    assert_eq!(p.scroll, end - 3);
 }
 
 #[test]
