@@ -101,6 +101,21 @@ fn measures_a_random_model() {
 }
 
 #[test]
+fn bench_json_carries_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    let m = m.to_str().unwrap();
+    ok(&["init", "--embd", "32", "--out", m]);
+    let out = ok(&[
+        "--model", m, "bench", "--tokens", "4", "--repeat", "1", "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let prompt = v["prompt_tokens"].as_u64().unwrap();
+    assert_eq!(v["ledger_prefill"]["new_tokens"].as_u64().unwrap(), prompt);
+    assert!(v["decode_flops_per_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
 fn explicit_shapes_and_overrides() {
     let out = ok(&[
         "cost",

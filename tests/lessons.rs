@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gptlens::lesson::{self, Env, KeyPos, Lesson, LessonError, Placeholder, Pos, Sel, Select, placeholders, render};
+use gptlens::lesson::{
+    self, Env, KeyPos, Lesson, LessonError, Placeholder, Pos, Sel, Select, placeholders, render,
+};
 use gptlens::model::{Config, Gpt, random_model};
 use gptlens::tokenizer::{Tokenizer, bytes_tokenizer_json};
 
@@ -17,11 +19,17 @@ fn model_dir() -> (tempfile::TempDir, PathBuf) {
     let gpt = random_model(&Config::new(2, 4, 64, 257, 128), 7, true);
     gpt.save(&dir).expect("save");
     std::fs::write(dir.join("tokenizer.json"), bytes_tokenizer_json()).expect("tokenizer");
+    // What `gptlens train` leaves in its output folder.
     std::fs::write(
-        dir.join("train_log.json"),
-        r#"{"log": [{"step": 0, "loss": 5.5}, {"step": 100, "loss": 3.25, "val_loss": 3.5}, {"step": 200, "loss": 2.0, "val_loss": 2.5}]}"#,
+        dir.join("train-log.tsv"),
+        "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n1\t0.0001\t5.5000\t\t1.2\t900\n100\t0.001\t3.2500\t3.5\t0.8\t1000\n200\t0.0005\t2.0000\t\t0.5\t1000\n200\t\t\t2.5\t\t\n",
     )
     .expect("log");
+    std::fs::write(
+        dir.join("train-summary.json"),
+        r#"{"step": 200, "tokens_seen": 409600, "elapsed_secs": 95.0, "train_loss": 2.0, "val_loss": 2.5, "baselines": {"unigram": 6.25, "bigram": 4.75, "bigram_lambda": 0.9}}"#,
+    )
+    .expect("summary");
     (tmp, dir)
 }
 
@@ -47,7 +55,8 @@ fn render_all(gpt: &Gpt, tok: &Tokenizer, dir: &Path) -> Vec<(String, String)> {
     lessons
         .iter()
         .map(|l| {
-            let trace = render::trace_prompt(l, gpt, tok).unwrap_or_else(|e| panic!("{}: {e}", l.name));
+            let trace =
+                render::trace_prompt(l, gpt, tok).unwrap_or_else(|e| panic!("{}: {e}", l.name));
             let env = Env::new(gpt, tok, &trace, &l.prompt, Some(dir));
             let md = render::markdown(l, &env).unwrap_or_else(|e| panic!("{}: {e}", l.name));
             (l.name.clone(), md)
@@ -58,31 +67,62 @@ fn render_all(gpt: &Gpt, tok: &Tokenizer, dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn every_lesson_parses_and_renders_against_a_random_model() {
     let f = fixture();
-    let names: Vec<String> = lesson::all().unwrap().iter().map(|l| l.name.clone()).collect();
+    let names: Vec<String> = lesson::all()
+        .unwrap()
+        .iter()
+        .map(|l| l.name.clone())
+        .collect();
     for want in [
-        "tokens", "embeddings", "attention", "multihead", "layernorm", "mlp", "residual", "logits",
-        "sampling", "loss", "training", "cost", "gpt-vs-transformer",
+        "tokens",
+        "embeddings",
+        "attention",
+        "multihead",
+        "layernorm",
+        "mlp",
+        "residual",
+        "logits",
+        "sampling",
+        "loss",
+        "training",
+        "cost",
+        "gpt-vs-transformer",
     ] {
         assert!(names.iter().any(|n| n == want), "lesson {want} is missing");
     }
     assert_eq!(names[0], "tokens", "lessons are listed in order");
     for (name, md) in render_all(&f.gpt, &f.tok, &f.dir) {
-        assert!(!md.contains("{{"), "{name}: a placeholder was left unfilled");
+        assert!(
+            !md.contains("{{"),
+            "{name}: a placeholder was left unfilled"
+        );
         assert!(md.contains("## 1. "), "{name}: no steps rendered");
-        assert!(!md.contains("not recorded"), "{name}: the train log was not read");
+        assert!(
+            !md.contains("not recorded"),
+            "{name}: the train log was not read"
+        );
     }
 }
 
 #[test]
 fn built_in_copies_match_the_lesson_files() {
     for (name, text) in lesson::BUILTIN {
-        let on_disk = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons").join(format!("{name}.md")))
-            .expect("lesson file");
+        let on_disk = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("lessons")
+                .join(format!("{name}.md")),
+        )
+        .expect("lesson file");
         assert_eq!(&on_disk, text);
         lesson::parse(name, name, text).unwrap_or_else(|e| panic!("{e}"));
     }
-    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")).unwrap().count();
-    assert_eq!(files, lesson::BUILTIN.len(), "every lesson file is compiled into the binary");
+    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        files,
+        lesson::BUILTIN.len(),
+        "every lesson file is compiled into the binary"
+    );
 }
 
 /// Runs every lesson on the built-in trained model when it is present.
@@ -102,12 +142,21 @@ fn every_lesson_renders_on_the_built_in_model_if_present() {
 
 #[test]
 fn the_docs_list_every_placeholder_view_and_stage() {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lesson-format.md")).expect("docs/lesson-format.md");
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lesson-format.md"),
+    )
+    .expect("docs/lesson-format.md");
     for name in placeholders::names() {
-        assert!(doc.contains(&format!("`{{{{{name}")), "docs/lesson-format.md does not document {{{{{name}}}}}");
+        assert!(
+            doc.contains(&format!("`{{{{{name}")),
+            "docs/lesson-format.md does not document {{{{{name}}}}}"
+        );
     }
     for v in lesson::names::VIEWS.iter().chain(lesson::names::STAGES) {
-        assert!(doc.contains(&format!("`{v}`")), "docs/lesson-format.md does not list {v}");
+        assert!(
+            doc.contains(&format!("`{v}`")),
+            "docs/lesson-format.md does not list {v}"
+        );
     }
 }
 
@@ -123,14 +172,22 @@ fn numbers(s: &str) -> Vec<f64> {
         c.iter()
             .enumerate()
             .filter(|(i, ch)| {
-                !(**ch == ',' && *i > 0 && c[i - 1].is_ascii_digit() && c.get(i + 1).is_some_and(|n| n.is_ascii_digit()))
+                !(**ch == ','
+                    && *i > 0
+                    && c[i - 1].is_ascii_digit()
+                    && c.get(i + 1).is_some_and(|n| n.is_ascii_digit()))
             })
             .map(|(_, ch)| *ch)
             .collect()
     };
     let mut cur = String::new();
     for ch in cleaned.chars().chain(std::iter::once(' ')) {
-        if ch.is_ascii_digit() || ch == '.' || ch == '-' || ch == 'e' && !cur.is_empty() || ch == '+' && cur.ends_with('e') {
+        if ch.is_ascii_digit()
+            || ch == '.'
+            || ch == '-'
+            || ch == 'e' && !cur.is_empty()
+            || ch == '+' && cur.ends_with('e')
+        {
             cur.push(ch);
         } else {
             if let Ok(v) = cur.trim_end_matches(['.', 'e']).parse::<f64>() {
@@ -148,12 +205,17 @@ struct Check<'a> {
 
 impl Check<'_> {
     fn show(&self, sel: &Sel, name: &str, args: &[f64]) -> String {
-        let spec = placeholders::spec(name).unwrap_or_else(|| panic!("{name} is not a placeholder"));
+        let spec =
+            placeholders::spec(name).unwrap_or_else(|| panic!("{name} is not a placeholder"));
         let mut a = args.to_vec();
         for arg in &spec.args[a.len()..] {
             a.push(arg.default);
         }
-        let ph = Placeholder { name: name.into(), args: a, line: 0 };
+        let ph = Placeholder {
+            name: name.into(),
+            args: a,
+            line: 0,
+        };
         placeholders::eval(&ph, &self.env, sel).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
     fn nums(&self, sel: &Sel, name: &str, args: &[f64]) -> Vec<f64> {
@@ -167,7 +229,10 @@ impl Check<'_> {
 }
 
 fn close(a: f64, b: f64, tol: f64, what: &str) {
-    assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{what}: shown {a}, computed {b}");
+    assert!(
+        (a - b).abs() <= tol * (1.0 + b.abs()),
+        "{what}: shown {a}, computed {b}"
+    );
 }
 
 fn close_all(a: &[f64], b: &[f64], tol: f64, what: &str) {
@@ -210,7 +275,12 @@ fn attention_numbers_agree() {
             let z: f64 = scores.iter().map(|x| (x - m).exp()).sum();
             let soft: Vec<f64> = scores.iter().map(|x| (x - m).exp() / z).collect();
             close_all(&weights, &soft, 2e-4, "weights = softmax(scores)");
-            close(c.one(&s, "attn.weight", &[]), weights[s.key], 1e-4, "attn.weight");
+            close(
+                c.one(&s, "attn.weight", &[]),
+                weights[s.key],
+                1e-4,
+                "attn.weight",
+            );
             let top = weights.iter().cloned().fold(f64::MIN, f64::max);
             close(weights[s.key], top, 1e-9, "key: top is the argmax");
             // score = q·k/√dₖ from the shown q and k (all dₖ = 16 components)
@@ -220,21 +290,36 @@ fn attention_numbers_agree() {
             close(c.one(&s, "attn.dot", &[]), dot, 5e-3, "q·k");
             let sq = c.one(&s, "attn.sqrt_dk", &[]);
             close(sq, 4.0, 0.0, "√dₖ");
-            close(c.one(&s, "attn.score", &[]), c.one(&s, "attn.dot", &[]) / sq, 2e-4, "score");
-            close(c.one(&s, "attn.score", &[]), scores[s.key], 1e-4, "score in the row");
+            close(
+                c.one(&s, "attn.score", &[]),
+                c.one(&s, "attn.dot", &[]) / sq,
+                2e-4,
+                "score",
+            );
+            close(
+                c.one(&s, "attn.score", &[]),
+                scores[s.key],
+                1e-4,
+                "score in the row",
+            );
             // head output = Σ weight·v over the shown values
             let mut out = vec![0.0; 16];
-            for j in 0..=pos {
+            for (j, w) in weights.iter().enumerate() {
                 let sj = sel(c, layer, head, Pos::Index(pos), KeyPos::Pos(Pos::Index(j)));
                 let v = c.nums(&sj, "attn.v", &[16.0]);
                 for (o, vv) in out.iter_mut().zip(v) {
-                    *o += weights[j] * vv;
+                    *o += w * vv;
                 }
             }
             close_all(&c.nums(&s, "attn.out", &[16.0]), &out, 2e-3, "Σ weight·v");
             // the head's output is its slice of the concatenation
             let concat = c.nums(&s, "attn.concat", &[64.0]);
-            close_all(&concat[head * 16..head * 16 + 16], &c.nums(&s, "attn.out", &[16.0]), 1e-9, "concat");
+            close_all(
+                &concat[head * 16..head * 16 + 16],
+                &c.nums(&s, "attn.out", &[16.0]),
+                1e-9,
+                "concat",
+            );
         }
     });
 }
@@ -246,13 +331,23 @@ fn layernorm_numbers_agree() {
             let s = sel(c, layer, 0, Pos::Index(pos), KeyPos::Top);
             let p = |f: &str, n: f64| c.nums(&s, &format!("{ln}.{f}"), &[n]);
             let x = p("x", 64.0);
-            let (g, b, xhat, out) = (p("gamma", 64.0), p("beta", 64.0), p("xhat", 64.0), p("out", 64.0));
+            let (g, b, xhat, out) = (
+                p("gamma", 64.0),
+                p("beta", 64.0),
+                p("xhat", 64.0),
+                p("out", 64.0),
+            );
             let mu = c.one(&s, &format!("{ln}.mean"), &[]);
             let var = c.one(&s, &format!("{ln}.var"), &[]);
             let std = c.one(&s, &format!("{ln}.std"), &[]);
             let eps = c.one(&s, "model.eps", &[]);
             close(mu, x.iter().sum::<f64>() / 64.0, 2e-4, "μ");
-            close(var, x.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / 64.0, 2e-3, "σ²");
+            close(
+                var,
+                x.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / 64.0,
+                2e-3,
+                "σ²",
+            );
             close(std, (var + eps).sqrt(), 2e-4, "√(σ²+ε)");
             let want: Vec<f64> = x.iter().map(|v| (v - mu) / std).collect();
             close_all(&xhat, &want, 5e-3, "x̂ = (x−μ)/√(σ²+ε)");
@@ -266,23 +361,47 @@ fn layernorm_numbers_agree() {
 fn embedding_residual_and_mlp_numbers_agree() {
     with_env("Lily liked to play.", |c, _| {
         let s = sel(c, 1, 0, Pos::Index(5), KeyPos::Top);
-        let (t, p, sum) = (c.nums(&s, "emb.tok", &[64.0]), c.nums(&s, "emb.pos", &[64.0]), c.nums(&s, "emb.sum", &[64.0]));
+        let (t, p, sum) = (
+            c.nums(&s, "emb.tok", &[64.0]),
+            c.nums(&s, "emb.pos", &[64.0]),
+            c.nums(&s, "emb.sum", &[64.0]),
+        );
         let want: Vec<f64> = t.iter().zip(&p).map(|(a, b)| a + b).collect();
         close_all(&sum, &want, 2e-4, "embed = wte + wpe");
         let norm = sum.iter().map(|v| v * v).sum::<f64>().sqrt();
         close(c.one(&s, "emb.norm", &[]), norm, 1e-3, "‖embed‖");
-        let (rin, attn, mid) = (c.nums(&s, "resid.in", &[64.0]), c.nums(&s, "attn.proj", &[64.0]), c.nums(&s, "resid.mid", &[64.0]));
+        let (rin, attn, mid) = (
+            c.nums(&s, "resid.in", &[64.0]),
+            c.nums(&s, "attn.proj", &[64.0]),
+            c.nums(&s, "resid.mid", &[64.0]),
+        );
         let want: Vec<f64> = rin.iter().zip(&attn).map(|(a, b)| a + b).collect();
         close_all(&mid, &want, 2e-4, "resid_mid = resid_in + attention");
-        let (mlp, post) = (c.nums(&s, "mlp.out", &[64.0]), c.nums(&s, "resid.post", &[64.0]));
+        let (mlp, post) = (
+            c.nums(&s, "mlp.out", &[64.0]),
+            c.nums(&s, "resid.post", &[64.0]),
+        );
         let want: Vec<f64> = mid.iter().zip(&mlp).map(|(a, b)| a + b).collect();
         close_all(&post, &want, 2e-4, "resid_post = resid_mid + mlp");
         let attn_norm = attn.iter().map(|v| v * v).sum::<f64>().sqrt();
-        close(c.one(&s, "resid.attn_norm", &[]), attn_norm, 1e-3, "‖attention‖");
+        close(
+            c.one(&s, "resid.attn_norm", &[]),
+            attn_norm,
+            1e-3,
+            "‖attention‖",
+        );
         let pre = c.nums(&s, "mlp.pre", &[64.0]);
         let act = c.nums(&s, "mlp.act", &[64.0]);
-        let gelu = |x: f64| 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh());
-        close_all(&act, &pre.iter().map(|&x| gelu(x)).collect::<Vec<_>>(), 2e-4, "GELU");
+        let gelu = |x: f64| {
+            0.5 * x
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
+        };
+        close_all(
+            &act,
+            &pre.iter().map(|&x| gelu(x)).collect::<Vec<_>>(),
+            2e-4,
+            "GELU",
+        );
         // mlp.top: the units are the largest activations, before → after GELU consistent
         let top = c.show(&s, "mlp.top", &[3.0]);
         let rows: Vec<Vec<f64>> = top.lines().skip(2).map(numbers).collect();
@@ -306,7 +425,12 @@ fn logits_loss_and_sampling_numbers_agree() {
         assert!(vals.windows(2).all(|w| w[0] >= w[1]), "ranked");
         let check = c.nums(&s, "logits.check", &[]);
         let n = check.len();
-        close(check[n - 2], check[n - 1], 1e-3, "ln_f(x)·wte = logit (tied)");
+        close(
+            check[n - 2],
+            check[n - 1],
+            1e-3,
+            "ln_f(x)·wte = logit (tied)",
+        );
         // top-k mass = the sum of the k largest probabilities shown
         let mass = numbers(&c.show(&s, "sample.topk", &[5.0, 1.0]));
         close(mass[1], probs[..5].iter().sum(), 5e-4, "top-k mass");
@@ -329,15 +453,40 @@ fn logits_loss_and_sampling_numbers_agree() {
         let values = c.nums(&s, "loss.values", &[]);
         let lp = c.nums(&s, "loss.probs", &[]);
         assert_eq!(values.len(), c.env.trace.len() - 1);
-        close_all(&values, &lp.iter().map(|p| -p.ln()).collect::<Vec<_>>(), 2e-3, "loss = −ln P");
+        close_all(
+            &values,
+            &lp.iter().map(|p| -p.ln()).collect::<Vec<_>>(),
+            2e-3,
+            "loss = −ln P",
+        );
         let mean = c.one(&s, "loss.mean", &[]);
-        close(mean, values.iter().sum::<f64>() / values.len() as f64, 2e-4, "mean loss");
-        close(c.one(&s, "loss.ppl", &[]), mean.exp(), 2e-3, "perplexity = exp(mean loss)");
-        close(c.one(&s, "loss.sum", &[]), -values.iter().sum::<f64>(), 2e-3, "L(θ) = Σ ln P");
+        close(
+            mean,
+            values.iter().sum::<f64>() / values.len() as f64,
+            2e-4,
+            "mean loss",
+        );
+        close(
+            c.one(&s, "loss.ppl", &[]),
+            mean.exp(),
+            2e-3,
+            "perplexity = exp(mean loss)",
+        );
+        close(
+            c.one(&s, "loss.sum", &[]),
+            -values.iter().sum::<f64>(),
+            2e-3,
+            "L(θ) = Σ ln P",
+        );
         close(c.one(&s, "loss.uniform", &[]), (257f64).ln(), 1e-4, "ln V");
         // the loss table's last row matches loss.at at the position before last
         let s2 = sel(c, 0, 0, Pos::FromLast(1), KeyPos::Top);
-        close(c.one(&s2, "loss.at", &[]), *values.last().unwrap(), 2e-4, "loss.at");
+        close(
+            c.one(&s2, "loss.at", &[]),
+            *values.last().unwrap(),
+            2e-4,
+            "loss.at",
+        );
         // the loss is the engine's: recompute −ln softmax(logits)[next] from the trace
         let tr = &c.env.trace;
         let t = tr.len() - 2;
@@ -360,22 +509,82 @@ fn cost_numbers_follow_the_closed_forms() {
         let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
         let cfg = &fx.gpt.config;
         let (l, cc, v) = (cfg.n_layer as f64, cfg.n_embd as f64, cfg.vocab_size as f64);
-        let mm = l * 12.0 * cc * cc + v * cc;
-        close(c.one(&s, "cost.matmul_params", &[]), mm, 0.0, "matmul params");
-        close(c.one(&s, "cost.flops_token", &[]), 2.0 * mm, 1e-3, "2N");
-        close(c.one(&s, "cost.train_flops_token", &[]), 6.0 * mm, 1e-3, "6N");
-        close(c.one(&s, "cost.params", &[]), cfg.n_params() as f64, 0.0, "params");
-        close(c.one(&s, "cost.gpt3_train_flops", &[]), 3.15e23, 1e-3, "GPT-3 6ND");
-        close(c.one(&s, "cost.gpt3_gpu_hours", &[100.0]), 3.15e23 / 1e14 / 3600.0, 1e-6, "GPU-hours");
+        let t = c.env.trace.len() as f64;
+        // N without the embedding tables: the blocks' matrices, biases and LayerNorms, and ln_f
+        let n = l * (12.0 * cc * cc + 13.0 * cc) + 2.0 * cc;
+        close(c.one(&s, "cost.params_nonembed", &[]), n, 0.0, "N");
+        close(
+            c.one(&s, "cost.params", &[]),
+            cfg.n_params() as f64,
+            0.0,
+            "params",
+        );
+        close(c.one(&s, "cost.flops_token", &[]), 2.0 * n, 1e-4, "2N");
+        close(
+            c.one(&s, "cost.train_flops_token", &[]),
+            6.0 * n,
+            1e-4,
+            "6N",
+        );
+        close(
+            c.one(&s, "cost.attn_flops_token", &[]),
+            4.0 * l * (t + 1.0) * cc,
+            1e-4,
+            "4·L·T·C",
+        );
+        close(
+            c.one(&s, "cost.unembed_flops_token", &[]),
+            2.0 * v * cc,
+            1e-4,
+            "2·V·C",
+        );
+        let ledger = c.one(&s, "cost.ledger_flops_token", &[]);
+        let matmuls = 2.0 * l * 12.0 * cc * cc + 2.0 * v * cc + 4.0 * l * (t + 1.0) * cc;
+        assert!(
+            ledger > matmuls && ledger < 1.2 * matmuls,
+            "ledger {ledger} ≈ matmuls {matmuls} + elementwise"
+        );
+        let g3 = c.one(&s, "cost.gpt3_train_flops", &[]);
+        assert!((3.1e23..3.2e23).contains(&g3), "GPT-3 6ND = {g3}");
+        close(
+            c.one(&s, "cost.gpt3_gpu_hours", &[]),
+            g3 / (312e12 * 0.4) / 3600.0,
+            2e-3,
+            "GPU-hours",
+        );
+        close(
+            c.one(&s, "cost.gpt3_dollars", &[]),
+            2.0 * c.one(&s, "cost.gpt3_gpu_hours", &[]),
+            1e-6,
+            "price",
+        );
         let tps = c.one(&s, "cost.measured", &[]);
         assert!(tps > 0.0);
-        assert!(c.show(&s, "cost.kv_token", &[]).starts_with("1.00 KiB"), "2·2·64·4 bytes");
+        assert!(
+            c.show(&s, "cost.kv_token", &[]).starts_with("1.00 KiB"),
+            "2·2·64·4 bytes"
+        );
+        assert!(
+            c.show(&s, "cost.kv_context", &[]).starts_with("128.00 KiB"),
+            "× 128 positions"
+        );
         // the train log is read
         assert_eq!(c.one(&s, "train.first", &[]), 5.5);
         assert_eq!(c.one(&s, "train.last", &[]), 2.0);
         assert_eq!(c.one(&s, "train.val", &[]), 2.5);
         assert_eq!(c.one(&s, "train.steps", &[]), 200.0);
         assert_eq!(c.show(&s, "train.curve", &[]).chars().count(), 3);
+        let summary = c.show(&s, "train.summary", &[]);
+        for want in [
+            "200 optimizer steps",
+            "409,600 tokens",
+            "from 5.5000 at step 1 to 2 at step 200",
+            "final loss was 2.5000",
+        ] {
+            assert!(summary.contains(want), "{want}: {summary}");
+        }
+        let b = c.nums(&s, "train.baselines", &[]);
+        assert_eq!(b, [6.25, 4.75, 2.5]);
     });
 }
 
@@ -386,15 +595,25 @@ fn cost_numbers_follow_the_closed_forms() {
 const MINI: &str = "---\ntitle: T\nsummary: S\nprompt: PROMPT\norder: 1\n---\n## Step\n```step\nview: attention\nlayer: LAYER\n```\nText {{attn.weights}}\n";
 
 fn mini(prompt: &str, layer: &str) -> Lesson {
-    lesson::parse("mini", "mini.md", &MINI.replace("PROMPT", prompt).replace("LAYER", layer)).expect("parses")
+    lesson::parse(
+        "mini",
+        "mini.md",
+        &MINI.replace("PROMPT", prompt).replace("LAYER", layer),
+    )
+    .expect("parses")
 }
 
 #[test]
 fn a_prompt_longer_than_the_context_is_refused() {
     let f = fixture();
     let l = mini(&"a".repeat(200), "0");
-    let e = render::trace_prompt(&l, &f.gpt, &f.tok).unwrap_err().to_string();
-    assert!(e.contains("200 tokens") && e.contains("context is 128"), "{e}");
+    let e = render::trace_prompt(&l, &f.gpt, &f.tok)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("200 tokens") && e.contains("context is 128"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -435,7 +654,13 @@ fn cli_prints_the_attention_lesson_with_consistent_numbers() {
     assert!(out.contains("softmax(QKᵀ/√dₖ)·V"));
     assert!(!out.contains("{{"));
     // The softmax table: the weights shown are the softmax of the scores shown.
-    let section = out.split("## 4.").nth(1).expect("step 4").split("## 5.").next().unwrap();
+    let section = out
+        .split("## 4.")
+        .nth(1)
+        .expect("step 4")
+        .split("## 5.")
+        .next()
+        .unwrap();
     let rows: Vec<Vec<f64>> = section
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| key"))
@@ -463,7 +688,11 @@ fn cli_prints_the_attention_lesson_with_consistent_numbers() {
 fn cli_lists_the_lessons_in_order() {
     let (ok, out, _) = gptlens(&["lessons"], &[]);
     assert!(ok);
-    let first: Vec<&str> = out.lines().take(3).map(|l| l.split_whitespace().next().unwrap_or("")).collect();
+    let first: Vec<&str> = out
+        .lines()
+        .take(3)
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
     assert_eq!(first, ["tokens", "embeddings", "attention"]);
     assert!(out.contains("gpt-vs-transformer"));
 }
@@ -481,17 +710,68 @@ fn cli_unknown_lesson_suggests_and_lists() {
 fn cli_malformed_file_names_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("mine.md");
-    std::fs::write(&p, MINI.replace("PROMPT", "hi").replace("LAYER", "0").replace("view: attention", "view: atention")).unwrap();
+    std::fs::write(
+        &p,
+        MINI.replace("PROMPT", "hi")
+            .replace("LAYER", "0")
+            .replace("view: attention", "view: atention"),
+    )
+    .unwrap();
     let (_t, dir) = model_dir();
-    let (ok, _, err) = gptlens(&["--model", dir.to_str().unwrap(), "lesson", "--file", p.to_str().unwrap()], &[]);
+    let (ok, _, err) = gptlens(
+        &[
+            "--model",
+            dir.to_str().unwrap(),
+            "lesson",
+            "--file",
+            p.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(!ok);
-    assert!(err.contains("mine.md:9: unknown view `atention` (did you mean `attention`?)"), "{err}");
-    std::fs::write(&p, MINI.replace("PROMPT", "hi").replace("LAYER", "0").replace("attn.weights", "attn.wieghts")).unwrap();
-    let (ok, _, err) = gptlens(&["--model", dir.to_str().unwrap(), "lesson", "--file", p.to_str().unwrap()], &[]);
+    assert!(
+        err.contains("mine.md:9: unknown view `atention` (did you mean `attention`?)"),
+        "{err}"
+    );
+    std::fs::write(
+        &p,
+        MINI.replace("PROMPT", "hi")
+            .replace("LAYER", "0")
+            .replace("attn.weights", "attn.wieghts"),
+    )
+    .unwrap();
+    let (ok, _, err) = gptlens(
+        &[
+            "--model",
+            dir.to_str().unwrap(),
+            "lesson",
+            "--file",
+            p.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(!ok);
-    assert!(err.contains("mine.md:12: unknown placeholder `{{attn.wieghts}}`"), "{err}");
-    std::fs::write(&p, MINI.replace("PROMPT", "hi").replace("LAYER", "0").replace("```step", "```stpe")).unwrap();
-    let (ok, _, err) = gptlens(&["--model", dir.to_str().unwrap(), "lesson", "--file", p.to_str().unwrap()], &[]);
+    assert!(
+        err.contains("mine.md:12: unknown placeholder `{{attn.wieghts}}`"),
+        "{err}"
+    );
+    std::fs::write(
+        &p,
+        MINI.replace("PROMPT", "hi")
+            .replace("LAYER", "0")
+            .replace("```step", "```stpe"),
+    )
+    .unwrap();
+    let (ok, _, err) = gptlens(
+        &[
+            "--model",
+            dir.to_str().unwrap(),
+            "lesson",
+            "--file",
+            p.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(!ok);
     assert!(err.contains("mine.md:8: expected a ```step block"), "{err}");
 }
@@ -499,7 +779,115 @@ fn cli_malformed_file_names_file_and_line() {
 #[test]
 fn cli_lesson_naming_a_missing_model_says_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ok, _, err) = gptlens(&["lesson", "attention", "--print"], &[("GPTLENS_MODELS", tmp.path())]);
+    let (ok, _, err) = gptlens(
+        &["lesson", "attention", "--print"],
+        &[("GPTLENS_MODELS", tmp.path())],
+    );
     assert!(!ok);
-    assert!(err.contains("built-in model `tinystories`") && err.contains("--model DIR"), "{err}");
+    assert!(
+        err.contains("built-in model `tinystories`") && err.contains("--model DIR"),
+        "{err}"
+    );
+}
+
+/// docs/lesson-format.md embeds the generated placeholder table; regenerate
+/// with `UPDATE_DOCS=1 cargo test --release --test lessons docs_placeholder_table`.
+#[test]
+fn docs_placeholder_table_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lesson-format.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/lesson-format.md");
+    let (begin, end) = ("<!-- placeholders:begin -->\n", "<!-- placeholders:end -->");
+    let a = doc.find(begin).expect("begin marker") + begin.len();
+    let b = doc.find(end).expect("end marker");
+    let want = placeholders::reference_markdown();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, format!("{}{want}{}", &doc[..a], &doc[b..])).unwrap();
+        return;
+    }
+    assert_eq!(
+        &doc[a..b],
+        want,
+        "the placeholder table is stale: rerun with UPDATE_DOCS=1"
+    );
+}
+
+/// Lesson files and the explorer use the same stage and view names.
+#[test]
+fn lesson_names_match_the_explorer() {
+    use gptlens::lesson::names::{LESSON_ONLY_VIEWS, STAGES, VIEWS};
+    use gptlens::tui::{Stage, View};
+    let tui_stages: Vec<&str> = Stage::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(STAGES, tui_stages.as_slice());
+    let tui_views: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
+    let mut want = tui_views.clone();
+    want.extend(LESSON_ONLY_VIEWS);
+    assert_eq!(VIEWS, want.as_slice());
+    for s in STAGES {
+        assert!(s.parse::<Stage>().is_ok(), "{s}");
+    }
+}
+
+/// A model folder without a training record: the training lesson still runs and says so once.
+#[test]
+fn training_lesson_without_a_record_says_so() {
+    let (_t, dir) = model_dir();
+    std::fs::remove_file(dir.join("train-log.tsv")).unwrap();
+    std::fs::remove_file(dir.join("train-summary.json")).unwrap();
+    let d = dir.to_str().unwrap();
+    let (ok, out, err) = gptlens(&["--model", d, "lesson", "training", "--print"], &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("no training record").count(), 1, "{out}");
+    // the older JSON form is read too
+    std::fs::write(
+        dir.join("train_log.json"),
+        r#"[{"step": 0, "loss": 5.5}, {"step": 10, "loss": 4.0}]"#,
+    )
+    .unwrap();
+    let (ok, out, _) = gptlens(&["--model", d, "lesson", "training", "--print"], &[]);
+    assert!(
+        ok && out.contains("from 5.5000 at step 0 to 4 at step 10"),
+        "{out}"
+    );
+}
+
+/// The logit lens read after the last layer is the model's own prediction, and
+/// `lens.first` / `lens.when` agree with the lens table.
+#[test]
+fn logit_lens_ends_at_the_real_prediction() {
+    with_env("Once upon a time", |c, fx| {
+        let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
+        let table = c.show(&s, "lens", &[]);
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(rows.len(), fx.gpt.config.n_layer + 1);
+        let top = c.show(&s, "logits.top.token", &[]);
+        let last = rows.last().unwrap();
+        assert!(last.contains(&format!("| {top} |")), "{last} vs {top}");
+        let lens_p = numbers(last.rsplit('|').nth(1).unwrap())[0];
+        let p = c.nums(&s, "logits.probs", &[1.0])[0];
+        close(
+            lens_p,
+            p,
+            2e-3,
+            "lens after the last layer = softmax(logits)",
+        );
+        let first = c.show(&s, "lens.first", &[]);
+        let when = c.show(&s, "lens.when", &[]);
+        let idx = rows
+            .iter()
+            .position(|r| r.contains(&format!("| {top} |")))
+            .unwrap();
+        let agree_from = (idx..rows.len()).all(|i| rows[i].contains(&format!("| {top} |")));
+        if agree_from && idx == 0 {
+            assert_eq!(
+                (first.as_str(), when.as_str()),
+                ("the embeddings", "from the embeddings")
+            );
+        } else {
+            assert!(first.starts_with("layer "), "{first}");
+            assert!(
+                when == "somewhere in between" || when == "only after the last layer",
+                "{when}"
+            );
+        }
+    });
 }

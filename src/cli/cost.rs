@@ -172,7 +172,12 @@ fn resolve_shape(model: Option<&Path>, a: &Args) -> Result<(Shape, String, Optio
 /// Measures the --model (or built-in) model here; what was measured, or why not.
 fn measure_here(model: Option<&Path>) -> Result<(Speed, String)> {
     let l = super::load_model(model)?;
-    let speed = cost::measure(&l.gpt, 128, 64, 3)?;
+    // Keep it quick: fewer tokens for bigger models (about 5e9 FLOPs a prefill).
+    let mut prompt = 128;
+    while prompt > 8 && Ledger::for_prompt(&l.gpt.config, prompt).flops() > 5e9 {
+        prompt /= 2;
+    }
+    let speed = cost::measure(&l.gpt, prompt, prompt / 2, 5)?;
     Ok((speed, l.dir.display().to_string()))
 }
 
@@ -213,8 +218,8 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
             "preset": preset.map(|p| p.key),
             "published": preset.map(|p| serde_json::json!({
                 "params": p.published_params,
-                "training_flops": (p.key == "gpt3").then_some(3.14e23),
-                "train_tokens": (p.key == "gpt3").then_some(300e9),
+                "train_tokens": p.published_training.map(|t| t.0),
+                "training_flops": p.published_training.map(|t| t.1),
             })),
             "estimate": e,
             "ledger_one_token_full_context": ledger,
@@ -295,10 +300,7 @@ fn print_text(
     let s = &e.shape;
     let a = &e.assumptions;
     let p = &e.params;
-    let src = |k: &str| match k {
-        "gpt3" => " [1]",
-        _ => " [3]",
-    };
+    let src = |p: cost::Preset| format!(" [{}]", p.source);
     println!("gptlens cost: {label}");
     println!(
         "shape         {} layers, {} heads, {} wide, vocabulary {}, context {}{}",
@@ -307,10 +309,10 @@ fn print_text(
         s.n_embd,
         s.vocab_size,
         s.n_ctx,
-        preset.map_or("", |p| src(p.key))
+        preset.map_or(String::new(), src)
     );
     let published = preset.map_or(String::new(), |p| {
-        format!(" (published: {}{})", short(p.published_params), src(p.key))
+        format!(" (published: {}{})", short(p.published_params), src(p))
     });
     println!(
         "parameters    {} total{published}; non-embedding N = {} ({} in weight matrices, 12·L·C²); embeddings {}",
@@ -320,7 +322,7 @@ fn print_text(
         short(p.embedding)
     );
     println!(
-        "inference     2·N = {} FLOPs per token [2]; the ledger counts {} for a token at position {} (attention, logits and elementwise work included)",
+        "inference     2·N = {} FLOPs per token [2]; the ledger counts {} for the last token of a full {}-token context (attention, logits and elementwise work included)",
         sig(e.inference_flops_per_token, 3),
         sig(e.ledger_flops_per_token_full_context, 3),
         s.n_ctx
@@ -343,21 +345,30 @@ fn print_text(
         a.grad_bytes,
         a.optimizer_bytes
     );
-    let published_train = match preset {
-        Some(p) if p.key == "gpt3" && e.train_tokens == 300e9 => " (published: 3.14e23 [1])",
-        _ => "",
+    let published_train = match preset.and_then(|p| p.published_training) {
+        Some((tokens, flops)) if tokens == e.train_tokens => {
+            format!(
+                " (published: {}{})",
+                sig(flops, 3),
+                preset.map_or(String::new(), src)
+            )
+        }
+        _ => String::new(),
     };
     println!(
-        "training      D = {} tokens: 6·N·D ≈ {} FLOPs [2]{published_train} ({}; {} counting the embeddings too; {} with the attention term 3·D·(2N + 2·L·T·C))",
+        "training      D = {} tokens: 6·N·D ≈ {} FLOPs [2]{published_train}",
         short(e.train_tokens),
         sig(e.training_flops, 2),
+    );
+    println!(
+        "              to 3 figures {}; {} counting the embeddings too; {} with the attention term 3·D·(2N + 2·L·T·C)",
         sig(e.training_flops, 3),
         sig(e.training_flops_all_params, 3),
         sig(e.training_flops_with_attention, 3)
     );
     println!(
         "accelerators  {} {}-hours at {} peak [4] × {} utilisation ({} on one); ${} at ${:.2} per hour",
-        sig(e.accelerator_hours, 2),
+        hours(e.accelerator_hours),
         a.accelerator,
         rate(a.peak_flops),
         a.utilisation,
@@ -369,7 +380,7 @@ fn print_text(
         (Some(m), Some(secs)) => {
             let how = match speed {
                 Some(sp) => format!(
-                    "measured: prefill of {} tokens of {measured_what} on {} threads, median of 3; decode {} and {}/s at {:.0} tokens/s",
+                    "measured: prefill of {} tokens of {measured_what} on {} threads, median of 5; decode {} and {}/s at {:.0} tokens/s",
                     sp.prefill.tokens,
                     sp.threads,
                     rate(sp.decode.flops_per_s),
@@ -401,7 +412,7 @@ fn print_text(
     );
     println!();
     println!(
-        "where one token's work goes (position {}, f32 as this engine runs it):",
+        "where one token's work goes (the last of a full {}-token context, f32 as this engine runs it):",
         s.n_ctx
     );
     let shares = ledger.shares();
@@ -430,6 +441,15 @@ fn print_text(
     println!();
     for (i, f) in footnotes().iter().enumerate() {
         println!("[{}] {f}", i + 1);
+    }
+}
+
+/// Small counts plainly (11.4), large ones in e-notation (7.0e5).
+fn hours(x: f64) -> String {
+    if x < 1e4 {
+        format!("{x:.1}")
+    } else {
+        sig(x, 2)
     }
 }
 
@@ -481,6 +501,8 @@ mod tests {
         assert_eq!(bytes(2.8e12), "2.8 TB");
         assert_eq!(bytes(512.0), "512 B");
         assert_eq!(money(1.4e6), "1.4M");
+        assert_eq!(hours(11.36), "11.4");
+        assert_eq!(hours(6.97e5), "7.0e5");
         assert_eq!(rate(3.2e9), "3.20 GFLOP/s");
     }
 }

@@ -59,7 +59,13 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
     let dir = model_dir(model, &l)?;
     let loaded = super::load_model(dir.as_deref())?;
     let trace = render::trace_prompt(&l, &loaded.gpt, &loaded.tokenizer)?;
-    let env = Env::new(&loaded.gpt, &loaded.tokenizer, &trace, &l.prompt, Some(&loaded.dir));
+    let env = Env::new(
+        &loaded.gpt,
+        &loaded.tokenizer,
+        &trace,
+        &l.prompt,
+        Some(&loaded.dir),
+    );
     let md = render::markdown(&l, &env)?;
     if !a.print {
         eprintln!(

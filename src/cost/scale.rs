@@ -98,6 +98,8 @@ pub struct Preset {
     pub shape: Shape,
     /// Parameter count as published, for comparison with ours.
     pub published_params: f64,
+    /// Published training budget as (tokens, FLOPs), where the paper gives one.
+    pub published_training: Option<(f64, f64)>,
     /// Footnote number in [`footnotes`].
     pub source: usize,
 }
@@ -125,30 +127,35 @@ pub const PRESETS: [Preset; 5] = [
         key: "gpt2",
         shape: shape(12, 12, 768, 50257, 1024),
         published_params: 124e6,
+        published_training: None,
         source: 3,
     },
     Preset {
         key: "gpt2-medium",
         shape: shape(24, 16, 1024, 50257, 1024),
         published_params: 355e6,
+        published_training: None,
         source: 3,
     },
     Preset {
         key: "gpt2-large",
         shape: shape(36, 20, 1280, 50257, 1024),
         published_params: 774e6,
+        published_training: None,
         source: 3,
     },
     Preset {
         key: "gpt2-xl",
         shape: shape(48, 25, 1600, 50257, 1024),
         published_params: 1.5e9,
+        published_training: None,
         source: 3,
     },
     Preset {
         key: "gpt3",
         shape: shape(96, 96, 12288, 50257, 2048),
         published_params: 175e9,
+        published_training: Some((300e9, 3.14e23)),
         source: 1,
     },
 ];

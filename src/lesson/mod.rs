@@ -167,7 +167,11 @@ impl Lesson {
                         v
                     }
                 };
-                out.extend(texts.into_iter().flat_map(|t| t.placeholders().map(|p| (Some(i), p))));
+                out.extend(
+                    texts
+                        .into_iter()
+                        .flat_map(|t| t.placeholders().map(|p| (Some(i), p))),
+                );
             }
         }
         out

@@ -4,7 +4,7 @@
 //! maps them onto its own `View` and `Stage` enums. Keep this list and the
 //! TUI's enums in step (the names are the contract).
 
-/// Views the explorer shows, then views only lessons use (loss, cost, training).
+/// Views the explorer shows (the names of `tui::View`), then [`LESSON_ONLY_VIEWS`].
 pub const VIEWS: &[&str] = &[
     "tokens",
     "embeddings",
@@ -18,30 +18,31 @@ pub const VIEWS: &[&str] = &[
     "training",
 ];
 
-/// The stages of one forward step, in the order the BRIEF lists them.
+/// The stages of one forward step, in order: the same names as the explorer's
+/// `tui::Stage::name()` (a test checks the two lists agree).
 pub const STAGES: &[&str] = &[
-    "tokenize",
     "embed",
-    "ln_1",
+    "ln1",
     "qkv",
     "scores",
     "mask",
     "softmax",
-    "weighted_sum",
-    "attn_proj",
-    "resid_attn",
-    "ln_2",
-    "mlp_up",
+    "weighted-sum",
+    "out-proj",
+    "residual1",
+    "ln2",
+    "mlp-up",
     "gelu",
-    "mlp_down",
-    "resid_mlp",
-    "ln_f",
+    "mlp-down",
+    "residual2",
+    "final-ln",
     "logits",
-    "temperature",
-    "filter",
     "pick",
-    "beam",
+    "append",
 ];
+
+/// Views only lessons use (the explorer has no panel for them yet).
+pub const LESSON_ONLY_VIEWS: &[&str] = &["loss", "cost", "training"];
 
 pub fn is_view(s: &str) -> bool {
     VIEWS.contains(&s)

@@ -3,11 +3,16 @@
 
 use super::names::{STAGES, VIEWS, did_you_mean, is_stage, is_view};
 use super::placeholders;
-use super::{Block, Checkpoint, KeyPos, Lesson, LessonError, Part, Placeholder, Pos, Select, Step, Text};
+use super::{
+    Block, Checkpoint, KeyPos, Lesson, LessonError, Part, Placeholder, Pos, Select, Step, Text,
+};
 
 const FRONT_KEYS: &[&str] = &["title", "summary", "prompt", "model", "order"];
 const STEP_KEYS: &[&str] = &["view", "stage", "layer", "head", "position", "key"];
 const PREDICT_KEYS: &[&str] = &["question", "answer", "match"];
+
+/// `key: value` lines of a block, each with its line number.
+type Kvs = Vec<(String, String, usize)>;
 
 struct Ctx<'a> {
     file: &'a str,
@@ -77,7 +82,9 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
             Some((_, v, _)) => Ok(v.clone()),
             None => cx.err(
                 i,
-                format!("the front matter has no `{k}:` line (required: title, summary, prompt, order)"),
+                format!(
+                    "the front matter has no `{k}:` line (required: title, summary, prompt, order)"
+                ),
             ),
         }
     };
@@ -89,10 +96,15 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
         Ok(o) => o,
         Err(_) => {
             let ln = get("order").map(|x| x.2).unwrap_or(i);
-            return cx.err(ln, format!("expected a whole number after `order:`, found `{order_s}`"));
+            return cx.err(
+                ln,
+                format!("expected a whole number after `order:`, found `{order_s}`"),
+            );
         }
     };
-    let model = get("model").map(|(_, v, _)| v.trim().to_string()).filter(|m| !m.is_empty());
+    let model = get("model")
+        .map(|(_, v, _)| v.trim().to_string())
+        .filter(|m| !m.is_empty());
 
     // Body: intro, then `## ` steps.
     let mut intro = Text::default();
@@ -134,7 +146,10 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
         }
         if fence == Some("predict") {
             let Some(step) = steps.last_mut() else {
-                return cx.err(ln, "a ```predict block must be inside a step (after a `## ` heading)");
+                return cx.err(
+                    ln,
+                    "a ```predict block must be inside a step (after a `## ` heading)",
+                );
             };
             let (kvs, next) = fenced_kvs(&cx, &lines, i, ln, "predict")?;
             i = next;
@@ -142,7 +157,10 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
             continue;
         }
         if fence == Some("step") {
-            return cx.err(ln, "a ```step block must come right after a `## ` step heading");
+            return cx.err(
+                ln,
+                "a ```step block must come right after a `## ` step heading",
+            );
         }
         if let Some(info) = fence {
             // Any other fenced block is text (placeholders still work inside it).
@@ -178,7 +196,8 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
                 trim_text(t);
             }
         }
-        s.body.retain(|b| !matches!(b, Block::Text(t) if t.parts.is_empty()));
+        s.body
+            .retain(|b| !matches!(b, Block::Text(t) if t.parts.is_empty()));
     }
     Ok(Lesson {
         name: name.to_string(),
@@ -236,7 +255,8 @@ fn trim_text(t: &mut Text) {
         let trimmed = s.trim_end().to_string();
         *s = trimmed;
     }
-    t.parts.retain(|p| !matches!(p, Part::Lit(s) if s.is_empty()));
+    t.parts
+        .retain(|p| !matches!(p, Part::Lit(s) if s.is_empty()));
 }
 
 /// Splits one line into literal text and `{{placeholders}}`, checking each
@@ -250,7 +270,10 @@ fn parse_text(cx_file: &Ctx, ln: usize, line: &str) -> Result<Vec<Part>, LessonE
         }
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
-            return cx_file.err(ln, "expected `}}` closing the placeholder `{{` on the same line");
+            return cx_file.err(
+                ln,
+                "expected `}}` closing the placeholder `{{` on the same line",
+            );
         };
         parts.push(Part::Ph(placeholder(cx_file, ln, &after[..end])?));
         rest = &after[end + 2..];
@@ -264,7 +287,10 @@ fn parse_text(cx_file: &Ctx, ln: usize, line: &str) -> Result<Vec<Part>, LessonE
 fn placeholder(cx: &Ctx, ln: usize, inner: &str) -> Result<Placeholder, LessonError> {
     let mut words = inner.split_whitespace();
     let Some(name) = words.next() else {
-        return cx.err(ln, "empty placeholder `{{}}`; expected a name such as {{attn.weights}}");
+        return cx.err(
+            ln,
+            "empty placeholder `{{}}`; expected a name such as {{attn.weights}}",
+        );
     };
     let args: Vec<&str> = words.collect();
     let spec = match placeholders::spec(name) {
@@ -297,7 +323,10 @@ fn placeholder(cx: &Ctx, ln: usize, inner: &str) -> Result<Placeholder, LessonEr
             _ => {
                 return cx.err(
                     ln,
-                    format!("`{{{{{name}}}}}`: expected a number for `{}`, found `{a}`", arg.name),
+                    format!(
+                        "`{{{{{name}}}}}`: expected a number for `{}`, found `{a}`",
+                        arg.name
+                    ),
                 );
             }
         };
@@ -307,7 +336,11 @@ fn placeholder(cx: &Ctx, ln: usize, inner: &str) -> Result<Placeholder, LessonEr
                 format!(
                     "`{{{{{name}}}}}`: `{}` must be {} from {} to {}, found {a}",
                     arg.name,
-                    if arg.integer { "a whole number" } else { "a number" },
+                    if arg.integer {
+                        "a whole number"
+                    } else {
+                        "a number"
+                    },
                     arg.min,
                     arg.max
                 ),
@@ -329,7 +362,11 @@ fn arg_names(spec: &placeholders::Spec) -> String {
     if spec.args.is_empty() {
         return "none".into();
     }
-    spec.args.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+    spec.args
+        .iter()
+        .map(|a| a.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn key_value(cx: &Ctx, ln: usize, t: &str, what: &str) -> Result<(String, String), LessonError> {
@@ -337,7 +374,10 @@ fn key_value(cx: &Ctx, ln: usize, t: &str, what: &str) -> Result<(String, String
         Some((k, v)) if !k.trim().is_empty() && !k.trim().contains(' ') => {
             Ok((k.trim().to_lowercase(), v.trim().to_string()))
         }
-        _ => cx.err(ln, format!("expected `key: value` in the {what}, found `{t}`")),
+        _ => cx.err(
+            ln,
+            format!("expected `key: value` in the {what}, found `{t}`"),
+        ),
     }
 }
 
@@ -375,11 +415,14 @@ fn fenced_kvs(
     mut i: usize,
     open_line: usize,
     what: &str,
-) -> Result<(Vec<(String, String, usize)>, usize), LessonError> {
+) -> Result<(Kvs, usize), LessonError> {
     let mut kvs = vec![];
     loop {
         let Some(l) = lines.get(i) else {
-            return cx.err(open_line, format!("expected ``` closing the ```{what} block opened here"));
+            return cx.err(
+                open_line,
+                format!("expected ``` closing the ```{what} block opened here"),
+            );
         };
         let ln = i + 1;
         i += 1;
@@ -401,7 +444,7 @@ fn fenced_kvs(
 fn step_fields(
     cx: &Ctx,
     block_line: usize,
-    kvs: &[(String, String, usize)],
+    kvs: &Kvs,
 ) -> Result<(String, Option<String>, Select), LessonError> {
     let mut view = None;
     let mut stage = None;
@@ -461,7 +504,10 @@ fn step_fields(
     let Some(view) = view else {
         return cx.err(
             block_line,
-            format!("this ```step block has no `view:` line; the views are {}", VIEWS.join(", ")),
+            format!(
+                "this ```step block has no `view:` line; the views are {}",
+                VIEWS.join(", ")
+            ),
         );
     };
     Ok((view, stage, sel))
@@ -470,7 +516,10 @@ fn step_fields(
 fn number(cx: &Ctx, ln: usize, what: &str, v: &str) -> Result<usize, LessonError> {
     match v.trim().parse::<usize>() {
         Ok(n) if n < 1_000_000 => Ok(n),
-        _ => cx.err(ln, format!("expected a whole number (counting from 0) after `{what}:`, found `{v}`")),
+        _ => cx.err(
+            ln,
+            format!("expected a whole number (counting from 0) after `{what}:`, found `{v}`"),
+        ),
     }
 }
 
@@ -498,7 +547,7 @@ fn position(cx: &Ctx, ln: usize, what: &str, v: &str) -> Result<Pos, LessonError
     }
 }
 
-fn checkpoint(cx: &Ctx, open: usize, kvs: &[(String, String, usize)]) -> Result<Checkpoint, LessonError> {
+fn checkpoint(cx: &Ctx, open: usize, kvs: &Kvs) -> Result<Checkpoint, LessonError> {
     let mut question = None;
     let mut answer = None;
     let mut matches = None;
@@ -530,7 +579,10 @@ fn checkpoint(cx: &Ctx, open: usize, kvs: &[(String, String, usize)]) -> Result<
         return cx.err(open, "this ```predict block has no `question:` line");
     };
     let Some(answer) = answer else {
-        return cx.err(open, "this ```predict block has no `answer:` line (the engine's answer, shown on reveal)");
+        return cx.err(
+            open,
+            "this ```predict block has no `answer:` line (the engine's answer, shown on reveal)",
+        );
     };
     if choices.len() < 2 {
         return cx.err(open, "this ```predict block needs at least two choices, e.g. `a: the first token` and `b: the last token`");
@@ -568,12 +620,22 @@ mod tests {
         assert_eq!(l.order, 3);
         assert_eq!(l.steps.len(), 1);
         let s = &l.steps[0];
-        assert_eq!((s.view.as_str(), s.stage.as_deref()), ("attention", Some("softmax")));
+        assert_eq!(
+            (s.view.as_str(), s.stage.as_deref()),
+            ("attention", Some("softmax"))
+        );
         assert_eq!(s.select.position, Some(Pos::FromLast(1)));
         assert_eq!(s.select.key, Some(KeyPos::Top));
         assert_eq!(s.line, 11);
-        let names: Vec<_> = l.placeholders().iter().map(|(_, p)| p.name.clone()).collect();
-        assert_eq!(names, ["model.layers", "attn.scores", "logits.top", "attn.top"]);
+        let names: Vec<_> = l
+            .placeholders()
+            .iter()
+            .map(|(_, p)| p.name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            ["model.layers", "attn.scores", "logits.top", "attn.top"]
+        );
         let top = l.placeholders()[2].1;
         assert_eq!(top.args[0], 3.0);
         assert_eq!(top.line, 20);

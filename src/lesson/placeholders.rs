@@ -13,6 +13,9 @@ use std::path::Path;
 use ndarray::{Array2, ArrayView1};
 
 use super::{KeyPos, Placeholder, Pos, Select};
+use crate::cost::{
+    Assumptions, Estimate, F32_BYTES, Ledger, Measurement, Params, human_duration, sig,
+};
 use crate::model::{Config, Gpt, Interventions, KvCache, Trace, layer_norm, softmax_in_place};
 use crate::rng::Rng;
 use crate::sample::{BeamSettings, Sampling, beam_search, pick};
@@ -62,14 +65,46 @@ const NONE: &[Arg] = &[];
 macro_rules! ln_specs {
     ($p:literal, $what:literal) => {
         [
-            Spec { name: concat!($p, ".mean"), args: NONE, doc: concat!("μ, the mean of ", $what, " at the position") },
-            Spec { name: concat!($p, ".var"), args: NONE, doc: concat!("σ², the (biased) variance of ", $what, " at the position") },
-            Spec { name: concat!($p, ".std"), args: NONE, doc: "√(σ² + ε), what x − μ is divided by" },
-            Spec { name: concat!($p, ".x"), args: N, doc: concat!("the first n components of the input x (", $what, ")") },
-            Spec { name: concat!($p, ".xhat"), args: N, doc: "the first n components of x̂ = (x − μ)/√(σ² + ε)" },
-            Spec { name: concat!($p, ".gamma"), args: N, doc: "the first n components of the learned scale γ" },
-            Spec { name: concat!($p, ".beta"), args: N, doc: "the first n components of the learned shift β" },
-            Spec { name: concat!($p, ".out"), args: N, doc: "the first n components of the output x̂·γ + β" },
+            Spec {
+                name: concat!($p, ".mean"),
+                args: NONE,
+                doc: concat!("μ, the mean of ", $what, " at the position"),
+            },
+            Spec {
+                name: concat!($p, ".var"),
+                args: NONE,
+                doc: concat!("σ², the (biased) variance of ", $what, " at the position"),
+            },
+            Spec {
+                name: concat!($p, ".std"),
+                args: NONE,
+                doc: "√(σ² + ε), what x − μ is divided by",
+            },
+            Spec {
+                name: concat!($p, ".x"),
+                args: N,
+                doc: concat!("the first n components of the input x (", $what, ")"),
+            },
+            Spec {
+                name: concat!($p, ".xhat"),
+                args: N,
+                doc: "the first n components of x̂ = (x − μ)/√(σ² + ε)",
+            },
+            Spec {
+                name: concat!($p, ".gamma"),
+                args: N,
+                doc: "the first n components of the learned scale γ",
+            },
+            Spec {
+                name: concat!($p, ".beta"),
+                args: N,
+                doc: "the first n components of the learned shift β",
+            },
+            Spec {
+                name: concat!($p, ".out"),
+                args: N,
+                doc: "the first n components of the output x̂·γ + β",
+            },
         ]
     };
 }
@@ -81,116 +116,572 @@ const LNF: [Spec; 8] = ln_specs!("ln_f", "the residual stream after the last lay
 /// The placeholders other than the LayerNorm ones (those are [`LN1`], [`LN2`], [`LNF`]).
 const SPECS: &[Spec] = &[
     // The model and the prompt.
-    Spec { name: "prompt", args: NONE, doc: "the lesson's prompt" },
-    Spec { name: "model.name", args: NONE, doc: "the model folder's name" },
-    Spec { name: "model.layers", args: NONE, doc: "number of transformer blocks L" },
-    Spec { name: "model.heads", args: NONE, doc: "attention heads per block" },
-    Spec { name: "model.width", args: NONE, doc: "width of the residual stream C (n_embd)" },
-    Spec { name: "model.head_dim", args: NONE, doc: "dₖ = C / heads, the width of one head" },
-    Spec { name: "model.mlp_width", args: NONE, doc: "hidden width of the MLP (4·C in GPT-2)" },
-    Spec { name: "model.context", args: NONE, doc: "the longest context, n_positions" },
-    Spec { name: "model.vocab", args: NONE, doc: "vocabulary size V" },
-    Spec { name: "model.params", args: NONE, doc: "parameters (the tied unembedding counted once)" },
-    Spec { name: "model.eps", args: NONE, doc: "LayerNorm's ε" },
+    Spec {
+        name: "prompt",
+        args: NONE,
+        doc: "the lesson's prompt",
+    },
+    Spec {
+        name: "model.name",
+        args: NONE,
+        doc: "the model folder's name",
+    },
+    Spec {
+        name: "model.layers",
+        args: NONE,
+        doc: "number of transformer blocks L",
+    },
+    Spec {
+        name: "model.heads",
+        args: NONE,
+        doc: "attention heads per block",
+    },
+    Spec {
+        name: "model.width",
+        args: NONE,
+        doc: "width of the residual stream C (n_embd)",
+    },
+    Spec {
+        name: "model.head_dim",
+        args: NONE,
+        doc: "dₖ = C / heads, the width of one head",
+    },
+    Spec {
+        name: "model.mlp_width",
+        args: NONE,
+        doc: "hidden width of the MLP (4·C in GPT-2)",
+    },
+    Spec {
+        name: "model.context",
+        args: NONE,
+        doc: "the longest context, n_positions",
+    },
+    Spec {
+        name: "model.vocab",
+        args: NONE,
+        doc: "vocabulary size V",
+    },
+    Spec {
+        name: "model.params",
+        args: NONE,
+        doc: "parameters (the tied unembedding counted once)",
+    },
+    Spec {
+        name: "model.eps",
+        args: NONE,
+        doc: "LayerNorm's ε",
+    },
     // Tokens.
-    Spec { name: "tokens", args: NONE, doc: "the prompt's tokens with their ids" },
-    Spec { name: "tokens.count", args: NONE, doc: "how many tokens the prompt is" },
-    Spec { name: "tokens.chars", args: NONE, doc: "how many characters the prompt is" },
-    Spec { name: "token", args: NONE, doc: "the token at the selected position" },
-    Spec { name: "token.id", args: NONE, doc: "its id in the vocabulary" },
-    Spec { name: "token.at", args: &[int("i", 0.0, 0.0, 1e6)], doc: "the token at position i (counting from 0)" },
-    Spec { name: "token.back", args: &[int("i", 1.0, 0.0, 1e6)], doc: "the token i positions before the selected one" },
-    Spec { name: "position", args: NONE, doc: "the selected position (counting from 0)" },
-    Spec { name: "key.token", args: NONE, doc: "the token at the selected attention key" },
-    Spec { name: "key.position", args: NONE, doc: "the selected key's position" },
+    Spec {
+        name: "tokens",
+        args: NONE,
+        doc: "the prompt's tokens with their ids",
+    },
+    Spec {
+        name: "tokens.count",
+        args: NONE,
+        doc: "how many tokens the prompt is",
+    },
+    Spec {
+        name: "tokens.chars",
+        args: NONE,
+        doc: "how many characters the prompt is",
+    },
+    Spec {
+        name: "token",
+        args: NONE,
+        doc: "the token at the selected position",
+    },
+    Spec {
+        name: "token.id",
+        args: NONE,
+        doc: "its id in the vocabulary",
+    },
+    Spec {
+        name: "token.at",
+        args: &[int("i", 0.0, 0.0, 1e6)],
+        doc: "the token at position i (counting from 0)",
+    },
+    Spec {
+        name: "token.back",
+        args: &[int("i", 1.0, 0.0, 1e6)],
+        doc: "the token i positions before the selected one",
+    },
+    Spec {
+        name: "position",
+        args: NONE,
+        doc: "the selected position (counting from 0)",
+    },
+    Spec {
+        name: "key.token",
+        args: NONE,
+        doc: "the token at the selected attention key",
+    },
+    Spec {
+        name: "key.position",
+        args: NONE,
+        doc: "the selected key's position",
+    },
     // Embeddings.
-    Spec { name: "emb.tok", args: N, doc: "first n components of the token's row of wte" },
-    Spec { name: "emb.pos", args: N, doc: "first n components of the position's row of wpe" },
-    Spec { name: "emb.sum", args: N, doc: "first n components of their sum, the residual stream entering layer 0" },
-    Spec { name: "emb.norm", args: NONE, doc: "length ‖wte[token] + wpe[position]‖" },
-    Spec { name: "emb.nearest", args: N, doc: "the n tokens whose wte rows are most similar (cosine) to this token's" },
+    Spec {
+        name: "emb.tok",
+        args: N,
+        doc: "first n components of the token's row of wte",
+    },
+    Spec {
+        name: "emb.pos",
+        args: N,
+        doc: "first n components of the position's row of wpe",
+    },
+    Spec {
+        name: "emb.sum",
+        args: N,
+        doc: "first n components of their sum, the residual stream entering layer 0",
+    },
+    Spec {
+        name: "emb.norm",
+        args: NONE,
+        doc: "length ‖wte[token] + wpe[position]‖",
+    },
+    Spec {
+        name: "emb.nearest",
+        args: N,
+        doc: "the n tokens whose wte rows are most similar (cosine) to this token's",
+    },
     // Attention, at the selected layer, head, query (position) and key.
-    Spec { name: "attn.q", args: N, doc: "first n components of the head's query vector at the position" },
-    Spec { name: "attn.k", args: N, doc: "first n components of the head's key vector at the key" },
-    Spec { name: "attn.v", args: N, doc: "first n components of the head's value vector at the key" },
-    Spec { name: "attn.dot", args: NONE, doc: "q·k for the selected query and key (all dₖ components)" },
-    Spec { name: "attn.sqrt_dk", args: NONE, doc: "√dₖ, what q·k is divided by" },
-    Spec { name: "attn.score", args: NONE, doc: "q·k/√dₖ for the selected query and key" },
-    Spec { name: "attn.scores", args: NONE, doc: "the query's scores q·k/√dₖ for keys 0…position (the row the mask leaves)" },
-    Spec { name: "attn.weights", args: NONE, doc: "softmax of that row: the attention weights" },
-    Spec { name: "attn.weight", args: NONE, doc: "the weight of the selected key" },
-    Spec { name: "attn.row", args: NONE, doc: "a table of the row: key token, score, weight" },
-    Spec { name: "attn.masked", args: NONE, doc: "how many later keys the causal mask hides from the query" },
-    Spec { name: "attn.top", args: NONE, doc: "the key the head weighs most, with its weight" },
-    Spec { name: "attn.top.token", args: NONE, doc: "just that key's token text" },
-    Spec { name: "attn.entropy", args: NONE, doc: "entropy of the weights in nats (0 = all on one key)" },
-    Spec { name: "attn.out", args: N, doc: "first n components of the head's output Σ weight·v" },
-    Spec { name: "attn.heads", args: NONE, doc: "a table: for every head of the layer, the key it weighs most" },
-    Spec { name: "attn.concat", args: N, doc: "first n components of all heads' outputs concatenated (before W_O)" },
-    Spec { name: "attn.proj", args: N, doc: "first n components after the output projection W_O" },
+    Spec {
+        name: "attn.q",
+        args: N,
+        doc: "first n components of the head's query vector at the position",
+    },
+    Spec {
+        name: "attn.k",
+        args: N,
+        doc: "first n components of the head's key vector at the key",
+    },
+    Spec {
+        name: "attn.v",
+        args: N,
+        doc: "first n components of the head's value vector at the key",
+    },
+    Spec {
+        name: "attn.dot",
+        args: NONE,
+        doc: "q·k for the selected query and key (all dₖ components)",
+    },
+    Spec {
+        name: "attn.sqrt_dk",
+        args: NONE,
+        doc: "√dₖ, what q·k is divided by",
+    },
+    Spec {
+        name: "attn.score",
+        args: NONE,
+        doc: "q·k/√dₖ for the selected query and key",
+    },
+    Spec {
+        name: "attn.scores",
+        args: NONE,
+        doc: "the query's scores q·k/√dₖ for keys 0…position (the row the mask leaves)",
+    },
+    Spec {
+        name: "attn.weights",
+        args: NONE,
+        doc: "softmax of that row: the attention weights",
+    },
+    Spec {
+        name: "attn.weight",
+        args: NONE,
+        doc: "the weight of the selected key",
+    },
+    Spec {
+        name: "attn.row",
+        args: NONE,
+        doc: "a table of the row: key token, score, weight",
+    },
+    Spec {
+        name: "attn.masked",
+        args: NONE,
+        doc: "how many later keys the causal mask hides from the query",
+    },
+    Spec {
+        name: "attn.top",
+        args: NONE,
+        doc: "the key the head weighs most, with its weight",
+    },
+    Spec {
+        name: "attn.top.token",
+        args: NONE,
+        doc: "just that key's token text",
+    },
+    Spec {
+        name: "attn.entropy",
+        args: NONE,
+        doc: "entropy of the weights in nats (0 = all on one key)",
+    },
+    Spec {
+        name: "attn.out",
+        args: N,
+        doc: "first n components of the head's output Σ weight·v",
+    },
+    Spec {
+        name: "attn.heads",
+        args: NONE,
+        doc: "a table: for every head of the layer, the key it weighs most",
+    },
+    Spec {
+        name: "attn.concat",
+        args: N,
+        doc: "first n components of all heads' outputs concatenated (before W_O)",
+    },
+    Spec {
+        name: "attn.proj",
+        args: N,
+        doc: "first n components after the output projection W_O",
+    },
     // MLP.
-    Spec { name: "mlp.pre", args: N, doc: "first n hidden units before GELU (x·W_up + b)" },
-    Spec { name: "mlp.act", args: N, doc: "the same units after GELU" },
-    Spec { name: "mlp.out", args: N, doc: "first n components of the MLP's output (after W_down)" },
-    Spec { name: "mlp.top", args: N, doc: "a table of the n most active hidden units: before and after GELU" },
-    Spec { name: "mlp.active", args: NONE, doc: "share of hidden units with a positive input (GELU passes them)" },
+    Spec {
+        name: "mlp.pre",
+        args: N,
+        doc: "first n hidden units before GELU (x·W_up + b)",
+    },
+    Spec {
+        name: "mlp.act",
+        args: N,
+        doc: "the same units after GELU",
+    },
+    Spec {
+        name: "mlp.out",
+        args: N,
+        doc: "first n components of the MLP's output (after W_down)",
+    },
+    Spec {
+        name: "mlp.top",
+        args: N,
+        doc: "a table of the n most active hidden units: before and after GELU",
+    },
+    Spec {
+        name: "mlp.active",
+        args: NONE,
+        doc: "share of hidden units with a positive input (GELU passes them)",
+    },
     // Residual stream.
-    Spec { name: "resid.in", args: N, doc: "first n components of the stream entering the layer" },
-    Spec { name: "resid.mid", args: N, doc: "… after attention was added" },
-    Spec { name: "resid.post", args: N, doc: "… after the MLP was added (leaving the layer)" },
-    Spec { name: "resid.norms", args: NONE, doc: "‖stream‖ at the position entering each layer and leaving the last" },
-    Spec { name: "resid.attn_norm", args: NONE, doc: "‖what attention adds‖ at the layer and position" },
-    Spec { name: "resid.mlp_norm", args: NONE, doc: "‖what the MLP adds‖ at the layer and position" },
-    Spec { name: "lens", args: NONE, doc: "logit lens: the top next token read off the stream after each layer" },
+    Spec {
+        name: "resid.in",
+        args: N,
+        doc: "first n components of the stream entering the layer",
+    },
+    Spec {
+        name: "resid.mid",
+        args: N,
+        doc: "… after attention was added",
+    },
+    Spec {
+        name: "resid.post",
+        args: N,
+        doc: "… after the MLP was added (leaving the layer)",
+    },
+    Spec {
+        name: "resid.norms",
+        args: NONE,
+        doc: "‖stream‖ at the position entering each layer and leaving the last",
+    },
+    Spec {
+        name: "resid.attn_norm",
+        args: NONE,
+        doc: "‖what attention adds‖ at the layer and position",
+    },
+    Spec {
+        name: "resid.mlp_norm",
+        args: NONE,
+        doc: "‖what the MLP adds‖ at the layer and position",
+    },
+    Spec {
+        name: "lens",
+        args: NONE,
+        doc: "logit lens: the top next token read off the stream after each layer",
+    },
+    Spec {
+        name: "lens.first",
+        args: NONE,
+        doc: "where the logit lens first shows the final top token and keeps it: \"the embeddings\" or \"layer k\"",
+    },
+    Spec {
+        name: "lens.when",
+        args: NONE,
+        doc: "the same as one of three phrases, for a predict block's `match:`: \"from the embeddings\", \"somewhere in between\", \"only after the last layer\"",
+    },
     // Logits.
-    Spec { name: "logits.top", args: N, doc: "a table of the n most likely next tokens: logit and probability" },
-    Spec { name: "logits.top.token", args: NONE, doc: "the most likely next token" },
-    Spec { name: "logits.rank", args: &[int("r", 1.0, 1.0, 1e6)], doc: "the token ranked r-th (1 = most likely)" },
-    Spec { name: "logits.values", args: N, doc: "the n largest logits" },
-    Spec { name: "logits.probs", args: N, doc: "their probabilities softmax(logits)" },
-    Spec { name: "logits.lse", args: NONE, doc: "log Σ exp(logit) over the vocabulary: p = exp(logit − lse)" },
-    Spec { name: "logits.check", args: NONE, doc: "the top logit recomputed as ln_f(x)·wte[token] (the tied unembedding)" },
-    Spec { name: "logits.temp", args: &[real("t", 1.0, 0.01, 100.0), int("n", 5.0, 1.0, 64.0)], doc: "the n top probabilities at temperature t" },
-    Spec { name: "logits.entropy", args: &[real("t", 1.0, 0.01, 100.0)], doc: "entropy of the next-token distribution at temperature t, in nats" },
+    Spec {
+        name: "logits.top",
+        args: N,
+        doc: "a table of the n most likely next tokens: logit and probability",
+    },
+    Spec {
+        name: "logits.top.token",
+        args: NONE,
+        doc: "the most likely next token",
+    },
+    Spec {
+        name: "logits.rank",
+        args: &[int("r", 1.0, 1.0, 1e6)],
+        doc: "the token ranked r-th (1 = most likely)",
+    },
+    Spec {
+        name: "logits.values",
+        args: N,
+        doc: "the n largest logits",
+    },
+    Spec {
+        name: "logits.probs",
+        args: N,
+        doc: "their probabilities softmax(logits)",
+    },
+    Spec {
+        name: "logits.lse",
+        args: NONE,
+        doc: "log Σ exp(logit) over the vocabulary: p = exp(logit − lse)",
+    },
+    Spec {
+        name: "logits.check",
+        args: NONE,
+        doc: "the top logit recomputed as ln_f(x)·wte[token] (the tied unembedding)",
+    },
+    Spec {
+        name: "logits.temp",
+        args: &[real("t", 1.0, 0.01, 100.0), int("n", 5.0, 1.0, 64.0)],
+        doc: "the n top probabilities at temperature t",
+    },
+    Spec {
+        name: "logits.entropy",
+        args: &[real("t", 1.0, 0.01, 100.0)],
+        doc: "entropy of the next-token distribution at temperature t, in nats",
+    },
     // Sampling.
-    Spec { name: "sample.greedy", args: &[int("n", 8.0, 1.0, 64.0)], doc: "the greedy continuation of n tokens from the position" },
-    Spec { name: "sample.run", args: &[int("n", 8.0, 1.0, 64.0), real("t", 1.0, 0.0, 100.0), int("k", 0.0, 0.0, 1e6), real("p", 1.0, 0.01, 1.0), int("seed", 0.0, 0.0, 1e9)], doc: "a sampled continuation: n tokens at temperature t, top-k k (0 = off), top-p p, seed" },
-    Spec { name: "sample.topk", args: &[int("k", 5.0, 1.0, 1e6), real("t", 1.0, 0.01, 100.0)], doc: "the probability mass top-k keeps at temperature t" },
-    Spec { name: "sample.topp", args: &[real("p", 0.9, 0.01, 1.0), real("t", 1.0, 0.01, 100.0)], doc: "how many tokens top-p keeps at temperature t" },
-    Spec { name: "beam", args: &[int("width", 3.0, 1.0, 16.0), int("n", 6.0, 1.0, 32.0), real("alpha", 1.0, -5.0, 5.0), real("rep", 1.0, 0.1, 10.0)], doc: "a table of beam search's final beams: width, n tokens, length penalty α, repetition penalty" },
+    Spec {
+        name: "sample.greedy",
+        args: &[int("n", 8.0, 1.0, 64.0)],
+        doc: "the greedy continuation of n tokens from the position",
+    },
+    Spec {
+        name: "sample.run",
+        args: &[
+            int("n", 8.0, 1.0, 64.0),
+            real("t", 1.0, 0.0, 100.0),
+            int("k", 0.0, 0.0, 1e6),
+            real("p", 1.0, 0.01, 1.0),
+            int("seed", 0.0, 0.0, 1e9),
+        ],
+        doc: "a sampled continuation: n tokens at temperature t, top-k k (0 = off), top-p p, seed",
+    },
+    Spec {
+        name: "sample.topk",
+        args: &[int("k", 5.0, 1.0, 1e6), real("t", 1.0, 0.01, 100.0)],
+        doc: "the probability mass top-k keeps at temperature t",
+    },
+    Spec {
+        name: "sample.topp",
+        args: &[real("p", 0.9, 0.01, 1.0), real("t", 1.0, 0.01, 100.0)],
+        doc: "how many tokens top-p keeps at temperature t",
+    },
+    Spec {
+        name: "beam",
+        args: &[
+            int("width", 3.0, 1.0, 16.0),
+            int("n", 6.0, 1.0, 32.0),
+            real("alpha", 1.0, -5.0, 5.0),
+            real("rep", 1.0, 0.1, 10.0),
+        ],
+        doc: "a table of beam search's final beams: width, n tokens, length penalty α, repetition penalty",
+    },
     // Loss on the prompt itself.
-    Spec { name: "loss.table", args: NONE, doc: "a table: each position, the next token, its probability and −ln P" },
-    Spec { name: "loss.values", args: NONE, doc: "the per-token losses −ln P(next token)" },
-    Spec { name: "loss.probs", args: NONE, doc: "the per-token probabilities P(next token)" },
-    Spec { name: "loss.at", args: NONE, doc: "−ln P of the token after the selected position" },
-    Spec { name: "loss.sum", args: NONE, doc: "Σ ln P(next token): the objective L(θ) on this text (≤ 0)" },
-    Spec { name: "loss.mean", args: NONE, doc: "mean cross-entropy −(1/n)·Σ ln P, in nats per token" },
-    Spec { name: "loss.ppl", args: NONE, doc: "perplexity exp(mean cross-entropy)" },
-    Spec { name: "loss.count", args: NONE, doc: "how many next-token predictions the prompt gives (tokens − 1)" },
-    Spec { name: "loss.uniform", args: NONE, doc: "ln V: the loss of a model that guesses uniformly" },
-    // Training (from train_log.json in the model folder, if it ships one).
-    Spec { name: "train.steps", args: NONE, doc: "optimizer steps in the recorded run" },
-    Spec { name: "train.first", args: NONE, doc: "the recorded loss at the first logged step" },
-    Spec { name: "train.last", args: NONE, doc: "the recorded loss at the last logged step" },
-    Spec { name: "train.val", args: NONE, doc: "the last recorded validation loss" },
-    Spec { name: "train.curve", args: NONE, doc: "the recorded loss curve as a one-line sparkline" },
-    // Cost.
-    Spec { name: "cost.params", args: NONE, doc: "parameters N (the tied unembedding counted once)" },
-    Spec { name: "cost.matmul_params", args: NONE, doc: "weights multiplied per token: the blocks' matrices plus the unembedding" },
-    Spec { name: "cost.flops_token", args: NONE, doc: "≈2·matmul_params: FLOPs to run one token (without attention's context term)" },
-    Spec { name: "cost.attn_flops_token", args: NONE, doc: "attention's extra FLOPs for one token at the prompt's length: 4·L·T·C" },
-    Spec { name: "cost.train_flops_token", args: NONE, doc: "≈6·matmul_params: FLOPs to train on one token (forward + twice for backward)" },
-    Spec { name: "cost.weight_bytes", args: NONE, doc: "bytes of weights at 4 bytes (f32) per parameter" },
-    Spec { name: "cost.kv_token", args: NONE, doc: "bytes of KV cache per token: 2 (K and V) · L · C · 4" },
-    Spec { name: "cost.kv_context", args: NONE, doc: "bytes of KV cache for a full context" },
-    Spec { name: "cost.measured", args: NONE, doc: "tokens per second measured now on this machine (KV-cached decoding, batch 1)" },
-    Spec { name: "cost.measured_flops", args: NONE, doc: "the FLOP/s that speed implies (measured × flops_token)" },
-    Spec { name: "cost.measured_bytes", args: NONE, doc: "the weight bytes/s it implies (measured × weight_bytes)" },
-    Spec { name: "cost.gpt3_ratio", args: NONE, doc: "how many times more parameters GPT-3 (175 billion) has" },
-    Spec { name: "cost.gpt3_train_flops", args: NONE, doc: "6·N·D for GPT-3: N = 175e9, D = 300e9 tokens" },
-    Spec { name: "cost.gpt3_gpu_hours", args: &[real("tflops", 100.0, 0.001, 1e6)], doc: "accelerator-hours for that at a sustained rate of tflops TFLOP/s each" },
-    Spec { name: "cost.gpt3_dollars", args: &[real("tflops", 100.0, 0.001, 1e6), real("price", 2.0, 0.0, 1e6)], doc: "those hours times a price per accelerator-hour (an assumption: say so)" },
-    Spec { name: "cost.gpt3_here_years", args: NONE, doc: "years GPT-3's training would take at the FLOP/s measured here" },
+    Spec {
+        name: "loss.table",
+        args: NONE,
+        doc: "a table: each position, the next token, its probability and −ln P",
+    },
+    Spec {
+        name: "loss.values",
+        args: NONE,
+        doc: "the per-token losses −ln P(next token)",
+    },
+    Spec {
+        name: "loss.probs",
+        args: NONE,
+        doc: "the per-token probabilities P(next token)",
+    },
+    Spec {
+        name: "loss.at",
+        args: NONE,
+        doc: "−ln P of the token after the selected position",
+    },
+    Spec {
+        name: "loss.sum",
+        args: NONE,
+        doc: "Σ ln P(next token): the objective L(θ) on this text (≤ 0)",
+    },
+    Spec {
+        name: "loss.mean",
+        args: NONE,
+        doc: "mean cross-entropy −(1/n)·Σ ln P, in nats per token",
+    },
+    Spec {
+        name: "loss.ppl",
+        args: NONE,
+        doc: "perplexity exp(mean cross-entropy)",
+    },
+    Spec {
+        name: "loss.count",
+        args: NONE,
+        doc: "how many next-token predictions the prompt gives (tokens − 1)",
+    },
+    Spec {
+        name: "loss.uniform",
+        args: NONE,
+        doc: "ln V: the loss of a model that guesses uniformly",
+    },
+    // Training: the record `gptlens train` leaves in the model folder, if it ships one.
+    Spec {
+        name: "train.summary",
+        args: NONE,
+        doc: "a paragraph on the recorded run: steps, tokens, time, first and last loss, validation loss and the curve; or one sentence saying the folder has no record",
+    },
+    Spec {
+        name: "train.baselines",
+        args: NONE,
+        doc: "a sentence comparing the validation loss with the unigram and bigram baselines the run measured (or saying there are none)",
+    },
+    Spec {
+        name: "train.steps",
+        args: NONE,
+        doc: "optimizer steps in the recorded run",
+    },
+    Spec {
+        name: "train.first",
+        args: NONE,
+        doc: "the recorded training loss at the first logged step",
+    },
+    Spec {
+        name: "train.last",
+        args: NONE,
+        doc: "the recorded training loss at the last logged step",
+    },
+    Spec {
+        name: "train.val",
+        args: NONE,
+        doc: "the last recorded validation loss",
+    },
+    Spec {
+        name: "train.curve",
+        args: NONE,
+        doc: "the recorded training loss as a one-line sparkline",
+    },
+    // Cost (counted by crate::cost, as `gptlens cost` does).
+    Spec {
+        name: "cost.params",
+        args: NONE,
+        doc: "parameters, all of them (the tied unembedding counted once)",
+    },
+    Spec {
+        name: "cost.params_nonembed",
+        args: NONE,
+        doc: "N: parameters outside the embedding tables (Kaplan et al.'s N)",
+    },
+    Spec {
+        name: "cost.flops_token",
+        args: NONE,
+        doc: "2·N: the closed-form FLOPs to run one token",
+    },
+    Spec {
+        name: "cost.ledger_flops_token",
+        args: NONE,
+        doc: "the engine's exact count for the next token after the prompt (unembedding, attention and elementwise work included)",
+    },
+    Spec {
+        name: "cost.attn_flops_token",
+        args: NONE,
+        doc: "of that, attention's scores and weighted sum, which grow with the context",
+    },
+    Spec {
+        name: "cost.unembed_flops_token",
+        args: NONE,
+        doc: "of that, the unembedding (2·V·C)",
+    },
+    Spec {
+        name: "cost.train_flops_token",
+        args: NONE,
+        doc: "6·N: FLOPs to train on one token (forward, and twice that for backward)",
+    },
+    Spec {
+        name: "cost.weight_bytes",
+        args: NONE,
+        doc: "bytes of weights at 4 bytes (f32) per parameter",
+    },
+    Spec {
+        name: "cost.kv_token",
+        args: NONE,
+        doc: "bytes of KV cache per token: 2 (K and V) · L · C · 4",
+    },
+    Spec {
+        name: "cost.kv_context",
+        args: NONE,
+        doc: "bytes of KV cache for a full context",
+    },
+    Spec {
+        name: "cost.measured",
+        args: NONE,
+        doc: "tokens per second measured now on this machine (KV-cached greedy decoding, batch 1)",
+    },
+    Spec {
+        name: "cost.measured_flops",
+        args: NONE,
+        doc: "the FLOP/s of that run (the ledger's counts over the time)",
+    },
+    Spec {
+        name: "cost.measured_bytes",
+        args: NONE,
+        doc: "the bytes/s of weights and KV cache it read",
+    },
+    Spec {
+        name: "cost.assumptions",
+        args: NONE,
+        doc: "the accelerator, peak, utilisation and price `gptlens cost` assumes by default",
+    },
+    Spec {
+        name: "cost.gpt3_ratio",
+        args: NONE,
+        doc: "how many times more parameters GPT-3 (175 billion) has than this model",
+    },
+    Spec {
+        name: "cost.gpt3_train_flops",
+        args: NONE,
+        doc: "6·N·D for GPT-3, D = 300 billion tokens",
+    },
+    Spec {
+        name: "cost.gpt3_gpu_hours",
+        args: NONE,
+        doc: "accelerator-hours for that under the default assumptions",
+    },
+    Spec {
+        name: "cost.gpt3_dollars",
+        args: NONE,
+        doc: "their price under the default assumptions",
+    },
+    Spec {
+        name: "cost.gpt3_here",
+        args: NONE,
+        doc: "how long GPT-3's training would take at the FLOP/s measured here",
+    },
+    Spec {
+        name: "cost.gpt3_kv_token",
+        args: NONE,
+        doc: "GPT-3's KV cache per token (2 bytes per number)",
+    },
+    Spec {
+        name: "cost.gpt3_weight_bytes",
+        args: NONE,
+        doc: "GPT-3's weights at 2 bytes per parameter",
+    },
 ];
 
 /// The spec of a placeholder name, or None if it is not in the set.
@@ -205,7 +696,11 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
 
 /// Every placeholder, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Spec> {
-    SPECS.iter().chain(LN1.iter()).chain(LN2.iter()).chain(LNF.iter())
+    SPECS
+        .iter()
+        .chain(LN1.iter())
+        .chain(LN2.iter())
+        .chain(LNF.iter())
 }
 
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -220,7 +715,7 @@ pub struct Env<'a> {
     pub prompt: &'a str,
     /// The model folder (for its name and train_log.json).
     pub model_dir: Option<&'a Path>,
-    measured: OnceCell<f64>,
+    measured: OnceCell<Measurement>,
 }
 
 impl<'a> Env<'a> {
@@ -340,7 +835,7 @@ pub fn num(x: f64) -> String {
     } else if !(1e-3..1e6).contains(&a) {
         format!("{x:.3e}")
     } else if x.fract() == 0.0 {
-        format!("{x:.0}")
+        count(x)
     } else if a >= 1000.0 {
         format!("{x:.1}")
     } else if a >= 100.0 {
@@ -402,7 +897,12 @@ fn norm(a: ArrayView1<f32>) -> f32 {
 }
 
 fn head_row(m: &Array2<f32>, row: usize, head: usize, dk: usize) -> Vec<f32> {
-    m.row(row).iter().skip(head * dk).take(dk).copied().collect()
+    m.row(row)
+        .iter()
+        .skip(head * dk)
+        .take(dk)
+        .copied()
+        .collect()
 }
 
 fn softmax_t(logits: ArrayView1<f32>, t: f32) -> Vec<f32> {
@@ -427,7 +927,12 @@ fn ranked(xs: &[f32]) -> Vec<usize> {
 
 fn log_softmax_at(row: ArrayView1<f32>, id: usize) -> f64 {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let lse = row.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln() + max;
+    let lse = row
+        .iter()
+        .map(|&x| (x as f64 - max).exp())
+        .sum::<f64>()
+        .ln()
+        + max;
     row[id] as f64 - lse
 }
 
@@ -454,7 +959,13 @@ fn lens_probs(env: &Env, x: ArrayView1<f32>) -> Vec<f32> {
     softmax_t(logits.view(), 1.0)
 }
 
-fn continuation(env: &Env, pos: usize, n: usize, s: &Sampling, seed: u64) -> Result<String, String> {
+fn continuation(
+    env: &Env,
+    pos: usize,
+    n: usize,
+    s: &Sampling,
+    seed: u64,
+) -> Result<String, String> {
     let mut tokens = env.trace.tokens[..=pos].to_vec();
     let room = env.cfg().n_positions.saturating_sub(tokens.len());
     let n = n.min(room);
@@ -470,7 +981,13 @@ fn continuation(env: &Env, pos: usize, n: usize, s: &Sampling, seed: u64) -> Res
         .map_err(|e| e.to_string())?;
     let mut out = vec![];
     for i in 0..n {
-        let p = pick(logits.row(0).as_slice().unwrap_or(&[]), &tokens, s, &mut rng, 1);
+        let p = pick(
+            logits.row(0).as_slice().unwrap_or(&[]),
+            &tokens,
+            s,
+            &mut rng,
+            1,
+        );
         tokens.push(p.token);
         out.push(p.token);
         if Some(p.token) == env.tokenizer.end_of_text() || i + 1 == n {
@@ -481,76 +998,101 @@ fn continuation(env: &Env, pos: usize, n: usize, s: &Sampling, seed: u64) -> Res
             .forward(&[p.token], &mut cache, &iv, None, false)
             .map_err(|e| e.to_string())?;
     }
-    Ok(out.iter().map(|&t| env.tok(t)).collect::<Vec<_>>().join(" "))
+    Ok(out
+        .iter()
+        .map(|&t| env.tok(t))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
-/// Tokens per second of KV-cached greedy decoding at batch 1, measured once per Env.
-fn measure(env: &Env) -> Result<f64, String> {
-    if let Some(v) = env.measured.get() {
-        return Ok(*v);
+/// KV-cached greedy decoding at batch 1, timed once per Env by the cost module.
+fn measured<'e>(env: &'e Env) -> Result<&'e Measurement, String> {
+    if env.measured.get().is_none() {
+        let cfg = env.cfg();
+        let prompt = env
+            .trace
+            .len()
+            .min(cfg.n_positions.saturating_sub(1))
+            .max(1);
+        let speed = crate::cost::measure(env.gpt, prompt, 32, 3).map_err(|e| e.to_string())?;
+        let _ = env.measured.set(speed.decode);
     }
-    let cfg = env.cfg();
-    let n = 32.min(cfg.n_positions.saturating_sub(1)).max(1);
-    let mut cache = KvCache::new(cfg);
-    let iv = Interventions::default();
-    let mut tok = env.trace.tokens[0];
-    env.gpt
-        .forward(&[tok], &mut cache, &iv, None, false)
-        .map_err(|e| e.to_string())?;
-    let start = std::time::Instant::now();
-    let mut done = 0;
-    for _ in 0..n {
-        if cache.len() >= cfg.n_positions {
-            break;
-        }
-        let l = env
-            .gpt
-            .forward(&[tok], &mut cache, &iv, None, false)
-            .map_err(|e| e.to_string())?;
-        tok = argmax(l.row(0).as_slice().unwrap_or(&[0.0])) as u32;
-        done += 1;
-    }
-    let secs = start.elapsed().as_secs_f64().max(1e-9);
-    let v = done.max(1) as f64 / secs;
-    let _ = env.measured.set(v);
-    Ok(v)
+    env.measured
+        .get()
+        .ok_or_else(|| "the speed measurement failed".to_string())
 }
 
-/// Records of `train_log.json`: (step, loss, validation loss).
-type LogRow = (f64, f64, Option<f64>);
+/// One logged step: (step, training loss, validation loss).
+type LogRow = (f64, Option<f64>, Option<f64>);
 
-/// Reads the model folder's train_log.json: a list of records (or an object
-/// holding one) each with `loss` (or `train_loss`) and optionally `step` and `val_loss`.
-fn train_log(env: &Env) -> Option<Vec<LogRow>> {
+/// What a training run left in the model folder.
+struct TrainRecord {
+    rows: Vec<LogRow>,
+    /// `train-summary.json`, when present.
+    summary: Option<serde_json::Value>,
+}
+
+impl TrainRecord {
+    fn losses(&self) -> Vec<(f64, f64)> {
+        self.rows.iter().filter_map(|r| Some((r.0, r.1?))).collect()
+    }
+    fn last_val(&self) -> Option<f64> {
+        self.rows.iter().rev().find_map(|r| r.2)
+    }
+    fn summary_f64(&self, key: &str) -> Option<f64> {
+        self.summary.as_ref()?.get(key)?.as_f64()
+    }
+}
+
+/// Reads `train-log.tsv` (what `gptlens train` writes: step, lr, train_loss,
+/// val_loss, …) and `train-summary.json` from the model folder; or, failing
+/// the TSV, a `train_log.json` list of records with `loss` (or `train_loss`),
+/// `step` and `val_loss`.
+fn train_record(env: &Env) -> Option<TrainRecord> {
     let dir = env.model_dir?;
-    let text = std::fs::read_to_string(dir.join("train_log.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let arr = match &v {
-        serde_json::Value::Array(a) => a.clone(),
-        serde_json::Value::Object(o) => o
-            .values()
-            .find_map(|x| match x {
-                serde_json::Value::Array(a) if a.iter().any(|r| r.get("loss").is_some() || r.get("train_loss").is_some()) => {
-                    Some(a.clone())
-                }
+    let summary = std::fs::read_to_string(dir.join("train-summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let mut rows: Vec<LogRow> = vec![];
+    if let Ok(text) = std::fs::read_to_string(dir.join("train-log.tsv")) {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+        let col = |name: &str| header.iter().position(|h| h.trim() == name);
+        let (cs, cl, cv) = (col("step")?, col("train_loss")?, col("val_loss"));
+        for l in lines {
+            let f: Vec<&str> = l.split('\t').collect();
+            let get = |i: usize| f.get(i).and_then(|x| x.trim().parse::<f64>().ok());
+            if let Some(step) = get(cs) {
+                rows.push((step, get(cl), cv.and_then(get)));
+            }
+        }
+    } else {
+        let text = std::fs::read_to_string(dir.join("train_log.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let has_loss =
+            |r: &serde_json::Value| r.get("loss").is_some() || r.get("train_loss").is_some();
+        let arr = match &v {
+            serde_json::Value::Array(a) => a.clone(),
+            serde_json::Value::Object(o) => o.values().find_map(|x| match x {
+                serde_json::Value::Array(a) if a.iter().any(has_loss) => Some(a.clone()),
                 _ => None,
             })?,
-        _ => return None,
-    };
-    let rows: Vec<LogRow> = arr
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let loss = r.get("loss").or_else(|| r.get("train_loss"))?.as_f64()?;
+            _ => return None,
+        };
+        for (i, r) in arr.iter().enumerate() {
+            let loss = r
+                .get("loss")
+                .or_else(|| r.get("train_loss"))
+                .and_then(|x| x.as_f64());
             let step = r.get("step").and_then(|s| s.as_f64()).unwrap_or(i as f64);
-            let val = r.get("val_loss").and_then(|s| s.as_f64());
-            Some((step, loss, val))
-        })
-        .collect();
-    (!rows.is_empty()).then_some(rows)
+            rows.push((step, loss, r.get("val_loss").and_then(|s| s.as_f64())));
+        }
+    }
+    let rec = TrainRecord { rows, summary };
+    (!rec.losses().is_empty()).then_some(rec)
 }
 
-const NO_LOG: &str = "(not recorded: this model folder has no train_log.json)";
+const NO_LOG: &str = "(not recorded: this model folder has no train-log.tsv)";
 
 fn sparkline(xs: &[f64]) -> String {
     let bars = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -558,7 +1100,9 @@ fn sparkline(xs: &[f64]) -> String {
     let pts: Vec<f64> = if xs.len() <= width {
         xs.to_vec()
     } else {
-        (0..width).map(|i| xs[i * (xs.len() - 1) / (width - 1)]).collect()
+        (0..width)
+            .map(|i| xs[i * (xs.len() - 1) / (width - 1)])
+            .collect()
     };
     let lo = pts.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = pts.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -569,7 +1113,11 @@ fn sparkline(xs: &[f64]) -> String {
 }
 
 fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut s = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    let mut s = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
     for r in rows {
         s.push_str(&format!("| {} |\n", r.join(" | ")));
     }
@@ -592,8 +1140,18 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
     {
         let w = &env.gpt.weights;
         let (ln, x, g, b) = match which {
-            "ln_1" => (&lt.ln_1, tr.resid_in(l), &w.layers[l].ln_1_g, &w.layers[l].ln_1_b),
-            "ln_2" => (&lt.ln_2, &lt.resid_mid, &w.layers[l].ln_2_g, &w.layers[l].ln_2_b),
+            "ln_1" => (
+                &lt.ln_1,
+                tr.resid_in(l),
+                &w.layers[l].ln_1_g,
+                &w.layers[l].ln_1_b,
+            ),
+            "ln_2" => (
+                &lt.ln_2,
+                &lt.resid_mid,
+                &w.layers[l].ln_2_g,
+                &w.layers[l].ln_2_b,
+            ),
             _ => (&tr.ln_f, tr.resid_in(cfg.n_layer), &w.ln_f_g, &w.ln_f_b),
         };
         return Ok(match field {
@@ -623,7 +1181,7 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "model.mlp_width" => cfg.mlp_dim().to_string(),
         "model.context" => cfg.n_positions.to_string(),
         "model.vocab" => count(cfg.vocab_size as f64),
-        "model.params" | "cost.params" => count(cfg.n_params() as f64),
+        "model.params" | "cost.params" => count(Params::of(cfg).total),
         "model.eps" => format!("{:e}", cfg.layer_norm_epsilon),
 
         "tokens" => tr
@@ -638,11 +1196,20 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "token.id" => tr.tokens[p].to_string(),
         "token.at" => match tr.tokens.get(n) {
             Some(&t) => env.tok(t),
-            None => return Err(format!("position {n} is past the prompt's {} tokens", tr.len())),
+            None => {
+                return Err(format!(
+                    "position {n} is past the prompt's {} tokens",
+                    tr.len()
+                ));
+            }
         },
         "token.back" => match p.checked_sub(n) {
             Some(i) => env.tok(tr.tokens[i]),
-            None => return Err(format!("{n} positions before position {p} is before the start")),
+            None => {
+                return Err(format!(
+                    "{n} positions before position {p} is before the start"
+                ));
+            }
         },
         "position" => p.to_string(),
         "key.token" => env.tok(tr.tokens[k]),
@@ -736,14 +1303,24 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                 ranked(&act)
                     .into_iter()
                     .take(n)
-                    .map(|i| vec![i.to_string(), num(lt.mlp_pre[[p, i]] as f64), num(act[i] as f64)])
+                    .map(|i| {
+                        vec![
+                            i.to_string(),
+                            num(lt.mlp_pre[[p, i]] as f64),
+                            num(act[i] as f64),
+                        ]
+                    })
                     .collect(),
             )
         }
         "mlp.active" => {
             let row = lt.mlp_pre.row(p);
             let on = row.iter().filter(|&&x| x > 0.0).count();
-            format!("{on} of {} ({:.1}%)", row.len(), 100.0 * on as f64 / row.len() as f64)
+            format!(
+                "{on} of {} ({:.1}%)",
+                row.len(),
+                100.0 * on as f64 / row.len() as f64
+            )
         }
 
         "resid.in" => list(tr.resid_in(l).row(p).iter().copied(), n),
@@ -751,7 +1328,11 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "resid.post" => list(lt.resid_post.row(p).iter().copied(), n),
         "resid.norms" => (0..=cfg.n_layer)
             .map(|i| {
-                let label = if i == 0 { "embeddings".to_string() } else { format!("after layer {}", i - 1) };
+                let label = if i == 0 {
+                    "embeddings".to_string()
+                } else {
+                    format!("after layer {}", i - 1)
+                };
                 format!("{label} {}", num(norm(tr.resid_in(i).row(p)) as f64))
             })
             .collect::<Vec<_>>()
@@ -764,12 +1345,34 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                 .map(|i| {
                     let probs = lens_probs(env, tr.resid_in(i).row(p));
                     let j = argmax(&probs);
-                    let label = if i == 0 { "embeddings".to_string() } else { format!("layer {}", i - 1) };
+                    let label = if i == 0 {
+                        "embeddings".to_string()
+                    } else {
+                        format!("layer {}", i - 1)
+                    };
                     vec![label, env.tok(j as u32), num(probs[j] as f64)]
                 })
                 .collect(),
         ),
 
+        "lens.first" | "lens.when" => {
+            // The earliest read-out from which the lens's top token stays the final one.
+            let tops: Vec<usize> = (0..=cfg.n_layer)
+                .map(|i| argmax(&lens_probs(env, tr.resid_in(i).row(p))))
+                .collect();
+            let fin = tops[cfg.n_layer];
+            let mut first = cfg.n_layer;
+            while first > 0 && tops[first - 1] == fin {
+                first -= 1;
+            }
+            match (name, first) {
+                ("lens.first", 0) => "the embeddings".into(),
+                ("lens.first", f) => format!("layer {}", f - 1),
+                (_, 0) => "from the embeddings".into(),
+                (_, f) if f == cfg.n_layer => "only after the last layer".into(),
+                _ => "somewhere in between".into(),
+            }
+        }
         "logits.top" => {
             let row = tr.logits.row(p);
             let probs = softmax_t(row, 1.0);
@@ -779,7 +1382,14 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                     .into_iter()
                     .take(n)
                     .enumerate()
-                    .map(|(r, i)| vec![(r + 1).to_string(), env.tok(i as u32), num(row[i] as f64), num(probs[i] as f64)])
+                    .map(|(r, i)| {
+                        vec![
+                            (r + 1).to_string(),
+                            env.tok(i as u32),
+                            num(row[i] as f64),
+                            num(probs[i] as f64),
+                        ]
+                    })
                     .collect(),
             )
         }
@@ -803,7 +1413,12 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "logits.lse" => {
             let row = tr.logits.row(p);
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-            num(row.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln() + max)
+            num(row
+                .iter()
+                .map(|&x| (x as f64 - max).exp())
+                .sum::<f64>()
+                .ln()
+                + max)
         }
         "logits.check" => {
             let row = tr.logits.row(p);
@@ -841,7 +1456,11 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "sample.topk" => {
             let probs = softmax_t(tr.logits.row(p), arg(1) as f32);
             let kk = (arg(0) as usize).min(probs.len());
-            let mass: f64 = ranked(&probs).into_iter().take(kk).map(|i| probs[i] as f64).sum();
+            let mass: f64 = ranked(&probs)
+                .into_iter()
+                .take(kk)
+                .map(|i| probs[i] as f64)
+                .sum();
             format!("the top {kk} tokens hold {} of the probability", num(mass))
         }
         "sample.topp" => {
@@ -850,8 +1469,18 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                 top_p: arg(0) as f32,
                 ..Sampling::default()
             };
-            let pk = pick(tr.logits.row(p).as_slice().unwrap_or(&[]), &[], &s, &mut Rng::new(0), 1);
-            format!("{} token(s) holding {} of the probability", pk.kept, num(pk.kept_mass as f64))
+            let pk = pick(
+                tr.logits.row(p).as_slice().unwrap_or(&[]),
+                &[],
+                &s,
+                &mut Rng::new(0),
+                1,
+            );
+            format!(
+                "{} token(s) holding {} of the probability",
+                pk.kept,
+                num(pk.kept_mass as f64)
+            )
         }
         "beam" => {
             let bs = BeamSettings {
@@ -870,7 +1499,11 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
                     .map(|(i, b)| {
                         vec![
                             (i + 1).to_string(),
-                            b.tokens.iter().map(|&t| env.tok(t)).collect::<Vec<_>>().join(" "),
+                            b.tokens
+                                .iter()
+                                .map(|&t| env.tok(t))
+                                .collect::<Vec<_>>()
+                                .join(" "),
                             num(b.logprob as f64),
                             num(b.score as f64),
                         ]
@@ -925,62 +1558,147 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         }
         "loss.uniform" => num((cfg.vocab_size as f64).ln()),
 
-        "train.steps" | "train.first" | "train.last" | "train.val" | "train.curve" => match train_log(env) {
-            None => NO_LOG.to_string(),
-            Some(rows) => {
-                let (first, last) = (rows[0], rows[rows.len() - 1]);
-                match name {
-                    "train.steps" => count(last.0),
-                    "train.first" => num(first.1),
-                    "train.last" => num(last.1),
-                    "train.val" => match rows.iter().rev().find_map(|r| r.2) {
-                        Some(v) => num(v),
-                        None => "(no validation loss recorded)".into(),
-                    },
-                    _ => sparkline(&rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+        "train.summary" => match train_record(env) {
+            None => "This model folder has no training record (the train-log.tsv that `gptlens train` writes), so there is no curve to show here. Train a tiny model with `gptlens train` and open its folder with `--model DIR` to see one.".into(),
+            Some(r) => {
+                let l = r.losses();
+                let (first, last) = (l[0], l[l.len() - 1]);
+                let mut out = format!("The recorded run took {} optimizer steps", count(last.0));
+                if let Some(t) = r.summary_f64("tokens_seen") {
+                    out.push_str(&format!(" over {} tokens", count(t)));
                 }
+                if let Some(secs) = r.summary_f64("elapsed_secs") {
+                    out.push_str(&format!(" in {}", human_duration(secs)));
+                }
+                out.push_str(&format!(
+                    ". The training loss went from {} at step {} to {} at step {}",
+                    num(first.1), count(first.0), num(last.1), count(last.0)
+                ));
+                if let Some(v) = r.summary_f64("val_loss").or_else(|| r.last_val()) {
+                    out.push_str(&format!("; on held-out text the final loss was {}", num(v)));
+                }
+                out.push_str(&format!(
+                    ".\n\n`{}` (training loss, step {} → {})",
+                    sparkline(&l.iter().map(|x| x.1).collect::<Vec<_>>()),
+                    count(first.0),
+                    count(last.0)
+                ));
+                out
             }
         },
-
-        "cost.matmul_params" => count(matmul_params(cfg)),
-        "cost.flops_token" => num(2.0 * matmul_params(cfg)),
-        "cost.attn_flops_token" => num(4.0 * (cfg.n_layer * tr.len() * cfg.n_embd) as f64),
-        "cost.train_flops_token" => num(6.0 * matmul_params(cfg)),
-        "cost.weight_bytes" => bytes(4.0 * cfg.n_params() as f64),
-        "cost.kv_token" => bytes(kv_token(cfg)),
-        "cost.kv_context" => bytes(kv_token(cfg) * cfg.n_positions as f64),
-        "cost.measured" => num(measure(env)?),
-        "cost.measured_flops" => num(measure(env)? * 2.0 * matmul_params(cfg)),
-        "cost.measured_bytes" => bytes(measure(env)? * 4.0 * cfg.n_params() as f64),
-        "cost.gpt3_ratio" => count(GPT3_PARAMS / cfg.n_params() as f64),
-        "cost.gpt3_train_flops" => num(6.0 * GPT3_PARAMS * GPT3_TOKENS),
-        "cost.gpt3_gpu_hours" => count(gpt3_gpu_hours(arg(0))),
-        "cost.gpt3_dollars" => format!("${}", count(gpt3_gpu_hours(arg(0)) * arg(1))),
-        "cost.gpt3_here_years" => {
-            let flops = measure(env)? * 2.0 * matmul_params(cfg);
-            num(6.0 * GPT3_PARAMS * GPT3_TOKENS / flops / (365.25 * 24.0 * 3600.0))
+        "train.baselines" => {
+            let b = train_record(env).and_then(|r| {
+                let s = r.summary.as_ref()?.get("baselines")?;
+                Some((s.get("unigram")?.as_f64()?, s.get("bigram")?.as_f64()?, r.summary_f64("val_loss")?))
+            });
+            match b {
+                Some((u, bi, v)) => format!(
+                    "On the same held-out text, a unigram model (token frequencies only) scores {} and a bigram model (the previous token only) {} nats per token; the transformer scores {}.",
+                    num(u), num(bi), num(v)
+                ),
+                None => "(no baselines recorded: this model folder has no train-summary.json with them)".into(),
+            }
         }
+        "train.steps" | "train.first" | "train.last" | "train.val" | "train.curve" => {
+            match train_record(env) {
+                None => NO_LOG.to_string(),
+                Some(r) => {
+                    let l = r.losses();
+                    let (first, last) = (l[0], l[l.len() - 1]);
+                    match name {
+                        "train.steps" => count(last.0),
+                        "train.first" => num(first.1),
+                        "train.last" => num(last.1),
+                        "train.val" => match r.summary_f64("val_loss").or_else(|| r.last_val()) {
+                            Some(v) => num(v),
+                            None => "(no validation loss recorded)".into(),
+                        },
+                        _ => sparkline(&l.iter().map(|x| x.1).collect::<Vec<_>>()),
+                    }
+                }
+            }
+        }
+
+        "cost.params_nonembed" => count(Params::of(cfg).non_embedding),
+        "cost.flops_token" => num(2.0 * Params::of(cfg).non_embedding),
+        "cost.train_flops_token" => num(6.0 * Params::of(cfg).non_embedding),
+        "cost.ledger_flops_token" => num(next_token_ledger(env).flops()),
+        "cost.attn_flops_token" => num(next_token_ledger(env).attention_flops()),
+        "cost.unembed_flops_token" => num(next_token_ledger(env)
+            .stage("unembed")
+            .map_or(0.0, |s| s.flops)),
+        "cost.weight_bytes" => bytes(F32_BYTES * Params::of(cfg).total),
+        "cost.kv_token" => bytes(Ledger::for_prompt(cfg, 1).kv_cache_bytes),
+        "cost.kv_context" => bytes(Ledger::for_prompt(cfg, cfg.n_positions).kv_cache_bytes),
+        "cost.measured" => num(measured(env)?.tokens_per_s),
+        "cost.measured_flops" => num(measured(env)?.flops_per_s),
+        "cost.measured_bytes" => bytes(measured(env)?.bytes_per_s),
+        "cost.assumptions" => {
+            let a = Assumptions::default();
+            format!(
+                "{} accelerators at {} FLOP/s peak, {}% of it sustained, ${} per accelerator-hour",
+                a.accelerator,
+                sig(a.peak_flops, 3),
+                a.utilisation * 100.0,
+                a.price_per_hour
+            )
+        }
+        "cost.gpt3_ratio" => count(gpt3_params() / Params::of(cfg).total),
+        "cost.gpt3_train_flops" => sig(gpt3(None)?.training_flops, 3),
+        "cost.gpt3_gpu_hours" => count(gpt3(None)?.accelerator_hours),
+        "cost.gpt3_dollars" => format!("${}", count(gpt3(None)?.price)),
+        "cost.gpt3_here" => {
+            let m = measured(env)?.flops_per_s;
+            human_duration(gpt3(Some(m))?.this_machine_seconds.unwrap_or(f64::INFINITY))
+        }
+        "cost.gpt3_kv_token" => bytes(gpt3(None)?.kv_cache_bytes_per_token),
+        "cost.gpt3_weight_bytes" => bytes(gpt3(None)?.weights_bytes),
         _ => return Err(format!("unknown placeholder {name}")),
     };
     Ok(v)
 }
 
-/// GPT-3's parameters and training tokens (Brown et al. 2020, "Language Models are Few-Shot Learners", Table 2.1 and 2.2).
-pub const GPT3_PARAMS: f64 = 175e9;
-pub const GPT3_TOKENS: f64 = 300e9;
-
-/// GPT-3's 6·N·D training FLOPs spread over accelerators sustaining `tflops` TFLOP/s each.
-fn gpt3_gpu_hours(tflops: f64) -> f64 {
-    6.0 * GPT3_PARAMS * GPT3_TOKENS / (tflops * 1e12) / 3600.0
+/// The cost ledger for running the token after the prompt (KV cache of the prompt, batch 1).
+fn next_token_ledger(env: &Env) -> Ledger {
+    Ledger::for_forward(env.cfg(), env.trace.len(), 1, false)
 }
 
-/// Weights multiplied once per token: the blocks' four matrices and the MLP's two, plus the unembedding.
-pub fn matmul_params(cfg: &Config) -> f64 {
-    let (c, m) = (cfg.n_embd as f64, cfg.mlp_dim() as f64);
-    cfg.n_layer as f64 * (4.0 * c * c + 2.0 * c * m) + cfg.vocab_size as f64 * c
+/// GPT-3's parameters as published (Brown et al. 2020, Table 2.1).
+fn gpt3_params() -> f64 {
+    crate::cost::preset("gpt3").map_or(175e9, |p| p.published_params)
 }
 
-/// Bytes of KV cache per token at f32: K and V, every layer, the full width.
-pub fn kv_token(cfg: &Config) -> f64 {
-    2.0 * (cfg.n_layer * cfg.n_embd) as f64 * 4.0
+/// `gptlens cost --preset gpt3 --train-tokens 300e9` with the default assumptions.
+fn gpt3(measured_flops: Option<f64>) -> Result<Estimate, String> {
+    let p = crate::cost::preset("gpt3").map_err(|e| e.to_string())?;
+    Estimate::new(p.shape, 300e9, &Assumptions::default(), measured_flops)
+        .map_err(|e| e.to_string())
+}
+
+/// The placeholder reference as a markdown table: docs/lesson-format.md embeds
+/// it between markers, and a test keeps the two identical.
+pub fn reference_markdown() -> String {
+    let mut s = String::from("| placeholder | arguments (default) | shows |\n|---|---|---|\n");
+    for sp in all() {
+        let args = if sp.args.is_empty() {
+            "—".to_string()
+        } else {
+            sp.args
+                .iter()
+                .map(|a| format!("{} ({})", a.name, a.default))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let usage = if sp.args.is_empty() {
+            format!("`{{{{{}}}}}`", sp.name)
+        } else {
+            let names: Vec<&str> = sp.args.iter().map(|a| a.name).collect();
+            format!("`{{{{{} {}}}}}`", sp.name, names.join(" "))
+        };
+        s.push_str(&format!(
+            "| {usage} | {args} | {} |\n",
+            sp.doc.replace('|', "\\|")
+        ));
+    }
+    s
 }

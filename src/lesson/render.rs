@@ -8,7 +8,11 @@ use crate::tokenizer::Tokenizer;
 /// Encodes and traces the lesson's prompt. Refuses an empty prompt or one
 /// longer than the model's context: the lesson's positions would not mean
 /// what the author wrote.
-pub fn trace_prompt(lesson: &Lesson, gpt: &Gpt, tokenizer: &Tokenizer) -> Result<Trace, LessonError> {
+pub fn trace_prompt(
+    lesson: &Lesson,
+    gpt: &Gpt,
+    tokenizer: &Tokenizer,
+) -> Result<Trace, LessonError> {
     let ids = tokenizer.encode(&lesson.prompt)?;
     let eval_err = |msg: String| LessonError::Eval {
         file: lesson.file.clone(),
@@ -16,7 +20,9 @@ pub fn trace_prompt(lesson: &Lesson, gpt: &Gpt, tokenizer: &Tokenizer) -> Result
         msg,
     };
     if ids.is_empty() {
-        return Err(eval_err("the lesson's prompt encodes to no tokens; give it some text".into()));
+        return Err(eval_err(
+            "the lesson's prompt encodes to no tokens; give it some text".into(),
+        ));
     }
     let ctx = gpt.config.n_positions;
     if ids.len() > ctx {
@@ -77,10 +83,18 @@ pub fn step_caption(step: &Step, env: &Env, sel: &Sel) -> String {
     }
     let positional = !matches!(step.view.as_str(), "loss" | "cost" | "training");
     if s.position.is_some() || positional {
-        bits.push(format!("position {} {}", sel.pos, env.tok(env.trace.tokens[sel.pos])));
+        bits.push(format!(
+            "position {} {}",
+            sel.pos,
+            env.tok(env.trace.tokens[sel.pos])
+        ));
     }
     if s.key.is_some() || step.view == "attention" {
-        bits.push(format!("key {} {}", sel.key, env.tok(env.trace.tokens[sel.key])));
+        bits.push(format!(
+            "key {} {}",
+            sel.key,
+            env.tok(env.trace.tokens[sel.key])
+        ));
     }
     bits.join(" · ")
 }
@@ -94,7 +108,12 @@ pub struct FilledCheckpoint {
     pub correct: Option<char>,
 }
 
-pub fn fill_checkpoint(lesson: &Lesson, c: &Checkpoint, env: &Env, sel: &Sel) -> Result<FilledCheckpoint, LessonError> {
+pub fn fill_checkpoint(
+    lesson: &Lesson,
+    c: &Checkpoint,
+    env: &Env,
+    sel: &Sel,
+) -> Result<FilledCheckpoint, LessonError> {
     let choices = c
         .choices
         .iter()
@@ -103,7 +122,10 @@ pub fn fill_checkpoint(lesson: &Lesson, c: &Checkpoint, env: &Env, sel: &Sel) ->
     let correct = match &c.matches {
         Some(m) => {
             let m = fill(lesson, m, env, sel)?;
-            choices.iter().find(|(_, t)| t.trim() == m.trim()).map(|(k, _)| *k)
+            choices
+                .iter()
+                .find(|(_, t)| t.trim() == m.trim())
+                .map(|(k, _)| *k)
         }
         None => None,
     };
@@ -115,10 +137,65 @@ pub fn fill_checkpoint(lesson: &Lesson, c: &Checkpoint, env: &Env, sel: &Sel) ->
     })
 }
 
+/// One step with everything filled in: what a player shows beside the view.
+pub struct FilledStep {
+    pub title: String,
+    pub view: String,
+    pub stage: Option<String>,
+    /// The selection resolved against the trace (where the player moves the view).
+    pub sel: Sel,
+    /// "view: attention · layer 0 · head 1 · …".
+    pub caption: String,
+    /// The step's text and checkpoints in file order.
+    pub blocks: Vec<FilledBlock>,
+}
+
+pub enum FilledBlock {
+    Text(String),
+    Predict(FilledCheckpoint),
+}
+
+/// Evaluates every step of a lesson (fails on the first placeholder or
+/// selection that cannot be computed, naming its line).
+pub fn fill_steps(lesson: &Lesson, env: &Env) -> Result<Vec<FilledStep>, LessonError> {
+    lesson
+        .steps
+        .iter()
+        .map(|step| {
+            let sel = step_sel(lesson, step, env)?;
+            let blocks = step
+                .body
+                .iter()
+                .map(|b| {
+                    Ok(match b {
+                        Block::Text(t) => FilledBlock::Text(fill(lesson, t, env, &sel)?),
+                        Block::Predict(c) => {
+                            FilledBlock::Predict(fill_checkpoint(lesson, c, env, &sel)?)
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, LessonError>>()?;
+            Ok(FilledStep {
+                title: step.title.clone(),
+                view: step.view.clone(),
+                stage: step.stage.clone(),
+                sel,
+                caption: step_caption(step, env, &sel),
+                blocks,
+            })
+        })
+        .collect()
+}
+
+/// The introduction (text before the first step), filled in.
+pub fn fill_intro(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
+    fill(lesson, &lesson.intro, env, &intro_sel(lesson, env)?)
+}
+
 /// The whole lesson as markdown with every placeholder filled in.
 pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
     let mut out = String::new();
-    let intro = fill(lesson, &lesson.intro, env, &intro_sel(lesson, env)?)?;
+    let intro = fill_intro(lesson, env)?;
     if !intro.trim_start().starts_with("# ") {
         out.push_str(&format!("# {}\n\n", lesson.title));
     }
@@ -136,14 +213,17 @@ pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
         out.push_str(&intro);
         out.push_str("\n\n");
     }
-    for (i, step) in lesson.steps.iter().enumerate() {
-        let sel = step_sel(lesson, step, env)?;
-        out.push_str(&format!("## {}. {}\n\n*{}*\n\n", i + 1, step.title, step_caption(step, env, &sel)));
-        for b in &step.body {
+    for (i, step) in fill_steps(lesson, env)?.iter().enumerate() {
+        out.push_str(&format!(
+            "## {}. {}\n\n*{}*\n\n",
+            i + 1,
+            step.title,
+            step.caption
+        ));
+        for b in &step.blocks {
             match b {
-                Block::Text(t) => out.push_str(&fill(lesson, t, env, &sel)?),
-                Block::Predict(c) => {
-                    let f = fill_checkpoint(lesson, c, env, &sel)?;
+                FilledBlock::Text(t) => out.push_str(t),
+                FilledBlock::Predict(f) => {
                     out.push_str(&format!("> **Predict:** {}\n>\n", f.question));
                     for (k, t) in &f.choices {
                         out.push_str(&format!("> - **{k}** — {t}\n"));

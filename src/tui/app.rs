@@ -37,6 +37,10 @@ pub enum Job {
     Intervene(Interventions),
     /// Run beam search from the current tokens.
     Beam(BeamSettings),
+    /// Nearest tokens to a token's embedding.
+    Nearest(u32),
+    /// Logit lens of these residual rows (one per layer boundary).
+    Lens(LensKey, Vec<Vec<f32>>, bool),
 }
 
 /// The result of a [`Job`], handed back to the UI thread.
@@ -44,13 +48,17 @@ pub enum JobOutput {
     Stepped(Box<Session>, Result<(), ModelError>),
     Intervened(Interventions, Vec<u32>, Result<Box<Trace>, ModelError>),
     Beamed(Vec<u32>, Result<BeamResult, ModelError>),
+    Nearest(u32, Vec<(u32, f32)>),
+    Lens(LensKey, Vec<Vec<(u32, f32)>>),
 }
 
 /// A job ready to run on any thread.
 pub type Work = Box<dyn FnOnce() -> JobOutput + Send>;
 
-/// Logit lens lists keyed by (position, tokens, interventions active).
-pub type LensCache = ((usize, usize, bool), Vec<Vec<(u32, f32)>>);
+/// What a logit lens was computed for: (position, tokens, intervened trace).
+pub type LensKey = (usize, usize, bool);
+/// Logit lens lists, one per layer boundary, with their key.
+pub type LensCache = (LensKey, Vec<Vec<(u32, f32)>>);
 
 /// How the explorer was asked to start.
 #[derive(Clone, Debug)]
@@ -93,6 +101,9 @@ pub struct App {
     pub nearest: Option<(u32, Vec<(u32, f32)>)>,
     /// Logit lens at (pos, tokens.len()): one top list per layer boundary.
     pub lens: Option<LensCache>,
+    pending_nearest: Option<u32>,
+    tokens_while_busy: Vec<u32>,
+    pending_lens: Option<LensKey>,
     pub projection: Projection,
     pub jobs: Vec<Job>,
     /// A short message for the hint bar (errors, "nothing to undo").
@@ -137,6 +148,9 @@ impl App {
             alt_preview: None,
             nearest: None,
             lens: None,
+            pending_nearest: None,
+            tokens_while_busy: vec![],
+            pending_lens: None,
             projection,
             jobs: vec![],
             status: None,
@@ -157,9 +171,11 @@ impl App {
         self.current().stage
     }
 
-    /// The session's tokens (empty while a step runs off-thread).
+    /// The session's tokens (while a step runs off-thread: as they were).
     pub fn tokens(&self) -> &[u32] {
-        self.session.as_ref().map_or(&[], |s| &s.tokens)
+        self.session
+            .as_ref()
+            .map_or(&self.tokens_while_busy, |s| &s.tokens)
     }
 
     /// The normal trace.
@@ -207,27 +223,29 @@ impl App {
             (Some(t), true) if t.len() == n => Some(preview_pick(t, &s.tokens, &self.sampling)),
             _ => None,
         };
+        // Nearest tokens and the logit lens read the whole vocabulary: queued
+        // as jobs so that a large model computes them off the UI thread.
         if self.view == View::Embeddings {
             let id = s.tokens[self.pos];
-            if self.nearest.as_ref().is_none_or(|(t, _)| *t != id) {
-                let row = self.gpt.weights.wte.view2();
-                self.nearest = Some((
-                    id,
-                    analysis::nearest_tokens(&self.gpt, row.row(id as usize), 8),
-                ));
+            if self.nearest.as_ref().is_none_or(|(t, _)| *t != id)
+                && self.pending_nearest != Some(id)
+            {
+                self.pending_nearest = Some(id);
+                self.jobs.push(Job::Nearest(id));
             }
         }
         if self.view == View::Residual {
-            let key = (self.pos, n, self.iv.is_active());
+            let key = (self.pos, n, self.iv.is_active() && self.alt.is_some());
             if self.lens.as_ref().is_none_or(|(k, _)| *k != key)
+                && self.pending_lens != Some(key)
                 && let Some(tr) = self.shown_trace()
                 && tr.len() == n
             {
-                let skip = self.iv.skip_layernorm;
-                let lists = (0..=self.n_layer())
-                    .map(|l| analysis::logit_lens(&self.gpt, tr.resid_in(l).row(self.pos), 3, skip))
+                let rows = (0..=self.n_layer())
+                    .map(|l| tr.resid_in(l).row(self.pos).to_vec())
                     .collect();
-                self.lens = Some((key, lists));
+                self.pending_lens = Some(key);
+                self.jobs.push(Job::Lens(key, rows, self.iv.skip_layernorm));
             }
         }
         self.cell = self
@@ -242,6 +260,7 @@ impl App {
         match job {
             Job::Step => {
                 let mut s = self.session.take()?;
+                self.tokens_while_busy = s.tokens.clone();
                 s.sampling = self.sampling.clone();
                 self.busy = Some("computing the next token");
                 Some(Box::new(move || {
@@ -255,6 +274,24 @@ impl App {
                 Some(Box::new(move || {
                     let r = gpt.trace(&tokens, &iv).map(Box::new);
                     JobOutput::Intervened(iv, tokens, r)
+                }))
+            }
+            Job::Nearest(id) => {
+                let gpt = self.gpt.clone();
+                Some(Box::new(move || {
+                    let wte = gpt.weights.wte.view2();
+                    let list = analysis::nearest_tokens(&gpt, wte.row(id as usize), 8);
+                    JobOutput::Nearest(id, list)
+                }))
+            }
+            Job::Lens(key, rows, skip) => {
+                let gpt = self.gpt.clone();
+                Some(Box::new(move || {
+                    let lists = rows
+                        .iter()
+                        .map(|r| analysis::logit_lens(&gpt, ndarray::ArrayView1::from(r), 3, skip))
+                        .collect();
+                    JobOutput::Lens(key, lists)
                 }))
             }
             Job::Beam(settings) => {
@@ -291,6 +328,18 @@ impl App {
                         Err(e) => self.status = Some(format!("intervention failed: {e}")),
                     }
                 }
+            }
+            JobOutput::Nearest(id, list) => {
+                if self.pending_nearest == Some(id) {
+                    self.pending_nearest = None;
+                }
+                self.nearest = Some((id, list));
+            }
+            JobOutput::Lens(key, lists) => {
+                if self.pending_lens == Some(key) {
+                    self.pending_lens = None;
+                }
+                self.lens = Some((key, lists));
             }
             JobOutput::Beamed(tokens, r) => {
                 if tokens == self.tokens() {

@@ -144,7 +144,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
         String::new()
     };
     let left = format!(
-        " {}/{} {}{} · head {} · token {} ",
+        " {}/{} {}{} · head {} · {} tokens ",
         app.step + 1,
         total,
         layer,

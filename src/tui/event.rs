@@ -179,6 +179,24 @@ pub fn goto_step(app: &mut App, i: usize) {
     set_view(app, st.stage.view());
 }
 
+/// Moves to `stage` (in `layer` when it is a per-layer stage), as a lesson
+/// step asks. Returns false when the pass has no such step (layer too big).
+pub fn goto_stage(app: &mut App, stage: super::stage::Stage, layer: usize) -> bool {
+    let want = if stage.in_layer() { layer } else { 0 };
+    match app
+        .pass
+        .iter()
+        .position(|s| s.stage == stage && s.layer == want)
+    {
+        Some(i) => {
+            goto_step(app, i);
+            app.refresh();
+            true
+        }
+        None => false,
+    }
+}
+
 /// Forward one stage; past "append" the next token is picked.
 pub fn next_stage(app: &mut App) {
     if app.step + 1 < app.pass.len() {

@@ -482,13 +482,12 @@ impl Widget for Heatmap<'_> {
                 if cols.0 >= cols.1 {
                     continue;
                 }
-                let vals: Vec<Option<f32>> = (0..g.rows_per_cell)
-                    .map(|k| {
-                        let rr = g.row_range(ty, k);
-                        (rr.0 < rr.1).then(|| self.block(rr, cols))
-                    })
-                    .collect();
-                let (ch, style) = self.cell_look(&vals, div);
+                let mut vals = [None; 2];
+                for (k, v) in vals.iter_mut().enumerate().take(g.rows_per_cell) {
+                    let rr = g.row_range(ty, k);
+                    *v = (rr.0 < rr.1).then(|| self.block(rr, cols));
+                }
+                let (ch, style) = self.cell_look(&vals[..g.rows_per_cell.min(2)], div);
                 for dx in 0..g.cell_w {
                     let x = area.x + gx as u16 * g.cell_w + dx;
                     let y = area.y + ty as u16;

@@ -115,10 +115,7 @@ fn every_view_renders_its_content_at_80x24_and_200x60() {
             View::Embeddings,
             &["wte[token]", "wpe[position]", "x = wte + wpe"],
         ),
-        (
-            View::Attention,
-            &["rows = queries, columns = keys", "H0", "H1"],
-        ),
+        (View::Attention, &["rows: query, cols: key", "H0", "H1"]),
         (View::LayerNorm, &["LN1 of layer 0", "mean μ", "var σ²"]),
         (View::Mlp, &["before GELU", "after GELU", "64 neurons"]),
         (View::Residual, &["residual stream", "embed"]),
@@ -540,4 +537,67 @@ fn presenter_mode_drops_side_panels_and_keeps_the_picture() {
         s.contains("softmax ="),
         "one line of arithmetic stays:\n{s}"
     );
+}
+
+#[test]
+fn goto_stage_lands_on_the_named_stage_and_its_view() {
+    let mut a = app();
+    let st: Stage = "softmax".parse().expect("name");
+    assert!(super::event::goto_stage(&mut a, st, 1));
+    assert_eq!(
+        (a.stage(), a.layer, a.view),
+        (Stage::Softmax, 1, View::Attention)
+    );
+    assert!(!super::event::goto_stage(&mut a, st, 9), "no layer 9");
+    assert!(super::event::goto_stage(
+        &mut a,
+        "ln_f".parse().expect("name"),
+        0
+    ));
+    assert_eq!(a.view, View::LayerNorm);
+    let s = screen(&render(&mut a, 120, 40));
+    assert!(s.contains("final LayerNorm ln_f"), "{s}");
+}
+
+#[test]
+fn out_proj_shows_the_concatenated_heads_and_w_o() {
+    let mut a = app();
+    assert!(super::event::goto_stage(&mut a, Stage::OutProj, 0));
+    let s = screen(&render(&mut a, 120, 40));
+    assert!(s.contains("concat(heads)") && s.contains("·W_O"), "{s}");
+}
+
+#[test]
+fn colour_fallbacks_stay_inside_their_palettes() {
+    for mode in [ColorMode::Indexed256, ColorMode::Basic16] {
+        let theme = Theme {
+            mode,
+            ..Theme::default()
+        };
+        let mut a = app_with(theme, &[10, 11, 12, 13, 14]);
+        for v in '1'..='7' {
+            apply(&mut a, &ch(v));
+            let buf = render(&mut a, 160, 40);
+            for cell in buf.content() {
+                for c in [cell.fg, cell.bg] {
+                    match (mode, c) {
+                        (_, Color::Rgb(..)) => panic!("{mode:?} view {v}: truecolor used"),
+                        (ColorMode::Basic16, Color::Indexed(_)) => {
+                            panic!("16-colour mode used an indexed colour in view {v}")
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        // The heatmaps really are coloured in these modes.
+        apply(&mut a, &ch('3'));
+        let buf = render(&mut a, 160, 40);
+        let coloured = buf
+            .content()
+            .iter()
+            .filter(|c| !matches!(c.bg, Color::Reset | Color::Black))
+            .count();
+        assert!(coloured > 20, "{mode:?}: only {coloured} coloured cells");
+    }
 }

@@ -31,6 +31,8 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
     if app.stage() == Stage::Qkv && !app.zoom {
         qkv(app, tr, main, buf);
+    } else if app.stage() == Stage::OutProj && !app.zoom {
+        out_proj(app, tr, main, buf);
     } else if app.zoom {
         zoomed(app, tr, main, buf, hits);
     } else {
@@ -44,7 +46,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             buf,
             false,
         );
-        text(arithmetic(app, tr), inner, buf);
+        super::wrapped(arithmetic(app, tr), inner, buf);
     } else if app.theme.present {
         // Presenter mode keeps one line of arithmetic under the picture.
         let lines = arithmetic(app, tr);
@@ -97,7 +99,7 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     );
     text(
         vec![Line::styled(
-            "rows = queries, columns = keys (enter zooms)",
+            "rows: query, cols: key (enter: zoom)",
             app.theme.dim(),
         )],
         inner,
@@ -202,6 +204,47 @@ fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
             ..parts[i]
         };
         heatmap_with_legend(&app.theme, (&m, tr.len(), dk), Scale::fit(&m), 4, area, buf);
+    }
+}
+
+/// The heads' outputs side by side, and what W_O makes of them.
+fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
+    let inner = panel(
+        &app.theme,
+        &format!("layer {} · output projection (rows = positions)", app.layer),
+        area,
+        buf,
+        true,
+    );
+    let l = &tr.layers[app.layer];
+    let c = app.gpt.config.n_embd;
+    let parts = Layout::vertical([Constraint::Ratio(1, 2); 2]).split(inner);
+    for (i, (name, a)) in [
+        (
+            format!(
+                "concat(heads): {} heads × dₖ {} side by side",
+                app.n_head(),
+                app.gpt.config.head_dim()
+            ),
+            &l.heads,
+        ),
+        ("attn = concat(heads)·W_O + b".to_string(), &l.attn_out),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = parts[i];
+        if p.height < 3 {
+            continue;
+        }
+        text(vec![Line::styled(name, app.theme.dim())], p, buf);
+        let m = flat(a.view());
+        let area = Rect {
+            y: p.y + 1,
+            height: p.height - 1,
+            ..p
+        };
+        heatmap_with_legend(&app.theme, (&m, tr.len(), c), Scale::fit(&m), 2, area, buf);
     }
 }
 
@@ -356,7 +399,7 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         Line::styled(format!("q·k = Σ q_d·k_d over dₖ = {dk} dims:"), dim),
     ];
     let shown = terms.len().min(3);
-    let mut sum = String::from("  ");
+    let mut sum = String::new();
     for (i, c) in cols.clone().take(shown).enumerate() {
         if i > 0 {
             sum.push_str(" + ");
@@ -366,8 +409,7 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     if terms.len() > shown {
         sum.push_str(&format!(" + … ({} more)", terms.len() - shown));
     }
-    out.push(Line::raw(sum));
-    out.push(Line::raw(format!("  = {}", num(dot))));
+    out.push(Line::raw(format!("  = {} = {sum}", num(dot))));
     if app.iv.no_scale {
         out.push(Line::styled(
             "÷ √dₖ dropped (intervention): score = q·k".to_string(),
@@ -428,10 +470,10 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
             .collect();
         let more = if probs.len() > 2 { " + …" } else { "" };
         out.push(Line::raw(format!(
-            " d{}: {}{more} = {}",
+            " d{} = {} = {}{more}",
             c - dk * h,
+            num(val),
             first.join(" + "),
-            num(val)
         )));
         out.push(Line::styled(
             format!("     (engine: {})", num(l.heads[[qi, c]])),

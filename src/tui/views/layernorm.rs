@@ -154,7 +154,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     }
     if side_w > 0 {
         let inner = panel(&app.theme, "the formula, filled in", side, buf, false);
-        text(formula(app, &ln, tr), inner, buf);
+        super::wrapped(formula(app, &ln, tr), inner, buf);
     }
 }
 

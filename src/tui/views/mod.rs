@@ -98,9 +98,16 @@ pub fn panel(theme: &Theme, title: &str, area: Rect, buf: &mut Buffer, focus: bo
     inner
 }
 
-/// Draws lines into an area (cut at the bottom).
+/// Draws lines into an area (cut at the right and the bottom).
 pub fn text(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(area, buf);
+}
+
+/// Draws lines, wrapping long ones (for arithmetic in narrow side panels).
+pub fn wrapped(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
+    Paragraph::new(lines)
+        .wrap(ratatui::widgets::Wrap { trim: false })
+        .render(area, buf);
 }
 
 /// Draws a heatmap with its legend on the last line of `area`; returns its geometry.

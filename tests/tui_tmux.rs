@@ -1,0 +1,214 @@
+//! End to end: the real binary in a real terminal (tmux), driven with keys the
+//! way a person would, checking what the screen shows and that q leaves the
+//! terminal as it was. Skipped, with a message, when tmux is not installed.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gptlens");
+
+fn tmux(args: &[&str]) -> Option<String> {
+    let out = Command::new("tmux").args(args).output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn has_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Waits until the pane shows `what` (or gives up after `secs`); returns the pane.
+fn wait_for(session: &str, what: &str, secs: u64) -> String {
+    let start = Instant::now();
+    loop {
+        let pane = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
+        if pane.contains(what) || start.elapsed() > Duration::from_secs(secs) {
+            return pane;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn keys(session: &str, k: &[&str]) {
+    let mut args = vec!["send-keys", "-t", session];
+    args.extend_from_slice(k);
+    tmux(&args);
+}
+
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
+fn make_model(dir: &Path) {
+    let ok = Command::new(BIN)
+        .args([
+            "init", "--layers", "2", "--heads", "2", "--embd", "32", "--ctx", "64", "--out",
+        ])
+        .arg(dir)
+        .status()
+        .expect("run gptlens init");
+    assert!(ok.success());
+}
+
+#[test]
+fn explorer_in_a_real_terminal() {
+    if !has_tmux() {
+        eprintln!(
+            "SKIPPED explorer_in_a_real_terminal: tmux is not installed (apt-get install tmux)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = tmp.path().join("m");
+    make_model(&model);
+    let name = format!("gptlens-e2e-{}", std::process::id());
+    let cmd = format!(
+        "{BIN} --model {} explore --prompt 'Hello there' --seed 3; echo GPTLENS-EXIT=$?; sleep 30",
+        model.display()
+    );
+    let started = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &cmd,
+        ])
+        .env("TERM", "xterm-256color")
+        .status()
+        .expect("start tmux");
+    assert!(started.success());
+    let _guard = Session(name.clone());
+
+    // The first screen: stage 1 (embed), the token strip, the embeddings view.
+    let pane = wait_for(&name, "embeddings", 10);
+    assert!(pane.contains("1/31 embed"), "{pane}");
+    assert!(
+        pane.contains("72│101│108"),
+        "token strip with the byte ids of Hello:\n{pane}"
+    );
+    assert!(pane.contains("wte[token]"), "{pane}");
+
+    // Five stages on: the softmax of layer 0, with the cell's arithmetic.
+    keys(&name, &["Space", "Space", "Space", "Space", "Space"]);
+    let pane = wait_for(&name, "6/31", 5);
+    assert!(pane.contains("softmax"), "{pane}");
+    assert!(pane.contains("the selected cell, step by step"), "{pane}");
+
+    // Zoom on the head: labelled axes.
+    keys(&name, &["Enter"]);
+    let pane = wait_for(&name, "query ↓ key →", 5);
+    assert!(pane.contains("query ↓ key →"), "{pane}");
+
+    // The next token appears in the strip.
+    let before = pane.lines().nth(1).unwrap_or_default().to_string();
+    keys(&name, &["n"]);
+    let start = Instant::now();
+    let mut after = before.clone();
+    while after == before && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(100));
+        let p = tmux(&["capture-pane", "-p", "-t", &name]).unwrap_or_default();
+        after = p.lines().nth(1).unwrap_or_default().to_string();
+    }
+    assert_ne!(after, before, "n adds a token to the strip");
+
+    // Help overlay, closed by any key.
+    keys(&name, &["?"]);
+    let pane = wait_for(&name, "keys (any key closes)", 5);
+    assert!(pane.contains("ablate the selected head"), "{pane}");
+    keys(&name, &["x"]);
+
+    // An intervention is marked on screen.
+    keys(&name, &["s"]);
+    let pane = wait_for(&name, "INTERVENTION", 5);
+    assert!(pane.contains("no ÷√dₖ"), "{pane}");
+
+    // q quits and the shell's screen comes back.
+    keys(&name, &["q"]);
+    let pane = wait_for(&name, "GPTLENS-EXIT=", 5);
+    assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
+    assert!(
+        !pane.contains("INTERVENTION"),
+        "alternate screen left:\n{pane}"
+    );
+}
+
+#[test]
+fn a_model_that_fails_to_load_is_reported_before_the_tui_starts() {
+    if !has_tmux() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let name = format!("gptlens-e2e-bad-{}", std::process::id());
+    let cmd = format!("{BIN} --model /nonexistent/model explore; echo GPTLENS-EXIT=$?; sleep 30");
+    Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "100",
+            "-y",
+            "20",
+            &cmd,
+        ])
+        .status()
+        .expect("start tmux");
+    let _guard = Session(name.clone());
+    let pane = wait_for(&name, "GPTLENS-EXIT=", 10);
+    assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
+    assert!(pane.contains("does not exist"), "{pane}");
+}
+
+#[test]
+fn plain_gptlens_opens_the_explorer_on_the_built_in_model_with_a_default_prompt() {
+    if !has_tmux() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    make_model(&tmp.path().join("tinystories"));
+    let name = format!("gptlens-e2e-plain-{}", std::process::id());
+    let cmd = format!(
+        "GPTLENS_MODELS={} {BIN}; echo GPTLENS-EXIT=$?; sleep 30",
+        tmp.path().display()
+    );
+    Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            &cmd,
+        ])
+        .status()
+        .expect("start tmux");
+    let _guard = Session(name.clone());
+    // "… there was a little" in the byte tokenizer ends with l i t t l e.
+    let pane = wait_for(&name, "108│105│116│116│108│101│", 10);
+    assert!(pane.contains("108│105│116│116│108│101│"), "{pane}");
+    assert!(pane.contains("36 tokens"), "{pane}");
+    assert!(pane.contains("embed"), "{pane}");
+    keys(&name, &["C-c"]);
+    let pane = wait_for(&name, "GPTLENS-EXIT=", 5);
+    assert!(
+        pane.contains("GPTLENS-EXIT=0"),
+        "ctrl-c quits cleanly:\n{pane}"
+    );
+}
