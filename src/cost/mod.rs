@@ -52,7 +52,8 @@ pub enum Kind {
 /// One stage of the forward pass, summed over all layers where it repeats.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Stage {
-    /// Short stable identifier ("qkv", "scores", …) for views and lessons.
+    /// Short stable identifier ("qkv", "scores", …) for views and lessons; the
+    /// same names as the explorer's stages where there is one (`tui::stage`).
     pub key: &'static str,
     /// What a reader sees.
     pub name: &'static str,
@@ -256,7 +257,7 @@ impl Ledger {
             ),
             elem("ln_f", "final LayerNorm", "norm", false, ln, 2.0 * c),
             mat(
-                "unembed",
+                "logits",
                 "unembedding (logits)",
                 "logits",
                 false,

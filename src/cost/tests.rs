@@ -57,7 +57,7 @@ fn decode_step_matches_the_closed_form() {
             // Kaplan's attention term is the scores q·k: 2·L·T·C.
             assert_eq!(led.stage("scores").unwrap().flops, 2.0 * l * tt * c);
             assert_eq!(led.stage("weighted_sum").unwrap().flops, 2.0 * l * tt * c);
-            assert_eq!(led.stage("unembed").unwrap().flops, 2.0 * c * v);
+            assert_eq!(led.stage("logits").unwrap().flops, 2.0 * c * v);
             assert_eq!(
                 led.matmul_flops(),
                 2.0 * n + 2.0 * l * tt * c + 2.0 * l * tt * c + 2.0 * c * v
@@ -131,8 +131,8 @@ fn prefill_is_the_sum_of_single_token_steps() {
     let last = Ledger::for_forward(&cfg, 0, t, false);
     assert_eq!(last.logit_rows, 1);
     assert_eq!(
-        prompt.stage("unembed").unwrap().flops,
-        tt * last.stage("unembed").unwrap().flops
+        prompt.stage("logits").unwrap().flops,
+        tt * last.stage("logits").unwrap().flops
     );
 }
 
@@ -210,7 +210,7 @@ fn ledger_matches_the_engine_shapes_of_a_random_model() {
     let logit_rows = step.logits.nrows() - start;
     assert_eq!(logit_rows, n);
     assert_eq!(
-        led.stage("unembed").unwrap().multiply_adds,
+        led.stage("logits").unwrap().multiply_adds,
         (logit_rows * gpt.weights.wte.len()) as f64
     );
     assert_eq!(led.kv_cache_bytes, cache.bytes() as f64);
