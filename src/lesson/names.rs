@@ -18,32 +18,26 @@ pub const VIEWS: &[&str] = &[
     "training",
 ];
 
-/// The stages of one forward step, in the order the BRIEF lists them. The
-/// explorer's `tui::Stage` parses every one (a test checks): most are its own
-/// names, and tokenize, temperature, filter and beam are moments inside the
-/// stage it shows as one (embed, pick).
+/// The stages of one forward step, in order: the same names as the explorer's
+/// `tui::Stage::name()` (a test checks the two lists agree).
 pub const STAGES: &[&str] = &[
-    "tokenize",
     "embed",
-    "ln_1",
+    "ln1",
     "qkv",
     "scores",
     "mask",
     "softmax",
-    "weighted_sum",
-    "attn_proj",
-    "resid_attn",
-    "ln_2",
-    "mlp_up",
+    "weighted-sum",
+    "out-proj",
+    "residual1",
+    "ln2",
+    "mlp-up",
     "gelu",
-    "mlp_down",
-    "resid_mlp",
-    "ln_f",
+    "mlp-down",
+    "residual2",
+    "final-ln",
     "logits",
-    "temperature",
-    "filter",
     "pick",
-    "beam",
     "append",
 ];
 
