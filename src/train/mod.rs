@@ -152,6 +152,9 @@ pub struct Summary {
     pub val_bits_per_byte: Option<f64>,
     pub val_tokens: usize,
     pub val_bytes: usize,
+    /// Length of the tokenized training text.
+    #[serde(default)]
+    pub train_tokens: usize,
     /// Unigram and bigram validation losses with the same tokenizer.
     pub baselines: Option<baselines::Baselines>,
     pub interrupted: bool,
@@ -606,6 +609,7 @@ pub fn train(
         val_bits_per_byte: None,
         val_tokens: valid_stream.len(),
         val_bytes: valid_bytes,
+        train_tokens: train_stream.len(),
         baselines: None,
         interrupted,
     };
