@@ -212,3 +212,92 @@ fn plain_gptlens_opens_the_explorer_on_the_built_in_model_with_a_default_prompt(
         "ctrl-c quits cleanly:\n{pane}"
     );
 }
+
+#[test]
+fn lesson_player_in_a_real_terminal() {
+    if !has_tmux() {
+        eprintln!("SKIPPED lesson_player_in_a_real_terminal: tmux is not installed");
+        return;
+    }
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny-models");
+    if !models.join("tinystories/model.safetensors").is_file() {
+        eprintln!("SKIPPED lesson_player_in_a_real_terminal: the built-in model is missing");
+        return;
+    }
+    let name = format!("gptlens-e2e-lesson-{}", std::process::id());
+    let cmd = format!(
+        "GPTLENS_MODELS={} {BIN} lesson attention; echo GPTLENS-EXIT=$?; sleep 30",
+        models.display()
+    );
+    let started = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "200",
+            "-y",
+            "50",
+            &cmd,
+        ])
+        .env("TERM", "xterm-256color")
+        .status()
+        .expect("start tmux");
+    assert!(started.success());
+    let _guard = Session(name.clone());
+
+    let pane = wait_for(&name, "step 1/", 15);
+    assert!(pane.contains("1. Queries, keys and values"), "{pane}");
+    assert!(pane.contains("Q, K, V"), "the attention view:\n{pane}");
+
+    // The next step: the scores heatmap, and the text with the live score.
+    keys(&name, &["PageDown"]);
+    let pane = wait_for(&name, "step 2/", 5);
+    assert!(pane.contains("2. Scores: q·k / √dₖ"), "{pane}");
+    assert!(pane.contains("score = q·k/√dₖ = "), "{pane}");
+    assert!(
+        pane.contains("scores q·k/√dₖ"),
+        "the scores heatmap:\n{pane}"
+    );
+    assert!(pane.contains("rows: query, cols: key"), "{pane}");
+
+    keys(&name, &["q"]);
+    let pane = wait_for(&name, "GPTLENS-EXIT=", 5);
+    assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
+    assert!(!pane.contains("step 2/"), "alternate screen left:\n{pane}");
+}
+
+#[test]
+fn an_unknown_lesson_is_reported_before_the_player_starts() {
+    let out = Command::new(BIN)
+        .args(["lesson", "atention"])
+        .output()
+        .expect("run gptlens");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown lesson") && err.contains("attention"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_lesson_player_without_a_terminal_points_to_print() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny-models");
+    if !models.join("tinystories/model.safetensors").is_file() {
+        eprintln!("SKIPPED: the built-in model is missing");
+        return;
+    }
+    let out = Command::new(BIN)
+        .args(["lesson", "attention"])
+        .env("GPTLENS_MODELS", &models)
+        .output()
+        .expect("run gptlens");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("interactive terminal") && err.contains("--print"),
+        "{err}"
+    );
+}

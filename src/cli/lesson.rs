@@ -1,10 +1,15 @@
-//! `gptlens lessons` and `gptlens lesson NAME`: list the lessons, or print one
-//! with its live numbers.
+//! `gptlens lessons` and `gptlens lesson NAME`: list the lessons, open one in
+//! the lesson player, or print one with its live numbers.
 
 use anyhow::{Context, Result, bail};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use gptlens::lesson::{self, Env, Lesson, render};
+use gptlens::sample::Sampling;
+use gptlens::tui::heatmap::{ColorMode, Theme};
+use gptlens::tui::player::Player;
+use gptlens::tui::{App, Options};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -50,12 +55,14 @@ fn model_dir(model: Option<&Path>, l: &Lesson) -> Result<Option<PathBuf>> {
     Ok(Some(dir))
 }
 
-pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
+pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<()> {
     let l = match (&a.file, &a.name) {
         (Some(f), _) => lesson::load_file(f)?,
         (None, Some(n)) => lesson::find(n)?,
         (None, None) => bail!("name a lesson (see `gptlens lessons`) or give --file PATH"),
     };
+    // Everything that can fail (model, prompt, every placeholder of every
+    // step) is checked here, before the terminal changes mode.
     let dir = model_dir(model, &l)?;
     let loaded = super::load_model(dir.as_deref())?;
     let trace = render::trace_prompt(&l, &loaded.gpt, &loaded.tokenizer)?;
@@ -67,11 +74,43 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
         Some(&loaded.dir),
     );
     let md = render::markdown(&l, &env)?;
-    if !a.print {
-        eprintln!(
-            "note: the interactive lesson player opens in the explorer once it lands; until then here is the lesson as text (--print writes just this)."
+    if a.print {
+        print!("{md}");
+        return Ok(());
+    }
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!(
+            "the lesson player needs an interactive terminal (stdin and stdout are not both a terminal); use `gptlens lesson {} --print` for the text",
+            l.name
         );
     }
-    print!("{md}");
-    Ok(())
+    if l.steps.is_empty() {
+        bail!(
+            "{}: the lesson has no steps (`## ` headings each followed by a ```step block)",
+            l.file
+        );
+    }
+    let ids = trace.tokens.clone();
+    let vocab: Vec<String> = (0..loaded.gpt.config.vocab_size as u32)
+        .map(|i| loaded.tokenizer.token_text(i))
+        .collect();
+    let theme = Theme {
+        mode: ColorMode::detect(look.no_color),
+        palette: look.palette,
+        ascii: look.ascii,
+        present: false,
+    };
+    let app = App::new(
+        loaded.gpt.clone(),
+        vocab,
+        &ids,
+        Options {
+            theme,
+            sampling: Sampling::default(),
+            seed: 0,
+        },
+    )
+    .context("running the lesson's prompt through the model")?;
+    let player = Player::new(app, l, loaded.tokenizer, Some(loaded.dir));
+    gptlens::tui::run::run_screen(player).context("the lesson player failed")
 }

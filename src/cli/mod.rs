@@ -74,7 +74,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => train::run(a),
         Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
         Some(Command::Lessons) => lesson::list(),
-        Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), a),
+        Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), look, a),
         None => explore::run(cli.model.as_deref(), look, explore::Args::default()),
     }
 }

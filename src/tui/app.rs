@@ -18,6 +18,7 @@ use crate::session::{SHOWN_CANDIDATES, Session};
 pub enum Hit {
     Token(usize),
     Head(usize),
+    View(crate::tui::stage::View),
     /// A heatmap whose rows are query positions and columns keys.
     AttnCells(Geometry),
     /// A heatmap whose rows are positions.

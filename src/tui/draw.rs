@@ -8,7 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
-use super::app::App;
+use super::app::{App, Hit};
 use super::stage::View;
 use super::views::{self, Hits, fit, panel, text};
 
@@ -32,7 +32,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "tab shift-tab 1-7",
         "next / previous view, or view by number",
     ),
-    ("enter / esc", "zoom on one head / back"),
+    (
+        "enter / esc",
+        "zoom: one head in attention, no side panels elsewhere / back",
+    ),
     ("t T", "temperature down / up (0 = greedy)"),
     ("k K", "top-k down / up"),
     ("p P", "top-p down / up"),
@@ -88,7 +91,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
             );
         }
     }
-    hint_bar(app, hint, buf);
+    hint_bar(app, hint, buf, &mut hits);
     if app.help {
         help(app, area, buf);
     }
@@ -173,32 +176,39 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     text(vec![line], area, buf);
 }
 
-fn hint_bar(app: &App, area: Rect, buf: &mut Buffer) {
-    let line = match &app.status {
-        Some(s) => Line::styled(fit(s, area.width as usize), app.theme.alarm()),
-        None => {
-            let views: String = View::ALL
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    if *v == app.view {
-                        format!("[{}{}]", i + 1, v.name())
-                    } else {
-                        format!("{}{} ", i + 1, v.name())
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("");
-            let keys =
-                "space/→ stage  ← back  n token  [ ] layer  { } head  tab view  ? help  q quit";
-            let sep = if app.theme.ascii { "|" } else { "│" };
-            Line::styled(
-                fit(&format!("{keys} {sep} {views}"), area.width as usize),
-                app.theme.dim(),
-            )
+/// The bottom line: a message if there is one, else the views (clickable)
+/// and the most useful keys.
+fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    if let Some(s) = &app.status {
+        let line = Line::styled(fit(s, area.width as usize), app.theme.alarm());
+        text(vec![line], area, buf);
+        return;
+    }
+    let mut spans = vec![];
+    let mut x = area.x;
+    for (i, v) in View::ALL.iter().enumerate() {
+        let label = format!("{}{}", i + 1, v.name());
+        let w = views::width(&label) as u16;
+        if x + w > area.right() {
+            break;
         }
-    };
-    text(vec![line], area, buf);
+        let style = if *v == app.view {
+            app.theme.accent().add_modifier(Modifier::REVERSED)
+        } else {
+            app.theme.dim()
+        };
+        hits.push((Rect::new(x, area.y, w, 1), Hit::View(*v)));
+        spans.push(Span::styled(label, style));
+        spans.push(Span::raw(" "));
+        x += w + 1;
+    }
+    let sep = if app.theme.ascii { "|" } else { "│" };
+    let keys = format!(
+        "{sep} ? help  q quit  space/→ stage  ← back  n token  [ ] layer  {{ }} head  tab view  enter zoom"
+    );
+    let rest = (area.right().saturating_sub(x)) as usize;
+    spans.push(Span::styled(fit(&keys, rest), app.theme.dim()));
+    text(vec![Line::from(spans)], area, buf);
 }
 
 fn help(app: &App, area: Rect, buf: &mut Buffer) {

@@ -283,6 +283,7 @@ fn mouse(app: &mut App, m: &MouseEvent) {
             match hit {
                 Some((_, Hit::Token(p))) => app.pos = p,
                 Some((_, Hit::Head(h))) => app.head = h,
+                Some((_, Hit::View(v))) => set_view(app, v),
                 Some((_, Hit::AttnCells(g))) => {
                     if let Some((q, k)) = g.cell_at(m.column, m.row) {
                         app.pos = q;

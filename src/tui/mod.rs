@@ -8,6 +8,7 @@ pub mod app;
 pub mod draw;
 pub mod event;
 pub mod heatmap;
+pub mod player;
 pub mod run;
 pub mod stage;
 pub mod views;

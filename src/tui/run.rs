@@ -10,13 +10,16 @@ use std::sync::mpsc;
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{self as ct, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
+use ratatui::layout::Rect;
 
 use super::app::{App, JobOutput};
+use super::views::Hits;
 use super::{draw, event};
 
 /// Above this many parameters a step may take longer than a frame, so engine
@@ -59,8 +62,40 @@ fn install_panic_hook() {
     }));
 }
 
+/// What the terminal loop drives: the explorer itself, or a screen built
+/// around it (the lesson player). The loop owns the engine jobs and the
+/// redraws; the screen decides what a key does and what the frame shows.
+pub trait Screen {
+    fn app(&self) -> &App;
+    fn app_mut(&mut self) -> &mut App;
+    /// Applies one terminal event.
+    fn handle(&mut self, ev: &Event);
+    /// Draws the frame; returns the mouse targets.
+    fn draw(&mut self, area: Rect, buf: &mut Buffer) -> Hits;
+}
+
+impl Screen for App {
+    fn app(&self) -> &App {
+        self
+    }
+    fn app_mut(&mut self) -> &mut App {
+        self
+    }
+    fn handle(&mut self, ev: &Event) {
+        event::handle(self, ev)
+    }
+    fn draw(&mut self, area: Rect, buf: &mut Buffer) -> Hits {
+        draw::draw(self, area, buf)
+    }
+}
+
 /// Runs the explorer until q or Ctrl-C.
-pub fn run(mut app: App) -> io::Result<()> {
+pub fn run(app: App) -> io::Result<()> {
+    run_screen(app)
+}
+
+/// Runs any [`Screen`] until its explorer quits.
+pub fn run_screen<S: Screen>(mut screen: S) -> io::Result<()> {
     install_panic_hook();
     enable_raw_mode()?;
     let _guard = Guard;
@@ -83,28 +118,29 @@ pub fn run(mut app: App) -> io::Result<()> {
         }
     });
 
-    let offload = app.gpt.config.n_params() > OFFLOAD_PARAMS;
+    let offload = screen.app().gpt.config.n_params() > OFFLOAD_PARAMS;
     let mut queued: VecDeque<Event> = VecDeque::new();
     loop {
-        pump(&mut app, &mut queued, offload, &tx);
-        if app.quit {
+        pump(&mut screen, &mut queued, offload, &tx);
+        if screen.app().quit {
             break;
         }
-        if app.dirty {
+        if screen.app().dirty {
             let mut hits = vec![];
-            terminal.draw(|f| hits = draw::draw(&app, f.area(), f.buffer_mut()))?;
+            terminal.draw(|f| hits = screen.draw(f.area(), f.buffer_mut()))?;
+            let app = screen.app_mut();
             app.hits = hits;
             app.dirty = false;
         }
         match rx.recv() {
             Ok(Msg::Term(ev)) => {
-                if app.session.is_none() && event::needs_session(&ev) {
+                if screen.app().session.is_none() && event::needs_session(&ev) {
                     queued.push_back(ev);
                 } else {
-                    event::handle(&mut app, &ev);
+                    screen.handle(&ev);
                 }
             }
-            Ok(Msg::Done(out)) => app.finish(out),
+            Ok(Msg::Done(out)) => screen.app_mut().finish(out),
             Ok(Msg::ReadFailed(e)) => {
                 return Err(io::Error::other(format!(
                     "reading the terminal failed: {e}"
@@ -117,8 +153,14 @@ pub fn run(mut app: App) -> io::Result<()> {
 }
 
 /// Starts queued engine work and replays queued keys while the session is here.
-fn pump(app: &mut App, queued: &mut VecDeque<Event>, offload: bool, tx: &mpsc::Sender<Msg>) {
+fn pump<S: Screen>(
+    screen: &mut S,
+    queued: &mut VecDeque<Event>,
+    offload: bool,
+    tx: &mpsc::Sender<Msg>,
+) {
     loop {
+        let app = screen.app_mut();
         while app.session.is_some() && !app.jobs.is_empty() {
             let job = app.jobs.remove(0);
             let Some(work) = app.start(job) else { continue };
@@ -137,7 +179,7 @@ fn pump(app: &mut App, queued: &mut VecDeque<Event>, offload: bool, tx: &mpsc::S
             return;
         }
         match queued.pop_front() {
-            Some(ev) => event::handle(app, &ev),
+            Some(ev) => screen.handle(&ev),
             None => return,
         }
     }

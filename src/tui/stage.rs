@@ -72,20 +72,20 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Embed => "embed",
-            Stage::Ln1 => "ln_1",
+            Stage::Ln1 => "ln1",
             Stage::Qkv => "qkv",
             Stage::Scores => "scores",
             Stage::Mask => "mask",
             Stage::Softmax => "softmax",
-            Stage::WeightedSum => "weighted_sum",
-            Stage::OutProj => "attn_proj",
-            Stage::Resid1 => "resid_attn",
-            Stage::Ln2 => "ln_2",
-            Stage::MlpUp => "mlp_up",
+            Stage::WeightedSum => "weighted-sum",
+            Stage::OutProj => "out-proj",
+            Stage::Resid1 => "residual1",
+            Stage::Ln2 => "ln2",
+            Stage::MlpUp => "mlp-up",
             Stage::Gelu => "gelu",
-            Stage::MlpDown => "mlp_down",
-            Stage::Resid2 => "resid_mlp",
-            Stage::FinalLn => "ln_f",
+            Stage::MlpDown => "mlp-down",
+            Stage::Resid2 => "residual2",
+            Stage::FinalLn => "final-ln",
             Stage::Logits => "logits",
             Stage::Pick => "pick",
             Stage::Append => "append",
@@ -152,15 +152,6 @@ impl FromStr for Stage {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
-        // Lesson names for moments inside a stage the explorer shows as one.
-        let alias = match s.as_str() {
-            "tokenize" => Some(Stage::Embed),
-            "temperature" | "filter" | "beam" => Some(Stage::Pick),
-            _ => None,
-        };
-        if let Some(st) = alias {
-            return Ok(st);
-        }
         Stage::ALL
             .into_iter()
             .find(|st| st.name() == s)
@@ -288,7 +279,6 @@ mod tests {
             let explorer_view = !matches!(*name, "loss" | "cost" | "training");
             assert_eq!(name.parse::<View>().is_ok(), explorer_view, "view {name}");
         }
-        assert_eq!("temperature".parse::<Stage>(), Ok(Stage::Pick));
     }
 
     #[test]

@@ -261,6 +261,19 @@ fn view_zoom_help_palette_and_quit_keys() {
     );
     apply(&mut a, &key(KeyCode::Esc));
     assert!(!a.zoom);
+    // Enter in another view drops the side panels; the views in the hint bar are clickable.
+    apply(&mut a, &ch('2'));
+    assert!(screen(&render(&mut a, 160, 40)).contains("nearest tokens"));
+    apply(&mut a, &key(KeyCode::Enter));
+    assert!(!screen(&render(&mut a, 160, 40)).contains("nearest tokens"));
+    let (r, _) = *a
+        .hits
+        .iter()
+        .find(|(_, h)| *h == Hit::View(View::Logits))
+        .expect("logits in the hint bar");
+    apply(&mut a, &click(r.x, r.y));
+    assert_eq!(a.view, View::Logits);
+    apply(&mut a, &ch('3'));
     apply(&mut a, &ch('?'));
     assert!(a.help);
     let s = screen(&render(&mut a, 100, 30));
@@ -339,6 +352,11 @@ fn interventions_are_marked_recomputed_and_reversible() {
     let s = screen(&render(&mut a, 200, 60));
     assert!(s.contains("INTERVENTION: head L0H0 ablated"), "{s}");
     assert!(s.contains("H0 ablated"), "{s}");
+    assert!(s.contains("its output is zeroed"), "{s}");
+    apply(&mut a, &ch('6'));
+    let s = screen(&render(&mut a, 200, 60));
+    assert!(s.contains("without interventions: embed"), "{s}");
+    apply(&mut a, &ch('3'));
     apply(&mut a, &ch('s'));
     apply(&mut a, &ch('m'));
     apply(&mut a, &ch('L'));
@@ -551,7 +569,7 @@ fn goto_stage_lands_on_the_named_stage_and_its_view() {
     assert!(!super::event::goto_stage(&mut a, st, 9), "no layer 9");
     assert!(super::event::goto_stage(
         &mut a,
-        "ln_f".parse().expect("name"),
+        "final-ln".parse().expect("name"),
         0
     ));
     assert_eq!(a.view, View::LayerNorm);

@@ -452,6 +452,12 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     // Weighted sum of V for the first dims of this head.
     let v = &l.v;
     let probs = &l.probs[h][qi];
+    if app.iv.ablate.contains(&(app.layer, h)) {
+        out.push(Line::styled(
+            "head ablated (intervention): its output is zeroed before W_O".to_string(),
+            app.theme.alarm(),
+        ));
+    }
     out.push(Line::styled(
         "out = Σ_k p_k · v_k (first dims):".to_string(),
         dim,

@@ -12,7 +12,7 @@ use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::{Scale, num};
 
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    let side_w = if app.theme.present || area.width < 70 {
+    let side_w = if app.theme.present || app.zoom || area.width < 70 {
         0
     } else {
         (area.width * 2 / 5).clamp(30, 70)

@@ -55,7 +55,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let ln = which(app, tr);
     let n = tr.len();
     let c = app.gpt.config.n_embd;
-    let side_w = if app.theme.present || area.width < 70 {
+    let side_w = if app.theme.present || app.zoom || area.width < 70 {
         0
     } else {
         (area.width * 2 / 5).clamp(34, 70)

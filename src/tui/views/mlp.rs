@@ -37,7 +37,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         buf,
         true,
     );
-    let list_w = if app.theme.present || inner.width < 60 {
+    let list_w = if app.theme.present || app.zoom || inner.width < 60 {
         0
     } else {
         40

@@ -24,7 +24,7 @@ fn boundaries(tr: &Trace) -> Vec<(String, &ndarray::Array2<f32>)> {
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut Hits) {
     let n = tr.len();
     let b = boundaries(tr);
-    let lens_w = if app.theme.present || area.width < 70 {
+    let lens_w = if app.theme.present || app.zoom || area.width < 70 {
         0
     } else {
         (area.width / 2).clamp(36, 80)
@@ -97,7 +97,19 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         row.push_str(&format!("{name} {}  ", num(norms[i * n + app.pos])));
     }
     lines.push(Line::raw(row));
-    text(lines, below, buf);
+    if app.iv.is_active()
+        && let Some(normal) = app.trace()
+        && normal.len() == n
+        && app.alt.is_some()
+    {
+        let mut row = String::from("without interventions: ");
+        for (name, m) in boundaries(normal) {
+            let r = m.row(app.pos);
+            row.push_str(&format!("{name} {}  ", num(r.dot(&r).sqrt())));
+        }
+        lines.push(Line::styled(row, app.theme.alarm()));
+    }
+    super::wrapped(lines, below, buf);
     if lens_w == 0 {
         return;
     }

@@ -1,0 +1,367 @@
+//! The lesson player: rendering at small and large sizes, step moves, free
+//! exploration and `r`, checkpoints, and every lesson stepped through.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind,
+};
+
+use crate::lesson::{self, Lesson, render};
+use crate::model::{Config, Gpt, random_model};
+use crate::sample::Sampling;
+use crate::tokenizer::{Tokenizer, bytes_tokenizer_json};
+use crate::tui::app::{App, Options};
+use crate::tui::heatmap::Theme;
+use crate::tui::player::{Check, Player, draw_player, markdown};
+use crate::tui::stage::{Stage, View};
+
+/// A random 2-layer, 4-head model on bytes: every lesson's selections fit it.
+fn random() -> (Arc<Gpt>, Tokenizer) {
+    let gpt = random_model(&Config::new(2, 4, 64, 257, 128), 7, true);
+    let tok = Tokenizer::from_json(&bytes_tokenizer_json()).expect("byte tokenizer");
+    (Arc::new(gpt), tok)
+}
+
+fn player(l: Lesson, gpt: Arc<Gpt>, tok: Tokenizer, dir: Option<PathBuf>) -> Player {
+    let trace = render::trace_prompt(&l, &gpt, &tok).unwrap_or_else(|e| panic!("{e}"));
+    let vocab = (0..gpt.config.vocab_size as u32)
+        .map(|i| tok.token_text(i))
+        .collect();
+    let app = App::new(
+        gpt,
+        vocab,
+        &trace.tokens,
+        Options {
+            theme: Theme::default(),
+            sampling: Sampling::default(),
+            seed: 0,
+        },
+    )
+    .expect("app");
+    Player::new(app, l, tok, dir)
+}
+
+fn attention() -> Player {
+    let (gpt, tok) = random();
+    player(
+        lesson::find("attention").expect("attention"),
+        gpt,
+        tok,
+        None,
+    )
+}
+
+fn render(p: &mut Player, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    p.sync();
+    let mut hits = vec![];
+    t.draw(|f| hits = draw_player(p, f.area(), f.buffer_mut()))
+        .expect("draw");
+    p.app.hits = hits;
+    let b = t.backend().buffer();
+    let mut s = String::new();
+    for y in 0..b.area.height {
+        let mut x = 0;
+        while x < b.area.width {
+            let sym = b[(x, y)].symbol();
+            s.push_str(sym);
+            x += crate::tui::views::width(sym).max(1) as u16;
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn key(c: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Event {
+    key(KeyCode::Char(c))
+}
+
+/// The number printed right after `label` somewhere on the screen.
+fn number_after(screen: &str, label: &str) -> Option<f64> {
+    let i = screen.find(label)? + label.len();
+    let rest = screen[i..].trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '.' | 'e')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+#[test]
+fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
+    for &(w, h) in &[(80u16, 24u16), (200, 60)] {
+        let mut p = attention();
+        p.apply(&key(KeyCode::PageDown));
+        assert_eq!(p.step, 1);
+        // Scroll through the text collecting every screen: at 80×24 it is
+        // a few lines at a time.
+        let mut all = String::new();
+        for _ in 0..20 {
+            let s = render(&mut p, w, h);
+            all.push_str(&s);
+            p.apply(&ch('d'));
+        }
+        let first = render(&mut p, w, h);
+        assert!(first.contains("step 2/6"), "{w}×{h}:\n{first}");
+        assert!(
+            first.contains("scores q·k/√dₖ"),
+            "view title {w}×{h}:\n{first}"
+        );
+        assert!(all.contains("2. Scores: q·k / √dₖ"), "{all}");
+        // The score shown is the engine's q·k/√dₖ for the step's selection.
+        let shown = number_after(&all, "score = q·k/√dₖ =").expect("score on screen");
+        let tr = p.app.trace().expect("trace");
+        let q = tr.len() - 1;
+        let engine = tr.layers[0].scores[0][q][0] as f64;
+        assert!(
+            (shown - engine).abs() <= 1e-3 * engine.abs().max(1.0),
+            "{w}×{h}: shown {shown}, engine {engine}"
+        );
+    }
+}
+
+#[test]
+fn text_and_view_sit_side_by_side_when_wide_and_stacked_when_narrow() {
+    let mut p = attention();
+    let wide = render(&mut p, 200, 60);
+    let row = wide.lines().nth(1).unwrap_or_default();
+    // The lesson's title and the explorer's header share the top rows.
+    assert!(
+        wide.lines()
+            .next()
+            .unwrap_or_default()
+            .contains("step 1/6 · Attention")
+    );
+    assert!(
+        wide.lines()
+            .any(|l| l.contains("1. Queries, keys and values") && l.contains("│")),
+        "{wide}"
+    );
+    assert!(row.chars().count() <= 200);
+    let narrow = render(&mut p, 80, 24);
+    let lines: Vec<&str> = narrow.lines().collect();
+    assert!(lines[0].contains("step 1/6 · Attention"), "{narrow}");
+    // The explorer's header (progress bar) comes below the text.
+    let header = lines.iter().position(|l| l.contains("[█")).expect("header");
+    assert!(header >= 4, "{narrow}");
+    // x gives the text the whole screen.
+    p.apply(&ch('x'));
+    let full = render(&mut p, 80, 24);
+    assert!(!full.contains("[█"), "{full}");
+    p.apply(&ch('x'));
+    assert!(render(&mut p, 80, 24).contains("[█"));
+}
+
+#[test]
+fn next_and_previous_step_move_the_explorer_to_each_steps_selection() {
+    let mut p = attention();
+    assert_eq!(p.step, 0);
+    assert_eq!((p.app.stage(), p.app.view), (Stage::Qkv, View::Attention));
+    p.apply(&key(KeyCode::PageDown));
+    assert_eq!(p.app.stage(), Stage::Scores);
+    p.apply(&ch('>'));
+    // The mask step selects position 3 and key 0.
+    assert_eq!(
+        (p.step, p.app.stage(), p.app.pos, p.app.cell),
+        (2, Stage::Mask, 3, 0)
+    );
+    p.apply(&key(KeyCode::PageUp));
+    assert_eq!((p.step, p.app.stage()), (1, Stage::Scores));
+    assert_eq!(p.app.pos, p.app.tokens().len() - 1);
+    p.apply(&ch('<'));
+    p.apply(&ch('<'));
+    assert_eq!(p.step, 0);
+    assert!(p.app.status.is_some(), "the first step says so");
+    for _ in 0..10 {
+        p.apply(&key(KeyCode::PageDown));
+    }
+    assert_eq!(p.step, p.n_steps() - 1);
+    assert!(!p.free);
+}
+
+#[test]
+fn r_returns_to_the_steps_selection_after_free_exploration() {
+    let mut p = attention();
+    p.apply(&key(KeyCode::PageDown));
+    let prompt = p.app.tokens().to_vec();
+    let want = (
+        p.app.step,
+        p.app.view,
+        p.app.layer,
+        p.app.head,
+        p.app.pos,
+        p.app.cell,
+    );
+    // Explore: another layer, head, position, view, a new token, an ablation.
+    for e in [ch(']'), ch('}'), ch('h'), ch('5'), ch('n'), ch('s')] {
+        p.apply(&e);
+    }
+    assert!(p.free);
+    assert_eq!(p.app.tokens().len(), prompt.len() + 1);
+    assert!(p.app.iv.is_active());
+    let s = render(&mut p, 200, 60);
+    assert!(s.contains("exploring freely"), "{s}");
+    p.apply(&ch('r'));
+    assert!(!p.free);
+    assert_eq!(p.app.tokens(), &prompt[..]);
+    assert!(!p.app.iv.is_active());
+    let got = (
+        p.app.step,
+        p.app.view,
+        p.app.layer,
+        p.app.head,
+        p.app.pos,
+        p.app.cell,
+    );
+    assert_eq!(got, want);
+    assert!(!render(&mut p, 200, 60).contains("exploring freely"));
+}
+
+/// A lesson whose question has a known right answer: the first token.
+fn quiz() -> Player {
+    let text = "---\ntitle: Quiz\nsummary: s\nprompt: xyz\norder: 1\n---\n\n## Ask\n\n```step\nview: attention\nstage: softmax\n```\n\nSome text.\n\n```predict\nquestion: Which token comes first?\na: {{token.at 1}}\nb: {{token.at 0}}\nc: {{token.at 2}}\nanswer: it is {{token.at 0}}\nmatch: {{token.at 0}}\n```\n";
+    let l = lesson::parse("quiz", "quiz.md", text).expect("parse");
+    let (gpt, tok) = random();
+    player(l, gpt, tok, None)
+}
+
+#[test]
+fn a_checkpoint_answered_wrong_then_right_shows_the_engines_answer() {
+    let mut p = quiz();
+    let s = render(&mut p, 200, 60);
+    assert!(s.contains("Predict: Which token comes first?"), "{s}");
+    assert!(s.contains("Press a, b, c to answer"), "{s}");
+    assert!(
+        !s.contains("it is 'x'"),
+        "the answer is hidden until the student answers"
+    );
+    // While the question is open its keys answer it: `a` does not ablate.
+    p.apply(&ch('a'));
+    assert_eq!(p.checks[0], vec![Check::Answered('a')]);
+    assert!(!p.app.iv.is_active());
+    let s = render(&mut p, 200, 60);
+    assert!(
+        s.contains("Not quite: you chose a, the model's choice is b"),
+        "{s}"
+    );
+    assert!(s.contains("The model's answer: it is 'x'"), "{s}");
+    // Answered: `a` is the explorer's ablation key again.
+    p.apply(&ch('a'));
+    assert!(p.app.iv.is_active());
+
+    let mut p = quiz();
+    p.apply(&ch('b'));
+    let s = render(&mut p, 80, 24);
+    let mut all = s.clone();
+    for _ in 0..6 {
+        p.apply(&ch('d'));
+        all.push_str(&render(&mut p, 80, 24));
+    }
+    assert!(all.contains("Right (b)."), "{all}");
+    assert!(all.contains("it is 'x'"), "{all}");
+
+    let mut p = quiz();
+    p.apply(&ch('='));
+    assert_eq!(p.checks[0], vec![Check::Revealed]);
+    assert!(render(&mut p, 200, 60).contains("The model's choice is b"));
+}
+
+#[test]
+fn the_mouse_wheel_over_the_text_scrolls_it_and_elsewhere_goes_to_the_view() {
+    let mut p = attention();
+    render(&mut p, 200, 60);
+    let wheel = |col| {
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: col,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // Draw through the Screen trait so the player knows where its text is.
+    let mut t = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
+    t.draw(|f| {
+        crate::tui::run::Screen::draw(&mut p, f.area(), f.buffer_mut());
+    })
+    .expect("draw");
+    p.apply(&wheel(5));
+    assert_eq!(p.scroll, 1);
+    let cell = p.app.cell;
+    p.apply(&wheel(150));
+    assert_eq!(p.scroll, 1);
+    assert_ne!(p.app.cell, cell, "the view's wheel moves its selection");
+}
+
+#[test]
+fn markdown_is_wrapped_to_the_width_with_tables_aligned_and_markers_dropped() {
+    let md = "Some **bold** and *italic* text that is long enough to wrap twice here.\n\n| key | weight |\n|---|---|\n| 'a' | 0.5 |\n| 'long' | 0.25 |\n\n```\ncode  kept\n```\n";
+    let lines = markdown(md, 20);
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    assert!(
+        text.iter().all(|l| crate::tui::views::width(l) <= 20),
+        "{text:?}"
+    );
+    assert_eq!(text[0], "Some bold and italic");
+    assert!(
+        !text.iter().any(|l| l.contains('*') || l.contains("---")),
+        "{text:?}"
+    );
+    assert!(text.contains(&"key     weight".to_string()), "{text:?}");
+    assert!(text.contains(&"'long'  0.25".to_string()), "{text:?}");
+    assert!(text.contains(&"code  kept".to_string()), "{text:?}");
+}
+
+/// Every lesson at every step, at 80×24 and 120×40: no panic, the progress
+/// and the step's title on screen, and no step whose text cannot be filled.
+fn every_lesson_every_step(gpt: Arc<Gpt>, tok: &dyn Fn() -> Tokenizer, dir: Option<PathBuf>) {
+    for l in lesson::all().expect("lessons") {
+        let name = l.name.clone();
+        let mut p = player(l, gpt.clone(), tok(), dir.clone());
+        let n = p.n_steps();
+        assert!(n > 0, "{name}");
+        for i in 0..n {
+            assert_eq!(p.step, i, "{name}");
+            if let Err(e) = &p.filled {
+                panic!("{name} step {}: {e}", i + 1);
+            }
+            for &(w, h) in &[(80u16, 24u16), (120, 40)] {
+                let s = render(&mut p, w, h);
+                let progress = format!("step {}/{n}", i + 1);
+                assert!(s.contains(&progress), "{name} {w}×{h}:\n{s}");
+                let title: String = p.lesson.steps[i].title.chars().take(12).collect();
+                assert!(s.contains(&title), "{name} step {} {w}×{h}:\n{s}", i + 1);
+            }
+            // Every question answered: the reveal renders too.
+            p.apply(&ch('='));
+            render(&mut p, 80, 24);
+            p.apply(&key(KeyCode::PageDown));
+        }
+    }
+}
+
+#[test]
+fn every_lesson_opens_and_steps_through_on_a_random_model() {
+    let (gpt, _) = random();
+    let tok = || Tokenizer::from_json(&bytes_tokenizer_json()).expect("byte tokenizer");
+    every_lesson_every_step(gpt, &tok, None);
+}
+
+#[test]
+fn every_lesson_opens_and_steps_through_on_the_built_in_model() {
+    let dir = crate::paths::default_model_dir();
+    if !dir.join("model.safetensors").is_file() {
+        eprintln!("SKIPPED: the built-in model is not at {}", dir.display());
+        return;
+    }
+    let gpt = Gpt::open(&dir).expect("built-in model");
+    let path = dir.join("tokenizer.json");
+    let tok = || Tokenizer::open(&path).expect("tokenizer");
+    every_lesson_every_step(Arc::new(gpt), &tok, Some(dir.clone()));
+}
