@@ -16,7 +16,7 @@ use gptlens::train::{Hyper, Progress, RunOptions, Summary, Trainer, bits_per_byt
 pub enum Preset {
     /// The built-in model: 4 layers, 4 heads, 128 wide, 2048-token BPE, context 256.
     Tiny,
-    /// A 2-layer, 4-head, 128-wide model, for cleaner attention heads.
+    /// Like tiny but 2 layers, for cleaner attention heads.
     Small2,
 }
 

@@ -1624,9 +1624,10 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "cost.train_flops_token" => num(6.0 * Params::of(cfg).non_embedding),
         "cost.ledger_flops_token" => num(next_token_ledger(env).flops()),
         "cost.attn_flops_token" => num(next_token_ledger(env).attention_flops()),
-        "cost.unembed_flops_token" => num(next_token_ledger(env)
-            .stage("unembed")
-            .map_or(0.0, |s| s.flops)),
+        "cost.unembed_flops_token" => match next_token_ledger(env).stage("logits") {
+            Some(st) => num(st.flops),
+            None => return Err("the cost ledger has no `logits` (unembedding) stage".into()),
+        },
         "cost.weight_bytes" => bytes(F32_BYTES * Params::of(cfg).total),
         "cost.kv_token" => bytes(Ledger::for_prompt(cfg, 1).kv_cache_bytes),
         "cost.kv_context" => bytes(Ledger::for_prompt(cfg, cfg.n_positions).kv_cache_bytes),

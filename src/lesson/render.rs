@@ -122,10 +122,7 @@ pub fn fill_checkpoint(
     let correct = match &c.matches {
         Some(m) => {
             let m = fill(lesson, m, env, sel)?;
-            choices
-                .iter()
-                .find(|(_, t)| t.trim() == m.trim())
-                .map(|(k, _)| *k)
+            right_choice(&choices, &m)
         }
         None => None,
     };
@@ -192,6 +189,22 @@ pub fn fill_intro(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
     fill(lesson, &lesson.intro, env, &intro_sel(lesson, env)?)
 }
 
+/// The choice whose text equals `m`, or else the only one that contains it.
+fn right_choice(choices: &[(char, String)], m: &str) -> Option<char> {
+    let m = m.trim();
+    if m.is_empty() {
+        return None;
+    }
+    if let Some((k, _)) = choices.iter().find(|(_, t)| t.trim() == m) {
+        return Some(*k);
+    }
+    let mut hits = choices.iter().filter(|(_, t)| t.contains(m));
+    match (hits.next(), hits.next()) {
+        (Some((k, _)), None) => Some(*k),
+        _ => None,
+    }
+}
+
 /// The whole lesson as markdown with every placeholder filled in.
 pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
     let mut out = String::new();
@@ -239,4 +252,29 @@ pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
         }
     }
     Ok(out.trim_end().to_string() + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::right_choice;
+
+    #[test]
+    fn the_right_choice_is_the_equal_one_or_the_only_one_containing_the_answer() {
+        let c = |v: &[(char, &str)]| {
+            v.iter()
+                .map(|(k, t)| (*k, t.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let choices = c(&[
+            ('a', "the first token, 'Tom'"),
+            ('b', "'·Tom'"),
+            ('c', "'ball'"),
+        ]);
+        assert_eq!(right_choice(&choices, "'·Tom'"), Some('b'));
+        assert_eq!(right_choice(&choices, "'Tom'"), Some('a'));
+        assert_eq!(right_choice(&choices, "'cat'"), None);
+        let twice = c(&[('a', "first, 'x'"), ('b', "before, 'x'")]);
+        assert_eq!(right_choice(&twice, "'x'"), None, "ambiguous: no mark");
+        assert_eq!(right_choice(&choices, " "), None);
+    }
 }

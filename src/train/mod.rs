@@ -73,8 +73,8 @@ impl Hyper {
             n_embd: 128,
             n_ctx: 256,
             vocab_size: 2048,
-            batch: 8,
-            steps: 1800,
+            batch: 16,
+            steps: 2000,
             lr: 3e-3,
             min_lr: 3e-4,
             warmup: 100,
@@ -152,6 +152,9 @@ pub struct Summary {
     pub val_bits_per_byte: Option<f64>,
     pub val_tokens: usize,
     pub val_bytes: usize,
+    /// Length of the tokenized training text.
+    #[serde(default)]
+    pub train_tokens: usize,
     /// Unigram and bigram validation losses with the same tokenizer.
     pub baselines: Option<baselines::Baselines>,
     pub interrupted: bool,
@@ -606,6 +609,7 @@ pub fn train(
         val_bits_per_byte: None,
         val_tokens: valid_stream.len(),
         val_bytes: valid_bytes,
+        train_tokens: train_stream.len(),
         baselines: None,
         interrupted,
     };
