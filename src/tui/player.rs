@@ -63,6 +63,9 @@ pub struct Filled {
     pub blocks: Vec<FilledBlock>,
 }
 
+/// A filled step, or why it cannot be filled.
+pub type FillResult = Result<Filled, String>;
+
 /// What the explorer looks like at the step's selection; anything else is
 /// free exploration.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,7 +99,7 @@ pub struct Player {
     filled_for: (usize, Vec<u32>),
     /// Steps filled before, with the tokens they were filled for: going back
     /// to a step whose placeholders are slow (beam search, speed) is instant.
-    cache: Vec<Option<(Vec<u32>, Result<Filled, String>)>>,
+    cache: Vec<Option<(Vec<u32>, FillResult)>>,
     target: Option<Target>,
     /// Where the text was drawn last (for the mouse wheel).
     text_rect: Rect,

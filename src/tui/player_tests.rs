@@ -118,8 +118,9 @@ fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
         // The score shown is the engine's q·k/√dₖ for the step's selection.
         let shown = number_after(&all, "score = q·k/√dₖ =").expect("score on screen");
         let tr = p.app.trace().expect("trace");
-        let q = tr.len() - 1;
-        let engine = tr.layers[0].scores[0][q][0] as f64;
+        let sel = p.filled.as_ref().map(|f| f.sel).expect("filled");
+        assert_eq!(sel.pos, tr.len() - 1, "the step selects the last position");
+        let engine = tr.layers[sel.layer].scores[sel.head][sel.pos][sel.key] as f64;
         assert!(
             (shown - engine).abs() <= 1e-3 * engine.abs().max(1.0),
             "{w}×{h}: shown {shown}, engine {engine}"
