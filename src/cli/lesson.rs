@@ -78,11 +78,14 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
         print!("{md}");
         return Ok(());
     }
+    // Piped or redirected: the text is what can be shown.
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        bail!(
-            "the lesson player needs an interactive terminal (stdin and stdout are not both a terminal); use `gptlens lesson {} --print` for the text",
+        eprintln!(
+            "note: the lesson player needs an interactive terminal (stdin and stdout are not both a terminal), so here is the lesson as text; `gptlens lesson {} --print` writes just this",
             l.name
         );
+        print!("{md}");
+        return Ok(());
     }
     if l.steps.is_empty() {
         bail!(
