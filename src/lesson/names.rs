@@ -42,7 +42,7 @@ pub const STAGES: &[&str] = &[
 ];
 
 /// Views only lessons use (the explorer has no panel for them yet).
-pub const LESSON_ONLY_VIEWS: &[&str] = &["loss", "cost", "training"];
+pub const LESSON_ONLY_VIEWS: &[&str] = &["training"];
 
 pub fn is_view(s: &str) -> bool {
     VIEWS.contains(&s)

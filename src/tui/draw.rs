@@ -27,9 +27,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("[ ]", "previous / next layer"),
     ("{ }", "previous / next head"),
     ("h l  , .", "select the previous / next position (query)"),
-    ("↑ ↓", "select within the view: key, dim, neuron, candidate"),
     (
-        "tab shift-tab 1-7",
+        "↑ ↓",
+        "select within the view: key, dim, neuron, candidate, stage (loss: position)",
+    ),
+    (
+        "tab shift-tab 1-9",
         "next / previous view, or view by number",
     ),
     (
@@ -165,7 +168,12 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     let bar: String = std::iter::repeat_n(full, done)
         .chain(std::iter::repeat_n(empty, bar_w - done))
         .collect();
-    let title = st.stage.title();
+    // Loss and cost are about the whole step, not one stage of it.
+    let title = match app.view {
+        View::Loss => "loss: −ln P(actual next token) at every position, and perplexity",
+        View::Cost => "cost: FLOPs, bytes and parameters of the step, from the ledger",
+        _ => st.stage.title(),
+    };
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let used = views::width(&left) + bar_w + 2;
     let line = Line::from(vec![

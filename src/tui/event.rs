@@ -78,6 +78,9 @@ fn key(app: &mut App, k: &KeyEvent) {
         KeyCode::Char('{') => app.head = app.head.saturating_sub(1),
         KeyCode::Char('h') | KeyCode::Char(',') => app.pos = app.pos.saturating_sub(1),
         KeyCode::Char('l') | KeyCode::Char('.') => app.pos += 1,
+        // In the loss view the list is the positions: ↑/↓ move the cursor.
+        KeyCode::Up if app.view == View::Loss => app.pos = app.pos.saturating_sub(1),
+        KeyCode::Down if app.view == View::Loss => app.pos += 1,
         KeyCode::Up => app.cell = app.cell.saturating_sub(1),
         KeyCode::Down => app.cell = (app.cell + 1).min(cell_count(app).saturating_sub(1)),
         KeyCode::Tab => set_view(app, View::ALL[(app.view.index() + 1) % View::ALL.len()]),
@@ -85,7 +88,7 @@ fn key(app: &mut App, k: &KeyEvent) {
             app,
             View::ALL[(app.view.index() + View::ALL.len() - 1) % View::ALL.len()],
         ),
-        KeyCode::Char(c @ '1'..='7') => set_view(app, View::ALL[c as usize - '1' as usize]),
+        KeyCode::Char(c @ '1'..='9') => set_view(app, View::ALL[c as usize - '1' as usize]),
         KeyCode::Enter => app.zoom = !app.zoom,
         KeyCode::Char('t') => {
             app.sampling.temperature = round2((app.sampling.temperature - 0.1).max(0.0))
@@ -266,6 +269,8 @@ pub fn cell_count(app: &App) -> usize {
         View::Mlp => super::views::mlp::TOP_NEURONS,
         View::Logits => app.preview.as_ref().map_or(1, |p| p.ranked.len()),
         View::Tokens => n,
+        View::Loss => 1,
+        View::Cost => super::views::cost::stage_count(&app.gpt.config),
     }
 }
 

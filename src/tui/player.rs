@@ -421,12 +421,10 @@ impl Screen for Player {
     }
 }
 
-/// The explorer view a lesson's view name shows in; the lesson-only views
-/// borrow the nearest one (loss reads the next-token probabilities).
+/// The explorer view a lesson's view name shows in; the lesson-only view
+/// "training" borrows the nearest one (the logits the loss is read from).
 pub fn explorer_view(name: &str) -> View {
     match name {
-        "loss" => View::Logits,
-        "cost" => View::Tokens,
         "training" => View::Logits,
         other => other.parse().unwrap_or(View::Tokens),
     }

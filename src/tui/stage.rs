@@ -179,10 +179,12 @@ pub enum View {
     Mlp,
     Residual,
     Logits,
+    Loss,
+    Cost,
 }
 
 impl View {
-    pub const ALL: [View; 7] = [
+    pub const ALL: [View; 9] = [
         View::Tokens,
         View::Embeddings,
         View::Attention,
@@ -190,6 +192,8 @@ impl View {
         View::Mlp,
         View::Residual,
         View::Logits,
+        View::Loss,
+        View::Cost,
     ];
 
     pub fn name(self) -> &'static str {
@@ -201,6 +205,8 @@ impl View {
             View::Mlp => "mlp",
             View::Residual => "residual",
             View::Logits => "logits",
+            View::Loss => "loss",
+            View::Cost => "cost",
         }
     }
 
@@ -276,7 +282,7 @@ mod tests {
             assert!(name.parse::<Stage>().is_ok(), "stage {name}");
         }
         for name in crate::lesson::names::VIEWS {
-            let explorer_view = !matches!(*name, "loss" | "cost" | "training");
+            let explorer_view = *name != "training";
             assert_eq!(name.parse::<View>().is_ok(), explorer_view, "view {name}");
         }
     }

@@ -2,9 +2,11 @@
 //! Shared helpers for width-aware text, panels and heatmaps live here.
 
 pub mod attention;
+pub mod cost;
 pub mod embeddings;
 pub mod layernorm;
 pub mod logits;
+pub mod loss;
 pub mod mlp;
 pub mod residual;
 pub mod tokens;
@@ -186,6 +188,8 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         View::Mlp => mlp::render(app, tr, area, buf, hits),
         View::Residual => residual::render(app, tr, area, buf, hits),
         View::Logits => logits::render(app, tr, area, buf, hits),
+        View::Loss => loss::render(app, tr, area, buf, hits),
+        View::Cost => cost::render(app, tr, area, buf, hits),
     }
 }
 

@@ -1,0 +1,281 @@
+//! Loss: the tokens on screen (prompt and generated) taken as a given text and
+//! scored the way pretraining scores text. Row t of the trace's logits
+//! predicts token t+1, so each position but the last has a cross-entropy
+//! −ln p(token t+1 | tokens 0..=t); their mean is the loss, exp(mean) the
+//! perplexity. The selected position's arithmetic is spelt out.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::{Hits, fit, panel, text, token_label, token_quoted, wrapped};
+use crate::lesson::placeholders::num;
+use crate::model::Trace;
+use crate::tui::app::{App, Hit};
+
+/// One scored prediction: position `pos` predicting the token that follows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenLoss {
+    pub pos: usize,
+    /// The token that actually came next (position `pos + 1`).
+    pub next: u32,
+    /// Its logit in row `pos`.
+    pub logit: f64,
+    /// ln Σ exp(logits) of row `pos`.
+    pub logsumexp: f64,
+    /// p = exp(logit − logsumexp).
+    pub p: f64,
+    /// −ln p, in nats.
+    pub loss: f64,
+}
+
+/// ln Σ exp(x), shifted by the maximum so that no exp overflows.
+pub fn logsumexp(row: impl Iterator<Item = f32> + Clone) -> f64 {
+    let max = row.clone().fold(f32::NEG_INFINITY, f32::max) as f64;
+    if !max.is_finite() {
+        return max;
+    }
+    max + row.map(|x| (x as f64 - max).exp()).sum::<f64>().ln()
+}
+
+/// The cross-entropy of every position that has a next token, read from the
+/// trace's own logits.
+pub fn token_losses(tr: &Trace) -> Vec<TokenLoss> {
+    let n = tr.len().min(tr.logits.nrows());
+    (0..n.saturating_sub(1))
+        .map(|t| {
+            let row = tr.logits.row(t);
+            let next = tr.tokens[t + 1];
+            let logit = row.get(next as usize).copied().unwrap_or(f32::NAN) as f64;
+            let lse = logsumexp(row.iter().copied());
+            let log_p = logit - lse;
+            TokenLoss {
+                pos: t,
+                next,
+                logit,
+                logsumexp: lse,
+                p: log_p.exp(),
+                loss: -log_p,
+            }
+        })
+        .collect()
+}
+
+/// The mean loss in nats (None when no position has a next token).
+pub fn mean_loss(losses: &[TokenLoss]) -> Option<f64> {
+    (!losses.is_empty()).then(|| losses.iter().map(|l| l.loss).sum::<f64>() / losses.len() as f64)
+}
+
+pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    let n = tr.len();
+    let pos = app.pos.min(n.saturating_sub(1));
+    let losses = token_losses(tr);
+    let vocab = app.gpt.config.vocab_size as f64;
+    let uniform = vocab.ln();
+    let side_w = if app.theme.present || app.zoom || area.width < 110 {
+        0
+    } else {
+        (area.width * 2 / 5).clamp(44, 72)
+    };
+    let [main, side] =
+        Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
+    let inner = panel(
+        &app.theme,
+        "loss: −ln P(the token that came next), the text on screen as given",
+        main,
+        buf,
+        true,
+    );
+    let w = inner.width as usize;
+    let mut lines = vec![];
+    match mean_loss(&losses) {
+        Some(m) => {
+            lines.push(Line::from(vec![
+                Span::raw("mean loss "),
+                Span::styled(format!("{} nats", num(m)), app.theme.accent()),
+                Span::raw(format!(
+                    " over {} · perplexity exp(mean) {} · uniform guess ln V {}",
+                    losses.len(),
+                    num(m.exp()),
+                    num(uniform)
+                )),
+            ]));
+            if app.iv.is_active()
+                && let Some(normal) = app.trace()
+                && normal.len() == n
+                && app.alt.is_some()
+                && let Some(m0) = mean_loss(&token_losses(normal))
+            {
+                lines.push(Line::styled(
+                    fit(
+                        &format!(
+                            "without interventions: mean loss {} · perplexity {}",
+                            num(m0),
+                            num(m0.exp())
+                        ),
+                        w,
+                    ),
+                    app.theme.alarm(),
+                ));
+            }
+        }
+        None => lines.push(Line::raw(
+            "one token: nothing to score yet (n generates the next one)",
+        )),
+    }
+    let tok_w = 12;
+    let fixed = 5 + 1 + tok_w + 3 + tok_w + 1 + 9 + 1 + 8 + 1;
+    let bar_w = w.saturating_sub(fixed);
+    lines.push(Line::styled(
+        fit(
+            &format!(
+                "{:>5} {} → {} {:>9} {:>8} bar (| = ln V)",
+                "pos",
+                fit("token", tok_w),
+                fit("next", tok_w),
+                "P(next)",
+                "−ln P"
+            ),
+            w,
+        ),
+        app.theme.dim(),
+    ));
+    let detail_h = if side_w == 0 { 2 } else { 0 };
+    let top = lines.len();
+    let rows = (inner.height as usize)
+        .saturating_sub(top + detail_h)
+        .max(1);
+    let first = pos.saturating_sub(rows.saturating_sub(1));
+    let scale = losses
+        .iter()
+        .map(|l| l.loss)
+        .filter(|l| l.is_finite())
+        .fold(uniform, f64::max);
+    let mark_at = if scale > 0.0 {
+        ((uniform / scale) * bar_w as f64).round() as usize
+    } else {
+        0
+    };
+    for t in (first..n).take(rows) {
+        let mut st = Style::default();
+        if t == pos {
+            st = st.add_modifier(Modifier::REVERSED);
+        }
+        let y = inner.y + lines.len() as u16;
+        if y < inner.bottom() {
+            hits.push((Rect::new(inner.x, y, inner.width, 1), Hit::Token(t)));
+        }
+        let head = format!("{t:>5} {} → ", token_label(app, tr.tokens[t], tok_w));
+        let Some(l) = losses.get(t) else {
+            lines.push(Line::from(vec![
+                Span::styled(head, st),
+                Span::styled(
+                    "(not given yet: the logits view shows what comes next)",
+                    app.theme.dim(),
+                ),
+            ]));
+            continue;
+        };
+        let len = if scale > 0.0 && l.loss.is_finite() {
+            ((l.loss / scale) * bar_w as f64).round() as usize
+        } else {
+            bar_w
+        }
+        .min(bar_w);
+        let mut bar: String = std::iter::repeat_n(app.theme.bar(), len).collect();
+        if mark_at > len && mark_at <= bar_w {
+            bar.extend(std::iter::repeat_n(' ', mark_at.saturating_sub(len + 1)));
+            bar.push('|');
+        }
+        let colour = match app.theme.color((l.loss / scale).clamp(0.0, 1.0) as f32, false) {
+            Some(c) => Style::default().fg(c),
+            None => Style::default(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    "{head}{} {:>9} {:>8} ",
+                    token_label(app, l.next, tok_w),
+                    num(l.p),
+                    num(l.loss)
+                ),
+                st,
+            ),
+            Span::styled(bar, colour),
+        ]));
+    }
+    let arithmetic = arithmetic(app, tr, losses.get(pos));
+    if side_w == 0 {
+        let y = inner.y + lines.len() as u16;
+        text(lines, inner, buf);
+        let below = Rect {
+            y: y.max(inner.bottom().saturating_sub(detail_h as u16)),
+            height: detail_h as u16,
+            ..inner
+        };
+        let below = below.intersection(inner);
+        wrapped(arithmetic.into_iter().take(2).collect(), below, buf);
+    } else {
+        text(lines, inner, buf);
+        let inner = panel(&app.theme, "the selected position", side, buf, false);
+        wrapped(arithmetic, inner, buf);
+    }
+}
+
+/// The selected position's loss step by step, with the trace's numbers.
+fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>) -> Vec<Line<'static>> {
+    let Some(l) = l else {
+        return vec![Line::raw(format!(
+            "position {}: the last token has no next token to score (its logits are the prediction: logits view); select an earlier position with h or ↑.",
+            tr.len().saturating_sub(1)
+        ))];
+    };
+    let row = tr.logits.row(l.pos);
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let top = row
+        .iter()
+        .enumerate()
+        .fold((0usize, f32::NEG_INFINITY), |b, (i, &x)| {
+            if x > b.1 { (i, x) } else { b }
+        })
+        .0 as u32;
+    let rank = 1 + row.iter().filter(|&&x| x as f64 > l.logit).count();
+    vec![
+        Line::raw(format!(
+            "position {} {} → {}: logit {}, logsumexp {}",
+            l.pos,
+            token_quoted(app, tr.tokens[l.pos]),
+            token_quoted(app, l.next),
+            num(l.logit),
+            num(l.logsumexp)
+        )),
+        Line::styled(
+            format!(
+                "p = exp({} − {}) = {} · −ln p = {} nats",
+                num(l.logit),
+                num(l.logsumexp),
+                num(l.p),
+                num(l.loss)
+            ),
+            app.theme.accent(),
+        ),
+        Line::raw(""),
+        Line::raw(format!(
+            "logsumexp = max + ln Σ exp(logit − max) = {} + {} over {} logits",
+            num(max),
+            num(l.logsumexp - max),
+            row.len()
+        )),
+        Line::raw(format!(
+            "the actual next token ranked {rank}; the model's top guess was {} (p {})",
+            token_quoted(app, top),
+            num(((row[top as usize] as f64) - l.logsumexp).exp())
+        )),
+        Line::raw(""),
+        Line::styled(
+            "A sure, right guess costs 0 nats; p = 1/V (a uniform guess) costs ln V. The mean over positions is the cross-entropy training lowers; exp(mean) is the perplexity.".to_string(),
+            app.theme.dim(),
+        ),
+    ]
+}
