@@ -14,6 +14,8 @@ pub mod stage;
 pub mod views;
 
 #[cfg(test)]
+mod cost_loss_tests;
+#[cfg(test)]
 mod tests;
 
 pub use app::{App, Options};

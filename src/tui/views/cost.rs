@@ -132,7 +132,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Span::raw(format!("token {pos}: ")),
         Span::styled(format!("{} FLOPs", count(tok.flops())), app.theme.accent()),
         Span::raw(format!(
-            " · tokens 0..={pos} in one pass: {} FLOPs",
+            " · 0..={pos} in one pass: {} FLOPs",
             count(all.flops())
         )),
     ])];
@@ -236,6 +236,12 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     if detail_row && let Some(st) = tok.stages.get(sel) {
         lines.push(Line::styled(fit(&stage_detail(cfg, st), w), app.theme.dim()));
     }
+    // Tall panels: the same by part of the model, and the 2N rule beside the ledger.
+    let extra = groups_and_rule(app, &tok, &all, pos, w);
+    if lines.len() + 1 + extra.len() <= inner.height as usize {
+        lines.push(Line::raw(""));
+        lines.extend(extra);
+    }
     hits.push((
         Rect {
             y: inner.y + top as u16,
@@ -248,6 +254,60 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     if side_w > 0 {
         side_panels(app, cfg, &tok, pos + 1, side, buf);
     }
+}
+
+/// FLOPs by part of the model (the ledger's groups) for this token and for
+/// positions 0..=pos, and the ≈2N rule of thumb next to the ledger's count.
+fn groups_and_rule(app: &App, tok: &Ledger, all: &Ledger, pos: usize, w: usize) -> Vec<Line<'static>> {
+    let (t_total, a_total) = (tok.flops(), all.flops());
+    let share = |x: f64, total: f64| if total > 0.0 { x / total } else { 0.0 };
+    let bar_w = w.saturating_sub(12 + 2 * (COL_W + 1) + 3) / 2;
+    let mut lines = vec![Line::styled(
+        fit(
+            &format!(
+                "{} {:>COL_W$} {:>COL_W$}   this token / 0..={pos}",
+                fit("by part", 12),
+                "share",
+                format!("0..={pos}")
+            ),
+            w,
+        ),
+        app.theme.dim(),
+    )];
+    for ((g, f), (_, fa)) in tok.groups().into_iter().zip(all.groups()) {
+        let (s, sa) = (share(f, t_total), share(fa, a_total));
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "{} {:>COL_W$} {:>COL_W$}   ",
+                fit(g, 12),
+                percent(s),
+                percent(sa)
+            )),
+            Span::styled(fit(&bar(app, s, bar_w), bar_w), group_style(app, g)),
+            Span::raw(" "),
+            Span::styled(bar(app, sa, bar_w), group_style(app, g)),
+        ]));
+    }
+    let n = tok.params.non_embedding;
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(fit(
+        &format!(
+            "Rule of thumb: 2 FLOPs per weight per token, 2N = 2 × {} = {} FLOPs (N: parameters outside the embedding tables).",
+            count(n),
+            count(2.0 * n)
+        ),
+        w,
+    )));
+    lines.push(Line::raw(fit(
+        &format!(
+            "The ledger counts {} for this token: it adds the unembedding ({}) and attention over the context ({}).",
+            count(t_total),
+            count(tok.stage("logits").map_or(0.0, |s| s.flops)),
+            count(tok.attention_flops())
+        ),
+        w,
+    )));
+    lines
 }
 
 /// One stage in words: per layer, what it reads.
@@ -329,8 +389,10 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     )];
     let label_w = 14;
     let bar_w = w.saturating_sub(label_w + 8);
+    let top = attention_share(cfg, ctxs.last().copied().unwrap_or(1));
     for &ctx in &ctxs {
         let s = attention_share(cfg, ctx);
+        let rel = if top > 0.0 { s / top } else { 0.0 };
         let mark = if ctx == here { "▶" } else { " " };
         let mark = if app.theme.ascii && ctx == here {
             ">"
@@ -345,7 +407,7 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
         lines.push(Line::from(vec![
             Span::styled(fit(&format!("{mark}ctx {ctx}"), label_w), style),
             Span::styled(format!("{:>7} ", percent(s)), style),
-            Span::styled(bar(app, s, bar_w), group_style(app, "attention")),
+            Span::styled(bar(app, rel, bar_w), group_style(app, "attention")),
         ]));
     }
     lines.push(Line::styled(
@@ -373,19 +435,22 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
         ("LayerNorms (γ, β)", group(&["ln_1", "ln_2", "ln_f"])),
     ];
     let w = inner.width as usize;
+    let name_w = w.saturating_sub(19).min(31);
     let mut lines = vec![];
     for (name, n) in rows {
         let share = if p.total > 0.0 { n / p.total } else { 0.0 };
         lines.push(Line::raw(fit(
-            &format!("{} {:>11} {:>6}", fit(name, 31), count(n), percent(share)),
+            &format!(
+                "{} {:>11} {:>6}",
+                fit(name, name_w),
+                count(n),
+                percent(share)
+            ),
             w,
         )));
     }
     lines.push(Line::styled(
-        fit(
-            &format!("{} total {:>11}", fit("", 25), count(p.total)),
-            w,
-        ),
+        fit(&format!("{} {:>11}", fit("total", name_w), count(p.total)), w),
         Style::default().add_modifier(Modifier::BOLD),
     ));
     text(lines, inner, buf);

@@ -10,7 +10,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, token_label, token_quoted, wrapped};
-use crate::lesson::placeholders::num;
+use crate::lesson::placeholders::{count, num};
 use crate::model::Trace;
 use crate::tui::app::{App, Hit};
 
@@ -95,12 +95,22 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
                 Span::raw("mean loss "),
                 Span::styled(format!("{} nats", num(m)), app.theme.accent()),
                 Span::raw(format!(
-                    " over {} · perplexity exp(mean) {} · uniform guess ln V {}",
+                    " over {} predictions · perplexity exp(mean) {}",
                     losses.len(),
                     num(m.exp()),
-                    num(uniform)
                 )),
             ]));
+            lines.push(Line::styled(
+                fit(
+                    &format!(
+                        "a uniform guess over the {} tokens: ln V = {} nats, perplexity V",
+                        count(vocab),
+                        num(uniform)
+                    ),
+                    w,
+                ),
+                app.theme.dim(),
+            ));
             if app.iv.is_active()
                 && let Some(normal) = app.trace()
                 && normal.len() == n
@@ -205,7 +215,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             Span::styled(bar, colour),
         ]));
     }
-    let arithmetic = arithmetic(app, tr, losses.get(pos));
+    let arithmetic = arithmetic(app, tr, losses.get(pos), side_w == 0);
     if side_w == 0 {
         let y = inner.y + lines.len() as u16;
         text(lines, inner, buf);
@@ -224,13 +234,33 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
 }
 
 /// The selected position's loss step by step, with the trace's numbers.
-fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>) -> Vec<Line<'static>> {
+/// `compact`: the two lines that fit under the list; otherwise one step a line.
+fn arithmetic(
+    app: &App,
+    tr: &Trace,
+    l: Option<&TokenLoss>,
+    compact: bool,
+) -> Vec<Line<'static>> {
     let Some(l) = l else {
         return vec![Line::raw(format!(
             "position {}: the last token has no next token to score (its logits are the prediction: logits view); select an earlier position with h or ↑.",
             tr.len().saturating_sub(1)
         ))];
     };
+    let (from, to) = (token_quoted(app, tr.tokens[l.pos]), token_quoted(app, l.next));
+    let (logit, lse, p, loss) = (num(l.logit), num(l.logsumexp), num(l.p), num(l.loss));
+    if compact {
+        return vec![
+            Line::raw(format!(
+                "position {} {from} → {to}: logit {logit}, logsumexp {lse}",
+                l.pos
+            )),
+            Line::styled(
+                format!("p = exp({logit} − {lse}) = {p} · −ln p = {loss} nats"),
+                app.theme.accent(),
+            ),
+        ];
+    }
     let row = tr.logits.row(l.pos);
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     let top = row
@@ -242,24 +272,11 @@ fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>) -> Vec<Line<'static>
         .0 as u32;
     let rank = 1 + row.iter().filter(|&&x| x as f64 > l.logit).count();
     vec![
-        Line::raw(format!(
-            "position {} {} → {}: logit {}, logsumexp {}",
-            l.pos,
-            token_quoted(app, tr.tokens[l.pos]),
-            token_quoted(app, l.next),
-            num(l.logit),
-            num(l.logsumexp)
-        )),
-        Line::styled(
-            format!(
-                "p = exp({} − {}) = {} · −ln p = {} nats",
-                num(l.logit),
-                num(l.logsumexp),
-                num(l.p),
-                num(l.loss)
-            ),
-            app.theme.accent(),
-        ),
+        Line::raw(format!("position {} {from} → {to}", l.pos)),
+        Line::raw(format!("logit of {to}: {logit}")),
+        Line::raw(format!("logsumexp of the row: {lse}")),
+        Line::raw(format!("p = exp({logit} − {lse}) = {p}")),
+        Line::styled(format!("−ln p = {loss} nats"), app.theme.accent()),
         Line::raw(""),
         Line::raw(format!(
             "logsumexp = max + ln Σ exp(logit − max) = {} + {} over {} logits",
