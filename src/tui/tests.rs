@@ -120,6 +120,8 @@ fn every_view_renders_its_content_at_80x24_and_200x60() {
         (View::Mlp, &["before GELU", "after GELU", "64 neurons"]),
         (View::Residual, &["residual stream", "embed"]),
         (View::Logits, &["next token", "pick:", "entropy"]),
+        (View::Loss, &["mean loss", "perplexity", "−ln P"]),
+        (View::Cost, &["FLOPs by stage", "Q, K, V projection", "share"]),
     ];
     for &(w, h) in &[(80, 24), (200, 60)] {
         for (i, (view, words)) in expect.iter().enumerate() {
@@ -453,7 +455,7 @@ fn no_colour_and_ascii_modes_draw_without_colour_or_blocks() {
         ..Theme::default()
     };
     let mut a = app_with(theme, &[10, 11, 12, 13]);
-    for v in '1'..='7' {
+    for v in '1'..='9' {
         apply(&mut a, &ch(v));
         let buf = render(&mut a, 100, 30);
         for cell in buf.content() {
@@ -480,7 +482,7 @@ fn resizing_from_tiny_to_huge_never_panics_and_says_what_is_needed() {
     assert!(s.contains("too small"), "{s}");
     let s = screen(&render(&mut a, MIN_W - 1, MIN_H));
     assert!(s.contains(&format!("{MIN_W}×{MIN_H}")), "{s}");
-    for v in '1'..='7' {
+    for v in '1'..='9' {
         apply(&mut a, &ch(v));
         for &(w, h) in &[(20, 10), (MIN_W, MIN_H), (80, 24), (133, 41), (300, 100)] {
             render(&mut a, w, h);
@@ -593,7 +595,7 @@ fn colour_fallbacks_stay_inside_their_palettes() {
             ..Theme::default()
         };
         let mut a = app_with(theme, &[10, 11, 12, 13, 14]);
-        for v in '1'..='7' {
+        for v in '1'..='9' {
             apply(&mut a, &ch(v));
             let buf = render(&mut a, 160, 40);
             for cell in buf.content() {
