@@ -303,3 +303,71 @@ fn the_lesson_without_a_terminal_is_printed_with_a_note() {
         "{err}"
     );
 }
+
+/// The pid of the gptlens process whose command line contains `marker`.
+fn find_process(marker: &str) -> Option<u32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.starts_with(BIN) && cmdline.contains(marker) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    if !has_tmux() {
+        eprintln!("SKIPPED sigterm_and_sighup_restore_the_terminal: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = tmp.path().join("m");
+    make_model(&model);
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let marker = format!("signal-{signal}-{}", std::process::id());
+        let name = format!("gptlens-e2e-{marker}");
+        // After gptlens: its exit status, and whether the tty is still raw.
+        let cmd = format!(
+            "{BIN} --model {} explore --prompt '{marker}'; echo GPTLENS-EXIT=$?; \
+             if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-COOKED; fi; sleep 30",
+            model.display()
+        );
+        let started = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "120",
+                "-y",
+                "40",
+                &cmd,
+            ])
+            .env("TERM", "xterm-256color")
+            .status()
+            .expect("start tmux");
+        assert!(started.success());
+        let _guard = Session(name.clone());
+        let pane = wait_for(&name, "embeddings", 10);
+        assert!(pane.contains("embed"), "{pane}");
+        let pid = find_process(&marker).expect("the gptlens process");
+        let killed = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {pid}")])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        let pane = wait_for(&name, "TTY-", 5);
+        assert!(pane.contains(&format!("GPTLENS-EXIT={code}")), "{pane}");
+        assert!(pane.contains("TTY-COOKED"), "raw mode left on:\n{pane}");
+        assert!(
+            !pane.contains("embeddings"),
+            "alternate screen left:\n{pane}"
+        );
+    }
+}
