@@ -44,6 +44,7 @@ Fixture contract (names other tests rely on):
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -344,6 +345,44 @@ def cmd_bench_train(args):
               f"batch {args.batch} x {args.ctx}, {result['threads']} threads)")
 
 
+def cmd_eval(args):
+    """Validation loss of a model folder with transformers, on the same token
+    stream as `gptlens train` (documents split at <|endoftext|> lines, each
+    followed by the end-of-text token) in non-overlapping windows of --ctx."""
+    torch.set_num_threads(args.threads)
+    tok = open_tokenizer(args.model)
+    eot = tok.token_to_id("<|endoftext|>")
+    text = Path(args.text).read_text(encoding="utf-8")
+    docs = [d.strip("\n") for d in text.split("<|endoftext|>")]
+    stream = []
+    for d in docs:
+        if d.strip():
+            stream += tok.encode(d).ids + [eot]
+    model = load_model(args.model, torch.float32)
+    t = args.ctx
+    windows = (len(stream) - 1) // t
+    if args.batch_multiple:
+        windows -= windows % args.batch_multiple
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for w0 in range(0, windows, 16):
+            ws = range(w0, min(w0 + 16, windows))
+            x = torch.tensor([stream[w * t:w * t + t] for w in ws])
+            y = torch.tensor([stream[w * t + 1:w * t + t + 1] for w in ws])
+            logits = model(x).logits.to(torch.float64)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum")
+            total += loss.item()
+            n += y.numel()
+    nats = total / n
+    result = {"windows": windows, "tokens": n, "stream_tokens": len(stream), "bytes": len(text.encode("utf-8")),
+              "loss": nats, "perplexity": math.exp(nats)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"transformers: {nats:.4f} nats/token (perplexity {math.exp(nats):.2f}) over {windows} windows of {t} "
+              f"({n} predicted tokens; stream {len(stream)} tokens)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -366,10 +405,19 @@ def main():
     t.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--json", action="store_true")
+    e = sub.add_parser("eval", help="validation loss of a model folder with transformers")
+    e.add_argument("--model", required=True)
+    e.add_argument("--text", required=True, help="validation text (stories separated by <|endoftext|> lines)")
+    e.add_argument("--ctx", type=int, default=256)
+    e.add_argument("--batch-multiple", type=int, default=16,
+                   help="drop the windows past the last whole batch of this many, as gptlens does (0: keep all)")
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--json", action="store_true")
     args = p.parse_args()
-    if args.cmd == "bench-decode" and not (Path(args.model) / "config.json").is_file():
+    if args.cmd in ("bench-decode", "eval") and not (Path(args.model) / "config.json").is_file():
         sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
-    {"fixtures": cmd_fixtures, "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train}[args.cmd](args)
+    {"fixtures": cmd_fixtures, "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
+     "eval": cmd_eval}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -710,70 +710,35 @@ fn cli_unknown_lesson_suggests_and_lists() {
 fn cli_malformed_file_names_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("mine.md");
-    std::fs::write(
-        &p,
-        MINI.replace("PROMPT", "hi")
-            .replace("LAYER", "0")
-            .replace("view: attention", "view: atention"),
-    )
-    .unwrap();
     let (_t, dir) = model_dir();
-    let (ok, _, err) = gptlens(
-        &[
-            "--model",
-            dir.to_str().unwrap(),
-            "lesson",
-            "--file",
-            p.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(!ok);
-    assert!(
-        err.contains("mine.md:9: unknown view `atention` (did you mean `attention`?)"),
-        "{err}"
-    );
-    std::fs::write(
-        &p,
-        MINI.replace("PROMPT", "hi")
+    // (what to break in the mini lesson, what the error must say)
+    let cases = [
+        (
+            ("view: attention", "view: atention"),
+            "mine.md:9: unknown view `atention` (did you mean `attention`?)",
+        ),
+        (
+            ("attn.weights", "attn.wieghts"),
+            "mine.md:12: unknown placeholder `{{attn.wieghts}}`",
+        ),
+        (
+            ("```step", "```stpe"),
+            "mine.md:8: expected a ```step block",
+        ),
+    ];
+    for ((from, to), want) in cases {
+        let text = MINI
+            .replace("PROMPT", "hi")
             .replace("LAYER", "0")
-            .replace("attn.weights", "attn.wieghts"),
-    )
-    .unwrap();
-    let (ok, _, err) = gptlens(
-        &[
-            "--model",
-            dir.to_str().unwrap(),
-            "lesson",
-            "--file",
-            p.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(!ok);
-    assert!(
-        err.contains("mine.md:12: unknown placeholder `{{attn.wieghts}}`"),
-        "{err}"
-    );
-    std::fs::write(
-        &p,
-        MINI.replace("PROMPT", "hi")
-            .replace("LAYER", "0")
-            .replace("```step", "```stpe"),
-    )
-    .unwrap();
-    let (ok, _, err) = gptlens(
-        &[
-            "--model",
-            dir.to_str().unwrap(),
-            "lesson",
-            "--file",
-            p.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(!ok);
-    assert!(err.contains("mine.md:8: expected a ```step block"), "{err}");
+            .replace(from, to);
+        std::fs::write(&p, text).unwrap();
+        let args = ["--model", dir.to_str().unwrap(), "lesson", "--file"];
+        let mut args = args.to_vec();
+        args.push(p.to_str().unwrap());
+        let (ok, _, err) = gptlens(&args, &[]);
+        assert!(!ok);
+        assert!(err.contains(want), "{err}");
+    }
 }
 
 #[test]

@@ -40,6 +40,8 @@ fn small() -> Hyper {
         weight_decay: 0.1,
         grad_clip: 1.0,
         seed: 7,
+        // On, so the resume test shows the masks are reproduced too.
+        dropout: 0.1,
     }
 }
 
@@ -127,6 +129,18 @@ fn an_existing_output_folder_needs_force_or_resume() {
     let mut o = opts(&c, &out);
     o.force = true;
     run(&small(), &o).unwrap();
+}
+
+#[test]
+fn a_dropout_that_is_not_a_probability_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = corpus(dir.path(), 40);
+    for p in [1.0, -0.1, f32::NAN] {
+        let mut h = small();
+        h.dropout = p;
+        let e = err_text(run(&h, &opts(&c, &dir.path().join("m"))));
+        assert!(e.contains("--dropout") && e.contains("[0, 1)"), "{e}");
+    }
 }
 
 #[test]

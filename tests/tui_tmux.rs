@@ -40,6 +40,18 @@ fn keys(session: &str, k: &[&str]) {
 
 struct Session(String);
 
+/// Runs `cmd` in a new detached tmux session of `w`×`h`; killed when dropped.
+fn start(name: &str, cmd: &str, w: u16, h: u16) -> Session {
+    let (w, h) = (w.to_string(), h.to_string());
+    let started = Command::new("tmux")
+        .args(["new-session", "-d", "-s", name, "-x", &w, "-y", &h, cmd])
+        .env("TERM", "xterm-256color")
+        .status()
+        .expect("start tmux");
+    assert!(started.success());
+    Session(name.to_string())
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         tmux(&["kill-session", "-t", &self.0]);
@@ -73,23 +85,7 @@ fn explorer_in_a_real_terminal() {
         "{BIN} --model {} explore --prompt 'Hello there' --seed 3; echo GPTLENS-EXIT=$?; sleep 30",
         model.display()
     );
-    let started = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &cmd,
-        ])
-        .env("TERM", "xterm-256color")
-        .status()
-        .expect("start tmux");
-    assert!(started.success());
-    let _guard = Session(name.clone());
+    let _guard = start(&name, &cmd, 120, 40);
 
     // The first screen: stage 1 (embed), the token strip, the embeddings view.
     let pane = wait_for(&name, "embeddings", 10);
@@ -152,21 +148,7 @@ fn a_model_that_fails_to_load_is_reported_before_the_tui_starts() {
     }
     let name = format!("gptlens-e2e-bad-{}", std::process::id());
     let cmd = format!("{BIN} --model /nonexistent/model explore; echo GPTLENS-EXIT=$?; sleep 30");
-    Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "100",
-            "-y",
-            "20",
-            &cmd,
-        ])
-        .status()
-        .expect("start tmux");
-    let _guard = Session(name.clone());
+    let _guard = start(&name, &cmd, 100, 20);
     let pane = wait_for(&name, "GPTLENS-EXIT=", 10);
     assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
     assert!(pane.contains("does not exist"), "{pane}");
@@ -185,21 +167,7 @@ fn plain_gptlens_opens_the_explorer_on_the_built_in_model_with_a_default_prompt(
         "GPTLENS_MODELS={} {BIN}; echo GPTLENS-EXIT=$?; sleep 30",
         tmp.path().display()
     );
-    Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            &cmd,
-        ])
-        .status()
-        .expect("start tmux");
-    let _guard = Session(name.clone());
+    let _guard = start(&name, &cmd, 80, 24);
     // "… there was a little" in the byte tokenizer ends with l i t t l e.
     let pane = wait_for(&name, "108│105│116│116│108│101│", 10);
     assert!(pane.contains("108│105│116│116│108│101│"), "{pane}");
@@ -229,23 +197,7 @@ fn lesson_player_in_a_real_terminal() {
         "GPTLENS_MODELS={} {BIN} lesson attention; echo GPTLENS-EXIT=$?; sleep 30",
         models.display()
     );
-    let started = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "200",
-            "-y",
-            "50",
-            &cmd,
-        ])
-        .env("TERM", "xterm-256color")
-        .status()
-        .expect("start tmux");
-    assert!(started.success());
-    let _guard = Session(name.clone());
+    let _guard = start(&name, &cmd, 200, 50);
 
     let pane = wait_for(&name, "step 1/", 15);
     assert!(pane.contains("1. Queries, keys and values"), "{pane}");
@@ -302,4 +254,56 @@ fn the_lesson_without_a_terminal_is_printed_with_a_note() {
         err.contains("interactive terminal") && err.contains("--print"),
         "{err}"
     );
+}
+
+/// The pid of the gptlens process whose command line contains `marker`.
+fn find_process(marker: &str) -> Option<u32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.starts_with(BIN) && cmdline.contains(marker) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    if !has_tmux() {
+        eprintln!("SKIPPED sigterm_and_sighup_restore_the_terminal: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = tmp.path().join("m");
+    make_model(&model);
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let marker = format!("signal-{signal}-{}", std::process::id());
+        let name = format!("gptlens-e2e-{marker}");
+        // After gptlens: its exit status, and whether the tty is still raw.
+        let cmd = format!(
+            "{BIN} --model {} explore --prompt '{marker}'; echo GPTLENS-EXIT=$?; \
+             if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-COOKED; fi; sleep 30",
+            model.display()
+        );
+        let _guard = start(&name, &cmd, 120, 40);
+        let pane = wait_for(&name, "embeddings", 10);
+        assert!(pane.contains("embed"), "{pane}");
+        let pid = find_process(&marker).expect("the gptlens process");
+        let killed = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {pid}")])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        let pane = wait_for(&name, "TTY-", 5);
+        assert!(pane.contains(&format!("GPTLENS-EXIT={code}")), "{pane}");
+        assert!(pane.contains("TTY-COOKED"), "raw mode left on:\n{pane}");
+        assert!(
+            !pane.contains("embeddings"),
+            "alternate screen left:\n{pane}"
+        );
+    }
 }

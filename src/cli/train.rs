@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use gptlens::model::random_model;
 use gptlens::rng::Rng;
-use gptlens::train::{Hyper, Progress, RunOptions, Summary, Trainer, bits_per_byte};
+use gptlens::train::{Dropout, Hyper, Progress, RunOptions, Summary, Trainer, bits_per_byte};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum Preset {
@@ -68,6 +68,9 @@ pub struct Args {
     grad_clip: Option<f32>,
     #[arg(long)]
     seed: Option<u64>,
+    /// Dropout probability (embedding sum, attention and MLP outputs) while training.
+    #[arg(long)]
+    dropout: Option<f32>,
     /// Validate every N steps (0: only at the end).
     #[arg(long, default_value_t = 250)]
     eval_every: u64,
@@ -102,7 +105,7 @@ fn hyper(a: &Args) -> Hyper {
     }
     set!(layers => n_layer, heads => n_head, embd => n_embd, ctx => n_ctx, vocab => vocab_size,
          batch => batch, steps => steps, lr => lr, min_lr => min_lr, warmup => warmup,
-         weight_decay => weight_decay, grad_clip => grad_clip, seed => seed);
+         weight_decay => weight_decay, grad_clip => grad_clip, seed => seed, dropout => dropout);
     h
 }
 
@@ -233,7 +236,11 @@ fn bench(h: &Hyper, steps: u64) -> Result<()> {
     let mut times = Vec::new();
     for step in 1..=steps + 2 {
         let start = Instant::now();
-        tr.loss_and_grads(inputs, targets);
+        let dropout = (h.dropout > 0.0).then_some(Dropout {
+            p: h.dropout,
+            seed: step,
+        });
+        tr.loss_and_grads_with(inputs, targets, dropout);
         tr.update(1e-4, h.weight_decay, h.grad_clip, step);
         if step > 2 {
             times.push(start.elapsed().as_secs_f64());

@@ -7,7 +7,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use super::forward::{ATT_BLOCK, Acts, GELU_C, GELU_S, strided, strided_mut};
+use super::forward::{ATT_BLOCK, Acts, GELU_C, GELU_S, mul_into, strided, strided_mut};
 use super::kernels::{tanh, with_simd};
 use super::params::{Layout, views, views_mut};
 use crate::model::Config;
@@ -19,6 +19,8 @@ pub struct GradScratch {
     datty: Vec<f32>,
     dqkv: Vec<f32>,
     dmlp: Vec<f32>,
+    /// d of a dropped-out branch (the residual gradient times the mask).
+    dbranch: Vec<f32>,
 }
 
 impl GradScratch {
@@ -31,6 +33,7 @@ impl GradScratch {
             datty: vec![0.0; n * c],
             dqkv: vec![0.0; n * 3 * c],
             dmlp: vec![0.0; n * cfg.mlp_dim()],
+            dbranch: vec![0.0; n * c],
         }
     }
 }
@@ -225,6 +228,17 @@ pub fn attention_backward(
 /// same `acts`: adds d(mean loss)/d(parameter) into `grads` (same layout as
 /// `params`). Consumes `acts.probs` (turned into d loss/d logits).
 #[allow(clippy::too_many_arguments)]
+/// The gradient reaching a branch through its dropout mask: `d` itself when the
+/// pass ran without dropout, else `d ⊙ mask` written into `buf`.
+fn branch_grad<'a>(buf: &'a mut [f32], d: &'a [f32], mask: &[f32]) -> &'a [f32] {
+    if mask.is_empty() {
+        d
+    } else {
+        mul_into(buf, d, mask);
+        buf
+    }
+}
+
 pub fn backward(
     cfg: &Config,
     layout: &Layout,
@@ -275,12 +289,13 @@ pub fn backward(
         };
         let w = &p.layers[l];
         let gw = &mut g.layers[l];
-        // res3 = res2 + mlp(ln2(res2)); s.dres holds d res3.
+        // res3 = res2 + drop(mlp(ln2(res2))); s.dres holds d res3.
+        let dout = branch_grad(&mut s.dbranch, &s.dres, &a.drop_mlp);
         matmul_backward(
             &mut s.dmlp,
             gw.fcproj_w,
             Some(gw.fcproj_b),
-            &s.dres,
+            dout,
             &a.fch_gelu,
             w.fcproj_w,
             m,
@@ -307,12 +322,13 @@ pub fn backward(
             &a.ln2_mean,
             &a.ln2_rstd,
         );
-        // res2 = x_in + attn(ln1(x_in)); s.dres now holds d res2.
+        // res2 = x_in + drop(attn(ln1(x_in))); s.dres now holds d res2.
+        let dout = branch_grad(&mut s.dbranch, &s.dres, &a.drop_attn);
         matmul_backward(
             &mut s.datty,
             gw.proj_w,
             Some(gw.proj_b),
-            &s.dres,
+            dout,
             &a.atty,
             w.proj_w,
             c,
@@ -341,7 +357,8 @@ pub fn backward(
         );
     }
     // Embeddings: every position's gradient goes to its token row and position row.
-    for (i, (&tok, d)) in inputs.iter().zip(s.dres.chunks_exact(c)).enumerate() {
+    let dembd = branch_grad(&mut s.dbranch, &s.dres, &acts.drop_embd);
+    for (i, (&tok, d)) in inputs.iter().zip(dembd.chunks_exact(c)).enumerate() {
         let pos = i % t;
         let te = &mut g.wte[tok as usize * c..(tok as usize + 1) * c];
         for (a, b) in te.iter_mut().zip(d) {

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::kernels::{softmax, tanh, with_simd};
 use super::params::{Layout, views};
 use crate::model::Config;
+use crate::rng::Rng;
 
 /// √(2/π), for the tanh form of GELU.
 pub(crate) const GELU_S: f32 = 0.797_884_6;
@@ -31,6 +32,34 @@ pub struct LayerActs {
     pub fch: Vec<f32>,
     pub fch_gelu: Vec<f32>,
     pub res3: Vec<f32>,
+    /// Dropout masks (0 or 1/(1−p)) of the attention and MLP branches, `[B·T, C]`;
+    /// empty when the pass ran without dropout.
+    pub drop_attn: Vec<f32>,
+    pub drop_mlp: Vec<f32>,
+}
+
+/// Dropout for one training step: the probability of zeroing an activation and
+/// the seed its masks are drawn from (so a resumed run draws the same masks).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dropout {
+    pub p: f32,
+    pub seed: u64,
+}
+
+/// Fills `mask` with 0 (probability p) or 1/(1−p): inverted dropout, so the
+/// expected activation is unchanged and evaluation needs no rescaling.
+fn draw_mask(mask: &mut Vec<f32>, n: usize, p: f32, rng: &mut Rng) {
+    mask.resize(n, 0.0);
+    let keep = 1.0 / (1.0 - p);
+    for m in mask.iter_mut() {
+        *m = if rng.uniform() < p { 0.0 } else { keep };
+    }
+}
+
+fn mul_in_place(x: &mut [f32], mask: &[f32]) {
+    for (a, m) in x.iter_mut().zip(mask) {
+        *a *= m;
+    }
 }
 
 /// Everything the forward pass computes, kept for the backward pass.
@@ -38,6 +67,8 @@ pub struct Acts {
     pub b: usize,
     pub t: usize,
     pub encoded: Vec<f32>,
+    /// Dropout mask of the embedding sum (empty without dropout).
+    pub drop_embd: Vec<f32>,
     pub layers: Vec<LayerActs>,
     pub lnf: Vec<f32>,
     pub lnf_mean: Vec<f32>,
@@ -57,6 +88,7 @@ impl Acts {
             b,
             t,
             encoded: z(n * c),
+            drop_embd: Vec::new(),
             layers: (0..cfg.n_layer)
                 .map(|_| LayerActs {
                     ln1: z(n * c),
@@ -72,6 +104,8 @@ impl Acts {
                     fch: z(n * m),
                     fch_gelu: z(n * m),
                     res3: z(n * c),
+                    drop_attn: Vec::new(),
+                    drop_mlp: Vec::new(),
                 })
                 .collect(),
             lnf: z(n * c),
@@ -221,6 +255,9 @@ pub fn crossentropy_forward(probs: &mut [f32], losses: &mut [f32], targets: &[u3
 
 /// The full forward pass: returns the mean cross-entropy over all B·T positions.
 /// `inputs` and `targets` are `[B·T]`, row-major; every id must be < vocab_size.
+/// With `dropout`, the embedding sum and each block's two branches (attention
+/// and MLP outputs, before they join the residual stream) are dropped out, as
+/// in GPT-2; the masks are kept in `acts` for the backward pass.
 pub fn forward(
     cfg: &Config,
     layout: &Layout,
@@ -228,6 +265,7 @@ pub fn forward(
     acts: &mut Acts,
     inputs: &[u32],
     targets: &[u32],
+    dropout: Option<Dropout>,
 ) -> f32 {
     let (b, t) = (acts.b, acts.t);
     let (c, nh) = (cfg.n_embd, cfg.n_head);
@@ -242,6 +280,16 @@ pub fn forward(
         for j in 0..c {
             x[j] = te[j] + pe[j];
         }
+    }
+    let mut rng = dropout
+        .filter(|d| d.p > 0.0)
+        .map(|d| (d.p, Rng::new(d.seed)));
+    match &mut rng {
+        Some((p, rng)) => {
+            draw_mask(&mut acts.drop_embd, b * t * c, *p, rng);
+            mul_in_place(&mut acts.encoded, &acts.drop_embd);
+        }
+        None => acts.drop_embd.clear(),
     }
     for l in 0..cfg.n_layer {
         let (before, rest) = acts.layers.split_at_mut(l);
@@ -264,6 +312,12 @@ pub fn forward(
         matmul_forward(&mut a.qkv, &a.ln1, w.qkv_w, Some(w.qkv_b), c);
         attention_forward(&mut a.atty, &mut a.att, &a.qkv, t, c, nh);
         matmul_forward(&mut a.res2, &a.atty, w.proj_w, Some(w.proj_b), c);
+        if let Some((p, rng)) = &mut rng {
+            draw_mask(&mut a.drop_attn, b * t * c, *p, rng);
+            mul_in_place(&mut a.res2, &a.drop_attn);
+        } else {
+            a.drop_attn.clear();
+        }
         add_in_place(&mut a.res2, x_in);
         layernorm_forward(
             &mut a.ln2,
@@ -283,6 +337,12 @@ pub fn forward(
             Some(w.fcproj_b),
             cfg.mlp_dim(),
         );
+        if let Some((p, rng)) = &mut rng {
+            draw_mask(&mut a.drop_mlp, b * t * c, *p, rng);
+            mul_in_place(&mut a.res3, &a.drop_mlp);
+        } else {
+            a.drop_mlp.clear();
+        }
         add_in_place(&mut a.res3, &a.res2);
     }
     let last: &[f32] = match acts.layers.last() {
@@ -309,6 +369,12 @@ pub fn forward(
     crossentropy_forward(&mut acts.probs, &mut acts.losses, targets);
     let sum: f64 = acts.losses.iter().map(|&l| l as f64).sum();
     (sum / (b * t) as f64) as f32
+}
+
+pub(crate) fn mul_into(out: &mut [f32], x: &[f32], mask: &[f32]) {
+    for ((o, a), m) in out.iter_mut().zip(x).zip(mask) {
+        *o = a * m;
+    }
 }
 
 pub(crate) fn add_in_place(acc: &mut [f32], x: &[f32]) {

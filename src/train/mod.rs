@@ -24,6 +24,7 @@ use crate::tokenizer::Tokenizer;
 use adamw::AdamW;
 use backward::GradScratch;
 use forward::Acts;
+pub use forward::Dropout;
 use params::Layout;
 
 /// What can stop a training run; each message says what to do about it.
@@ -62,6 +63,10 @@ pub struct Hyper {
     pub weight_decay: f32,
     pub grad_clip: f32,
     pub seed: u64,
+    /// Dropout probability on the embedding sum and on each block's attention and
+    /// MLP outputs (0: none). Older checkpoints have none.
+    #[serde(default)]
+    pub dropout: f32,
 }
 
 impl Hyper {
@@ -81,6 +86,7 @@ impl Hyper {
             weight_decay: 0.1,
             grad_clip: 1.0,
             seed: 1337,
+            dropout: 0.0,
         }
     }
 
@@ -215,8 +221,13 @@ impl Trainer {
         }
     }
 
-    /// Mean cross-entropy of a batch (no gradients).
+    /// Mean cross-entropy of a batch (no gradients, no dropout).
     pub fn loss(&mut self, inputs: &[u32], targets: &[u32]) -> f32 {
+        self.loss_with(inputs, targets, None)
+    }
+
+    /// Mean cross-entropy of a batch, with dropout if given.
+    pub fn loss_with(&mut self, inputs: &[u32], targets: &[u32], dropout: Option<Dropout>) -> f32 {
         forward::forward(
             &self.cfg,
             &self.layout,
@@ -224,12 +235,23 @@ impl Trainer {
             &mut self.acts,
             inputs,
             targets,
+            dropout,
         )
     }
 
     /// Forward and backward: returns the loss and leaves d loss/d params in `grads`.
     pub fn loss_and_grads(&mut self, inputs: &[u32], targets: &[u32]) -> f32 {
-        let loss = self.loss(inputs, targets);
+        self.loss_and_grads_with(inputs, targets, None)
+    }
+
+    /// As [`Trainer::loss_and_grads`], through the dropout masks drawn from `dropout`.
+    pub fn loss_and_grads_with(
+        &mut self,
+        inputs: &[u32],
+        targets: &[u32],
+        dropout: Option<Dropout>,
+    ) -> f32 {
+        let loss = self.loss_with(inputs, targets, dropout);
         self.grads.fill(0.0);
         backward::backward(
             &self.cfg,
@@ -259,13 +281,17 @@ impl Trainer {
         norm
     }
 
-    /// Mean loss over `max_batches` sequential batches of the stream (all if 0).
+    /// Mean loss over `max_batches` sequential batches of the stream, spread
+    /// evenly over it so a periodic estimate is not biased to its opening
+    /// (all batches if 0).
     pub fn evaluate(&mut self, stream: &[u32], max_batches: usize) -> Option<f32> {
         let (b, t) = (self.acts.b, self.acts.t);
-        let mut n = data::sequential_batches(stream.len(), b, t);
-        if max_batches > 0 {
-            n = n.min(max_batches);
-        }
+        let total = data::sequential_batches(stream.len(), b, t);
+        let n = if max_batches > 0 {
+            total.min(max_batches)
+        } else {
+            total
+        };
         if n == 0 {
             return None;
         }
@@ -273,7 +299,7 @@ impl Trainer {
         let mut targets = std::mem::take(&mut self.targets);
         let mut sum = 0.0f64;
         for k in 0..n {
-            data::sequential_batch(stream, t, k, &mut inputs, &mut targets);
+            data::sequential_batch(stream, t, k * total / n, &mut inputs, &mut targets);
             sum += self.loss(&inputs, &targets) as f64;
         }
         self.inputs = inputs;
@@ -415,6 +441,12 @@ pub fn train(
             "--batch and --steps must be at least 1".into(),
         ));
     }
+    if !(0.0..1.0).contains(&hyper.dropout) {
+        return Err(TrainError::Input(format!(
+            "--dropout {} is not a probability below 1; use a value in [0, 1), e.g. 0.1",
+            hyper.dropout
+        )));
+    }
     let out = &run.out;
     if out.exists() && !run.resume && !run.force {
         return Err(TrainError::Input(format!(
@@ -532,7 +564,11 @@ pub fn train(
         // The batch depends only on (seed, step), so a resumed run sees the same data.
         let mut rng = Rng::new(hyper.seed ^ (step + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         data::random_batch(&train_stream, t, &mut rng, &mut inputs, &mut targets);
-        let loss = trainer.loss_and_grads(&inputs, &targets);
+        let dropout = Dropout {
+            p: hyper.dropout,
+            seed: rng.next_u64(),
+        };
+        let loss = trainer.loss_and_grads_with(&inputs, &targets, Some(dropout));
         let lr = adamw::learning_rate(step, hyper.warmup, hyper.steps, hyper.lr, hyper.min_lr);
         let grad_norm = if loss.is_finite() {
             trainer.update(lr, hyper.weight_decay, hyper.grad_clip, step + 1)

@@ -2,7 +2,9 @@
 //! on every exit path and before a panic message prints; events are read on
 //! their own thread and the UI thread blocks on a channel (no polling), so an
 //! idle explorer uses no CPU; engine work on large models runs off the UI
-//! thread and keys pressed meanwhile are queued, not lost.
+//! thread and keys pressed meanwhile are queued, not lost. A SIGTERM, SIGHUP,
+//! SIGINT or SIGQUIT (a closed terminal window, `kill`) restores the terminal
+//! too, then exits with 128 + the signal's number as a shell expects.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
@@ -28,6 +30,7 @@ pub const OFFLOAD_PARAMS: usize = 10_000_000;
 
 enum Msg {
     Term(Event),
+    Signal(i32),
     ReadFailed(String),
     Done(JobOutput),
 }
@@ -118,6 +121,16 @@ pub fn run_screen<S: Screen>(mut screen: S) -> io::Result<()> {
         }
     });
 
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
+    let signal_handle = signals.handle();
+    let on_signal = tx.clone();
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let _ = on_signal.send(Msg::Signal(sig));
+        }
+    });
+
     let offload = screen.app().gpt.config.n_params() > OFFLOAD_PARAMS;
     let mut queued: VecDeque<Event> = VecDeque::new();
     loop {
@@ -141,6 +154,11 @@ pub fn run_screen<S: Screen>(mut screen: S) -> io::Result<()> {
                 }
             }
             Ok(Msg::Done(out)) => screen.app_mut().finish(out),
+            Ok(Msg::Signal(sig)) => {
+                drop(terminal);
+                restore_terminal();
+                std::process::exit(128 + sig);
+            }
             Ok(Msg::ReadFailed(e)) => {
                 return Err(io::Error::other(format!(
                     "reading the terminal failed: {e}"
@@ -149,6 +167,7 @@ pub fn run_screen<S: Screen>(mut screen: S) -> io::Result<()> {
             Err(_) => break,
         }
     }
+    signal_handle.close();
     Ok(())
 }
 
