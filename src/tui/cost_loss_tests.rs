@@ -34,7 +34,13 @@ fn random_app(theme: Theme) -> App {
     let cfg = Config::new(2, 2, 16, 64, 32);
     let gpt = Arc::new(random_model(&cfg, 11, false));
     let vocab = (0..64).map(|i| format!("w{i}")).collect();
-    App::new(gpt, vocab, &[5, 9, 2, 30, 17, 8, 41, 3, 22, 60], options(theme)).expect("app")
+    App::new(
+        gpt,
+        vocab,
+        &[5, 9, 2, 30, 17, 8, 41, 3, 22, 60],
+        options(theme),
+    )
+    .expect("app")
 }
 
 /// The built-in model on a short story opening, or None when it is absent.
@@ -154,7 +160,10 @@ fn cost_view_shows_the_ledger_of_the_selected_position() {
         let pairs = share_pairs(&s);
         assert!(pairs.len() >= 3, "{pairs:?}");
         for &(c, p) in &pairs {
-            assert!((p - 100.0 * attention_share(&cfg, c)).abs() < 0.051, "{c}: {p}");
+            assert!(
+                (p - 100.0 * attention_share(&cfg, c)).abs() < 0.051,
+                "{c}: {p}"
+            );
         }
         assert!(
             pairs.windows(2).all(|x| x[0].0 < x[1].0 && x[0].1 < x[1].1),
@@ -194,7 +203,10 @@ fn the_parameter_groups_add_up_to_the_total() {
     assert_eq!(sum, Params::of(cfg).total, "{s}");
     // Tall panels add the groups and the 2N rule next to the ledger's count.
     let n = Params::of(cfg).non_embedding;
-    assert!(s.contains(&format!("2N = 2 × {} = {}", count(n), count(2.0 * n))), "{s}");
+    assert!(
+        s.contains(&format!("2N = 2 × {} = {}", count(n), count(2.0 * n))),
+        "{s}"
+    );
 }
 
 #[test]
@@ -225,7 +237,11 @@ fn cost_view_follows_the_position_and_the_selected_stage() {
     for _ in 0..30 {
         apply(&mut a, &key(KeyCode::Down));
     }
-    assert_eq!(a.cell, qkv_stage_count(&cfg) - 1, "↓ stops at the last stage");
+    assert_eq!(
+        a.cell,
+        qkv_stage_count(&cfg) - 1,
+        "↓ stops at the last stage"
+    );
     // A click on a stage row selects it.
     render(&mut a, 80, 24);
     let (r, _) = *a
@@ -278,7 +294,10 @@ fn loss_view_matches_a_recomputation_from_the_engine() {
             let s = render(&mut a, w, h);
             assert!(s.contains("not given yet"), "{w}×{h}:\n{s}");
             let shown = number_after(&s, "mean loss");
-            assert!((shown - mean).abs() < 1e-3 * mean.max(1.0), "{shown} vs {mean}");
+            assert!(
+                (shown - mean).abs() < 1e-3 * mean.max(1.0),
+                "{shown} vs {mean}"
+            );
             let ppl = number_after(&s, "perplexity exp(mean)");
             assert!((ppl - mean.exp()).abs() < 1e-3 * mean.exp(), "{ppl}");
             let uniform = number_after(&s, "ln V =");
@@ -340,7 +359,14 @@ fn one_token_and_tiny_terminals_say_so_without_panicking() {
     assert!(s.contains("token 0:"), "{s}");
     for v in ['8', '9'] {
         apply(&mut a, &ch(v));
-        for (w, h) in [(60, 18), (61, 19), (79, 23), (109, 30), (110, 30), (300, 100)] {
+        for (w, h) in [
+            (60, 18),
+            (61, 19),
+            (79, 23),
+            (109, 30),
+            (110, 30),
+            (300, 100),
+        ] {
             render(&mut a, w, h);
         }
         apply(&mut a, &key(KeyCode::Enter));

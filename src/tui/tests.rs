@@ -121,7 +121,10 @@ fn every_view_renders_its_content_at_80x24_and_200x60() {
         (View::Residual, &["residual stream", "embed"]),
         (View::Logits, &["next token", "pick:", "entropy"]),
         (View::Loss, &["mean loss", "perplexity", "−ln P"]),
-        (View::Cost, &["FLOPs by stage", "Q, K, V projection", "share"]),
+        (
+            View::Cost,
+            &["FLOPs by stage", "Q, K, V projection", "share"],
+        ),
     ];
     for &(w, h) in &[(80, 24), (200, 60)] {
         for (i, (view, words)) in expect.iter().enumerate() {

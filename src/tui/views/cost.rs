@@ -33,7 +33,10 @@ pub fn stage_count(cfg: &Config) -> usize {
 /// in the KV cache (what generating it costs), and positions 0..=pos run in
 /// one pass from an empty cache (what the prompt so far costs).
 pub fn ledgers(cfg: &Config, pos: usize) -> (Ledger, Ledger) {
-    (Ledger::for_step(cfg, pos, 1), Ledger::for_prompt(cfg, pos + 1))
+    (
+        Ledger::for_step(cfg, pos, 1),
+        Ledger::for_prompt(cfg, pos + 1),
+    )
 }
 
 /// Share of one token's FLOPs spent in attention's own products (QKᵀ and the
@@ -124,7 +127,10 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     };
     let [main, side] =
         Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
-    let token = tr.tokens.get(pos).map_or(String::new(), |&id| token_quoted(app, id));
+    let token = tr
+        .tokens
+        .get(pos)
+        .map_or(String::new(), |&id| token_quoted(app, id));
     let title = format!("FLOPs by stage (the ledger) · position {pos} {token}");
     let inner = panel(&app.theme, &title, main, buf, true);
     let w = inner.width as usize;
@@ -199,12 +205,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         };
         let row = cols(
             st.name,
-            [
-                ma,
-                si(st.flops),
-                percent(shares[i]),
-                percent(all_shares[i]),
-            ],
+            [ma, si(st.flops), percent(shares[i]), percent(all_shares[i])],
             wide.then(|| si(all.stages[i].flops)),
         );
         let rel = if top_share > 0.0 {
@@ -234,7 +235,10 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         ));
     }
     if detail_row && let Some(st) = tok.stages.get(sel) {
-        lines.push(Line::styled(fit(&stage_detail(cfg, st), w), app.theme.dim()));
+        lines.push(Line::styled(
+            fit(&stage_detail(cfg, st), w),
+            app.theme.dim(),
+        ));
     }
     // Tall panels: the same by part of the model, and the 2N rule beside the ledger.
     let extra = groups_and_rule(app, &tok, &all, pos, w);
@@ -258,7 +262,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
 
 /// FLOPs by part of the model (the ledger's groups) for this token and for
 /// positions 0..=pos, and the ≈2N rule of thumb next to the ledger's count.
-fn groups_and_rule(app: &App, tok: &Ledger, all: &Ledger, pos: usize, w: usize) -> Vec<Line<'static>> {
+fn groups_and_rule(
+    app: &App,
+    tok: &Ledger,
+    all: &Ledger,
+    pos: usize,
+    w: usize,
+) -> Vec<Line<'static>> {
     let (t_total, a_total) = (tok.flops(), all.flops());
     let share = |x: f64, total: f64| if total > 0.0 { x / total } else { 0.0 };
     let bar_w = w.saturating_sub(12 + 2 * (COL_W + 1) + 3) / 2;
@@ -381,10 +391,19 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     ])
     .areas(area);
     // Attention's share grows with the context.
-    let inner = panel(&app.theme, "attention's share grows with context", a, buf, false);
+    let inner = panel(
+        &app.theme,
+        "attention's share grows with context",
+        a,
+        buf,
+        false,
+    );
     let w = inner.width as usize;
     let mut lines = vec![Line::styled(
-        fit("one token attending to ctx tokens: QKᵀ + AV of all FLOPs", w),
+        fit(
+            "one token attending to ctx tokens: QKᵀ + AV of all FLOPs",
+            w,
+        ),
         app.theme.dim(),
     )];
     let label_w = 14;
@@ -430,7 +449,10 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     };
     let rows = [
         ("embedding tables (wte, wpe)", p.embedding),
-        ("attention (W_qkv, W_O, biases)", group(&["qkv", "attn_proj"])),
+        (
+            "attention (W_qkv, W_O, biases)",
+            group(&["qkv", "attn_proj"]),
+        ),
         ("MLP (W_fc, W_proj, biases)", group(&["mlp_up", "mlp_down"])),
         ("LayerNorms (γ, β)", group(&["ln_1", "ln_2", "ln_f"])),
     ];
@@ -450,7 +472,10 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
         )));
     }
     lines.push(Line::styled(
-        fit(&format!("{} {:>11}", fit("total", name_w), count(p.total)), w),
+        fit(
+            &format!("{} {:>11}", fit("total", name_w), count(p.total)),
+            w,
+        ),
         Style::default().add_modifier(Modifier::BOLD),
     ));
     text(lines, inner, buf);

@@ -198,7 +198,10 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             bar.extend(std::iter::repeat_n(' ', mark_at.saturating_sub(len + 1)));
             bar.push('|');
         }
-        let colour = match app.theme.color((l.loss / scale).clamp(0.0, 1.0) as f32, false) {
+        let colour = match app
+            .theme
+            .color((l.loss / scale).clamp(0.0, 1.0) as f32, false)
+        {
             Some(c) => Style::default().fg(c),
             None => Style::default(),
         };
@@ -235,19 +238,17 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
 
 /// The selected position's loss step by step, with the trace's numbers.
 /// `compact`: the two lines that fit under the list; otherwise one step a line.
-fn arithmetic(
-    app: &App,
-    tr: &Trace,
-    l: Option<&TokenLoss>,
-    compact: bool,
-) -> Vec<Line<'static>> {
+fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>, compact: bool) -> Vec<Line<'static>> {
     let Some(l) = l else {
         return vec![Line::raw(format!(
             "position {}: the last token has no next token to score (its logits are the prediction: logits view); select an earlier position with h or ↑.",
             tr.len().saturating_sub(1)
         ))];
     };
-    let (from, to) = (token_quoted(app, tr.tokens[l.pos]), token_quoted(app, l.next));
+    let (from, to) = (
+        token_quoted(app, tr.tokens[l.pos]),
+        token_quoted(app, l.next),
+    );
     let (logit, lse, p, loss) = (num(l.logit), num(l.logsumexp), num(l.p), num(l.loss));
     if compact {
         return vec![
