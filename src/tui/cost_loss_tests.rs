@@ -425,5 +425,27 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
         let mut p = Player::new(app, l, tok(), None);
         p.sync();
         assert_eq!(p.app.view, view, "{name}");
+        // Beside the lesson text at 80×24 the explorer is short: the cost view
+        // keeps the big matrix stages and sums the elementwise rest.
+        let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        t.draw(|f| {
+            super::player::draw_player(&p, f.area(), f.buffer_mut());
+        })
+        .expect("draw");
+        let s: String = t
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        let want: &[&str] = if view == View::Cost {
+            &["MLP down (M → C)", "unembedding (logits)", "elementwise"]
+        } else {
+            &["mean loss", "−ln P"]
+        };
+        for w in want {
+            assert!(s.contains(w), "{name} at 80×24 lacks {w:?}");
+        }
     }
 }

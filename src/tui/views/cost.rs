@@ -188,14 +188,25 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     } else {
         (room.max(1), false, false)
     };
+    // Too short for every stage: the matrix products, then one row for the
+    // elementwise rest, so the big stages are never scrolled away.
+    let condensed = rows < n_st;
+    let shown: Vec<usize> = if condensed {
+        (0..n_st)
+            .filter(|&i| tok.stages[i].kind == Kind::Matmul)
+            .collect()
+    } else {
+        (0..n_st).collect()
+    };
     let sel = app.cell.min(n_st.saturating_sub(1));
-    let first = sel.saturating_sub(rows.saturating_sub(1));
     let shares = tok.shares();
     let all_shares = all.shares();
     let top_share = shares.iter().copied().fold(0.0, f64::max);
-    for (i, st) in tok.stages.iter().enumerate().skip(first).take(rows) {
+    let rel = |x: f64| if top_share > 0.0 { x / top_share } else { 0.0 };
+    for &i in shown.iter().take(rows) {
+        let st = &tok.stages[i];
         let mut style = Style::default();
-        if i == sel {
+        if i == sel && !condensed {
             style = style.add_modifier(Modifier::REVERSED);
         }
         let ma = if st.kind == Kind::Matmul {
@@ -208,14 +219,37 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             [ma, si(st.flops), percent(shares[i]), percent(all_shares[i])],
             wide.then(|| si(all.stages[i].flops)),
         );
-        let rel = if top_share > 0.0 {
-            shares[i] / top_share
-        } else {
-            0.0
-        };
         lines.push(Line::from(vec![
             Span::styled(row, style),
-            Span::styled(bar(app, rel, bar_w), group_style(app, st.group)),
+            Span::styled(bar(app, rel(shares[i]), bar_w), group_style(app, st.group)),
+        ]));
+    }
+    if condensed && shown.len() < rows {
+        let rest = |l: &Ledger| -> f64 {
+            l.stages
+                .iter()
+                .filter(|s| s.kind == Kind::Elementwise)
+                .map(|s| s.flops)
+                .sum()
+        };
+        let (r, ra) = (rest(&tok), rest(&all));
+        let share = |x: f64, t: f64| if t > 0.0 { x / t } else { 0.0 };
+        let row = cols(
+            "elementwise (LN, softmax…)",
+            [
+                "-".into(),
+                si(r),
+                percent(share(r, tok.flops())),
+                percent(share(ra, all.flops())),
+            ],
+            wide.then(|| si(ra)),
+        );
+        lines.push(Line::from(vec![
+            Span::styled(row, app.theme.dim()),
+            Span::styled(
+                bar(app, rel(share(r, tok.flops())), bar_w),
+                group_style(app, "norm"),
+            ),
         ]));
     }
     if total_row {
@@ -246,14 +280,16 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         lines.push(Line::raw(""));
         lines.extend(extra);
     }
-    hits.push((
-        Rect {
-            y: inner.y + top as u16,
-            height: (rows as u16).min(inner.height.saturating_sub(top as u16)),
-            ..inner
-        },
-        Hit::ListRows { first },
-    ));
+    if !condensed {
+        hits.push((
+            Rect {
+                y: inner.y + top as u16,
+                height: (rows as u16).min(inner.height.saturating_sub(top as u16)),
+                ..inner
+            },
+            Hit::ListRows { first: 0 },
+        ));
+    }
     text(lines, inner, buf);
     if side_w > 0 {
         side_panels(app, cfg, &tok, pos + 1, side, buf);
