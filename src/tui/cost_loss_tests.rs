@@ -449,3 +449,34 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
         }
     }
 }
+
+#[test]
+fn loss_under_an_intervention_shows_both_means() {
+    let mut a = random_app(Theme::default());
+    apply(&mut a, &ch('8'));
+    let normal =
+        super::views::loss::mean_loss(&super::views::loss::token_losses(a.trace().expect("trace")))
+            .expect("mean");
+    apply(&mut a, &ch('a'));
+    assert!(a.iv.is_active() && a.alt.is_some());
+    let changed = super::views::loss::mean_loss(&super::views::loss::token_losses(
+        a.alt.as_ref().expect("intervened trace"),
+    ))
+    .expect("mean");
+    assert!(
+        (changed - normal).abs() > 1e-6,
+        "ablating a head changes the loss"
+    );
+    let s = render(&mut a, 120, 40);
+    assert!(s.contains("INTERVENTION"), "{s}");
+    let shown = number_after(&s, "mean loss");
+    let before = number_after(&s, "without interventions: mean loss");
+    assert!(
+        (shown - changed).abs() < 1e-3 * changed.max(1.0),
+        "{shown} vs {changed}"
+    );
+    assert!(
+        (before - normal).abs() < 1e-3 * normal.max(1.0),
+        "{before} vs {normal}"
+    );
+}
