@@ -224,10 +224,6 @@ pub fn attention_backward(
         });
 }
 
-/// Backward through the whole model after [`super::forward::forward`] with the
-/// same `acts`: adds d(mean loss)/d(parameter) into `grads` (same layout as
-/// `params`). Consumes `acts.probs` (turned into d loss/d logits).
-#[allow(clippy::too_many_arguments)]
 /// The gradient reaching a branch through its dropout mask: `d` itself when the
 /// pass ran without dropout, else `d ⊙ mask` written into `buf`.
 fn branch_grad<'a>(buf: &'a mut [f32], d: &'a [f32], mask: &[f32]) -> &'a [f32] {
@@ -239,6 +235,10 @@ fn branch_grad<'a>(buf: &'a mut [f32], d: &'a [f32], mask: &[f32]) -> &'a [f32] 
     }
 }
 
+/// Backward through the whole model after [`super::forward::forward`] with the
+/// same `acts`: adds d(mean loss)/d(parameter) into `grads` (same layout as
+/// `params`). Consumes `acts.probs` (turned into d loss/d logits).
+#[allow(clippy::too_many_arguments)]
 pub fn backward(
     cfg: &Config,
     layout: &Layout,
