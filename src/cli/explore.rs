@@ -67,7 +67,7 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
         ascii: look.ascii,
         present: a.present,
     };
-    let app = App::new(
+    let mut app = App::new(
         l.gpt.clone(),
         vocab,
         &ids,
@@ -78,5 +78,6 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
         },
     )
     .context("running the prompt through the model")?;
+    app.set_model_dir(&l.dir);
     gptlens::tui::run::run(app).context("the terminal explorer failed")
 }

@@ -103,7 +103,7 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
         ascii: look.ascii,
         present: false,
     };
-    let app = App::new(
+    let mut app = App::new(
         loaded.gpt.clone(),
         vocab,
         &ids,
@@ -114,6 +114,7 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
         },
     )
     .context("running the lesson's prompt through the model")?;
+    app.set_model_dir(&loaded.dir);
     let player = Player::new(app, l, loaded.tokenizer, Some(loaded.dir));
     gptlens::tui::run::run_screen(player).context("the lesson player failed")
 }

@@ -41,8 +41,8 @@ pub const STAGES: &[&str] = &[
     "append",
 ];
 
-/// Views only lessons use (the explorer has no panel for them yet).
-pub const LESSON_ONLY_VIEWS: &[&str] = &["training"];
+/// Views only lessons use (none today: every view has an explorer panel).
+pub const LESSON_ONLY_VIEWS: &[&str] = &[];
 
 pub fn is_view(s: &str) -> bool {
     VIEWS.contains(&s)

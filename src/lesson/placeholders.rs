@@ -21,6 +21,7 @@ use crate::rng::Rng;
 use crate::sample::{BeamSettings, Sampling, beam_search, pick};
 use crate::text::visible_token;
 use crate::tokenizer::Tokenizer;
+use crate::train::record::TrainRecord;
 
 /// A numeric argument: `{{logits.top 5}}` has `n = 5`.
 #[derive(Debug)]
@@ -1022,74 +1023,17 @@ fn measured<'e>(env: &'e Env) -> Result<&'e Measurement, String> {
         .ok_or_else(|| "the speed measurement failed".to_string())
 }
 
-/// One logged step: (step, training loss, validation loss).
-type LogRow = (f64, Option<f64>, Option<f64>);
-
-/// What a training run left in the model folder.
-struct TrainRecord {
-    rows: Vec<LogRow>,
-    /// `train-summary.json`, when present.
-    summary: Option<serde_json::Value>,
-}
-
-impl TrainRecord {
-    fn losses(&self) -> Vec<(f64, f64)> {
-        self.rows.iter().filter_map(|r| Some((r.0, r.1?))).collect()
+/// The model folder's training record when it has a logged training loss, or
+/// Err(the text to show instead) when the record cannot be read: a broken log
+/// is said in the lesson rather than stopping it.
+fn train_record(env: &Env) -> Result<Option<TrainRecord>, String> {
+    let Some(dir) = env.model_dir else {
+        return Ok(None);
+    };
+    match TrainRecord::read(dir) {
+        Ok(r) => Ok(r.filter(|r| !r.losses().is_empty())),
+        Err(e) => Err(format!("(the training record cannot be read: {e})")),
     }
-    fn last_val(&self) -> Option<f64> {
-        self.rows.iter().rev().find_map(|r| r.2)
-    }
-    fn summary_f64(&self, key: &str) -> Option<f64> {
-        self.summary.as_ref()?.get(key)?.as_f64()
-    }
-}
-
-/// Reads `train-log.tsv` (what `gptlens train` writes: step, lr, train_loss,
-/// val_loss, …) and `train-summary.json` from the model folder; or, failing
-/// the TSV, a `train_log.json` list of records with `loss` (or `train_loss`),
-/// `step` and `val_loss`.
-fn train_record(env: &Env) -> Option<TrainRecord> {
-    let dir = env.model_dir?;
-    let summary = std::fs::read_to_string(dir.join("train-summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let mut rows: Vec<LogRow> = vec![];
-    if let Ok(text) = std::fs::read_to_string(dir.join("train-log.tsv")) {
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
-        let col = |name: &str| header.iter().position(|h| h.trim() == name);
-        let (cs, cl, cv) = (col("step")?, col("train_loss")?, col("val_loss"));
-        for l in lines {
-            let f: Vec<&str> = l.split('\t').collect();
-            let get = |i: usize| f.get(i).and_then(|x| x.trim().parse::<f64>().ok());
-            if let Some(step) = get(cs) {
-                rows.push((step, get(cl), cv.and_then(get)));
-            }
-        }
-    } else {
-        let text = std::fs::read_to_string(dir.join("train_log.json")).ok()?;
-        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-        let has_loss =
-            |r: &serde_json::Value| r.get("loss").is_some() || r.get("train_loss").is_some();
-        let arr = match &v {
-            serde_json::Value::Array(a) => a.clone(),
-            serde_json::Value::Object(o) => o.values().find_map(|x| match x {
-                serde_json::Value::Array(a) if a.iter().any(has_loss) => Some(a.clone()),
-                _ => None,
-            })?,
-            _ => return None,
-        };
-        for (i, r) in arr.iter().enumerate() {
-            let loss = r
-                .get("loss")
-                .or_else(|| r.get("train_loss"))
-                .and_then(|x| x.as_f64());
-            let step = r.get("step").and_then(|s| s.as_f64()).unwrap_or(i as f64);
-            rows.push((step, loss, r.get("val_loss").and_then(|s| s.as_f64())));
-        }
-    }
-    let rec = TrainRecord { rows, summary };
-    (!rec.losses().is_empty()).then_some(rec)
 }
 
 const NO_LOG: &str = "(not recorded: this model folder has no train-log.tsv)";
@@ -1559,38 +1503,43 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "loss.uniform" => num((cfg.vocab_size as f64).ln()),
 
         "train.summary" => match train_record(env) {
-            None => "This model folder has no training record (the train-log.tsv that `gptlens train` writes), so there is no curve to show here. Train a tiny model with `gptlens train` and open its folder with `--model DIR` to see one.".into(),
-            Some(r) => {
+            Err(msg) => msg,
+            Ok(None) => "This model folder has no training record (the train-log.tsv that `gptlens train` writes), so there is no curve to show here. Train a tiny model with `gptlens train` and open its folder with `--model DIR` to see one.".into(),
+            Ok(Some(r)) => {
                 let l = r.losses();
                 let (first, last) = (l[0], l[l.len() - 1]);
-                let mut out = format!("The recorded run took {} optimizer steps", count(last.0));
-                if let Some(t) = r.summary_f64("tokens_seen") {
-                    out.push_str(&format!(" over {} tokens", count(t)));
+                let mut out = format!("The recorded run took {} optimizer steps", count(last.0 as f64));
+                let summary = r.summary.as_ref();
+                if let Some(t) = summary.and_then(|s| s.tokens_seen) {
+                    out.push_str(&format!(" over {} tokens", count(t as f64)));
                 }
-                if let Some(secs) = r.summary_f64("elapsed_secs") {
+                if let Some(secs) = summary.and_then(|s| s.elapsed_secs) {
                     out.push_str(&format!(" in {}", human_duration(secs)));
                 }
                 out.push_str(&format!(
                     ". The training loss went from {} at step {} to {} at step {}",
-                    num(first.1), count(first.0), num(last.1), count(last.0)
+                    num(first.1), count(first.0 as f64), num(last.1), count(last.0 as f64)
                 ));
-                if let Some(v) = r.summary_f64("val_loss").or_else(|| r.last_val()) {
+                if let Some(v) = r.final_val() {
                     out.push_str(&format!("; on held-out text the final loss was {}", num(v)));
                 }
                 out.push_str(&format!(
                     ".\n\n`{}` (training loss, step {} → {})",
                     sparkline(&l.iter().map(|x| x.1).collect::<Vec<_>>()),
-                    count(first.0),
-                    count(last.0)
+                    count(first.0 as f64),
+                    count(last.0 as f64)
                 ));
                 out
             }
         },
         "train.baselines" => {
-            let b = train_record(env).and_then(|r| {
-                let s = r.summary.as_ref()?.get("baselines")?;
-                Some((s.get("unigram")?.as_f64()?, s.get("bigram")?.as_f64()?, r.summary_f64("val_loss")?))
-            });
+            let b = match train_record(env) {
+                Err(msg) => return Ok(msg),
+                Ok(r) => r.and_then(|r| {
+                    let b = r.baselines()?;
+                    Some((b.unigram?, b.bigram?, r.summary.as_ref()?.val_loss?))
+                }),
+            };
             match b {
                 Some((u, bi, v)) => format!(
                     "On the same held-out text, a unigram model (token frequencies only) scores {} and a bigram model (the previous token only) {} nats per token; the transformer scores {}.",
@@ -1601,15 +1550,16 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         }
         "train.steps" | "train.first" | "train.last" | "train.val" | "train.curve" => {
             match train_record(env) {
-                None => NO_LOG.to_string(),
-                Some(r) => {
+                Err(msg) => msg,
+                Ok(None) => NO_LOG.to_string(),
+                Ok(Some(r)) => {
                     let l = r.losses();
                     let (first, last) = (l[0], l[l.len() - 1]);
                     match name {
-                        "train.steps" => count(last.0),
+                        "train.steps" => count(last.0 as f64),
                         "train.first" => num(first.1),
                         "train.last" => num(last.1),
-                        "train.val" => match r.summary_f64("val_loss").or_else(|| r.last_val()) {
+                        "train.val" => match r.final_val() {
                             Some(v) => num(v),
                             None => "(no validation loss recorded)".into(),
                         },

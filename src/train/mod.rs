@@ -11,6 +11,7 @@ pub mod data;
 pub mod forward;
 pub mod kernels;
 pub mod params;
+pub mod record;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,6 +1,7 @@
 //! The explorer's state: the session, what is selected, how it looks, and the
 //! engine work waiting to run. Views read it; `event` changes it.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ratatui::layout::Rect;
@@ -12,6 +13,7 @@ use crate::model::{Gpt, Interventions, ModelError, Trace};
 use crate::rng::Rng;
 use crate::sample::{BeamResult, BeamSettings, Pick, Sampling, beam_search, pick};
 use crate::session::{SHOWN_CANDIDATES, Session};
+use crate::train::record::TrainRecord;
 
 /// Which part of the screen a mouse click landed on.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -114,6 +116,11 @@ pub struct App {
     pub quit: bool,
     /// Set while a job runs off the UI thread: what it is doing.
     pub busy: Option<&'static str>,
+    /// The model folder, when the model came from one (the training view reads it).
+    pub model_dir: Option<PathBuf>,
+    /// Its training record, read once in [`App::set_model_dir`]: None when the
+    /// folder has none, Err(why) when it cannot be read.
+    pub train_record: Result<Option<TrainRecord>, String>,
 }
 
 impl App {
@@ -159,9 +166,19 @@ impl App {
             dirty: true,
             quit: false,
             busy: None,
+            model_dir: None,
+            train_record: Ok(None),
         };
         app.refresh();
         Ok(app)
+    }
+
+    /// Records where the model came from and reads its training record (once:
+    /// views draw from the copy kept here).
+    pub fn set_model_dir(&mut self, dir: &Path) {
+        self.model_dir = Some(dir.to_path_buf());
+        self.train_record = TrainRecord::read(dir).map_err(|e| e.to_string());
+        self.dirty = true;
     }
 
     pub fn current(&self) -> Step {

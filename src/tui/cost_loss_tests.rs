@@ -411,7 +411,7 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
     use super::player::{Player, explorer_view};
     assert_eq!(explorer_view("cost"), View::Cost);
     assert_eq!(explorer_view("loss"), View::Loss);
-    assert_eq!(explorer_view("training"), View::Logits);
+    assert_eq!(explorer_view("training"), View::Training);
     let (gpt, tok) = (
         Arc::new(random_model(&Config::new(2, 4, 64, 257, 128), 7, true)),
         || Tokenizer::from_json(&crate::tokenizer::bytes_tokenizer_json()).expect("bytes"),

@@ -32,7 +32,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "select within the view: key, dim, neuron, candidate, stage (loss: position)",
     ),
     (
-        "tab shift-tab 1-9",
+        "tab shift-tab 1-9 0",
         "next / previous view, or view by number",
     ),
     (
@@ -168,10 +168,11 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     let bar: String = std::iter::repeat_n(full, done)
         .chain(std::iter::repeat_n(empty, bar_w - done))
         .collect();
-    // Loss and cost are about the whole step, not one stage of it.
+    // Loss, cost and training are about the whole step (or run), not one stage.
     let title = match app.view {
         View::Loss => "loss: −ln P(actual next token) at every position, and perplexity",
         View::Cost => "cost: FLOPs, bytes and parameters of the step, from the ledger",
+        View::Training => "training: the loss curve of the run that made this model",
         _ => st.stage.title(),
     };
     let bold = Style::default().add_modifier(Modifier::BOLD);
@@ -194,8 +195,8 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     }
     let mut spans = vec![];
     let mut x = area.x;
-    for (i, v) in View::ALL.iter().enumerate() {
-        let label = format!("{}{}", i + 1, v.name());
+    for v in View::ALL.iter() {
+        let label = format!("{}{}", v.key(), v.name());
         let w = views::width(&label) as u16;
         if x + w > area.right() {
             break;

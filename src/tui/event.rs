@@ -88,7 +88,11 @@ fn key(app: &mut App, k: &KeyEvent) {
             app,
             View::ALL[(app.view.index() + View::ALL.len() - 1) % View::ALL.len()],
         ),
-        KeyCode::Char(c @ '1'..='9') => set_view(app, View::ALL[c as usize - '1' as usize]),
+        KeyCode::Char(c @ '0'..='9') => {
+            if let Some(&v) = View::ALL.iter().find(|v| v.key() == c) {
+                set_view(app, v)
+            }
+        }
         KeyCode::Enter => app.zoom = !app.zoom,
         KeyCode::Char('t') => {
             app.sampling.temperature = round2((app.sampling.temperature - 0.1).max(0.0))
@@ -271,6 +275,7 @@ pub fn cell_count(app: &App) -> usize {
         View::Tokens => n,
         View::Loss => 1,
         View::Cost => super::views::cost::stage_count(&app.gpt.config),
+        View::Training => 1,
     }
 }
 

@@ -115,6 +115,12 @@ impl Player {
         tokenizer: Tokenizer,
         model_dir: Option<PathBuf>,
     ) -> Player {
+        let mut app = app;
+        if let Some(d) = &model_dir
+            && app.model_dir.is_none()
+        {
+            app.set_model_dir(d);
+        }
         let checks = lesson
             .steps
             .iter()
@@ -421,13 +427,10 @@ impl Screen for Player {
     }
 }
 
-/// The explorer view a lesson's view name shows in; the lesson-only view
-/// "training" borrows the nearest one (the logits the loss is read from).
+/// The explorer view a lesson's view name shows in (names are checked when
+/// the lesson is parsed, so the fallback is never reached in practice).
 pub fn explorer_view(name: &str) -> View {
-    match name {
-        "training" => View::Logits,
-        other => other.parse().unwrap_or(View::Tokens),
-    }
+    name.parse().unwrap_or(View::Tokens)
 }
 
 /// (text area, explorer area or None when only the text fits or is asked for).

@@ -181,10 +181,11 @@ pub enum View {
     Logits,
     Loss,
     Cost,
+    Training,
 }
 
 impl View {
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 10] = [
         View::Tokens,
         View::Embeddings,
         View::Attention,
@@ -194,6 +195,7 @@ impl View {
         View::Logits,
         View::Loss,
         View::Cost,
+        View::Training,
     ];
 
     pub fn name(self) -> &'static str {
@@ -207,7 +209,13 @@ impl View {
             View::Logits => "logits",
             View::Loss => "loss",
             View::Cost => "cost",
+            View::Training => "training",
         }
+    }
+
+    /// The digit key that selects the view (1–9, then 0 for the tenth).
+    pub fn key(self) -> char {
+        char::from_digit(((self.index() + 1) % 10) as u32, 10).unwrap_or('?')
     }
 
     pub fn index(self) -> usize {
@@ -282,8 +290,7 @@ mod tests {
             assert!(name.parse::<Stage>().is_ok(), "stage {name}");
         }
         for name in crate::lesson::names::VIEWS {
-            let explorer_view = *name != "training";
-            assert_eq!(name.parse::<View>().is_ok(), explorer_view, "view {name}");
+            assert!(name.parse::<View>().is_ok(), "view {name}");
         }
     }
 

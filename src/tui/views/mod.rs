@@ -10,6 +10,7 @@ pub mod loss;
 pub mod mlp;
 pub mod residual;
 pub mod tokens;
+pub mod training;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -190,6 +191,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         View::Logits => logits::render(app, tr, area, buf, hits),
         View::Loss => loss::render(app, tr, area, buf, hits),
         View::Cost => cost::render(app, tr, area, buf, hits),
+        View::Training => training::render(app, area, buf),
     }
 }
 

@@ -1,0 +1,524 @@
+//! Training: the record of the run that made the shown model, read once from
+//! its folder (`train-log.tsv`, `train-summary.json`). A chart of the training
+//! loss at every logged step and the validation loss at its points, against
+//! reference lines for a uniform guess (ln V) and the count baselines; beside
+//! it the run's numbers and its learning-rate schedule.
+//!
+//! The chart is drawn here rather than with ratatui's `Chart` because its axes
+//! and markers are box and dot glyphs, and `--ascii` must have none.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
+
+use super::{fit, panel, plot_cell, text, width, wrapped};
+use crate::cost::human_duration;
+use crate::lesson::placeholders::{count, num};
+use crate::train::record::{LOG_FILE, TrainRecord};
+use crate::tui::app::App;
+use crate::tui::heatmap::{ColorMode, Theme};
+
+/// One curve or set of points on a chart.
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    /// Joined by a line (else single points).
+    pub line: bool,
+    pub color: Color,
+}
+
+/// A horizontal reference line with its label.
+pub struct RefLine {
+    pub y: f64,
+    pub label: String,
+}
+
+/// Glyphs for points and reference lines, by theme.
+struct Glyphs {
+    line: char,
+    point: char,
+    reference: char,
+    v_axis: char,
+    h_axis: char,
+    corner: char,
+}
+
+fn glyphs(theme: &Theme) -> Glyphs {
+    if theme.ascii {
+        Glyphs {
+            line: '*',
+            point: 'o',
+            reference: '-',
+            v_axis: '|',
+            h_axis: '-',
+            corner: '+',
+        }
+    } else {
+        Glyphs {
+            line: '⣿',
+            point: '◆',
+            reference: '┄',
+            v_axis: '│',
+            h_axis: '─',
+            corner: '└',
+        }
+    }
+}
+
+/// A foreground colour, or plain text without colour.
+fn fg(theme: &Theme, c: Color) -> Style {
+    if theme.mode == ColorMode::None {
+        Style::default()
+    } else {
+        Style::default().fg(c)
+    }
+}
+
+const TRAIN_COLOR: Color = Color::Cyan;
+const VAL_COLOR: Color = Color::LightMagenta;
+const LR_COLOR: Color = Color::Green;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let rec = match &app.train_record {
+        Ok(Some(r)) => r,
+        Ok(None) => return no_record(app, area, buf),
+        Err(e) => {
+            let inner = panel(&app.theme, "training record", area, buf, true);
+            let lines = vec![
+                Line::styled("the training record cannot be read:", app.theme.alarm()),
+                Line::raw(e.clone()),
+                Line::raw(""),
+                Line::raw("fix the file, or delete it to open the model without a record."),
+            ];
+            return wrapped(lines, inner, buf);
+        }
+    };
+    let side_w = if app.zoom {
+        0
+    } else {
+        (area.width * 3 / 10).clamp(30, 48)
+    };
+    let [main, side] =
+        Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
+    let inner = panel(
+        &app.theme,
+        "loss against step: training (every logged step) and validation",
+        main,
+        buf,
+        true,
+    );
+    let vocab = app.gpt.config.vocab_size as f64;
+    let series = vec![
+        Series {
+            name: "train loss".into(),
+            points: as_f64(&rec.losses()),
+            line: true,
+            color: TRAIN_COLOR,
+        },
+        Series {
+            name: "val loss".into(),
+            points: as_f64(&rec.val_losses()),
+            line: false,
+            color: VAL_COLOR,
+        },
+    ];
+    if series.iter().all(|s| s.points.is_empty()) {
+        wrapped(
+            vec![Line::raw(format!(
+                "{} in {} has no logged losses yet (a run writes a row every 10 steps).",
+                LOG_FILE,
+                rec.dir.display()
+            ))],
+            inner,
+            buf,
+        );
+    } else {
+        plot(
+            &app.theme,
+            inner,
+            buf,
+            &series,
+            &references(rec, vocab),
+            "nats/token",
+        );
+    }
+    if side_w > 0 {
+        let inner = panel(&app.theme, "the run", side, buf, false);
+        let lines = numbers(app, rec, inner.width as usize, inner.height as usize);
+        let used = lines.len() as u16;
+        text(lines, inner, buf);
+        let lrs = as_f64(&rec.lrs());
+        let rest = Rect {
+            y: inner.y + used + 1,
+            height: inner.height.saturating_sub(used + 1),
+            ..inner
+        };
+        if rest.height >= 7 && lrs.len() > 1 {
+            text(
+                vec![Line::styled(
+                    fit("learning rate against step", rest.width as usize),
+                    app.theme.dim(),
+                )],
+                rest,
+                buf,
+            );
+            let chart = Rect {
+                y: rest.y + 1,
+                height: rest.height - 1,
+                ..rest
+            };
+            let lr = Series {
+                name: "lr".into(),
+                points: lrs,
+                line: true,
+                color: LR_COLOR,
+            };
+            plot(&app.theme, chart, buf, &[lr], &[], "");
+        }
+    }
+}
+
+fn as_f64(points: &[(u64, f64)]) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .map(|&(s, v)| (s as f64, v))
+        .filter(|p| p.1.is_finite())
+        .collect()
+}
+
+/// Uniform guess, unigram and bigram, when known.
+fn references(rec: &TrainRecord, vocab: f64) -> Vec<RefLine> {
+    let mut v = vec![RefLine {
+        y: vocab.ln(),
+        label: format!("uniform ln V {}", num(vocab.ln())),
+    }];
+    if let Some(b) = rec.baselines() {
+        if let Some(u) = b.unigram {
+            v.push(RefLine {
+                y: u,
+                label: format!("unigram {}", num(u)),
+            });
+        }
+        if let Some(u) = b.bigram {
+            v.push(RefLine {
+                y: u,
+                label: format!("bigram {}", num(u)),
+            });
+        }
+    }
+    v
+}
+
+/// The panel a model folder without a record shows.
+fn no_record(app: &App, area: Rect, buf: &mut Buffer) {
+    let inner = panel(&app.theme, "training record", area, buf, true);
+    let first = match &app.model_dir {
+        Some(d) => format!(
+            "no training record in {} ({LOG_FILE}): models trained with `gptlens train` have one",
+            d.display()
+        ),
+        None => format!(
+            "no training record: the explorer was not given the model's folder, where {LOG_FILE} would be; models trained with `gptlens train` have one"
+        ),
+    };
+    let lines = vec![
+        Line::styled(first, app.theme.accent()),
+        Line::raw(""),
+        Line::raw(
+            "Train a tiny model with `gptlens train --corpus FILE --out DIR` (see --help), then open it with `gptlens --model DIR explore` to see its loss fall here.",
+        ),
+        Line::raw("The loss view (8) scores the text on screen with this model, record or not."),
+    ];
+    wrapped(lines, inner, buf);
+}
+
+/// The run's numbers, one `label value` line each; blank separators are
+/// dropped when the panel is short.
+fn numbers(app: &App, rec: &TrainRecord, w: usize, h: usize) -> Vec<Line<'static>> {
+    let s = rec.summary.clone().unwrap_or_default();
+    let hyper = s.hyper.clone().unwrap_or_default();
+    // An empty label is a blank separator.
+    let mut rows: Vec<(String, String)> = vec![];
+    let mut row = |k: &str, v: String| rows.push((k.to_string(), v));
+    let last_step = s.step.or(rec.rows.last().map(|r| r.step));
+    if let Some(st) = last_step {
+        let mut v = count(st as f64);
+        if let Some(total) = hyper.steps.filter(|&t| t != st) {
+            v.push_str(&format!(" of {}", count(total as f64)));
+        }
+        if s.interrupted == Some(true) {
+            v.push_str(" (stopped)");
+        }
+        row("steps", v);
+    }
+    if let Some(t) = s.tokens_seen {
+        row("tokens seen", count(t as f64));
+        match s.train_tokens.filter(|&n| n > 0) {
+            Some(n) => row(
+                "epochs",
+                format!("{:.2} of {} tokens", t as f64 / n as f64, count(n as f64)),
+            ),
+            None => row("epochs", "? (text size not recorded)".into()),
+        }
+    }
+    if let Some(secs) = s.elapsed_secs {
+        row("wall time", human_duration(secs));
+        if let Some(t) = s.tokens_seen.filter(|_| secs > 0.0) {
+            row("tokens/s", count(t as f64 / secs));
+        }
+    }
+    if let Some(n) = s.n_params {
+        row("parameters", count(n as f64));
+    }
+    row("", String::new());
+    if let Some(l) = rec.final_train() {
+        row("train loss", num(l));
+    }
+    match rec.final_val() {
+        Some(v) => {
+            row("val loss", num(v));
+            row("val perplexity", num(v.exp()));
+        }
+        None => row("val loss", "not recorded".into()),
+    }
+    if let Some(b) = s.val_bits_per_byte {
+        row("val bits/byte", num(b));
+    }
+    row("", String::new());
+    let vocab = app.gpt.config.vocab_size as f64;
+    row("uniform ln V", num(vocab.ln()));
+    if let Some(b) = rec.baselines() {
+        if let Some(u) = b.unigram {
+            row("unigram", num(u));
+        }
+        if let Some(u) = b.bigram {
+            let lambda = b
+                .bigram_lambda
+                .map(|l| format!(" (λ {l})"))
+                .unwrap_or_default();
+            row("bigram", format!("{}{lambda}", num(u)));
+        }
+    }
+    row("", String::new());
+    if let Some(lr) = hyper.lr {
+        let warm = hyper
+            .warmup
+            .map(|w| format!(" after {} warm-up", count(w as f64)))
+            .unwrap_or_default();
+        row("lr peak", format!("{}{warm}", num(lr)));
+    }
+    if let Some(m) = hyper.min_lr {
+        row("lr end", format!("{} (cosine decay)", num(m)));
+    }
+    if let (Some(b), Some(t)) = (hyper.batch, hyper.n_ctx) {
+        row("batch", format!("{b} × {t} tokens"));
+    }
+    if let Some(wd) = hyper.weight_decay {
+        row("weight decay", num(wd));
+    }
+    if rows.len() > h {
+        rows.retain(|r| !r.0.is_empty());
+    }
+    while rows.last().is_some_and(|r| r.0.is_empty()) {
+        rows.pop();
+    }
+    let kw = 15.min(w / 2);
+    rows.into_iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(fit(&k, kw), app.theme.dim()),
+                Span::raw(fit(&v, w.saturating_sub(kw))),
+            ])
+        })
+        .collect()
+}
+
+/// A y-axis label: one decimal for losses, scientific for small values.
+fn tick(v: f64) -> String {
+    if v != 0.0 && v.abs() < 0.05 {
+        format!("{v:.0e}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Draws a line chart: a legend line, y labels and axis, the series (Braille
+/// lines, or one character per cell under `--ascii`), the reference lines
+/// with their labels, and step labels under the x axis.
+pub fn plot(
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+    series: &[Series],
+    refs: &[RefLine],
+    y_title: &str,
+) {
+    let g = glyphs(theme);
+    let legend = if y_title.is_empty() { 0 } else { 1 };
+    if area.height < 4 + legend || area.width < 16 {
+        return;
+    }
+    let all = series.iter().flat_map(|s| s.points.iter().copied());
+    let (mut x0, mut x1) = (f64::MAX, f64::MIN);
+    let (mut y0, mut y1) = (f64::MAX, f64::MIN);
+    for (x, y) in all.chain(refs.iter().map(|r| (f64::NAN, r.y))) {
+        if x.is_finite() {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+        }
+        if y.is_finite() {
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+    }
+    if x0 > x1 || y0 > y1 {
+        return;
+    }
+    if x1 - x0 < 1e-12 {
+        x1 = x0 + 1.0;
+    }
+    let pad = ((y1 - y0) * 0.05).max(y1.abs() * 1e-3).max(1e-12);
+    let (y0, y1) = (y0 - pad, y1 + pad);
+    let b = ([x0, x1], [y0, y1]);
+    let labels = [tick(y1), tick((y0 + y1) / 2.0), tick(y0)];
+    let lw = labels.iter().map(|l| width(l)).max().unwrap_or(1) as u16;
+    let plot = Rect {
+        x: area.x + lw + 1,
+        y: area.y + legend,
+        width: area.width - lw - 1,
+        height: area.height - legend - 2,
+    };
+    let dim = theme.dim();
+    // Legend.
+    if legend == 1 {
+        let mut spans = vec![Span::styled(format!("{y_title}: "), dim)];
+        for s in series {
+            let mark = if s.line {
+                format!("{0}{0} ", if theme.ascii { '*' } else { '─' })
+            } else {
+                format!("{} ", g.point)
+            };
+            spans.push(Span::styled(mark, fg(theme, s.color)));
+            spans.push(Span::raw(format!("{}  ", s.name)));
+        }
+        if !refs.is_empty() {
+            spans.push(Span::styled(format!("{0}{0} ", g.reference), dim));
+            spans.push(Span::raw("baselines"));
+        }
+        text(vec![Line::from(spans)], Rect { height: 1, ..area }, buf);
+    }
+    // Axes and labels.
+    for (i, l) in labels.iter().enumerate() {
+        let y = match i {
+            0 => plot.y,
+            1 => plot.y + (plot.height - 1) / 2,
+            _ => plot.bottom() - 1,
+        };
+        buf.set_string(area.x, y, format!("{l:>w$}", w = lw as usize), dim);
+    }
+    let axis_x = plot.x - 1;
+    for y in plot.y..plot.bottom() {
+        buf.set_string(axis_x, y, g.v_axis.to_string(), dim);
+    }
+    let axis_y = plot.bottom();
+    buf.set_string(axis_x, axis_y, g.corner.to_string(), dim);
+    buf.set_string(
+        plot.x,
+        axis_y,
+        std::iter::repeat_n(g.h_axis, plot.width as usize).collect::<String>(),
+        dim,
+    );
+    let (left, mid, right) = (count(x0), count((x0 + x1) / 2.0), count(x1));
+    let pw = plot.width as usize;
+    let mut under = fit(&left, pw);
+    let mid_text = format!("step {mid}");
+    let mid_at = (pw / 2).saturating_sub(width(&mid_text) / 2);
+    if mid_at > width(&left) + 1 && mid_at + width(&mid_text) + width(&right) + 2 <= pw {
+        under = format!("{}{mid_text}", fit(&left, mid_at));
+    }
+    under = format!("{}{right}", fit(&under, pw.saturating_sub(width(&right))));
+    buf.set_string(plot.x, axis_y + 1, under, dim);
+    // Reference lines (under the curves), labels drawn last.
+    let mut ref_rows: Vec<(u16, String)> = vec![];
+    for r in refs {
+        let Some((_, y)) = plot_cell(plot, b, (x0, r.y)) else {
+            continue;
+        };
+        let line: String = std::iter::repeat_n(g.reference, pw).collect();
+        buf.set_string(plot.x, y, line, dim);
+        match ref_rows.iter_mut().find(|(ry, _)| *ry == y) {
+            Some((_, l)) => l.push_str(&format!(" · {}", r.label)),
+            None => ref_rows.push((y, r.label.clone())),
+        }
+    }
+    // Curves and points.
+    for s in series.iter().filter(|s| s.line) {
+        let style = fg(theme, s.color);
+        if theme.ascii {
+            ascii_line(plot, buf, b, &s.points, g.line, style);
+        } else {
+            let color = style.fg.unwrap_or(Color::Reset);
+            let pts = &s.points;
+            Canvas::default()
+                .marker(Marker::Braille)
+                .x_bounds(b.0)
+                .y_bounds(b.1)
+                .paint(|ctx| {
+                    for w in pts.windows(2) {
+                        ctx.draw(&CanvasLine {
+                            x1: w[0].0,
+                            y1: w[0].1,
+                            x2: w[1].0,
+                            y2: w[1].1,
+                            color,
+                        });
+                    }
+                    ctx.draw(&Points { coords: pts, color });
+                })
+                .render(plot, buf);
+        }
+    }
+    for s in series.iter().filter(|s| !s.line) {
+        super::scatter(plot, buf, b, &s.points, g.point, fg(theme, s.color));
+    }
+    for (y, label) in ref_rows {
+        let l = format!(" {label} ");
+        let lw = width(&l).min(pw) as u16;
+        buf.set_string(plot.right() - lw, y, fit(&l, lw as usize), dim);
+    }
+}
+
+/// Joins consecutive points with one character per cell (no gaps on steep
+/// stretches), for terminals without Braille.
+fn ascii_line(
+    area: Rect,
+    buf: &mut Buffer,
+    b: ([f64; 2], [f64; 2]),
+    points: &[(f64, f64)],
+    ch: char,
+    style: Style,
+) {
+    let cells: Vec<(u16, u16)> = points
+        .iter()
+        .filter_map(|&p| plot_cell(area, b, p))
+        .collect();
+    let mut put = |x: i32, y: i32| {
+        if let Some(c) = buf.cell_mut((x as u16, y as u16)) {
+            c.set_char(ch).set_style(style);
+        }
+    };
+    if let [only] = cells.as_slice() {
+        put(only.0 as i32, only.1 as i32);
+    }
+    for w in cells.windows(2) {
+        let (ax, ay, bx, by) = (w[0].0 as i32, w[0].1 as i32, w[1].0 as i32, w[1].1 as i32);
+        let n = (bx - ax).abs().max((by - ay).abs()).max(1);
+        for i in 0..=n {
+            put(ax + (bx - ax) * i / n, ay + (by - ay) * i / n);
+        }
+    }
+}
