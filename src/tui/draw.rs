@@ -172,7 +172,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     let title = match app.view {
         View::Loss => "loss: −ln P(actual next token) at every position, and perplexity",
         View::Cost => "cost: FLOPs, bytes and parameters of the step, from the ledger",
-        View::Training => "training: the loss curve of the run that made this model",
+        View::Training => "training: the loss curve of this model's run",
         _ => st.stage.title(),
     };
     let bold = Style::default().add_modifier(Modifier::BOLD);

@@ -17,6 +17,8 @@ pub mod views;
 mod cost_loss_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod training_tests;
 
 pub use app::{App, Options};
 pub use stage::{Stage, View};

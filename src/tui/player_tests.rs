@@ -384,3 +384,38 @@ fn every_lesson_opens_and_steps_through_on_the_built_in_model() {
     let tok = || Tokenizer::open(&path).expect("tokenizer");
     every_lesson_every_step(Arc::new(gpt), &tok, Some(dir.clone()));
 }
+
+/// The training lesson's `view: training` steps show the training view, drawn
+/// from the record in the lesson's model folder.
+#[test]
+fn the_training_lesson_shows_the_training_view_with_the_record() {
+    use crate::train::record::{LOG_FILE, SUMMARY_FILE};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::write(tmp.path().join(LOG_FILE), crate::tui::training_tests::LOG).expect("log");
+    std::fs::write(
+        tmp.path().join(SUMMARY_FILE),
+        crate::tui::training_tests::SUMMARY,
+    )
+    .expect("summary");
+    let (gpt, tok) = random();
+    let l = lesson::find("training").expect("training lesson");
+    let training_steps: Vec<usize> = (0..l.steps.len())
+        .filter(|&i| l.steps[i].view == "training")
+        .collect();
+    assert!(training_steps.len() >= 2, "the lesson has training steps");
+    let mut p = player(l, gpt, tok, Some(tmp.path().to_path_buf()));
+    for i in 0..p.n_steps() {
+        p.goto(i);
+        let s = render(&mut p, 200, 60);
+        if training_steps.contains(&i) {
+            assert_eq!(p.app.view, View::Training, "step {}", i + 1);
+            assert!(
+                s.contains("train loss") && s.contains("1.9375") && s.contains("3.0625"),
+                "step {}:\n{s}",
+                i + 1
+            );
+        } else {
+            assert_ne!(p.app.view, View::Training, "step {}", i + 1);
+        }
+    }
+}

@@ -125,11 +125,12 @@ fn every_view_renders_its_content_at_80x24_and_200x60() {
             View::Cost,
             &["FLOPs by stage", "Q, K, V projection", "share"],
         ),
+        (View::Training, &["no training record", "gptlens train"]),
     ];
     for &(w, h) in &[(80, 24), (200, 60)] {
         for (i, (view, words)) in expect.iter().enumerate() {
             let mut a = app();
-            apply(&mut a, &ch((b'1' + i as u8) as char));
+            apply(&mut a, &ch(View::ALL[i].key()));
             assert_eq!(a.view, *view);
             let s = screen(&render(&mut a, w, h));
             for word in *words {
@@ -458,7 +459,7 @@ fn no_colour_and_ascii_modes_draw_without_colour_or_blocks() {
         ..Theme::default()
     };
     let mut a = app_with(theme, &[10, 11, 12, 13]);
-    for v in '1'..='9' {
+    for v in "1234567890".chars() {
         apply(&mut a, &ch(v));
         let buf = render(&mut a, 100, 30);
         for cell in buf.content() {
@@ -485,7 +486,7 @@ fn resizing_from_tiny_to_huge_never_panics_and_says_what_is_needed() {
     assert!(s.contains("too small"), "{s}");
     let s = screen(&render(&mut a, MIN_W - 1, MIN_H));
     assert!(s.contains(&format!("{MIN_W}×{MIN_H}")), "{s}");
-    for v in '1'..='9' {
+    for v in "1234567890".chars() {
         apply(&mut a, &ch(v));
         for &(w, h) in &[(20, 10), (MIN_W, MIN_H), (80, 24), (133, 41), (300, 100)] {
             render(&mut a, w, h);
@@ -598,7 +599,7 @@ fn colour_fallbacks_stay_inside_their_palettes() {
             ..Theme::default()
         };
         let mut a = app_with(theme, &[10, 11, 12, 13, 14]);
-        for v in '1'..='9' {
+        for v in "1234567890".chars() {
             apply(&mut a, &ch(v));
             let buf = render(&mut a, 160, 40);
             for cell in buf.content() {

@@ -106,7 +106,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
     let inner = panel(
         &app.theme,
-        "loss against step: training (every logged step) and validation",
+        "loss per token against optimizer step",
         main,
         buf,
         true,
@@ -143,7 +143,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             buf,
             &series,
             &references(rec, vocab),
-            "nats/token",
+            "nats",
         );
     }
     if side_w > 0 {
@@ -281,7 +281,7 @@ fn numbers(app: &App, rec: &TrainRecord, w: usize, h: usize) -> Vec<Line<'static
     match rec.final_val() {
         Some(v) => {
             row("val loss", num(v));
-            row("val perplexity", num(v.exp()));
+            row("perplexity", format!("{} = exp(val)", num(v.exp())));
         }
         None => row("val loss", "not recorded".into()),
     }
@@ -304,21 +304,21 @@ fn numbers(app: &App, rec: &TrainRecord, w: usize, h: usize) -> Vec<Line<'static
         }
     }
     row("", String::new());
+    // Learning rates print as written (0.003, not 0.003000).
+    if let Some(w) = hyper.warmup {
+        row("lr warm-up", format!("{} steps", count(w as f64)));
+    }
     if let Some(lr) = hyper.lr {
-        let warm = hyper
-            .warmup
-            .map(|w| format!(" after {} warm-up", count(w as f64)))
-            .unwrap_or_default();
-        row("lr peak", format!("{}{warm}", num(lr)));
+        row("lr peak", format!("{lr}"));
     }
     if let Some(m) = hyper.min_lr {
-        row("lr end", format!("{} (cosine decay)", num(m)));
+        row("lr cosine to", format!("{m}"));
     }
     if let (Some(b), Some(t)) = (hyper.batch, hyper.n_ctx) {
         row("batch", format!("{b} × {t} tokens"));
     }
     if let Some(wd) = hyper.weight_decay {
-        row("weight decay", num(wd));
+        row("weight decay", format!("{wd}"));
     }
     if rows.len() > h {
         rows.retain(|r| !r.0.is_empty());
@@ -382,7 +382,13 @@ pub fn plot(
         x1 = x0 + 1.0;
     }
     let pad = ((y1 - y0) * 0.05).max(y1.abs() * 1e-3).max(1e-12);
-    let (y0, y1) = (y0 - pad, y1 + pad);
+    // Padding never takes a positive quantity (a learning rate) below zero.
+    let y0 = if y0 >= 0.0 {
+        (y0 - pad).max(0.0)
+    } else {
+        y0 - pad
+    };
+    let y1 = y1 + pad;
     let b = ([x0, x1], [y0, y1]);
     let labels = [tick(y1), tick((y0 + y1) / 2.0), tick(y0)];
     let lw = labels.iter().map(|l| width(l)).max().unwrap_or(1) as u16;
