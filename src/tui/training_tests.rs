@@ -313,3 +313,21 @@ fn the_built_in_models_real_record_is_shown() {
         assert!(s.contains("train loss") && s.contains("val loss"), "{s}");
     }
 }
+
+#[test]
+fn odd_records_draw_at_every_size_without_panicking() {
+    let logs = [
+        "step\ttrain_loss\n",
+        "step\ttrain_loss\n5\t3.5\n",
+        "step\ttrain_loss\tval_loss\n1\t1e12\t\n2\tNaN\t-4\n3\tinf\t\n",
+        "step\ttrain_loss\n7\t2.0\n7\t2.0\n",
+    ];
+    for log in logs {
+        let (_tmp, mut app) = random_app(&[(LOG_FILE, log), (SUMMARY_FILE, "{}")], theme());
+        for &(w, h) in &[(20u16, 10u16), (60, 18), (80, 24), (300, 100)] {
+            render(&mut app, w, h);
+            app.zoom = !app.zoom;
+            render(&mut app, w, h);
+        }
+    }
+}

@@ -392,6 +392,9 @@ pub fn plot(
     let b = ([x0, x1], [y0, y1]);
     let labels = [tick(y1), tick((y0 + y1) / 2.0), tick(y0)];
     let lw = labels.iter().map(|l| width(l)).max().unwrap_or(1) as u16;
+    if lw + 8 > area.width {
+        return;
+    }
     let plot = Rect {
         x: area.x + lw + 1,
         y: area.y + legend,
