@@ -37,6 +37,14 @@ if refpy:
 else:
     crosscheck = "Cross-check with `transformers`: `scripts/reference.py eval --model DIR --text VALID`."
 dropout = h.get("dropout", 0.0)
+# Runs from before `dropout` was a setting estimated the periodic validation on
+# the first batches of the validation text; later runs spread them over it.
+if "dropout" in h:
+    periodic = ("Periodic validation during training (an estimate from batches spread evenly over\n"
+                "the validation text; the table above is the whole text):")
+else:
+    periodic = ("Periodic validation during training (an estimate from the first 8 batches of the\n"
+                "validation text, which are easier than the average; the table above is the whole text):")
 reg = f"dropout {dropout} on the embedding sum and on each block's attention and MLP outputs" if dropout else "no dropout"
 cal = 2.49
 verdict = ("meets" if s["val_loss"] <= cal else "does not reach")
@@ -100,10 +108,13 @@ not depend on the tokenizer. gptlens evaluates whole batches of {h['batch']} win
 For calibration, the training issue quotes a PyTorch run of the same shape on the
 same text reaching {cal} nats/token (about 0.99 bits/byte) in 20 minutes on this kind
 of machine; this model {verdict} that bar ({s['val_loss']:.3f} nats/token,
-{s['val_bits_per_byte']:.3f} bits/byte).
+{s['val_bits_per_byte']:.3f} bits/byte). Nats per token depend on the tokenizer:
+{cal} nats at 0.99 bits/byte means about {0.99 * math.log(2) / cal:.3f} tokens per byte, where this
+tokenizer cuts the validation text into {s['val_tokens'] / s['val_bytes']:.3f}; at this tokenizer's rate
+0.99 bits/byte is {0.99 * math.log(2) * s['val_bytes'] / s['val_tokens']:.3f} nats/token. The recipes tried are in
+docs/training.md.
 
-Periodic validation during training (an estimate from batches spread evenly over
-the validation text; the table above is the whole text):
+{periodic}
 
 | step | val loss |
 | ---: | ---: |

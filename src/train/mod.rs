@@ -80,7 +80,7 @@ impl Hyper {
             n_ctx: 256,
             vocab_size: 2048,
             batch: 16,
-            steps: 2000,
+            steps: 3000,
             lr: 3e-3,
             min_lr: 3e-4,
             warmup: 100,
