@@ -7,13 +7,14 @@ use std::sync::Arc;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{
-    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+    Event, KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
 use super::app::{App, Hit, Options};
 use super::event::apply;
 use super::heatmap::{ColorMode, Theme};
 use super::stage::View;
+use super::test_support::{ch, key, render_buffer, screen};
 use super::views::cost::{attention_share, percent, si};
 use crate::cost::{Ledger, Params};
 use crate::lesson::placeholders::count;
@@ -61,38 +62,14 @@ fn built_in_app() -> Option<App> {
     Some(App::new(gpt, vocab, &prompt, options(Theme::default())).expect("app"))
 }
 
+fn render(app: &mut App, w: u16, h: u16) -> String {
+    screen(&render_buffer(app, w, h))
+}
+
 fn apps() -> Vec<App> {
     let mut v = vec![random_app(Theme::default())];
     v.extend(built_in_app());
     v
-}
-
-fn render(app: &mut App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    let mut hits = vec![];
-    t.draw(|f| hits = super::draw::draw(app, f.area(), f.buffer_mut()))
-        .expect("draw");
-    app.hits = hits;
-    let b = t.backend().buffer();
-    let mut s = String::new();
-    for y in 0..b.area.height {
-        let mut x = 0;
-        while x < b.area.width {
-            let sym = b[(x, y)].symbol();
-            s.push_str(sym);
-            x += super::views::width(sym).max(1) as u16;
-        }
-        s.push('\n');
-    }
-    s
-}
-
-fn key(c: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Event {
-    key(KeyCode::Char(c))
 }
 
 /// The first number (digits, '.', '-', 'e') after `label` on the screen.

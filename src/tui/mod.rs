@@ -16,6 +16,8 @@ pub mod views;
 #[cfg(test)]
 mod cost_loss_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod training_tests;

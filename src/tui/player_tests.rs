@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{
-    Event, KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind,
-};
+use ratatui::crossterm::event::{Event, KeyCode, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::lesson::{self, Lesson, render};
 use crate::model::{Config, Gpt, random_model};
@@ -18,6 +16,7 @@ use crate::tui::app::{App, Options};
 use crate::tui::heatmap::Theme;
 use crate::tui::player::{Check, Player, draw_player, markdown};
 use crate::tui::stage::{Stage, View};
+use crate::tui::test_support::{ch, key, screen};
 
 /// A random 2-layer, 4-head model on bytes: every lesson's selections fit it.
 fn random() -> (Arc<Gpt>, Tokenizer) {
@@ -62,26 +61,7 @@ fn render(p: &mut Player, w: u16, h: u16) -> String {
     t.draw(|f| hits = draw_player(p, f.area(), f.buffer_mut()))
         .expect("draw");
     p.app.hits = hits;
-    let b = t.backend().buffer();
-    let mut s = String::new();
-    for y in 0..b.area.height {
-        let mut x = 0;
-        while x < b.area.width {
-            let sym = b[(x, y)].symbol();
-            s.push_str(sym);
-            x += crate::tui::views::width(sym).max(1) as u16;
-        }
-        s.push('\n');
-    }
-    s
-}
-
-fn key(c: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Event {
-    key(KeyCode::Char(c))
+    screen(t.backend().buffer())
 }
 
 /// The number printed right after `label` somewhere on the screen.

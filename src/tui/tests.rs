@@ -4,9 +4,6 @@
 
 use std::sync::Arc;
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -17,6 +14,7 @@ use super::draw::{MIN_H, MIN_W};
 use super::event::{apply, cell_count};
 use super::heatmap::{ColorMode, MASKED_RGB, Theme};
 use super::stage::{Stage, View};
+use super::test_support::{ch, key, render_buffer as render, screen};
 use crate::model::{Config, random_model};
 use crate::sample::Sampling;
 
@@ -60,39 +58,6 @@ fn app_with(theme: Theme, prompt: &[u32]) -> App {
 
 fn app() -> App {
     app_with(Theme::default(), &[0, 1, 2, 3, 4, 5, 6, 7, 9, 10])
-}
-
-/// Draws the app into a w×h test terminal, keeping the mouse targets.
-fn render(app: &mut App, w: u16, h: u16) -> Buffer {
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    let mut hits = vec![];
-    t.draw(|f| hits = super::draw::draw(app, f.area(), f.buffer_mut()))
-        .expect("draw");
-    app.hits = hits;
-    t.backend().buffer().clone()
-}
-
-fn screen(b: &Buffer) -> String {
-    let mut s = String::new();
-    for y in 0..b.area.height {
-        let mut x = 0;
-        while x < b.area.width {
-            let sym = b[(x, y)].symbol();
-            s.push_str(sym);
-            // A double-width character covers the next cell too.
-            x += super::views::width(sym).max(1) as u16;
-        }
-        s.push('\n');
-    }
-    s
-}
-
-fn key(c: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Event {
-    key(KeyCode::Char(c))
 }
 
 fn click(x: u16, y: u16) -> Event {

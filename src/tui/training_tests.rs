@@ -5,16 +5,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Color;
 
 use super::app::{App, Options};
 use super::event::apply;
 use super::heatmap::{ColorMode, Theme};
 use super::stage::View;
+use super::test_support::{key, render_buffer as render, screen};
 use crate::lesson::placeholders::{count, num};
 use crate::model::{Config, Gpt, random_model};
 use crate::sample::Sampling;
@@ -70,30 +69,6 @@ fn random_app(files: &[(&str, &str)], t: Theme) -> (tempfile::TempDir, App) {
     let vocab = (0..VOCAB).map(|i| format!("w{i}")).collect();
     let app = app_in(Some(tmp.path()), gpt, vocab, &[3, 8, 13, 21], t);
     (tmp, app)
-}
-
-fn key(c: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn render(app: &mut App, w: u16, h: u16) -> Buffer {
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    t.draw(|f| {
-        app.hits = super::draw::draw(app, f.area(), f.buffer_mut());
-    })
-    .expect("draw");
-    t.backend().buffer().clone()
-}
-
-fn screen(b: &Buffer) -> String {
-    let mut s = String::new();
-    for y in 0..b.area.height {
-        for x in 0..b.area.width {
-            s.push_str(b[(x, y)].symbol());
-        }
-        s.push('\n');
-    }
-    s
 }
 
 fn braille_cells(b: &Buffer) -> usize {
