@@ -80,14 +80,14 @@ impl Hyper {
             n_ctx: 256,
             vocab_size: 2048,
             batch: 16,
-            steps: 3000,
+            steps: 5000,
             lr: 3e-3,
             min_lr: 3e-4,
             warmup: 100,
             weight_decay: 0.1,
             grad_clip: 1.0,
             seed: 1337,
-            dropout: 0.0,
+            dropout: 0.1,
         }
     }
 
