@@ -927,14 +927,7 @@ fn ranked(xs: &[f32]) -> Vec<usize> {
 }
 
 fn log_softmax_at(row: ArrayView1<f32>, id: usize) -> f64 {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let lse = row
-        .iter()
-        .map(|&x| (x as f64 - max).exp())
-        .sum::<f64>()
-        .ln()
-        + max;
-    row[id] as f64 - lse
+    row[id] as f64 - crate::model::logsumexp(row.iter().copied())
 }
 
 /// ln P(token t+1 | tokens 0..=t) for every t.

@@ -146,6 +146,16 @@ pub fn gelu_new(x: f32) -> f32 {
     0.5 * x * (1.0 + (S2PI * (x + 0.044715 * x * x * x)).tanh())
 }
 
+/// ln Σ exp(x), in f64 with the row max taken out first so nothing overflows;
+/// p(i) = exp(x_i − logsumexp) is the softmax the loss and the lessons read.
+pub fn logsumexp(row: impl Iterator<Item = f32> + Clone) -> f64 {
+    let max = row.clone().fold(f32::NEG_INFINITY, f32::max) as f64;
+    if !max.is_finite() {
+        return max;
+    }
+    max + row.map(|x| (x as f64 - max).exp()).sum::<f64>().ln()
+}
+
 /// Numerically stable softmax: subtract the row max, exponentiate, normalise.
 pub fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);

@@ -10,7 +10,7 @@ mod trace;
 mod weights;
 
 pub use config::Config;
-pub use forward::{Interventions, KvCache, gelu_new, layer_norm, softmax_in_place};
+pub use forward::{Interventions, KvCache, gelu_new, layer_norm, logsumexp, softmax_in_place};
 pub use init::random_model;
 pub use trace::{LayerTrace, LnTrace, Trace};
 pub use weights::{LayerWeights, Tensor, Weights, expected_tensors, write_safetensors};

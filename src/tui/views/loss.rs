@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, token_label, token_quoted, wrapped};
 use crate::lesson::placeholders::{count, num};
-use crate::model::Trace;
+use crate::model::{Trace, logsumexp};
 use crate::tui::app::{App, Hit};
 
 /// One scored prediction: position `pos` predicting the token that follows it.
@@ -28,15 +28,6 @@ pub struct TokenLoss {
     pub p: f64,
     /// −ln p, in nats.
     pub loss: f64,
-}
-
-/// ln Σ exp(x), shifted by the maximum so that no exp overflows.
-pub fn logsumexp(row: impl Iterator<Item = f32> + Clone) -> f64 {
-    let max = row.clone().fold(f32::NEG_INFINITY, f32::max) as f64;
-    if !max.is_finite() {
-        return max;
-    }
-    max + row.map(|x| (x as f64 - max).exp()).sum::<f64>().ln()
 }
 
 /// The cross-entropy of every position that has a next token, read from the
