@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use gptlens::model::{Config, Gpt, random_model};
+use gptlens::pass::View;
 use gptlens::sample::Sampling;
 use gptlens::tokenizer::Tokenizer;
 use gptlens::tui::heatmap::Theme;
-use gptlens::tui::stage::View;
 use gptlens::tui::{App, Options, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -6,10 +6,12 @@
 pub mod cost;
 pub mod lesson;
 pub mod model;
+pub mod pass;
 pub mod paths;
 pub mod rng;
 pub mod sample;
 pub mod session;
+pub mod suggest;
 pub mod text;
 pub mod tokenizer;
 pub mod train;

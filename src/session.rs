@@ -84,7 +84,7 @@ impl Session {
 
     /// Picks the next token, appends it and traces it. When the context is full,
     /// the oldest token is dropped and the window re-traced.
-    pub fn step(&mut self) -> Result<&Pick, ModelError> {
+    pub fn next_token(&mut self) -> Result<&Pick, ModelError> {
         let logits = self.trace.last_logits().to_vec();
         let p = pick(
             &logits,
@@ -220,11 +220,11 @@ mod tests {
     fn back_then_step_repeats_the_same_sample() {
         let s = Sampling::default();
         let mut sess = Session::new(gpt(), &[1, 2, 3], s, 9).unwrap();
-        let a: Vec<u32> = (0..4).map(|_| sess.step().unwrap().token).collect();
+        let a: Vec<u32> = (0..4).map(|_| sess.next_token().unwrap().token).collect();
         assert!(sess.back() && sess.back());
         assert_eq!(sess.tokens.len(), 5);
         assert_eq!(sess.trace.len(), 5);
-        let b: Vec<u32> = (0..2).map(|_| sess.step().unwrap().token).collect();
+        let b: Vec<u32> = (0..2).map(|_| sess.next_token().unwrap().token).collect();
         assert_eq!(&a[2..], &b[..]);
         // The incrementally grown trace equals a fresh trace of the same tokens.
         let fresh = sess
@@ -246,7 +246,7 @@ mod tests {
         let g = gpt();
         let mut sess = Session::new(g.clone(), &[5; 15], Sampling::greedy(), 0).unwrap();
         for _ in 0..5 {
-            sess.step().unwrap();
+            sess.next_token().unwrap();
         }
         assert_eq!(sess.tokens.len(), 16);
         assert_eq!(sess.dropped, 4);

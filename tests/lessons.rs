@@ -9,6 +9,7 @@ use gptlens::lesson::{
     self, Env, KeyPos, Lesson, LessonError, Placeholder, Pos, Sel, Select, placeholders, render,
 };
 use gptlens::model::{Config, Gpt, random_model};
+use gptlens::pass::{Stage, View};
 use gptlens::tokenizer::{Tokenizer, bytes_tokenizer_json};
 
 /// A random 2-layer model folder (byte tokenizer) with a small train_log.json.
@@ -152,7 +153,8 @@ fn the_docs_list_every_placeholder_view_and_stage() {
             "docs/lesson-format.md does not document {{{{{name}}}}}"
         );
     }
-    for v in lesson::names::VIEWS.iter().chain(lesson::names::STAGES) {
+    let views = View::ALL.map(View::name);
+    for v in views.iter().chain(&Stage::ALL.map(Stage::name)) {
         assert!(
             doc.contains(&format!("`{v}`")),
             "docs/lesson-format.md does not list {v}"
@@ -774,28 +776,6 @@ fn docs_placeholder_table_is_current() {
         want,
         "the placeholder table is stale: rerun with UPDATE_DOCS=1"
     );
-}
-
-/// Every stage and view a lesson may name opens in the explorer, and every
-/// explorer stage and view can be named by a lesson.
-#[test]
-fn lesson_names_match_the_explorer() {
-    use gptlens::lesson::names::{LESSON_ONLY_VIEWS, STAGES, VIEWS};
-    use gptlens::tui::{Stage, View};
-    for s in STAGES {
-        assert!(s.parse::<Stage>().is_ok(), "the explorer has no stage {s}");
-    }
-    for s in Stage::ALL {
-        assert!(
-            STAGES.contains(&s.name()),
-            "lessons cannot name the explorer's stage {}",
-            s.name()
-        );
-    }
-    let tui_views: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
-    let mut want = tui_views.clone();
-    want.extend(LESSON_ONLY_VIEWS);
-    assert_eq!(VIEWS, want.as_slice());
 }
 
 /// A model folder without a training record: the training lesson still runs and says so once.

@@ -87,7 +87,7 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
         print!("{md}");
         return Ok(());
     }
-    if l.steps.is_empty() {
+    if l.scenes.is_empty() {
         bail!(
             "{}: the lesson has no steps (`## ` headings each followed by a ```step block)",
             l.file

@@ -1,19 +1,22 @@
 //! Lessons: markdown files with live placeholders, read against a trace.
 //!
 //! A lesson (`lessons/*.md`, format in docs/lesson-format.md) is front matter
-//! plus steps; each step names a view, a stage and a selection, and its text
+//! plus steps (a [`Scene`] each: a `## ` heading and a ```step block); each
+//! names a view, a stage and a selection, and its text
 //! holds `{{placeholders}}` that [`placeholders`] fills from the [`Trace`] of
 //! the lesson's prompt. [`parse`] reads the file (every error names the file
 //! and line), [`render`] writes a lesson out with its numbers.
 //!
 //! [`Trace`]: crate::model::Trace
 
-pub mod names;
 pub mod parse;
 pub mod placeholders;
 pub mod render;
 
 use std::path::{Path, PathBuf};
+
+use crate::pass::{Stage, View};
+use crate::suggest;
 
 pub use parse::parse;
 pub use placeholders::{Env, Sel};
@@ -65,17 +68,20 @@ pub struct Lesson {
     pub order: i64,
     /// Text before the first step.
     pub intro: Text,
-    pub steps: Vec<Step>,
+    /// The lesson's steps, in file order.
+    pub scenes: Vec<Scene>,
 }
 
-/// One step: what the explorer shows, what is selected, and the text beside it.
+/// One step of a lesson (a `## ` heading, its ```step block, the text after
+/// it): what the explorer shows, what is selected, and the text beside it.
+/// Called a scene in the code so "step" keeps one meaning there.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Step {
+pub struct Scene {
     /// Line of the step's `## ` heading.
     pub line: usize,
     pub title: String,
-    pub view: String,
-    pub stage: Option<String>,
+    pub view: View,
+    pub stage: Option<Stage>,
     pub select: Select,
     pub body: Vec<Block>,
 }
@@ -156,7 +162,7 @@ impl Lesson {
     pub fn placeholders(&self) -> Vec<(Option<usize>, &Placeholder)> {
         let mut out: Vec<(Option<usize>, &Placeholder)> =
             self.intro.placeholders().map(|p| (None, p)).collect();
-        for (i, s) in self.steps.iter().enumerate() {
+        for (i, s) in self.scenes.iter().enumerate() {
             for b in &s.body {
                 let texts: Vec<&Text> = match b {
                     Block::Text(t) => vec![t],
@@ -256,7 +262,7 @@ pub fn find(name: &str) -> Result<Lesson, LessonError> {
         return Ok(l.clone());
     }
     let names: Vec<&str> = lessons.iter().map(|l| l.name.as_str()).collect();
-    let near = names::nearest(name, names.iter().copied());
+    let near = suggest::nearest(name, names.iter().copied());
     let hint = if near.is_empty() {
         String::new()
     } else {

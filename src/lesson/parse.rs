@@ -1,11 +1,12 @@
 //! The lesson parser: hand-written, line-based, never panics. Every error
 //! names the file and line and says what was expected there.
 
-use super::names::{STAGES, VIEWS, did_you_mean, is_stage, is_view};
 use super::placeholders;
 use super::{
-    Block, Checkpoint, KeyPos, Lesson, LessonError, Part, Placeholder, Pos, Select, Step, Text,
+    Block, Checkpoint, KeyPos, Lesson, LessonError, Part, Placeholder, Pos, Scene, Select, Text,
 };
+use crate::pass::{Stage, View};
+use crate::suggest::did_you_mean;
 
 const FRONT_KEYS: &[&str] = &["title", "summary", "prompt", "model", "order"];
 const STEP_KEYS: &[&str] = &["view", "stage", "layer", "head", "position", "key"];
@@ -108,7 +109,7 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
 
     // Body: intro, then `## ` steps.
     let mut intro = Text::default();
-    let mut steps: Vec<Step> = vec![];
+    let mut scenes: Vec<Scene> = vec![];
     while i < lines.len() {
         let ln = i + 1;
         let l = lines[i];
@@ -134,7 +135,7 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
             let (kvs, next) = fenced_kvs(&cx, &lines, i, block_line, "step")?;
             i = next;
             let (view, stage, select) = step_fields(&cx, block_line, &kvs)?;
-            steps.push(Step {
+            scenes.push(Scene {
                 line: ln,
                 title,
                 view,
@@ -145,7 +146,7 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
             continue;
         }
         if fence == Some("predict") {
-            let Some(step) = steps.last_mut() else {
+            let Some(step) = scenes.last_mut() else {
                 return cx.err(
                     ln,
                     "a ```predict block must be inside a step (after a `## ` heading)",
@@ -177,20 +178,20 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
                 }
             }
             for (bl, b) in block {
-                push_line(&cx, current(&mut intro, &mut steps), bl, b)?;
+                push_line(&cx, current(&mut intro, &mut scenes), bl, b)?;
             }
             continue;
         }
-        push_line(&cx, current(&mut intro, &mut steps), ln, l)?;
+        push_line(&cx, current(&mut intro, &mut scenes), ln, l)?;
     }
-    if steps.is_empty() {
+    if scenes.is_empty() {
         return cx.err(
             lines.len().max(1),
             "the lesson has no steps; a step starts with a `## Title` heading followed by a ```step block",
         );
     }
     trim_text(&mut intro);
-    for s in &mut steps {
+    for s in &mut scenes {
         for b in &mut s.body {
             if let Block::Text(t) = b {
                 trim_text(t);
@@ -208,13 +209,13 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
         model,
         order,
         intro,
-        steps,
+        scenes,
     })
 }
 
 /// The text a body line goes into: the last step's last text block, or the intro.
-fn current<'a>(intro: &'a mut Text, steps: &'a mut [Step]) -> &'a mut Text {
-    match steps.last_mut() {
+fn current<'a>(intro: &'a mut Text, scenes: &'a mut [Scene]) -> &'a mut Text {
+    match scenes.last_mut() {
         None => intro,
         Some(s) => {
             if !matches!(s.body.last(), Some(Block::Text(_))) {
@@ -445,7 +446,7 @@ fn step_fields(
     cx: &Ctx,
     block_line: usize,
     kvs: &Kvs,
-) -> Result<(String, Option<String>, Select), LessonError> {
+) -> Result<(View, Option<Stage>, Select), LessonError> {
     let mut view = None;
     let mut stage = None;
     let mut sel = Select::default();
@@ -453,32 +454,14 @@ fn step_fields(
         let ln = *ln;
         let v = unquote(v);
         match k.as_str() {
-            "view" => {
-                if !is_view(&v) {
-                    return cx.err(
-                        ln,
-                        format!(
-                            "unknown view `{v}`{}; the views are {}",
-                            did_you_mean(&v, VIEWS.iter().copied()),
-                            VIEWS.join(", ")
-                        ),
-                    );
-                }
-                view = Some(v);
-            }
-            "stage" => {
-                if !is_stage(&v) {
-                    return cx.err(
-                        ln,
-                        format!(
-                            "unknown stage `{v}`{}; the stages are {}",
-                            did_you_mean(&v, STAGES.iter().copied()),
-                            STAGES.join(", ")
-                        ),
-                    );
-                }
-                stage = Some(v);
-            }
+            "view" => match v.parse::<View>() {
+                Ok(x) => view = Some(x),
+                Err(e) => return cx.err(ln, e.to_string()),
+            },
+            "stage" => match v.parse::<Stage>() {
+                Ok(x) => stage = Some(x),
+                Err(e) => return cx.err(ln, e.to_string()),
+            },
             "layer" => sel.layer = Some(number(cx, ln, "layer", &v)?),
             "head" => sel.head = Some(number(cx, ln, "head", &v)?),
             "position" => sel.position = Some(position(cx, ln, "position", &v)?),
@@ -506,7 +489,7 @@ fn step_fields(
             block_line,
             format!(
                 "this ```step block has no `view:` line; the views are {}",
-                VIEWS.join(", ")
+                View::ALL.map(View::name).join(", ")
             ),
         );
     };
@@ -618,12 +601,9 @@ mod tests {
         let l = p(GOOD).expect("parses");
         assert_eq!(l.prompt, "Once upon\n a time");
         assert_eq!(l.order, 3);
-        assert_eq!(l.steps.len(), 1);
-        let s = &l.steps[0];
-        assert_eq!(
-            (s.view.as_str(), s.stage.as_deref()),
-            ("attention", Some("softmax"))
-        );
+        assert_eq!(l.scenes.len(), 1);
+        let s = &l.scenes[0];
+        assert_eq!((s.view, s.stage), (View::Attention, Some(Stage::Softmax)));
         assert_eq!(s.select.position, Some(Pos::FromLast(1)));
         assert_eq!(s.select.key, Some(KeyPos::Top));
         assert_eq!(s.line, 11);

@@ -1,8 +1,9 @@
 //! A lesson with its live numbers, as markdown (for `--print`, handouts and tests).
 
 use super::placeholders::{Env, Sel, eval};
-use super::{Block, Checkpoint, Lesson, LessonError, Part, Step, Text};
+use super::{Block, Checkpoint, Lesson, LessonError, Part, Scene, Text};
 use crate::model::{Gpt, Interventions, Trace};
+use crate::pass::{Stage, View};
 use crate::tokenizer::Tokenizer;
 
 /// Encodes and traces the lesson's prompt. Refuses an empty prompt or one
@@ -34,8 +35,8 @@ pub fn trace_prompt(
     Ok(gpt.trace(&ids, &Interventions::default())?)
 }
 
-/// Resolves a step's selection, with the step's line in the error.
-pub fn step_sel(lesson: &Lesson, step: &Step, env: &Env) -> Result<Sel, LessonError> {
+/// Resolves a scene's selection, with its line in the error.
+pub fn scene_sel(lesson: &Lesson, step: &Scene, env: &Env) -> Result<Sel, LessonError> {
     Sel::resolve(&step.select, env).map_err(|msg| LessonError::Eval {
         file: lesson.file.clone(),
         line: step.line,
@@ -69,19 +70,19 @@ pub fn fill(lesson: &Lesson, t: &Text, env: &Env, sel: &Sel) -> Result<String, L
 }
 
 /// One line saying what the step shows and selects.
-pub fn step_caption(step: &Step, env: &Env, sel: &Sel) -> String {
+pub fn scene_caption(step: &Scene, env: &Env, sel: &Sel) -> String {
     let mut bits = vec![format!("view: {}", step.view)];
     if let Some(s) = &step.stage {
         bits.push(format!("stage: {s}"));
     }
     let s = &step.select;
-    if s.layer.is_some() || s.head.is_some() || step.view == "attention" {
+    if s.layer.is_some() || s.head.is_some() || step.view == View::Attention {
         bits.push(format!("layer {}", sel.layer));
     }
-    if s.head.is_some() || step.view == "attention" {
+    if s.head.is_some() || step.view == View::Attention {
         bits.push(format!("head {}", sel.head));
     }
-    let positional = !matches!(step.view.as_str(), "loss" | "cost" | "training");
+    let positional = !matches!(step.view, View::Loss | View::Cost | View::Training);
     if s.position.is_some() || positional {
         bits.push(format!(
             "position {} {}",
@@ -89,7 +90,7 @@ pub fn step_caption(step: &Step, env: &Env, sel: &Sel) -> String {
             env.tok(env.trace.tokens[sel.pos])
         ));
     }
-    if s.key.is_some() || step.view == "attention" {
+    if s.key.is_some() || step.view == View::Attention {
         bits.push(format!(
             "key {} {}",
             sel.key,
@@ -134,11 +135,11 @@ pub fn fill_checkpoint(
     })
 }
 
-/// One step with everything filled in: what a player shows beside the view.
-pub struct FilledStep {
+/// One scene with everything filled in: what a player shows beside the view.
+pub struct FilledScene {
     pub title: String,
-    pub view: String,
-    pub stage: Option<String>,
+    pub view: View,
+    pub stage: Option<Stage>,
     /// The selection resolved against the trace (where the player moves the view).
     pub sel: Sel,
     /// "view: attention · layer 0 · head 1 · …".
@@ -154,12 +155,12 @@ pub enum FilledBlock {
 
 /// Evaluates every step of a lesson (fails on the first placeholder or
 /// selection that cannot be computed, naming its line).
-pub fn fill_steps(lesson: &Lesson, env: &Env) -> Result<Vec<FilledStep>, LessonError> {
+pub fn fill_scenes(lesson: &Lesson, env: &Env) -> Result<Vec<FilledScene>, LessonError> {
     lesson
-        .steps
+        .scenes
         .iter()
         .map(|step| {
-            let sel = step_sel(lesson, step, env)?;
+            let sel = scene_sel(lesson, step, env)?;
             let blocks = step
                 .body
                 .iter()
@@ -172,12 +173,12 @@ pub fn fill_steps(lesson: &Lesson, env: &Env) -> Result<Vec<FilledStep>, LessonE
                     })
                 })
                 .collect::<Result<Vec<_>, LessonError>>()?;
-            Ok(FilledStep {
+            Ok(FilledScene {
                 title: step.title.clone(),
-                view: step.view.clone(),
-                stage: step.stage.clone(),
+                view: step.view,
+                stage: step.stage,
                 sel,
-                caption: step_caption(step, env, &sel),
+                caption: scene_caption(step, env, &sel),
                 blocks,
             })
         })
@@ -226,7 +227,7 @@ pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
         out.push_str(&intro);
         out.push_str("\n\n");
     }
-    for (i, step) in fill_steps(lesson, env)?.iter().enumerate() {
+    for (i, step) in fill_scenes(lesson, env)?.iter().enumerate() {
         out.push_str(&format!(
             "## {}. {}\n\n*{}*\n\n",
             i + 1,

@@ -8,8 +8,8 @@ use ratatui::layout::Rect;
 
 use super::analysis::{self, Projection};
 use super::heatmap::{Geometry, Theme};
-use super::stage::{Stage, Step, View, pass};
 use crate::model::{Gpt, Interventions, ModelError, Trace};
+use crate::pass::{Point, Stage, View, points};
 use crate::rng::Rng;
 use crate::sample::{BeamResult, BeamSettings, Pick, Sampling, beam_search, pick};
 use crate::session::{SHOWN_CANDIDATES, Session};
@@ -20,7 +20,7 @@ use crate::train::record::TrainRecord;
 pub enum Hit {
     Token(usize),
     Head(usize),
-    View(crate::tui::stage::View),
+    View(crate::pass::View),
     /// A heatmap whose rows are query positions and columns keys.
     AttnCells(Geometry),
     /// A heatmap whose rows are positions.
@@ -79,7 +79,7 @@ pub struct App {
     /// Raw (untrusted) text of every token id.
     pub vocab: Vec<String>,
     pub theme: Theme,
-    pub pass: Vec<Step>,
+    pub pass: Vec<Point>,
     /// Index into `pass`.
     pub step: usize,
     pub layer: usize,
@@ -134,7 +134,7 @@ impl App {
         let projection = Projection::new(&gpt, 2000);
         let pos = session.tokens.len().saturating_sub(1);
         let mut app = App {
-            pass: pass(gpt.config.n_layer),
+            pass: points(gpt.config.n_layer),
             session: Some(session),
             gpt,
             vocab,
@@ -181,7 +181,7 @@ impl App {
         self.dirty = true;
     }
 
-    pub fn current(&self) -> Step {
+    pub fn current(&self) -> Point {
         self.pass[self.step.min(self.pass.len() - 1)]
     }
 
@@ -282,7 +282,7 @@ impl App {
                 s.sampling = self.sampling.clone();
                 self.busy = Some("computing the next token");
                 Some(Box::new(move || {
-                    let r = s.step().map(|_| ());
+                    let r = s.next_token().map(|_| ());
                     JobOutput::Stepped(Box::new(s), r)
                 }))
             }

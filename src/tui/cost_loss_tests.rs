@@ -13,12 +13,12 @@ use ratatui::crossterm::event::{
 use super::app::{App, Hit, Options};
 use super::event::apply;
 use super::heatmap::{ColorMode, Theme};
-use super::stage::View;
 use super::test_support::{ch, key, render_buffer, screen};
 use super::views::cost::{attention_share, percent, si};
 use crate::cost::{Ledger, Params};
 use crate::lesson::placeholders::count;
 use crate::model::{Config, Gpt, random_model};
+use crate::pass::View;
 use crate::sample::Sampling;
 use crate::tokenizer::Tokenizer;
 
@@ -385,10 +385,10 @@ fn ascii_and_no_colour_draw_the_new_views_without_blocks_or_colour() {
 
 #[test]
 fn the_cost_and_loss_lessons_open_their_own_views() {
-    use super::player::{Player, explorer_view};
-    assert_eq!(explorer_view("cost"), View::Cost);
-    assert_eq!(explorer_view("loss"), View::Loss);
-    assert_eq!(explorer_view("training"), View::Training);
+    use super::player::Player;
+    assert_eq!("cost".parse::<View>(), Ok(View::Cost));
+    assert_eq!("loss".parse::<View>(), Ok(View::Loss));
+    assert_eq!("training".parse::<View>(), Ok(View::Training));
     let (gpt, tok) = (
         Arc::new(random_model(&Config::new(2, 4, 64, 257, 128), 7, true)),
         || Tokenizer::from_json(&crate::tokenizer::bytes_tokenizer_json()).expect("bytes"),

@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
 use super::app::{App, Hit};
-use super::stage::View;
 use super::views::{self, Hits, fit, panel, text};
+use crate::pass::View;
 
 /// The smallest terminal the explorer draws in.
 pub const MIN_W: u16 = 60;

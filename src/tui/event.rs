@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{
 
 use super::app::{App, Hit, Job};
 use super::heatmap::Palette;
-use super::stage::View;
+use crate::pass::View;
 
 /// Top-k settings k/K walk through (0 = off).
 const TOP_K_STEPS: [usize; 9] = [1, 2, 3, 5, 10, 20, 50, 100, 0];
@@ -188,7 +188,7 @@ pub fn goto_step(app: &mut App, i: usize) {
 
 /// Moves to `stage` (in `layer` when it is a per-layer stage), as a lesson
 /// step asks. Returns false when the pass has no such step (layer too big).
-pub fn goto_stage(app: &mut App, stage: super::stage::Stage, layer: usize) -> bool {
+pub fn goto_stage(app: &mut App, stage: crate::pass::Stage, layer: usize) -> bool {
     let want = if stage.in_layer() { layer } else { 0 };
     match app
         .pass

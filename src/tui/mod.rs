@@ -10,7 +10,6 @@ pub mod event;
 pub mod heatmap;
 pub mod player;
 pub mod run;
-pub mod stage;
 pub mod views;
 
 #[cfg(test)]
@@ -22,5 +21,5 @@ mod tests;
 #[cfg(test)]
 mod training_tests;
 
+pub use crate::pass::{Stage, View};
 pub use app::{App, Options};
-pub use stage::{Stage, View};

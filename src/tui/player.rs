@@ -21,10 +21,10 @@ use super::app::App;
 use super::draw::{self, MIN_H, MIN_W};
 use super::event;
 use super::run::Screen;
-use super::stage::{Stage, View};
 use super::views::{Hits, fit, panel, text, width};
 use crate::lesson::render::{self, FilledBlock, FilledCheckpoint};
 use crate::lesson::{Block, Env, Lesson, Sel};
+use crate::pass::{Stage, View};
 use crate::text::safe_text;
 use crate::tokenizer::Tokenizer;
 
@@ -84,7 +84,7 @@ pub struct Player {
     pub lesson: Lesson,
     pub tokenizer: Tokenizer,
     pub model_dir: Option<PathBuf>,
-    /// Index into `lesson.steps`.
+    /// Index into `lesson.scenes`.
     pub step: usize,
     /// First line of the text shown.
     pub scroll: usize,
@@ -122,7 +122,7 @@ impl Player {
             app.set_model_dir(d);
         }
         let checks = lesson
-            .steps
+            .scenes
             .iter()
             .map(|s| {
                 s.body
@@ -154,7 +154,7 @@ impl Player {
     }
 
     pub fn n_steps(&self) -> usize {
-        self.lesson.steps.len()
+        self.lesson.scenes.len()
     }
 
     /// Moves to step `i`: the lesson's prompt, the step's view, stage and selection.
@@ -195,18 +195,16 @@ impl Player {
 
     /// Points the explorer at the step's selection.
     fn apply_selection(&mut self) {
-        let Some(step) = self.lesson.steps.get(self.step) else {
+        let Some(step) = self.lesson.scenes.get(self.step) else {
             return;
         };
         let Ok(f) = &self.filled else {
             return;
         };
         let sel = f.sel;
-        let view = explorer_view(&step.view);
+        let view = step.view;
         let stage = step
             .stage
-            .as_deref()
-            .and_then(|s| s.parse::<Stage>().ok())
             .or_else(|| Stage::ALL.into_iter().find(|s| s.view() == view))
             .unwrap_or(Stage::Embed);
         let app = &mut self.app;
@@ -265,7 +263,7 @@ impl Player {
 
     fn fill_step(&self) -> Result<Filled, String> {
         let l = &self.lesson;
-        let step = l.steps.get(self.step).ok_or("the lesson has no steps")?;
+        let step = l.scenes.get(self.step).ok_or("the lesson has no steps")?;
         let trace = self.app.trace().ok_or("the engine is busy")?;
         let env = Env::new(
             &self.app.gpt,
@@ -275,7 +273,7 @@ impl Player {
             self.model_dir.as_deref(),
         );
         let e = |e: crate::lesson::LessonError| e.to_string();
-        let sel = render::step_sel(l, step, &env).map_err(e)?;
+        let sel = render::scene_sel(l, step, &env).map_err(e)?;
         let intro = if self.step == 0 {
             Some(render::fill_intro(l, &env).map_err(e)?)
         } else {
@@ -296,7 +294,7 @@ impl Player {
             .map_err(e)?;
         Ok(Filled {
             sel,
-            caption: render::step_caption(step, &env, &sel),
+            caption: render::scene_caption(step, &env, &sel),
             intro,
             blocks,
         })
@@ -427,12 +425,6 @@ impl Screen for Player {
     }
 }
 
-/// The explorer view a lesson's view name shows in (names are checked when
-/// the lesson is parsed, so the fallback is never reached in practice).
-pub fn explorer_view(name: &str) -> View {
-    name.parse().unwrap_or(View::Tokens)
-}
-
 /// (text area, explorer area or None when only the text fits or is asked for).
 fn layout(p: &Player, area: Rect) -> (Rect, Option<Rect>) {
     if p.expanded || area.width < MIN_W || area.height < MIN_H + 4 {
@@ -544,7 +536,7 @@ fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
     let theme = &p.app.theme;
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut out: Vec<Line<'static>> = vec![];
-    let Some(step) = p.lesson.steps.get(p.step) else {
+    let Some(step) = p.lesson.scenes.get(p.step) else {
         out.extend(wrap_md("This lesson has no steps.", w, Style::default()));
         return out;
     };

@@ -10,12 +10,12 @@ use ratatui::crossterm::event::{Event, KeyCode, KeyModifiers, MouseEvent, MouseE
 
 use crate::lesson::{self, Lesson, render};
 use crate::model::{Config, Gpt, random_model};
+use crate::pass::{Stage, View};
 use crate::sample::Sampling;
 use crate::tokenizer::{Tokenizer, bytes_tokenizer_json};
 use crate::tui::app::{App, Options};
 use crate::tui::heatmap::Theme;
 use crate::tui::player::{Check, Player, draw_player, markdown};
-use crate::tui::stage::{Stage, View};
 use crate::tui::test_support::{ch, key, screen};
 
 /// A random 2-layer, 4-head model on bytes: every lesson's selections fit it.
@@ -334,7 +334,7 @@ fn every_lesson_every_step(gpt: Arc<Gpt>, tok: &dyn Fn() -> Tokenizer, dir: Opti
                 let s = render(&mut p, w, h);
                 let progress = format!("step {}/{n}", i + 1);
                 assert!(s.contains(&progress), "{name} {w}×{h}:\n{s}");
-                let title: String = p.lesson.steps[i].title.chars().take(12).collect();
+                let title: String = p.lesson.scenes[i].title.chars().take(12).collect();
                 assert!(s.contains(&title), "{name} step {} {w}×{h}:\n{s}", i + 1);
             }
             // Every question answered: the reveal renders too.
@@ -379,8 +379,8 @@ fn the_training_lesson_shows_the_training_view_with_the_record() {
     .expect("summary");
     let (gpt, tok) = random();
     let l = lesson::find("training").expect("training lesson");
-    let training_steps: Vec<usize> = (0..l.steps.len())
-        .filter(|&i| l.steps[i].view == "training")
+    let training_steps: Vec<usize> = (0..l.scenes.len())
+        .filter(|&i| l.scenes[i].view == View::Training)
         .collect();
     assert!(training_steps.len() >= 2, "the lesson has training steps");
     let mut p = player(l, gpt, tok, Some(tmp.path().to_path_buf()));

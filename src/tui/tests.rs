@@ -13,9 +13,9 @@ use super::app::{App, Hit, Options};
 use super::draw::{MIN_H, MIN_W};
 use super::event::{apply, cell_count};
 use super::heatmap::{ColorMode, MASKED_RGB, Theme};
-use super::stage::{Stage, View};
 use super::test_support::{ch, key, render_buffer as render, screen};
 use crate::model::{Config, random_model};
+use crate::pass::{Stage, View};
 use crate::sample::Sampling;
 
 /// Token texts a real vocabulary can hold: escapes, controls, zero-width,

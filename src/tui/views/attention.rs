@@ -11,9 +11,9 @@ use super::{
     Hits, attn_matrix, fit, flat, heatmap_with_legend, panel, text, token_label, token_quoted,
 };
 use crate::model::Trace;
+use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::{Heatmap, Scale, num};
-use crate::tui::stage::Stage;
 use ratatui::widgets::Widget;
 
 /// Which matrix the stage shows: raw scores before the softmax, or weights.

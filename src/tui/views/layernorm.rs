@@ -9,9 +9,9 @@ use ratatui::text::Line;
 
 use super::{Hits, flat, heatmap_with_legend, panel, text, token_label};
 use crate::model::{LnTrace, Trace};
+use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::{Scale, num};
-use crate::tui::stage::Stage;
 
 /// The LayerNorm being looked at.
 struct Ln<'a> {

@@ -9,9 +9,9 @@ use ratatui::text::Line;
 
 use super::{Hits, panel, scatter, text};
 use crate::model::{Trace, gelu_new};
+use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::{Theme, num};
-use crate::tui::stage::Stage;
 
 /// How many neurons the "most active" list shows.
 pub const TOP_NEURONS: usize = 10;

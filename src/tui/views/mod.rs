@@ -180,7 +180,7 @@ pub fn attn_matrix(rows: &[Vec<f32>], n: usize) -> Vec<f32> {
 
 /// Draws the view chosen in `app.view`.
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    use super::stage::View;
+    use crate::pass::View;
     match app.view {
         View::Tokens => tokens::render(app, tr, area, buf, hits),
         View::Embeddings => embeddings::render(app, tr, area, buf, hits),

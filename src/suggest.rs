@@ -1,56 +1,4 @@
-//! The one list of view and stage names a lesson may use.
-//!
-//! Names are plain lowercase strings so lesson files stay readable; the TUI
-//! maps them onto its own `View` and `Stage` enums. Keep this list and the
-//! TUI's enums in step (the names are the contract).
-
-/// Views the explorer shows (the names of `tui::View`), then [`LESSON_ONLY_VIEWS`].
-pub const VIEWS: &[&str] = &[
-    "tokens",
-    "embeddings",
-    "attention",
-    "layernorm",
-    "mlp",
-    "residual",
-    "logits",
-    "loss",
-    "cost",
-    "training",
-];
-
-/// The stages of one forward step, in order: the same names as the explorer's
-/// `tui::Stage::name()` (a test checks the two lists agree).
-pub const STAGES: &[&str] = &[
-    "embed",
-    "ln1",
-    "qkv",
-    "scores",
-    "mask",
-    "softmax",
-    "weighted-sum",
-    "out-proj",
-    "residual1",
-    "ln2",
-    "mlp-up",
-    "gelu",
-    "mlp-down",
-    "residual2",
-    "final-ln",
-    "logits",
-    "pick",
-    "append",
-];
-
-/// Views only lessons use (none today: every view has an explorer panel).
-pub const LESSON_ONLY_VIEWS: &[&str] = &[];
-
-pub fn is_view(s: &str) -> bool {
-    VIEWS.contains(&s)
-}
-
-pub fn is_stage(s: &str) -> bool {
-    STAGES.contains(&s)
-}
+//! "Did you mean …?": the nearest names to a misspelt one, for error messages.
 
 /// Levenshtein distance over chars: how "unknown name" errors pick suggestions.
 pub fn edit_distance(a: &str, b: &str) -> usize {
@@ -101,8 +49,9 @@ mod tests {
 
     #[test]
     fn nearest_suggests_close_names_first() {
-        assert_eq!(nearest("atention", VIEWS.iter().copied())[0], "attention");
-        assert_eq!(nearest("logit", VIEWS.iter().copied())[0], "logits");
-        assert!(nearest("zzzzzzzzzzzz", VIEWS.iter().copied()).is_empty());
+        let views = crate::pass::View::ALL.map(crate::pass::View::name);
+        assert_eq!(nearest("atention", views)[0], "attention");
+        assert_eq!(nearest("logit", views)[0], "logits");
+        assert!(nearest("zzzzzzzzzzzz", views).is_empty());
     }
 }

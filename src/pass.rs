@@ -1,10 +1,15 @@
-//! The stages of one forward pass and the views that show them.
+//! The vocabulary of one forward pass: its stages, the views that show them,
+//! and the points (stage, layer) a step-through visits, in order.
 //!
-//! Lesson files name stages and views by the lowercase names below (see
-//! docs/views-and-stages.md), so both enums parse from and print to them.
+//! No terminal in here: the explorer, the lessons and the cost ledger all name
+//! stages and views with these types. Lesson files use the lowercase names
+//! below (see docs/views-and-stages.md), so both enums parse from and print to
+//! them, and an unknown name lists the valid ones.
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::suggest::did_you_mean;
 
 /// One stage of the forward pass, in the order the BRIEF lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -139,27 +144,42 @@ impl Stage {
     }
 }
 
-/// Error for an unknown stage or view name; lists the valid names.
+/// Error for an unknown stage or view name: suggests the nearest and lists the valid names.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("unknown {kind} \"{name}\"; the names are: {valid}")]
+#[error("unknown {kind} `{name}`{hint}; the {kind}s are {valid}")]
 pub struct UnknownName {
     pub kind: &'static str,
+    /// The name as written (trimmed).
     pub name: String,
+    /// " (did you mean `x`?)" or "".
+    pub hint: String,
     pub valid: String,
+}
+
+/// Case-insensitive lookup of `s` among `names`.
+fn lookup<T: Copy>(
+    kind: &'static str,
+    s: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<T, UnknownName> {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    all.iter()
+        .copied()
+        .find(|&x| name(x) == lower)
+        .ok_or_else(|| UnknownName {
+            kind,
+            name: s.to_string(),
+            hint: did_you_mean(&lower, all.iter().map(|&x| name(x))),
+            valid: all.iter().map(|&x| name(x)).collect::<Vec<_>>().join(", "),
+        })
 }
 
 impl FromStr for Stage {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim().to_ascii_lowercase();
-        Stage::ALL
-            .into_iter()
-            .find(|st| st.name() == s)
-            .ok_or_else(|| UnknownName {
-                kind: "stage",
-                name: s,
-                valid: Stage::ALL.map(Stage::name).join(", "),
-            })
+        lookup("stage", s, &Stage::ALL, Stage::name)
     }
 }
 
@@ -226,15 +246,7 @@ impl View {
 impl FromStr for View {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim().to_ascii_lowercase();
-        View::ALL
-            .into_iter()
-            .find(|v| v.name() == s)
-            .ok_or_else(|| UnknownName {
-                kind: "view",
-                name: s,
-                valid: View::ALL.map(View::name).join(", "),
-            })
+        lookup("view", s, &View::ALL, View::name)
     }
 }
 
@@ -246,23 +258,23 @@ impl fmt::Display for View {
 
 /// A point in the pass: a stage, and the layer when the stage is in a block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Step {
+pub struct Point {
     pub stage: Stage,
     /// 0 for stages outside the blocks.
     pub layer: usize,
 }
 
-/// Every step of one token's pass, in order: embed, n_layer blocks, then the head.
-pub fn pass(n_layer: usize) -> Vec<Step> {
-    let mut v = vec![Step {
+/// Every point of one token's pass, in order: embed, n_layer blocks, then the head.
+pub fn points(n_layer: usize) -> Vec<Point> {
+    let mut v = vec![Point {
         stage: Stage::Embed,
         layer: 0,
     }];
     for layer in 0..n_layer {
-        v.extend(Stage::PER_LAYER.iter().map(|&stage| Step { stage, layer }));
+        v.extend(Stage::PER_LAYER.iter().map(|&stage| Point { stage, layer }));
     }
     for stage in [Stage::FinalLn, Stage::Logits, Stage::Pick, Stage::Append] {
-        v.push(Step { stage, layer: 0 });
+        v.push(Point { stage, layer: 0 });
     }
     v
 }
@@ -282,33 +294,31 @@ mod tests {
         assert_eq!("Attention".parse::<View>(), Ok(View::Attention));
         let e = "atention".parse::<View>().unwrap_err().to_string();
         assert!(e.contains("attention") && e.contains("atention"), "{e}");
-    }
-
-    #[test]
-    fn every_name_a_lesson_may_use_maps_onto_the_explorer() {
-        for name in crate::lesson::names::STAGES {
-            assert!(name.parse::<Stage>().is_ok(), "stage {name}");
-        }
-        for name in crate::lesson::names::VIEWS {
-            assert!(name.parse::<View>().is_ok(), "view {name}");
-        }
+        assert!(e.contains("(did you mean `attention`?)"), "{e}");
+        let e = " Softmx".parse::<Stage>().unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "unknown stage `Softmx` (did you mean `softmax`?); the stages are embed, ln1,"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
     fn the_pass_has_every_stage_once_per_layer_in_order() {
-        let p = pass(2);
+        let p = points(2);
         assert_eq!(p.len(), 1 + 2 * 13 + 4);
         assert_eq!(p[0].stage, Stage::Embed);
         assert_eq!(
             p[1],
-            Step {
+            Point {
                 stage: Stage::Ln1,
                 layer: 0
             }
         );
         assert_eq!(
             p[14],
-            Step {
+            Point {
                 stage: Stage::Ln1,
                 layer: 1
             }
