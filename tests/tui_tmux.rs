@@ -1,6 +1,11 @@
 //! End to end: the real binary in a real terminal (tmux), driven with keys the
 //! way a person would, checking what the screen shows and that q leaves the
-//! terminal as it was. Skipped, with a message, when tmux is not installed.
+//! terminal as it was. They need tmux (`.ci/run` installs it) and fail, saying
+//! so, when it is missing.
+//!
+//! A frame is captured while the program may still be drawing, so every check
+//! waits until the whole expected screen is there (all its markers at once,
+//! within a generous deadline for a loaded machine), never for a first marker.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,21 +18,50 @@ fn tmux(args: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn has_tmux() -> bool {
-    Command::new("tmux")
+/// Fails the test, saying how to fix it, when tmux is not installed.
+fn require_tmux() {
+    let ok = Command::new("tmux")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "tmux is not installed; these end-to-end tests need it (apt-get install tmux; .ci/run installs it)"
+    );
 }
 
-/// Waits until the pane shows `what` (or gives up after `secs`); returns the pane.
-fn wait_for(session: &str, what: &str, secs: u64) -> String {
+/// The built-in models' folder, which is part of the repository.
+fn built_in_models() -> std::path::PathBuf {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny-models");
+    assert!(
+        models.join("tinystories/model.safetensors").is_file(),
+        "the built-in model is missing from {} (it is part of the repository)",
+        models.display()
+    );
+    models
+}
+
+/// How long a screen may take to appear on a loaded machine.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn capture(session: &str) -> String {
+    tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default()
+}
+
+/// Waits until one captured frame shows every marker in `all` together, and
+/// returns it; fails with the last frame and the missing markers at the deadline.
+fn wait_for_all(session: &str, all: &[&str]) -> String {
     let start = Instant::now();
     loop {
-        let pane = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
-        if pane.contains(what) || start.elapsed() > Duration::from_secs(secs) {
+        let pane = capture(session);
+        let missing: Vec<&str> = all.iter().copied().filter(|m| !pane.contains(m)).collect();
+        if missing.is_empty() {
             return pane;
         }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "after {DEADLINE:?} the screen still lacks {missing:?}:\n{pane}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -71,12 +105,7 @@ fn make_model(dir: &Path) {
 
 #[test]
 fn explorer_in_a_real_terminal() {
-    if !has_tmux() {
-        eprintln!(
-            "SKIPPED explorer_in_a_real_terminal: tmux is not installed (apt-get install tmux)"
-        );
-        return;
-    }
+    require_tmux();
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = tmp.path().join("m");
     make_model(&model);
@@ -88,51 +117,53 @@ fn explorer_in_a_real_terminal() {
     let _guard = start(&name, &cmd, 120, 40);
 
     // The first screen: stage 1 (embed), the token strip, the embeddings view.
-    let pane = wait_for(&name, "embeddings", 10);
-    assert!(pane.contains("1/31 embed"), "{pane}");
-    assert!(
-        pane.contains("72│101│108"),
-        "token strip with the byte ids of Hello:\n{pane}"
+    // (The token strip shows the byte ids of Hello.)
+    wait_for_all(
+        &name,
+        &["embeddings", "1/31 embed", "72│101│108", "wte[token]"],
     );
-    assert!(pane.contains("wte[token]"), "{pane}");
 
     // Five stages on: the softmax of layer 0, with the cell's arithmetic.
     keys(&name, &["Space", "Space", "Space", "Space", "Space"]);
-    let pane = wait_for(&name, "6/31", 5);
-    assert!(pane.contains("softmax"), "{pane}");
-    assert!(pane.contains("the selected cell, step by step"), "{pane}");
+    wait_for_all(
+        &name,
+        &["6/31", "softmax", "the selected cell, step by step"],
+    );
 
     // Zoom on the head: labelled axes.
     keys(&name, &["Enter"]);
-    let pane = wait_for(&name, "query ↓ key →", 5);
-    assert!(pane.contains("query ↓ key →"), "{pane}");
+    let pane = wait_for_all(&name, &["query ↓ key →"]);
 
     // The next token appears in the strip.
     let before = pane.lines().nth(1).unwrap_or_default().to_string();
     keys(&name, &["n"]);
     let start = Instant::now();
     let mut after = before.clone();
-    while after == before && start.elapsed() < Duration::from_secs(5) {
+    while after == before && start.elapsed() < DEADLINE {
         std::thread::sleep(Duration::from_millis(100));
-        let p = tmux(&["capture-pane", "-p", "-t", &name]).unwrap_or_default();
-        after = p.lines().nth(1).unwrap_or_default().to_string();
+        after = capture(&name)
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
     }
     assert_ne!(after, before, "n adds a token to the strip");
 
     // Help overlay, closed by any key.
     keys(&name, &["?"]);
-    let pane = wait_for(&name, "keys (any key closes)", 5);
-    assert!(pane.contains("ablate the selected head"), "{pane}");
+    wait_for_all(
+        &name,
+        &["keys (any key closes)", "ablate the selected head"],
+    );
     keys(&name, &["x"]);
 
     // An intervention is marked on screen.
     keys(&name, &["s"]);
-    let pane = wait_for(&name, "INTERVENTION", 5);
-    assert!(pane.contains("no ÷√dₖ"), "{pane}");
+    wait_for_all(&name, &["INTERVENTION", "no ÷√dₖ"]);
 
     // q quits and the shell's screen comes back.
     keys(&name, &["q"]);
-    let pane = wait_for(&name, "GPTLENS-EXIT=", 5);
+    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
     assert!(
         !pane.contains("INTERVENTION"),
@@ -142,24 +173,18 @@ fn explorer_in_a_real_terminal() {
 
 #[test]
 fn a_model_that_fails_to_load_is_reported_before_the_tui_starts() {
-    if !has_tmux() {
-        eprintln!("SKIPPED: tmux is not installed");
-        return;
-    }
+    require_tmux();
     let name = format!("gptlens-e2e-bad-{}", std::process::id());
     let cmd = format!("{BIN} --model /nonexistent/model explore; echo GPTLENS-EXIT=$?; sleep 30");
     let _guard = start(&name, &cmd, 100, 20);
-    let pane = wait_for(&name, "GPTLENS-EXIT=", 10);
+    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
     assert!(pane.contains("does not exist"), "{pane}");
 }
 
 #[test]
 fn plain_gptlens_opens_the_explorer_on_the_built_in_model_with_a_default_prompt() {
-    if !has_tmux() {
-        eprintln!("SKIPPED: tmux is not installed");
-        return;
-    }
+    require_tmux();
     let tmp = tempfile::tempdir().expect("tempdir");
     make_model(&tmp.path().join("tinystories"));
     let name = format!("gptlens-e2e-plain-{}", std::process::id());
@@ -169,12 +194,9 @@ fn plain_gptlens_opens_the_explorer_on_the_built_in_model_with_a_default_prompt(
     );
     let _guard = start(&name, &cmd, 80, 24);
     // "… there was a little" in the byte tokenizer ends with l i t t l e.
-    let pane = wait_for(&name, "108│105│116│116│108│101│", 10);
-    assert!(pane.contains("108│105│116│116│108│101│"), "{pane}");
-    assert!(pane.contains("36 tokens"), "{pane}");
-    assert!(pane.contains("embed"), "{pane}");
+    wait_for_all(&name, &["108│105│116│116│108│101│", "36 tokens", "embed"]);
     keys(&name, &["C-c"]);
-    let pane = wait_for(&name, "GPTLENS-EXIT=", 5);
+    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
     assert!(
         pane.contains("GPTLENS-EXIT=0"),
         "ctrl-c quits cleanly:\n{pane}"
@@ -183,15 +205,8 @@ fn plain_gptlens_opens_the_explorer_on_the_built_in_model_with_a_default_prompt(
 
 #[test]
 fn lesson_player_in_a_real_terminal() {
-    if !has_tmux() {
-        eprintln!("SKIPPED lesson_player_in_a_real_terminal: tmux is not installed");
-        return;
-    }
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny-models");
-    if !models.join("tinystories/model.safetensors").is_file() {
-        eprintln!("SKIPPED lesson_player_in_a_real_terminal: the built-in model is missing");
-        return;
-    }
+    require_tmux();
+    let models = built_in_models();
     let name = format!("gptlens-e2e-lesson-{}", std::process::id());
     let cmd = format!(
         "GPTLENS_MODELS={} {BIN} lesson attention; echo GPTLENS-EXIT=$?; sleep 30",
@@ -199,23 +214,30 @@ fn lesson_player_in_a_real_terminal() {
     );
     let _guard = start(&name, &cmd, 200, 50);
 
-    let pane = wait_for(&name, "step 1/", 15);
-    assert!(pane.contains("1. Queries, keys and values"), "{pane}");
-    assert!(pane.contains("Q, K, V"), "the attention view:\n{pane}");
+    // The first step's text and the attention view of its stage.
+    wait_for_all(
+        &name,
+        &["step 1/", "1. Queries, keys and values", "Q, K, V"],
+    );
 
     // The next step: the scores heatmap, and the text with the live score.
     keys(&name, &["PageDown"]);
-    let pane = wait_for(&name, "step 2/", 5);
-    assert!(pane.contains("2. Scores: q·k / √dₖ"), "{pane}");
-    assert!(pane.contains("score = q·k/√dₖ = "), "{pane}");
-    assert!(
-        pane.contains("scores q·k/√dₖ"),
-        "the scores heatmap:\n{pane}"
+    // Header, text and heatmap of step 2 in one frame: a frame reaches the
+    // terminal top to bottom, so waiting for the header alone once captured
+    // step 2's header above step 1's text.
+    wait_for_all(
+        &name,
+        &[
+            "step 2/",
+            "2. Scores: q·k / √dₖ",
+            "score = q·k/√dₖ = ",
+            "scores q·k/√dₖ",
+            "rows: query, cols: key",
+        ],
     );
-    assert!(pane.contains("rows: query, cols: key"), "{pane}");
 
     keys(&name, &["q"]);
-    let pane = wait_for(&name, "GPTLENS-EXIT=", 5);
+    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
     assert!(!pane.contains("step 2/"), "alternate screen left:\n{pane}");
 }
@@ -236,11 +258,7 @@ fn an_unknown_lesson_is_reported_before_the_player_starts() {
 
 #[test]
 fn the_lesson_without_a_terminal_is_printed_with_a_note() {
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny-models");
-    if !models.join("tinystories/model.safetensors").is_file() {
-        eprintln!("SKIPPED: the built-in model is missing");
-        return;
-    }
+    let models = built_in_models();
     let out = Command::new(BIN)
         .args(["lesson", "attention"])
         .env("GPTLENS_MODELS", &models)
@@ -273,10 +291,7 @@ fn find_process(marker: &str) -> Option<u32> {
 
 #[test]
 fn sigterm_and_sighup_restore_the_terminal() {
-    if !has_tmux() {
-        eprintln!("SKIPPED sigterm_and_sighup_restore_the_terminal: tmux is not installed");
-        return;
-    }
+    require_tmux();
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = tmp.path().join("m");
     make_model(&model);
@@ -290,15 +305,14 @@ fn sigterm_and_sighup_restore_the_terminal() {
             model.display()
         );
         let _guard = start(&name, &cmd, 120, 40);
-        let pane = wait_for(&name, "embeddings", 10);
-        assert!(pane.contains("embed"), "{pane}");
+        wait_for_all(&name, &["embeddings", "embed"]);
         let pid = find_process(&marker).expect("the gptlens process");
         let killed = Command::new("sh")
             .args(["-c", &format!("kill -{signal} {pid}")])
             .status()
             .expect("run kill");
         assert!(killed.success());
-        let pane = wait_for(&name, "TTY-", 5);
+        let pane = wait_for_all(&name, &["TTY-"]);
         assert!(pane.contains(&format!("GPTLENS-EXIT={code}")), "{pane}");
         assert!(pane.contains("TTY-COOKED"), "raw mode left on:\n{pane}");
         assert!(

@@ -13,13 +13,7 @@ pub mod run;
 pub mod views;
 
 #[cfg(test)]
-mod cost_loss_tests;
-#[cfg(test)]
-mod test_support;
-#[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod training_tests;
 
 pub use crate::pass::{Stage, View};
 pub use app::{App, Options};

@@ -925,7 +925,3 @@ fn spans(chars: Vec<(char, Style)>) -> Line<'static> {
     }
     Line::from(out)
 }
-
-#[cfg(test)]
-#[path = "player_tests.rs"]
-mod tests;

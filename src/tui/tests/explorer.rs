@@ -9,14 +9,14 @@ use ratatui::crossterm::event::{
 };
 use ratatui::style::Color;
 
-use super::app::{App, Hit, Options};
-use super::draw::{MIN_H, MIN_W};
-use super::event::{apply, cell_count};
-use super::heatmap::{ColorMode, MASKED_RGB, Theme};
-use super::test_support::{ch, key, render_buffer as render, screen};
+use super::support::{ch, key, render_buffer as render, screen};
 use crate::model::{Config, random_model};
 use crate::pass::{Stage, View};
 use crate::sample::Sampling;
+use crate::tui::app::{App, Hit, Options};
+use crate::tui::draw::{MIN_H, MIN_W};
+use crate::tui::event::{apply, cell_count};
+use crate::tui::heatmap::{ColorMode, MASKED_RGB, Theme};
 
 /// Token texts a real vocabulary can hold: escapes, controls, zero-width,
 /// combining and double-width characters.
@@ -366,7 +366,7 @@ fn the_arithmetic_matches_the_engine() {
     apply(&mut a, &ch('h'));
     apply(&mut a, &key(KeyCode::Down));
     let tr = a.trace().expect("trace");
-    let lines: Vec<String> = super::views::attention::arithmetic(&a, tr)
+    let lines: Vec<String> = crate::tui::views::attention::arithmetic(&a, tr)
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -375,13 +375,16 @@ fn the_arithmetic_matches_the_engine() {
         .iter()
         .find(|l| l.starts_with("softmax ="))
         .expect("softmax line");
-    assert!(soft.ends_with(&super::heatmap::num(p)), "{soft} vs {p}");
+    assert!(
+        soft.ends_with(&crate::tui::heatmap::num(p)),
+        "{soft} vs {p}"
+    );
     let score = lines
         .iter()
         .find(|l| l.starts_with("score s ="))
         .expect("score line");
     assert!(
-        score.ends_with(&super::heatmap::num(tr.layers[0].scores[1][a.pos][1])),
+        score.ends_with(&crate::tui::heatmap::num(tr.layers[0].scores[1][a.pos][1])),
         "{score}"
     );
 }
@@ -532,13 +535,13 @@ fn presenter_mode_drops_side_panels_and_keeps_the_picture() {
 fn goto_stage_lands_on_the_named_stage_and_its_view() {
     let mut a = app();
     let st: Stage = "softmax".parse().expect("name");
-    assert!(super::event::goto_stage(&mut a, st, 1));
+    assert!(crate::tui::event::goto_stage(&mut a, st, 1));
     assert_eq!(
         (a.stage(), a.layer, a.view),
         (Stage::Softmax, 1, View::Attention)
     );
-    assert!(!super::event::goto_stage(&mut a, st, 9), "no layer 9");
-    assert!(super::event::goto_stage(
+    assert!(!crate::tui::event::goto_stage(&mut a, st, 9), "no layer 9");
+    assert!(crate::tui::event::goto_stage(
         &mut a,
         "final-ln".parse().expect("name"),
         0
@@ -551,7 +554,7 @@ fn goto_stage_lands_on_the_named_stage_and_its_view() {
 #[test]
 fn out_proj_shows_the_concatenated_heads_and_w_o() {
     let mut a = app();
-    assert!(super::event::goto_stage(&mut a, Stage::OutProj, 0));
+    assert!(crate::tui::event::goto_stage(&mut a, Stage::OutProj, 0));
     let s = screen(&render(&mut a, 120, 40));
     assert!(s.contains("concat(heads)") && s.contains("·W_O"), "{s}");
 }

@@ -9,16 +9,16 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Color;
 
-use super::app::{App, Options};
-use super::event::apply;
-use super::heatmap::{ColorMode, Theme};
-use super::test_support::{key, render_buffer as render, screen};
+use super::support::{key, render_buffer as render, screen};
 use crate::lesson::placeholders::{count, num};
 use crate::model::{Config, Gpt, random_model};
 use crate::pass::View;
 use crate::sample::Sampling;
 use crate::tokenizer::Tokenizer;
 use crate::train::record::{LOG_FILE, SUMMARY_FILE, TrainRecord};
+use crate::tui::app::{App, Options};
+use crate::tui::event::apply;
+use crate::tui::heatmap::{ColorMode, Theme};
 
 const VOCAB: usize = 64;
 
@@ -256,14 +256,12 @@ fn the_record_is_read_once_when_the_folder_is_set() {
 
 #[test]
 fn the_built_in_models_real_record_is_shown() {
-    let dir = crate::paths::default_model_dir();
-    if !dir.join("model.safetensors").is_file() || !dir.join(LOG_FILE).is_file() {
-        eprintln!(
-            "SKIPPED: the built-in model or its record is not at {}",
-            dir.display()
-        );
-        return;
-    }
+    let dir = super::support::built_in_dir();
+    assert!(
+        dir.join(LOG_FILE).is_file(),
+        "the built-in model's training record is not at {}",
+        dir.display()
+    );
     let record = TrainRecord::read(&dir)
         .expect("the built-in record reads")
         .expect("the built-in model has a record");

@@ -10,17 +10,17 @@ use ratatui::crossterm::event::{
     Event, KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::app::{App, Hit, Options};
-use super::event::apply;
-use super::heatmap::{ColorMode, Theme};
-use super::test_support::{ch, key, render_buffer, screen};
-use super::views::cost::{attention_share, percent, si};
+use super::support::{built_in, ch, key, render_buffer, screen, vocab_of};
 use crate::cost::{Ledger, Params};
 use crate::lesson::placeholders::count;
 use crate::model::{Config, Gpt, random_model};
 use crate::pass::View;
 use crate::sample::Sampling;
 use crate::tokenizer::Tokenizer;
+use crate::tui::app::{App, Hit, Options};
+use crate::tui::event::apply;
+use crate::tui::heatmap::{ColorMode, Theme};
+use crate::tui::views::cost::{attention_share, percent, si};
 
 fn options(theme: Theme) -> Options {
     Options {
@@ -44,22 +44,14 @@ fn random_app(theme: Theme) -> App {
     .expect("app")
 }
 
-/// The built-in model on a short story opening, or None when it is absent.
-fn built_in_app() -> Option<App> {
-    let dir = crate::paths::default_model_dir();
-    if !dir.join("model.safetensors").is_file() {
-        eprintln!("SKIPPED: the built-in model is not at {}", dir.display());
-        return None;
-    }
-    let gpt = Arc::new(Gpt::open(&dir).expect("built-in model"));
-    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+/// The built-in model on a short story opening.
+fn built_in_app() -> App {
+    let (gpt, tok) = built_in();
     let prompt = tok
         .encode("Once upon a time, there was a little girl named Lily. She")
         .expect("encode");
-    let vocab = (0..gpt.config.vocab_size as u32)
-        .map(|i| tok.token_text(i))
-        .collect();
-    Some(App::new(gpt, vocab, &prompt, options(Theme::default())).expect("app"))
+    let vocab = vocab_of(&gpt, &tok);
+    App::new(gpt, vocab, &prompt, options(Theme::default())).expect("app")
 }
 
 fn render(app: &mut App, w: u16, h: u16) -> String {
@@ -68,7 +60,7 @@ fn render(app: &mut App, w: u16, h: u16) -> String {
 
 fn apps() -> Vec<App> {
     let mut v = vec![random_app(Theme::default())];
-    v.extend(built_in_app());
+    v.push(built_in_app());
     v
 }
 
@@ -231,7 +223,7 @@ fn cost_view_follows_the_position_and_the_selected_stage() {
 }
 
 fn qkv_stage_count(cfg: &Config) -> usize {
-    super::views::cost::stage_count(cfg)
+    crate::tui::views::cost::stage_count(cfg)
 }
 
 fn click(a: &mut App, x: u16, y: u16) {
@@ -364,7 +356,7 @@ fn ascii_and_no_colour_draw_the_new_views_without_blocks_or_colour() {
         for (w, h) in [(80, 24), (200, 60)] {
             let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
             t.draw(|f| {
-                super::draw::draw(&a, f.area(), f.buffer_mut());
+                crate::tui::draw::draw(&a, f.area(), f.buffer_mut());
             })
             .expect("draw");
             for cell in t.backend().buffer().content() {
@@ -385,7 +377,7 @@ fn ascii_and_no_colour_draw_the_new_views_without_blocks_or_colour() {
 
 #[test]
 fn the_cost_and_loss_lessons_open_their_own_views() {
-    use super::player::Player;
+    use crate::tui::player::Player;
     assert_eq!("cost".parse::<View>(), Ok(View::Cost));
     assert_eq!("loss".parse::<View>(), Ok(View::Loss));
     assert_eq!("training".parse::<View>(), Ok(View::Training));
@@ -406,7 +398,7 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
         // keeps the big matrix stages and sums the elementwise rest.
         let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
         t.draw(|f| {
-            super::player::draw_player(&p, f.area(), f.buffer_mut());
+            crate::tui::player::draw_player(&p, f.area(), f.buffer_mut());
         })
         .expect("draw");
         let s: String = t
@@ -431,12 +423,13 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
 fn loss_under_an_intervention_shows_both_means() {
     let mut a = random_app(Theme::default());
     apply(&mut a, &ch('8'));
-    let normal =
-        super::views::loss::mean_loss(&super::views::loss::token_losses(a.trace().expect("trace")))
-            .expect("mean");
+    let normal = crate::tui::views::loss::mean_loss(&crate::tui::views::loss::token_losses(
+        a.trace().expect("trace"),
+    ))
+    .expect("mean");
     apply(&mut a, &ch('a'));
     assert!(a.iv.is_active() && a.alt.is_some());
-    let changed = super::views::loss::mean_loss(&super::views::loss::token_losses(
+    let changed = crate::tui::views::loss::mean_loss(&crate::tui::views::loss::token_losses(
         a.alt.as_ref().expect("intervened trace"),
     ))
     .expect("mean");

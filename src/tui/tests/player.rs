@@ -8,6 +8,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event, KeyCode, KeyModifiers, MouseEvent, MouseEventKind};
 
+use super::support::{ch, key, screen};
 use crate::lesson::{self, Lesson, render};
 use crate::model::{Config, Gpt, random_model};
 use crate::pass::{Stage, View};
@@ -16,7 +17,6 @@ use crate::tokenizer::{Tokenizer, bytes_tokenizer_json};
 use crate::tui::app::{App, Options};
 use crate::tui::heatmap::Theme;
 use crate::tui::player::{Check, Player, draw_player, markdown};
-use crate::tui::test_support::{ch, key, screen};
 
 /// A random 2-layer, 4-head model on bytes: every lesson's selections fit it.
 fn random() -> (Arc<Gpt>, Tokenizer) {
@@ -354,11 +354,7 @@ fn every_lesson_opens_and_steps_through_on_a_random_model() {
 
 #[test]
 fn every_lesson_opens_and_steps_through_on_the_built_in_model() {
-    let dir = crate::paths::default_model_dir();
-    if !dir.join("model.safetensors").is_file() {
-        eprintln!("SKIPPED: the built-in model is not at {}", dir.display());
-        return;
-    }
+    let dir = super::support::built_in_dir();
     let gpt = Gpt::open(&dir).expect("built-in model");
     let path = dir.join("tokenizer.json");
     let tok = || Tokenizer::open(&path).expect("tokenizer");
@@ -371,12 +367,8 @@ fn every_lesson_opens_and_steps_through_on_the_built_in_model() {
 fn the_training_lesson_shows_the_training_view_with_the_record() {
     use crate::train::record::{LOG_FILE, SUMMARY_FILE};
     let tmp = tempfile::tempdir().expect("tempdir");
-    std::fs::write(tmp.path().join(LOG_FILE), crate::tui::training_tests::LOG).expect("log");
-    std::fs::write(
-        tmp.path().join(SUMMARY_FILE),
-        crate::tui::training_tests::SUMMARY,
-    )
-    .expect("summary");
+    std::fs::write(tmp.path().join(LOG_FILE), super::training::LOG).expect("log");
+    std::fs::write(tmp.path().join(SUMMARY_FILE), super::training::SUMMARY).expect("summary");
     let (gpt, tok) = random();
     let l = lesson::find("training").expect("training lesson");
     let training_steps: Vec<usize> = (0..l.scenes.len())

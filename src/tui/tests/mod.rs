@@ -1,0 +1,10 @@
+//! The TUI's tests, all in this folder and attached one way (from `tui/mod.rs`):
+//! `support` draws into ratatui's `TestBackend` and builds the apps and
+//! players the others share; `snapshots` pins whole screens with `insta`.
+
+mod cost_loss;
+mod explorer;
+mod player;
+mod snapshots;
+mod support;
+mod training;
