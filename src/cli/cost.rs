@@ -416,7 +416,7 @@ fn print_text(
         s.n_ctx
     );
     let shares = ledger.shares();
-    for (st, share) in ledger.stages.iter().zip(shares) {
+    for (st, share) in ledger.rows.iter().zip(shares) {
         let ma = if st.kind == Kind::Matmul {
             sig(st.multiply_adds, 3)
         } else {

@@ -21,9 +21,12 @@ pub use scale::{
 };
 pub use speed::{Measurement, Speed, measure};
 
+use std::fmt;
+
 use serde::Serialize;
 
 use crate::model::Config;
+use crate::pass::Stage;
 
 /// Bytes per number in the engine (f32 weights, activations and KV cache).
 pub const F32_BYTES: f64 = 4.0;
@@ -49,12 +52,58 @@ pub enum Kind {
     Elementwise,
 }
 
-/// One stage of the forward pass, summed over all layers where it repeats.
+/// What a ledger row counts: one stage of the pass, or the bias and residual
+/// adds, which the pass folds into the linear and residual stages but the
+/// ledger sums in a row of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    Stage(Stage),
+    BiasResidual,
+}
+
+impl Key {
+    /// The stage's name (`qkv`, `out-proj`, …), or `bias-residual`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Stage(s) => s.name(),
+            Key::BiasResidual => "bias-residual",
+        }
+    }
+
+    /// The stages of the pass whose work the row counts.
+    pub fn stages(self) -> Vec<Stage> {
+        match self {
+            Key::Stage(s) => vec![s],
+            Key::BiasResidual => vec![
+                Stage::Qkv,
+                Stage::OutProj,
+                Stage::Resid1,
+                Stage::MlpUp,
+                Stage::MlpDown,
+                Stage::Resid2,
+            ],
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// One row of the ledger: a stage of the forward pass, summed over all layers
+/// where it repeats.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Stage {
-    /// Short stable identifier ("qkv", "scores", …) for views and lessons; the
-    /// same names as the explorer's stages where there is one (`tui::stage`).
-    pub key: &'static str,
+pub struct Row {
+    /// Which stage (printed with the pass's stage names, e.g. `out-proj`).
+    pub key: Key,
     /// What a reader sees.
     pub name: &'static str,
     pub kind: Kind,
@@ -111,7 +160,9 @@ pub struct Ledger {
     /// Rows the unembedding produces logits for (all new tokens, or the last).
     pub logit_rows: usize,
     pub params: Params,
-    pub stages: Vec<Stage>,
+    /// One row per stage, in the order of the pass.
+    #[serde(rename = "stages")]
+    pub rows: Vec<Row>,
     /// Bytes of KV cache held after the step: 2·L·T·C·4.
     pub kv_cache_bytes: f64,
     /// Bytes of KV cache the attention reads (every cached row at least once).
@@ -156,8 +207,8 @@ impl Ledger {
         };
         let r = logit_rows as f64;
         let b = F32_BYTES;
-        let mat = |key, name, group, per_layer, ma: f64, weights: f64| Stage {
-            key,
+        let mat = |stage, name, group, per_layer, ma: f64, weights: f64| Row {
+            key: Key::Stage(stage),
             name,
             kind: Kind::Matmul,
             group,
@@ -166,7 +217,7 @@ impl Ledger {
             flops: 2.0 * ma,
             weight_bytes: weights * b,
         };
-        let elem = |key, name, group, per_layer, flops: f64, weights: f64| Stage {
+        let elem = |key, name, group, per_layer, flops: f64, weights: f64| Row {
             key,
             name,
             kind: Kind::Elementwise,
@@ -177,28 +228,43 @@ impl Ledger {
             weight_bytes: weights * b,
         };
         let ln = elementwise::LAYER_NORM * n * c;
-        let stages = vec![
+        let st = Key::Stage;
+        let rows = vec![
             // Rows of wte and wpe are looked up (read), then added.
             elem(
-                "embed",
+                st(Stage::Embed),
                 "embedding (token + position)",
                 "embedding",
                 false,
                 n * c,
                 2.0 * n * c,
             ),
-            elem("ln_1", "LayerNorm 1", "norm", true, l * ln, l * 2.0 * c),
+            elem(
+                st(Stage::Ln1),
+                "LayerNorm 1",
+                "norm",
+                true,
+                l * ln,
+                l * 2.0 * c,
+            ),
             mat(
-                "qkv",
+                Stage::Qkv,
                 "Q, K, V projection",
                 "attention",
                 true,
                 l * n * c * 3.0 * c,
                 l * (3.0 * c * c + 3.0 * c),
             ),
-            mat("scores", "scores q·k", "attention", true, l * keys * c, 0.0),
+            mat(
+                Stage::Scores,
+                "scores q·k",
+                "attention",
+                true,
+                l * keys * c,
+                0.0,
+            ),
             elem(
-                "softmax",
+                st(Stage::Softmax),
                 "scale and softmax",
                 "attention",
                 true,
@@ -206,7 +272,7 @@ impl Ledger {
                 0.0,
             ),
             mat(
-                "weighted_sum",
+                Stage::WeightedSum,
                 "weighted sum of V",
                 "attention",
                 true,
@@ -214,7 +280,7 @@ impl Ledger {
                 0.0,
             ),
             mat(
-                "attn_proj",
+                Stage::OutProj,
                 "output projection W_O",
                 "attention",
                 true,
@@ -223,16 +289,23 @@ impl Ledger {
             ),
             // Biases of the four linear layers, then the two residual adds.
             elem(
-                "bias_residual",
+                Key::BiasResidual,
                 "bias and residual adds",
                 "norm",
                 true,
                 l * n * (3.0 * c + c + m + c + 2.0 * c),
                 0.0,
             ),
-            elem("ln_2", "LayerNorm 2", "norm", true, l * ln, l * 2.0 * c),
+            elem(
+                st(Stage::Ln2),
+                "LayerNorm 2",
+                "norm",
+                true,
+                l * ln,
+                l * 2.0 * c,
+            ),
             mat(
-                "mlp_up",
+                Stage::MlpUp,
                 "MLP up (C → M)",
                 "mlp",
                 true,
@@ -240,7 +313,7 @@ impl Ledger {
                 l * (c * m + m),
             ),
             elem(
-                "gelu",
+                st(Stage::Gelu),
                 "GELU",
                 "mlp",
                 true,
@@ -248,16 +321,23 @@ impl Ledger {
                 0.0,
             ),
             mat(
-                "mlp_down",
+                Stage::MlpDown,
                 "MLP down (M → C)",
                 "mlp",
                 true,
                 l * n * m * c,
                 l * (m * c + c),
             ),
-            elem("ln_f", "final LayerNorm", "norm", false, ln, 2.0 * c),
+            elem(
+                st(Stage::FinalLn),
+                "final LayerNorm",
+                "norm",
+                false,
+                ln,
+                2.0 * c,
+            ),
             mat(
-                "logits",
+                Stage::Logits,
                 "unembedding (logits)",
                 "logits",
                 false,
@@ -271,7 +351,7 @@ impl Ledger {
             new_tokens,
             logit_rows,
             params: Params::of(cfg),
-            stages,
+            rows,
             kv_cache_bytes: 2.0 * l * t * c * b,
             kv_read_bytes: 2.0 * l * t * c * b,
         }
@@ -280,7 +360,7 @@ impl Ledger {
     /// FLOPs per group, in order of first appearance.
     pub fn groups(&self) -> Vec<(&'static str, f64)> {
         let mut out: Vec<(&'static str, f64)> = Vec::new();
-        for s in &self.stages {
+        for s in &self.rows {
             match out.iter_mut().find(|(g, _)| *g == s.group) {
                 Some((_, f)) => *f += s.flops,
                 None => out.push((s.group, s.flops)),
@@ -289,21 +369,27 @@ impl Ledger {
         out
     }
 
-    pub fn stage(&self, key: &str) -> Option<&Stage> {
-        self.stages.iter().find(|s| s.key == key)
+    pub fn row(&self, key: Key) -> Option<&Row> {
+        self.rows.iter().find(|s| s.key == key)
+    }
+
+    /// The row of a stage of the pass (None for stages the ledger does not
+    /// count on their own: mask, the residual adds, pick, append).
+    pub fn stage(&self, stage: Stage) -> Option<&Row> {
+        self.row(Key::Stage(stage))
     }
 
     pub fn multiply_adds(&self) -> f64 {
-        self.stages.iter().map(|s| s.multiply_adds).sum()
+        self.rows.iter().map(|s| s.multiply_adds).sum()
     }
 
     pub fn flops(&self) -> f64 {
-        self.stages.iter().map(|s| s.flops).sum()
+        self.rows.iter().map(|s| s.flops).sum()
     }
 
     /// FLOPs of the matrix stages only (what 2N + attention approximates).
     pub fn matmul_flops(&self) -> f64 {
-        self.stages
+        self.rows
             .iter()
             .filter(|s| s.kind == Kind::Matmul)
             .map(|s| s.flops)
@@ -313,15 +399,15 @@ impl Ledger {
     /// FLOPs of the attention's own products (scores and weighted sum), the
     /// part that grows with context.
     pub fn attention_flops(&self) -> f64 {
-        ["scores", "weighted_sum"]
-            .iter()
+        [Stage::Scores, Stage::WeightedSum]
+            .into_iter()
             .filter_map(|k| self.stage(k))
             .map(|s| s.flops)
             .sum()
     }
 
     pub fn weight_bytes(&self) -> f64 {
-        self.stages.iter().map(|s| s.weight_bytes).sum()
+        self.rows.iter().map(|s| s.weight_bytes).sum()
     }
 
     /// Bytes the step must at least read: weights plus the KV cache.
@@ -340,10 +426,10 @@ impl Ledger {
         if b > 0.0 { self.flops() / b } else { 0.0 }
     }
 
-    /// Share of the step's FLOPs in each stage, in the order of `stages`.
+    /// Share of the step's FLOPs in each row, in the order of `rows`.
     pub fn shares(&self) -> Vec<f64> {
         let total = self.flops();
-        self.stages
+        self.rows
             .iter()
             .map(|s| if total > 0.0 { s.flops / total } else { 0.0 })
             .collect()

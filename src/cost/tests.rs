@@ -55,9 +55,12 @@ fn decode_step_matches_the_closed_form() {
             let n = led.params.matrices;
             let tt = (t + 1) as f64;
             // Kaplan's attention term is the scores q·k: 2·L·T·C.
-            assert_eq!(led.stage("scores").unwrap().flops, 2.0 * l * tt * c);
-            assert_eq!(led.stage("weighted_sum").unwrap().flops, 2.0 * l * tt * c);
-            assert_eq!(led.stage("logits").unwrap().flops, 2.0 * c * v);
+            assert_eq!(led.stage(Stage::Scores).unwrap().flops, 2.0 * l * tt * c);
+            assert_eq!(
+                led.stage(Stage::WeightedSum).unwrap().flops,
+                2.0 * l * tt * c
+            );
+            assert_eq!(led.stage(Stage::Logits).unwrap().flops, 2.0 * c * v);
             assert_eq!(
                 led.matmul_flops(),
                 2.0 * n + 2.0 * l * tt * c + 2.0 * l * tt * c + 2.0 * c * v
@@ -91,9 +94,9 @@ fn groups_add_up_to_the_total() {
     assert_eq!(names, ["embedding", "norm", "attention", "mlp", "logits"]);
     let sum: f64 = g.iter().map(|(_, f)| f).sum();
     assert!((sum - led.flops()).abs() <= 1e-9 * led.flops());
-    let mlp = led.stage("mlp_up").unwrap().flops
-        + led.stage("gelu").unwrap().flops
-        + led.stage("mlp_down").unwrap().flops;
+    let mlp = led.stage(Stage::MlpUp).unwrap().flops
+        + led.stage(Stage::Gelu).unwrap().flops
+        + led.stage(Stage::MlpDown).unwrap().flops;
     assert_eq!(g[3].1, mlp);
 }
 
@@ -115,15 +118,15 @@ fn prefill_is_the_sum_of_single_token_steps() {
     let t = 11;
     let prompt = Ledger::for_prompt(&cfg, t);
     let steps: Vec<Ledger> = (0..t).map(|i| Ledger::for_step(&cfg, i, 1)).collect();
-    for (k, stage) in prompt.stages.iter().enumerate() {
-        let sum: f64 = steps.iter().map(|s| s.stages[k].flops).sum();
+    for (k, stage) in prompt.rows.iter().enumerate() {
+        let sum: f64 = steps.iter().map(|s| s.rows[k].flops).sum();
         assert_eq!(stage.flops, sum, "{}", stage.key);
     }
     // Scores over a prompt: L·C·T(T+1)/2 multiply-adds.
     let (l, c) = (cfg.n_layer as f64, cfg.n_embd as f64);
     let tt = t as f64;
     assert_eq!(
-        prompt.stage("scores").unwrap().multiply_adds,
+        prompt.stage(Stage::Scores).unwrap().multiply_adds,
         l * c * tt * (tt + 1.0) / 2.0
     );
     assert_eq!(prompt.flops_per_token() * tt, prompt.flops());
@@ -131,8 +134,8 @@ fn prefill_is_the_sum_of_single_token_steps() {
     let last = Ledger::for_forward(&cfg, 0, t, false);
     assert_eq!(last.logit_rows, 1);
     assert_eq!(
-        prompt.stage("logits").unwrap().flops,
-        tt * last.stage("logits").unwrap().flops
+        prompt.stage(Stage::Logits).unwrap().flops,
+        tt * last.stage(Stage::Logits).unwrap().flops
     );
 }
 
@@ -184,33 +187,33 @@ fn ledger_matches_the_engine_shapes_of_a_random_model() {
             }
         }
     }
-    assert_eq!(led.stage("scores").unwrap().multiply_adds, scores);
-    assert_eq!(led.stage("weighted_sum").unwrap().multiply_adds, scores);
+    assert_eq!(led.stage(Stage::Scores).unwrap().multiply_adds, scores);
+    assert_eq!(led.stage(Stage::WeightedSum).unwrap().multiply_adds, scores);
 
     let rows = n as f64;
     let mm = |w: &crate::model::Tensor| rows * (w.shape[0] * w.shape[1]) as f64;
     let ws = &gpt.weights.layers;
     let sum = |f: &dyn Fn(&crate::model::LayerWeights) -> f64| ws.iter().map(f).sum::<f64>();
     assert_eq!(
-        led.stage("qkv").unwrap().multiply_adds,
+        led.stage(Stage::Qkv).unwrap().multiply_adds,
         sum(&|w| mm(&w.attn_w))
     );
     assert_eq!(
-        led.stage("attn_proj").unwrap().multiply_adds,
+        led.stage(Stage::OutProj).unwrap().multiply_adds,
         sum(&|w| mm(&w.attn_proj_w))
     );
     assert_eq!(
-        led.stage("mlp_up").unwrap().multiply_adds,
+        led.stage(Stage::MlpUp).unwrap().multiply_adds,
         sum(&|w| mm(&w.fc_w))
     );
     assert_eq!(
-        led.stage("mlp_down").unwrap().multiply_adds,
+        led.stage(Stage::MlpDown).unwrap().multiply_adds,
         sum(&|w| mm(&w.mlp_proj_w))
     );
     let logit_rows = step.logits.nrows() - start;
     assert_eq!(logit_rows, n);
     assert_eq!(
-        led.stage("logits").unwrap().multiply_adds,
+        led.stage(Stage::Logits).unwrap().multiply_adds,
         (logit_rows * gpt.weights.wte.len()) as f64
     );
     assert_eq!(led.kv_cache_bytes, cache.bytes() as f64);
@@ -381,4 +384,40 @@ fn formatting_helpers() {
         "2.0 million years"
     );
     assert_eq!(human_duration(f64::INFINITY), "forever");
+}
+
+/// The ledger speaks the pass's vocabulary: its rows follow the order of
+/// `pass::Stage::ALL`, print with the stage names, and JSON carries the same names.
+#[test]
+fn ledger_rows_are_keyed_by_the_stages_of_the_pass() {
+    let led = Ledger::for_step(&Config::new(2, 2, 8, 16, 10), 0, 1);
+    let order = |s: Stage| Stage::ALL.iter().position(|&x| x == s);
+    let mut last = None;
+    for r in &led.rows {
+        let first = r.key.stages().into_iter().filter_map(order).min();
+        if let Key::Stage(s) = r.key {
+            assert_eq!(r.key.to_string().parse::<Stage>(), Ok(s));
+            assert_eq!(led.stage(s), Some(r));
+            assert!(first >= last, "{} out of order", r.key);
+            last = first;
+        }
+    }
+    assert_eq!(led.stage(Stage::Mask), None);
+    assert_eq!(
+        led.stage(Stage::OutProj).map(|r| r.name),
+        Some("output projection W_O")
+    );
+    let v = serde_json::to_value(&led).unwrap();
+    let keys: Vec<&str> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = led.rows.iter().map(|r| r.key.name()).collect();
+    assert_eq!(keys, want);
+    assert!(
+        keys.contains(&"out-proj") && keys.contains(&"bias-residual"),
+        "{keys:?}"
+    );
 }

@@ -1567,7 +1567,7 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "cost.train_flops_token" => num(6.0 * Params::of(cfg).non_embedding),
         "cost.ledger_flops_token" => num(next_token_ledger(env).flops()),
         "cost.attn_flops_token" => num(next_token_ledger(env).attention_flops()),
-        "cost.unembed_flops_token" => match next_token_ledger(env).stage("logits") {
+        "cost.unembed_flops_token" => match next_token_ledger(env).stage(crate::pass::Stage::Logits) {
             Some(st) => num(st.flops),
             None => return Err("the cost ledger has no `logits` (unembedding) stage".into()),
         },

@@ -107,7 +107,10 @@ fn cost_view_shows_the_ledger_of_the_selected_position() {
         let all = Ledger::for_prompt(&cfg, pos + 1);
         // The Q, K, V projection of one token: L layers × C × 3C multiply-adds.
         let qkv_ma = (cfg.n_layer * cfg.n_embd * 3 * cfg.n_embd) as f64;
-        assert_eq!(tok.stage("qkv").map(|s| s.multiply_adds), Some(qkv_ma));
+        assert_eq!(
+            tok.stage(crate::pass::Stage::Qkv).map(|s| s.multiply_adds),
+            Some(qkv_ma)
+        );
         for (w, h) in [(80, 24), (120, 40)] {
             let s = render(&mut a, w, h);
             for want in [
@@ -195,7 +198,7 @@ fn cost_view_follows_the_position_and_the_selected_stage() {
     assert_eq!(a.cell, 2);
     let s = render(&mut a, 120, 40);
     let qkv = Ledger::for_step(&cfg, pos, 1);
-    let qkv = qkv.stage("qkv").expect("qkv");
+    let qkv = qkv.stage(crate::pass::Stage::Qkv).expect("qkv");
     let line = format!(
         "Q, K, V projection: {} FLOPs = {} layers × {}",
         count(qkv.flops),

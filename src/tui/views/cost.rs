@@ -13,6 +13,7 @@ use super::{Hits, fit, panel, text, token_quoted};
 use crate::cost::{F32_BYTES, Kind, Ledger, Params, preset, sig};
 use crate::lesson::placeholders::{bytes, count};
 use crate::model::{Config, Trace};
+use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
 
 /// Contexts the attention-share table always shows (clipped to the model's
@@ -26,7 +27,7 @@ const COL_W: usize = 7;
 
 /// How many stages the ledger lists: what ↑/↓ select from.
 pub fn stage_count(cfg: &Config) -> usize {
-    Ledger::for_step(cfg, 0, 1).stages.len()
+    Ledger::for_step(cfg, 0, 1).rows.len()
 }
 
 /// The two ledgers of position `pos`: that token run with `pos` tokens already
@@ -180,7 +181,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     // Room for every stage first, then the total, then the selected stage's line.
     let top = lines.len();
     let room = (inner.height as usize).saturating_sub(top);
-    let n_st = tok.stages.len();
+    let n_st = tok.rows.len();
     let (rows, total_row, detail_row) = if room > n_st + 1 {
         (n_st, true, true)
     } else if room > n_st {
@@ -193,7 +194,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let condensed = rows < n_st;
     let shown: Vec<usize> = if condensed {
         (0..n_st)
-            .filter(|&i| tok.stages[i].kind == Kind::Matmul)
+            .filter(|&i| tok.rows[i].kind == Kind::Matmul)
             .collect()
     } else {
         (0..n_st).collect()
@@ -204,7 +205,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let top_share = shares.iter().copied().fold(0.0, f64::max);
     let rel = |x: f64| if top_share > 0.0 { x / top_share } else { 0.0 };
     for &i in shown.iter().take(rows) {
-        let st = &tok.stages[i];
+        let st = &tok.rows[i];
         let mut style = Style::default();
         if i == sel && !condensed {
             style = style.add_modifier(Modifier::REVERSED);
@@ -217,7 +218,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         let row = cols(
             st.name,
             [ma, si(st.flops), percent(shares[i]), percent(all_shares[i])],
-            wide.then(|| si(all.stages[i].flops)),
+            wide.then(|| si(all.rows[i].flops)),
         );
         lines.push(Line::from(vec![
             Span::styled(row, style),
@@ -226,7 +227,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     }
     if condensed && shown.len() < rows {
         let rest = |l: &Ledger| -> f64 {
-            l.stages
+            l.rows
                 .iter()
                 .filter(|s| s.kind == Kind::Elementwise)
                 .map(|s| s.flops)
@@ -268,7 +269,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             Style::default().add_modifier(Modifier::BOLD),
         ));
     }
-    if detail_row && let Some(st) = tok.stages.get(sel) {
+    if detail_row && let Some(st) = tok.rows.get(sel) {
         lines.push(Line::styled(
             fit(&stage_detail(cfg, st), w),
             app.theme.dim(),
@@ -348,7 +349,7 @@ fn groups_and_rule(
         &format!(
             "The ledger counts {} for this token: it adds the unembedding ({}) and attention over the context ({}).",
             count(t_total),
-            count(tok.stage("logits").map_or(0.0, |s| s.flops)),
+            count(tok.stage(Stage::Logits).map_or(0.0, |s| s.flops)),
             count(tok.attention_flops())
         ),
         w,
@@ -357,7 +358,7 @@ fn groups_and_rule(
 }
 
 /// One stage in words: per layer, what it reads.
-fn stage_detail(cfg: &Config, st: &crate::cost::Stage) -> String {
+fn stage_detail(cfg: &Config, st: &crate::cost::Row) -> String {
     let layers = if st.per_layer {
         format!(
             " = {} layers × {}",
@@ -477,9 +478,10 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     // Parameters by group: the ledger's weight bytes per stage, in numbers.
     let inner = panel(&app.theme, "parameters", b, buf, false);
     let p = Params::of(cfg);
-    let group = |keys: &[&str]| -> f64 {
-        keys.iter()
-            .filter_map(|k| tok.stage(k))
+    let group = |stages: &[Stage]| -> f64 {
+        stages
+            .iter()
+            .filter_map(|&k| tok.stage(k))
             .map(|s| s.weight_bytes / F32_BYTES)
             .sum()
     };
@@ -487,10 +489,16 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
         ("embedding tables (wte, wpe)", p.embedding),
         (
             "attention (W_qkv, W_O, biases)",
-            group(&["qkv", "attn_proj"]),
+            group(&[Stage::Qkv, Stage::OutProj]),
         ),
-        ("MLP (W_fc, W_proj, biases)", group(&["mlp_up", "mlp_down"])),
-        ("LayerNorms (γ, β)", group(&["ln_1", "ln_2", "ln_f"])),
+        (
+            "MLP (W_fc, W_proj, biases)",
+            group(&[Stage::MlpUp, Stage::MlpDown]),
+        ),
+        (
+            "LayerNorms (γ, β)",
+            group(&[Stage::Ln1, Stage::Ln2, Stage::FinalLn]),
+        ),
     ];
     let w = inner.width as usize;
     let name_w = w.saturating_sub(19).min(31);
