@@ -207,6 +207,37 @@ pub struct BeamSettings {
     pub end_token: Option<u32>,
 }
 
+/// The most beams [`beam_search`] keeps. Memory, not time, sets it: every
+/// beam holds its own KV cache (2·L·C floats per position, 75 MB for GPT-2
+/// small at its full 1,024-token context, so 32 beams can need 2.4 GB) and
+/// each step ranks width² candidates and keeps them all in the search tree.
+pub const MAX_BEAMS: usize = 32;
+
+impl BeamSettings {
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |m: String| Err(ModelError::Input(m));
+        if self.width == 0 || self.width > MAX_BEAMS {
+            return bad(format!(
+                "{} beams: the beam width must be 1 to {MAX_BEAMS} (each beam keeps its own KV cache; 4 to 8 is typical)",
+                self.width
+            ));
+        }
+        if !self.length_penalty.is_finite() {
+            return bad(format!(
+                "length penalty {} must be a finite number (score = log P / length^α; 1 is usual, 0 = none)",
+                self.length_penalty
+            ));
+        }
+        if !(self.repetition_penalty > 0.0 && self.repetition_penalty.is_finite()) {
+            return bad(format!(
+                "repetition penalty {} must be positive (1 = off, 1.2 is typical)",
+                self.repetition_penalty
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One node of the search tree: a token some beam chose at some step.
 #[derive(Clone, Debug, Serialize)]
 pub struct BeamNode {
@@ -244,9 +275,7 @@ fn log_softmax(l: &[f32]) -> Vec<f32> {
 /// Beam search: keep the `width` most probable continuations, extending each by
 /// its `width` best next tokens per step and keeping the best `width` overall.
 pub fn beam_search(gpt: &Gpt, prompt: &[u32], s: &BeamSettings) -> Result<BeamResult, ModelError> {
-    if s.width == 0 {
-        return Err(ModelError::Input("beam width must be at least 1".into()));
-    }
+    s.validate()?;
     let iv = Interventions::default();
     let mut cache = KvCache::new(&gpt.config);
     let logits = gpt.forward(prompt, &mut cache, &iv, None, false)?;

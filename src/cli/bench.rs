@@ -2,6 +2,7 @@
 //! Prints medians over repeated runs; the README quotes them beside PyTorch's.
 
 use anyhow::Result;
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -63,8 +64,10 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
     }
     let (prefill_ms, tps, traced_ms) = (median(prefill), median(decode), median(traced));
     let c = &gpt.config;
+    let mut out = super::out::stdout();
     if a.json {
-        println!(
+        writeln!(
+            out,
             "{}",
             serde_json::json!({
                 "model": l.dir.display().to_string(),
@@ -83,9 +86,10 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
                     .map(|i| gptlens::cost::Ledger::for_forward(c, ids.len() + i, 1, false).flops())
                     .sum::<f64>() * tps / n.max(1) as f64,
             })
-        );
+        )?;
     } else {
-        println!(
+        writeln!(
+            out,
             "model        {} ({} layers, {} heads, {} wide, vocab {}, {:.1}M params)",
             l.dir.display(),
             c.n_layer,
@@ -93,14 +97,23 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
             c.n_embd,
             c.vocab_size,
             c.n_params() as f64 / 1e6
-        );
-        println!("load         {load_ms:.1} ms");
-        println!("prefill      {prefill_ms:.2} ms for {} tokens", ids.len());
-        println!(
+        )?;
+        writeln!(out, "load         {load_ms:.1} ms")?;
+        writeln!(
+            out,
+            "prefill      {prefill_ms:.2} ms for {} tokens",
+            ids.len()
+        )?;
+        writeln!(
+            out,
             "decode       {tps:.1} tokens/s ({n} tokens, KV cache, greedy, {} threads)",
             rayon::current_num_threads()
-        );
-        println!("traced step  {traced_ms:.3} ms (one token, every stage recorded)");
+        )?;
+        writeln!(
+            out,
+            "traced step  {traced_ms:.3} ms (one token, every stage recorded)"
+        )?;
     }
+    out.flush()?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! a published preset or any shape, with every assumption printed beside it.
 
 use anyhow::{Context, Result, bail};
+use std::io::Write;
 use std::path::Path;
 
 use gptlens::cost::{
@@ -211,7 +212,7 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
     let e = Estimate::new(shape, d, &assumptions, measured)?;
     let cfg = shape.config();
     let ledger = Ledger::for_forward(&cfg, shape.n_ctx - 1, 1, false);
-
+    let mut out = super::out::stdout();
     if a.json {
         let v = serde_json::json!({
             "shape_from": label,
@@ -229,10 +230,12 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
             "arithmetic": "64-bit floating point",
             "footnotes": footnotes(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        out.flush()?;
         return Ok(());
     }
     print_text(
+        &mut out,
         &e,
         &label,
         preset,
@@ -240,7 +243,8 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
         speed.as_ref(),
         &measured_what,
         measure_error,
-    );
+    )?;
+    out.flush()?;
     Ok(())
 }
 
@@ -289,6 +293,7 @@ fn rate(x: f64) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn print_text(
+    out: &mut impl Write,
     e: &Estimate,
     label: &str,
     preset: Option<cost::Preset>,
@@ -296,13 +301,14 @@ fn print_text(
     speed: Option<&Speed>,
     measured_what: &str,
     measure_error: Option<String>,
-) {
+) -> std::io::Result<()> {
     let s = &e.shape;
     let a = &e.assumptions;
     let p = &e.params;
     let src = |p: cost::Preset| format!(" [{}]", p.source);
-    println!("gptlens cost: {label}");
-    println!(
+    writeln!(out, "gptlens cost: {label}")?;
+    writeln!(
+        out,
         "shape         {} layers, {} heads, {} wide, vocabulary {}, context {}{}",
         s.n_layer,
         s.n_head,
@@ -310,31 +316,35 @@ fn print_text(
         s.vocab_size,
         s.n_ctx,
         preset.map_or(String::new(), src)
-    );
+    )?;
     let published = preset.map_or(String::new(), |p| {
         format!(" (published: {}{})", short(p.published_params), src(p))
     });
-    println!(
+    writeln!(
+        out,
         "parameters    {} total{published}; non-embedding N = {} ({} in weight matrices, 12·L·C²); embeddings {}",
         short(p.total),
         short(p.non_embedding),
         short(p.matrices),
         short(p.embedding)
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "inference     2·N = {} FLOPs per token [2]; the ledger counts {} for the last token of a full {}-token context (attention, logits and elementwise work included)",
         sig(e.inference_flops_per_token, 3),
         sig(e.ledger_flops_per_token_full_context, 3),
         s.n_ctx
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "KV cache      {} per token (2·L·C numbers at {} bytes); {} for a full {}-token context",
         bytes(e.kv_cache_bytes_per_token),
         a.weight_bytes,
         bytes(e.kv_cache_bytes_full_context),
         s.n_ctx
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "memory        inference {} ({} weights at {} bytes/param + full KV cache); training {} at {} bytes/param (weights {}, gradients {}, optimizer {}) [5], activations not included",
         bytes(e.inference_memory_bytes),
         bytes(e.weights_bytes),
@@ -344,7 +354,7 @@ fn print_text(
         a.weight_bytes,
         a.grad_bytes,
         a.optimizer_bytes
-    );
+    )?;
     let published_train = match preset.and_then(|p| p.published_training) {
         Some((tokens, flops)) if tokens == e.train_tokens => {
             format!(
@@ -355,18 +365,21 @@ fn print_text(
         }
         _ => String::new(),
     };
-    println!(
+    writeln!(
+        out,
         "training      D = {} tokens: 6·N·D ≈ {} FLOPs [2]{published_train}",
         short(e.train_tokens),
         sig(e.training_flops, 2),
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "              to 3 figures {}; {} counting the embeddings too; {} with the attention term 3·D·(2N + 2·L·T·C)",
         sig(e.training_flops, 3),
         sig(e.training_flops_all_params, 3),
         sig(e.training_flops_with_attention, 3)
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "accelerators  {} {}-hours at {} peak [4] × {} utilisation ({} on one); ${} at ${:.2} per hour",
         hours(e.accelerator_hours),
         a.accelerator,
@@ -375,7 +388,7 @@ fn print_text(
         human_duration(e.accelerator_hours * 3600.0),
         money(e.price),
         a.price_per_hour
-    );
+    )?;
     match (e.measured_flops_per_s, e.this_machine_seconds) {
         (Some(m), Some(secs)) => {
             let how = match speed {
@@ -389,18 +402,21 @@ fn print_text(
                 ),
                 None => measured_what.to_string(),
             };
-            println!(
+            writeln!(
+                out,
                 "this machine  at {} ({how}), 6·N·D would take {}",
                 rate(m),
                 human_duration(secs)
-            );
+            )?;
         }
-        _ => println!(
+        _ => writeln!(
+            out,
             "this machine  not measured ({}); pass --measured-flops F or --model DIR",
             measure_error.unwrap_or_default()
-        ),
+        )?,
     }
-    println!(
+    writeln!(
+        out,
         "assumptions   --accelerator {} --peak-flops {:e} --utilisation {} --price {} --weight-bytes {} --grad-bytes {} --optimizer-bytes {} (change any of them)",
         a.accelerator,
         a.peak_flops,
@@ -409,12 +425,13 @@ fn print_text(
         a.weight_bytes,
         a.grad_bytes,
         a.optimizer_bytes
-    );
-    println!();
-    println!(
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "where one token's work goes (the last of a full {}-token context, f32 as this engine runs it):",
         s.n_ctx
-    );
+    )?;
     let shares = ledger.shares();
     for (st, share) in ledger.rows.iter().zip(shares) {
         let ma = if st.kind == Kind::Matmul {
@@ -422,26 +439,29 @@ fn print_text(
         } else {
             "-".into()
         };
-        println!(
+        writeln!(
+            out,
             "  {:<28} {:>9} MAs {:>9} FLOPs {:>5.1}%  weights read {}",
             st.name,
             ma,
             sig(st.flops, 3),
             share * 100.0,
             bytes(st.weight_bytes)
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "  total {} FLOPs; {} of weights and {} of KV cache read: {:.1} FLOPs per byte",
         sig(ledger.flops(), 3),
         bytes(ledger.weight_bytes()),
         bytes(ledger.kv_read_bytes),
         ledger.arithmetic_intensity()
-    );
-    println!();
+    )?;
+    writeln!(out)?;
     for (i, f) in footnotes().iter().enumerate() {
-        println!("[{}] {f}", i + 1);
+        writeln!(out, "[{}] {f}", i + 1)?;
     }
+    Ok(())
 }
 
 /// Small counts plainly (11.4), large ones in e-notation (7.0e5).

@@ -1,12 +1,13 @@
 //! `gptlens generate`: plain generation to stdout.
 
 use anyhow::Result;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use gptlens::sample::{BeamSettings, Sampling, beam_search};
 use gptlens::session::generate;
-use gptlens::text::safe_text;
+
+use super::out::TextMode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,7 +32,7 @@ pub struct Args {
     /// Random seed: the same seed gives the same text.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Beam search with this many beams instead of sampling.
+    /// Beam search with this many beams instead of sampling (at most 32).
     #[arg(long)]
     beams: Option<usize>,
     /// Beam search length penalty α (score = log P / length^α).
@@ -42,7 +43,25 @@ pub struct Args {
     ignore_eos: bool,
 }
 
-pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
+pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
+    // Every setting is checked before anything is printed.
+    let sampling = Sampling {
+        temperature: a.temperature,
+        top_k: a.top_k,
+        top_p: a.top_p,
+        repetition_penalty: a.repetition_penalty,
+    };
+    sampling.validate()?;
+    let beams = a.beams.map(|width| BeamSettings {
+        width,
+        max_tokens: a.max_tokens,
+        length_penalty: a.length_penalty,
+        repetition_penalty: a.repetition_penalty,
+        end_token: None,
+    });
+    if let Some(b) = &beams {
+        b.validate()?;
+    }
     let l = super::load_model(model)?;
     let ids = super::encode_prompt(&l, &a.prompt)?;
     let eot = if a.ignore_eos {
@@ -50,21 +69,10 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
     } else {
         l.tokenizer.end_of_text()
     };
-    let tty = std::io::stdout().is_terminal();
-    let clean = |s: &str| if tty { safe_text(s) } else { s.to_string() };
-    let mut out = std::io::stdout().lock();
-    if let Some(width) = a.beams {
-        let r = beam_search(
-            &l.gpt,
-            &ids,
-            &BeamSettings {
-                width,
-                max_tokens: a.max_tokens,
-                length_penalty: a.length_penalty,
-                repetition_penalty: a.repetition_penalty,
-                end_token: eot,
-            },
-        )?;
+    let mut out = super::out::stdout();
+    if let Some(mut b) = beams {
+        b.end_token = eot;
+        let r = beam_search(&l.gpt, &ids, &b)?;
         let best = r
             .beams
             .first()
@@ -73,45 +81,41 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
         writeln!(
             out,
             "{}{}",
-            clean(&a.prompt),
-            clean(&l.tokenizer.decode(&best))
+            text.show(&a.prompt),
+            text.show(&l.tokenizer.decode(&best))
         )?;
+        out.flush()?;
         return Ok(());
     }
-    let s = Sampling {
-        temperature: a.temperature,
-        top_k: a.top_k,
-        top_p: a.top_p,
-        repetition_penalty: a.repetition_penalty,
-    };
-    write!(out, "{}", clean(&a.prompt))?;
+    write!(out, "{}", text.show(&a.prompt))?;
     out.flush()?;
     // Decode the whole continuation each time so multi-byte characters split
     // across tokens print correctly; print only what is new.
     let mut generated: Vec<u32> = vec![];
     let mut printed = String::new();
     let mut io_err = None;
-    generate(&l.gpt, &ids, a.max_tokens, &s, a.seed, eot, |t| {
-        if Some(t) == eot {
+    generate(&l.gpt, &ids, a.max_tokens, &sampling, a.seed, eot, |t| {
+        if Some(t) == eot || io_err.is_some() {
             return;
         }
         generated.push(t);
-        let text = l.tokenizer.decode(&generated);
-        if !text.ends_with('\u{fffd}') && text.starts_with(printed.as_str()) {
-            let new = &text[printed.len()..];
-            if let Err(e) = write!(out, "{}", clean(new)).and_then(|_| out.flush()) {
+        let decoded = l.tokenizer.decode(&generated);
+        if !decoded.ends_with('\u{fffd}') && decoded.starts_with(printed.as_str()) {
+            let new = &decoded[printed.len()..];
+            if let Err(e) = write!(out, "{}", text.show(new)).and_then(|_| out.flush()) {
                 io_err.get_or_insert(e);
             }
-            printed = text;
+            printed = decoded;
         }
     })?;
-    let text = l.tokenizer.decode(&generated);
-    if text.len() > printed.len() && text.starts_with(printed.as_str()) {
-        write!(out, "{}", clean(&text[printed.len()..]))?;
-    }
     if let Some(e) = io_err {
         return Err(e.into());
     }
+    let decoded = l.tokenizer.decode(&generated);
+    if decoded.len() > printed.len() && decoded.starts_with(printed.as_str()) {
+        write!(out, "{}", text.show(&decoded[printed.len()..]))?;
+    }
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }

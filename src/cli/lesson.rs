@@ -2,7 +2,7 @@
 //! the lesson player, or print one with its live numbers.
 
 use anyhow::{Context, Result, bail};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use gptlens::lesson::{self, Env, Lesson, render};
@@ -10,6 +10,8 @@ use gptlens::sample::Sampling;
 use gptlens::tui::heatmap::{ColorMode, Theme};
 use gptlens::tui::player::Player;
 use gptlens::tui::{App, Options};
+
+use super::out::TextMode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -25,13 +27,18 @@ pub struct Args {
 }
 
 /// `gptlens lessons`: one line per lesson, in teaching order.
-pub fn list() -> Result<()> {
+pub fn list(text: TextMode) -> Result<()> {
     let lessons = lesson::all().context("reading the lessons")?;
     let w = lessons.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    let mut out = super::out::stdout();
     for l in &lessons {
-        println!("{:w$}  {}", l.name, l.summary);
+        writeln!(out, "{:w$}  {}", text.show(&l.name), text.show(&l.summary))?;
     }
-    println!("\nOpen one with `gptlens lesson NAME` (add --print for a handout).");
+    writeln!(
+        out,
+        "\nOpen one with `gptlens lesson NAME` (add --print for a handout)."
+    )?;
+    out.flush()?;
     Ok(())
 }
 
@@ -55,7 +62,12 @@ fn model_dir(model: Option<&Path>, l: &Lesson) -> Result<Option<PathBuf>> {
     Ok(Some(dir))
 }
 
-pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<()> {
+pub fn run(
+    model: Option<&Path>,
+    look: super::explore::Look,
+    text: TextMode,
+    a: Args,
+) -> Result<()> {
     let l = match (&a.file, &a.name) {
         (Some(f), _) => lesson::load_file(f)?,
         (None, Some(n)) => lesson::find(n)?,
@@ -74,18 +86,23 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
         Some(&loaded.dir),
     );
     let md = render::markdown(&l, &env)?;
+    let print = |md: &str| -> Result<()> {
+        let mut out = super::out::stdout();
+        out.write_all(text.show(md).as_bytes())?;
+        out.flush()?;
+        Ok(())
+    };
     if a.print {
-        print!("{md}");
-        return Ok(());
+        return print(&md);
     }
     // Piped or redirected: the text is what can be shown.
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "note: the lesson player needs an interactive terminal (stdin and stdout are not both a terminal), so here is the lesson as text; `gptlens lesson {} --print` writes just this",
-            l.name
+            gptlens::text::safe_text(&l.name)
         );
-        print!("{md}");
-        return Ok(());
+        return print(&md);
     }
     if l.scenes.is_empty() {
         bail!(

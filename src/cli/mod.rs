@@ -6,6 +6,7 @@ mod explore;
 mod generate;
 mod init;
 mod lesson;
+pub mod out;
 mod trace;
 mod train;
 
@@ -35,6 +36,11 @@ pub struct Cli {
     /// Colormap for magnitudes in the explorer (signed values use blue–white–red).
     #[arg(long, global = true, value_enum, default_value = "viridis")]
     pub palette: gptlens::tui::heatmap::Palette,
+    /// Write prompt, token and lesson text raw even to a terminal (control
+    /// characters and escape sequences included). Without it they are shown
+    /// escaped (␛, \u{7}) on a terminal, and raw to a pipe or file.
+    #[arg(long, global = true)]
+    pub raw: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -65,16 +71,17 @@ pub fn run(cli: Cli) -> Result<()> {
         ascii: cli.ascii,
         palette: cli.palette,
     };
+    let text = out::TextMode::for_stdout(cli.raw);
     match cli.command {
         Some(Command::Explore(a)) => explore::run(cli.model.as_deref(), look, a),
-        Some(Command::Generate(a)) => generate::run(cli.model.as_deref(), a),
+        Some(Command::Generate(a)) => generate::run(cli.model.as_deref(), text, a),
         Some(Command::Trace(a)) => trace::run(cli.model.as_deref(), a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
         Some(Command::Train(a)) => train::run(a),
         Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
-        Some(Command::Lessons) => lesson::list(),
-        Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), look, a),
+        Some(Command::Lessons) => lesson::list(text),
+        Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), look, text, a),
         None => explore::run(cli.model.as_deref(), look, explore::Args::default()),
     }
 }
@@ -107,11 +114,11 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
     tokenizer.check_matches(&gpt.config)?;
     let bad = gpt.weights.non_finite();
     if !bad.is_empty() {
-        eprintln!(
-            "warning: {} tensor(s) hold NaN or infinite values ({}); the outputs will not mean much",
+        out::warn(format_args!(
+            "{} tensor(s) hold NaN or infinite values ({}); the outputs will not mean much",
             bad.len(),
             bad.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-        );
+        ));
     }
     Ok(Loaded {
         gpt: Arc::new(gpt),
@@ -131,10 +138,10 @@ pub fn encode_prompt(l: &Loaded, prompt: &str) -> Result<Vec<u32>> {
     let ids = l.tokenizer.encode(prompt)?;
     let ctx = l.gpt.config.n_positions;
     if ids.len() > ctx {
-        eprintln!(
-            "warning: the prompt is {} tokens but the model's context is {ctx}; keeping the last {ctx}",
+        out::warn(format_args!(
+            "the prompt is {} tokens but the model's context is {ctx}; keeping the last {ctx}",
             ids.len()
-        );
+        ));
         return Ok(ids[ids.len() - ctx..].to_vec());
     }
     Ok(ids)

@@ -134,10 +134,10 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
             }
             let ctx = l.gpt.config.n_positions;
             if out.len() > ctx {
-                eprintln!(
-                    "warning: {} ids but the context is {ctx}; keeping the last {ctx}",
+                super::out::warn(format_args!(
+                    "{} ids but the context is {ctx}; keeping the last {ctx}",
                     out.len()
-                );
+                ));
                 out.drain(..out.len() - ctx);
             }
             out
@@ -148,8 +148,9 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
     let trace = l.gpt.trace(&ids, &Interventions::default())?;
     let tok = &l.tokenizer;
     let v = to_json(&trace, &|id| tok.token_text(id), &l.gpt.config, a.full);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     serde_json::to_writer(&mut out, &v)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }

@@ -1,0 +1,345 @@
+//! The command line under hostile conditions: a closed or full stdout, a
+//! terminal that would act on escape sequences, bad settings and paths. Each
+//! test runs the real binary.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gptlens");
+
+/// What main returns after the reader of stdout went away (128 + SIGPIPE).
+const CLOSED_PIPE: i32 = 141;
+
+/// A random 2-layer model folder (byte tokenizer) made by `gptlens init`.
+fn model() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("m");
+    let out = Command::new(BIN)
+        .arg("init")
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("run gptlens init");
+    assert!(out.status.success(), "{out:?}");
+    (tmp, dir)
+}
+
+fn cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE");
+    c
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn no_panic(args: &[String], o: &Output) {
+    let e = stderr(o);
+    assert!(
+        !e.contains("panicked") && o.status.code() != Some(101),
+        "gptlens {args:?} panicked: {e}"
+    );
+}
+
+/// Every command that writes to stdout, at its smallest setting.
+fn printing_commands(m: &str) -> Vec<Vec<String>> {
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        v(&["lessons"]),
+        v(&["--model", m, "lesson", "tokens", "--print"]),
+        v(&["cost"]),
+        v(&["cost", "--json"]),
+        v(&["--model", m, "trace", "--ids", "1,2,3", "--json"]),
+        v(&[
+            "--model",
+            m,
+            "generate",
+            "--prompt",
+            "hi",
+            "--max-tokens",
+            "3",
+        ]),
+        v(&[
+            "--model",
+            m,
+            "generate",
+            "--prompt",
+            "hi",
+            "--max-tokens",
+            "2",
+            "--beams",
+            "2",
+        ]),
+        v(&["--model", m, "bench", "--tokens", "1", "--repeat", "1"]),
+        v(&[
+            "--model", m, "bench", "--tokens", "1", "--repeat", "1", "--json",
+        ]),
+    ]
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_for_every_command() {
+    let (_t, dir) = model();
+    for args in printing_commands(dir.to_str().unwrap()) {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full exists on Linux");
+        let o = cmd(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+            .stdout(full)
+            .output()
+            .expect("run gptlens");
+        no_panic(&args, &o);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "gptlens {args:?}: {e}");
+        assert!(
+            e.contains("cannot write to standard output") && e.contains("No space left on device"),
+            "gptlens {args:?}: {e}"
+        );
+        assert!(!e.contains("cannot read"), "gptlens {args:?}: {e}");
+        assert_eq!(e.matches("os error 28").count(), 1, "said once: {e}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let (_t, dir) = model();
+    for args in printing_commands(dir.to_str().unwrap()) {
+        // The reader is gone before gptlens writes its first byte.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let o = cmd(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+            .stdout(writer)
+            .output()
+            .expect("run gptlens");
+        no_panic(&args, &o);
+        assert_eq!(
+            o.status.code(),
+            Some(CLOSED_PIPE),
+            "gptlens {args:?}: {}",
+            stderr(&o)
+        );
+        assert_eq!(stderr(&o), "", "nothing to say about a closed pipe");
+    }
+}
+
+#[test]
+fn a_pipe_closed_after_one_byte_ends_a_long_output_quietly() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    let ids = (1..=100)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let big = dir.join("big.md");
+    let body = "A long lesson line, over and over.\n".repeat(30_000);
+    std::fs::write(
+        &big,
+        format!("---\ntitle: Big\nsummary: S\nprompt: Tom\norder: 1\n---\n{body}## Step\n```step\nview: tokens\n```\n{body}"),
+    )
+    .expect("write lesson");
+    // Megabytes each: far more than a pipe holds, so gptlens is still
+    // writing when the reader goes away.
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["--model", m, "trace", "--ids", &ids, "--json", "--full"],
+        vec![
+            "--model",
+            m,
+            "lesson",
+            "--file",
+            big.to_str().unwrap(),
+            "--print",
+        ],
+    ];
+    for args in runs {
+        let mut child = cmd(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn gptlens");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut one = [0u8; 1];
+        stdout.read_exact(&mut one).expect("the first byte");
+        drop(stdout);
+        let o = child.wait_with_output().expect("gptlens ends");
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        no_panic(&args, &o);
+        let code = o.status.code();
+        let e = stderr(&o);
+        assert_eq!(code, Some(CLOSED_PIPE), "gptlens {args:?}: {e}");
+        assert_eq!(e, "", "gptlens {args:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Escapes: a terminal acts on ESC and friends, so untrusted text is shown
+// escaped there, and raw to a pipe or with --raw.
+// ---------------------------------------------------------------------------
+
+/// OSC 52 (write "hi" to the clipboard), BEL, then plain text.
+const HOSTILE: &str = "\u{1b}]52;c;aGk=\u{7}Tom";
+
+/// Runs `args` under a pseudo-terminal (util-linux `script`); returns the
+/// bytes gptlens wrote to it.
+fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> Vec<u8> {
+    let mut line = format!("'{BIN}'");
+    for a in args {
+        line.push_str(&format!(" '{a}'"));
+    }
+    let mut c = Command::new("script");
+    c.args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c
+        .output()
+        .expect("`script` (util-linux) runs commands on a pseudo-terminal");
+    assert!(o.status.success(), "{line}: {}", stderr(&o));
+    o.stdout
+}
+
+fn has_raw_escapes(b: &[u8]) -> bool {
+    b.contains(&0x1b) || b.contains(&0x07)
+}
+
+/// A lesson file whose title, prompt and body carry escape sequences.
+fn hostile_lesson(dir: &Path) -> PathBuf {
+    let f = dir.join("hostile.md");
+    let text = format!(
+        "---\ntitle: T{HOSTILE}\nsummary: S\nprompt: P{HOSTILE}\norder: 1\n---\n# T{HOSTILE}\n\nBody {HOSTILE}\n\n## Step\n```step\nview: tokens\n```\nText {HOSTILE}\n"
+    );
+    std::fs::write(&f, text).expect("write lesson");
+    f
+}
+
+#[test]
+fn untrusted_text_is_escaped_on_a_terminal_and_raw_elsewhere() {
+    let (t, dir) = model();
+    let m = dir.to_str().unwrap();
+    let lesson = hostile_lesson(t.path());
+    let l = lesson.to_str().unwrap();
+    let generate = [
+        "--model",
+        m,
+        "generate",
+        "--prompt",
+        HOSTILE,
+        "--max-tokens",
+        "2",
+    ];
+    let print = ["--model", m, "lesson", "--file", l, "--print"];
+    for args in [&generate[..], &print[..]] {
+        let tty = on_a_terminal(args, &[]);
+        let text = String::from_utf8_lossy(&tty);
+        assert!(!has_raw_escapes(&tty), "{args:?} on a terminal: {text:?}");
+        assert!(text.contains("␛]52;c;aGk=\\u{7}Tom"), "{args:?}: {text:?}");
+
+        let mut raw_args = vec!["--raw"];
+        raw_args.extend_from_slice(args);
+        let raw = on_a_terminal(&raw_args, &[]);
+        assert!(
+            raw.windows(HOSTILE.len()).any(|w| w == HOSTILE.as_bytes()),
+            "--raw keeps the bytes: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+
+        let piped = cmd(args).output().expect("run gptlens");
+        assert!(piped.status.success(), "{}", stderr(&piped));
+        assert!(
+            piped
+                .stdout
+                .windows(HOSTILE.len())
+                .any(|w| w == HOSTILE.as_bytes()),
+            "a pipe gets the bytes as they are"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Settings: refused before anything is printed.
+// ---------------------------------------------------------------------------
+
+/// Runs gptlens with piped output; (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let o = cmd(args).output().expect("run gptlens");
+    let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    no_panic(&a, &o);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr(&o),
+    )
+}
+
+#[test]
+fn bad_beam_settings_are_refused_with_the_limit() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    let beams = |extra: &[&str]| {
+        let mut a = vec![
+            "--model",
+            m,
+            "generate",
+            "--prompt",
+            "Tom",
+            "--max-tokens",
+            "2",
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    for bad in ["NaN", "inf", "-inf"] {
+        let flag = format!("--length-penalty={bad}");
+        let (code, out, err) = beams(&["--beams", "2", &flag]);
+        assert_eq!((code, out.as_str()), (Some(1), ""), "{bad}: {err}");
+        assert!(
+            err.contains("length penalty") && err.contains("finite"),
+            "{err}"
+        );
+    }
+    let (code, out, err) = beams(&["--beams", "100000"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""), "{err}");
+    assert!(
+        err.contains("100000 beams") && err.contains("1 to 32"),
+        "{err}"
+    );
+    let (code, _, err) = beams(&["--beams", "0"]);
+    assert_eq!(code, Some(1), "{err}");
+    let (code, out, err) = beams(&["--beams", "32"]);
+    assert_eq!(code, Some(0), "the cap itself is allowed: {err}");
+    assert!(out.starts_with("Tom"), "{out}");
+}
+
+#[test]
+fn sampling_errors_come_before_the_prompt_is_printed() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    for bad in [
+        &["--temperature=-1"][..],
+        &["--top-p", "0"],
+        &["--repetition-penalty", "NaN"],
+    ] {
+        let mut a = vec!["--model", m, "generate", "--prompt", "Tom"];
+        a.extend_from_slice(bad);
+        let (code, out, err) = run(&a);
+        assert_eq!(code, Some(1), "{bad:?}: {err}");
+        assert_eq!(out, "", "{bad:?}: nothing printed before the error");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+}
+
+#[test]
+fn an_os_error_is_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = run(&["lesson", "--file", d, "--print"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.matches("os error 21").count(), 1, "{err}");
+    assert!(err.contains(d), "{err}");
+}
