@@ -55,6 +55,7 @@ fn opts(corpus: &Path, out: &Path) -> RunOptions {
         checkpoint_every: 2,
         resume: false,
         force: false,
+        max_memory: None,
     }
 }
 
@@ -221,4 +222,177 @@ fn a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     assert_eq!(meta["step"].as_u64().unwrap(), step - 1);
     let gpt = Gpt::open(&out).unwrap();
     assert!(gpt.weights.non_finite().is_empty());
+}
+
+fn messages(
+    h: &Hyper,
+    o: &RunOptions,
+) -> (Result<gptlens::train::Summary, TrainError>, Vec<String>) {
+    let mut m = Vec::new();
+    let r = train(h, o, &AtomicBool::new(false), &mut |p| {
+        if let Some(s) = &p.message {
+            m.push(s.clone());
+        }
+    });
+    (r, m)
+}
+
+#[test]
+fn a_run_too_large_for_memory_is_refused_before_the_tokenizer_is_trained() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = corpus(dir.path(), 40);
+    let out = dir.path().join("m");
+    let mut h = small();
+    h.n_embd = 1_000_000;
+    let (r, notes) = messages(&h, &opts(&c, &out));
+    let e = err_text(r);
+    assert!(
+        e.contains("needs") && e.contains("TiB") && e.contains("available"),
+        "{e}"
+    );
+    assert!(notes.iter().all(|n| !n.contains("BPE")), "{notes:?}");
+    assert!(!out.exists());
+    // The limit can be set; then the need is printed.
+    let mut o = opts(&c, &out);
+    o.max_memory = Some(1 << 20);
+    let e = err_text(run(&small(), &{
+        let mut o = o.clone();
+        o.max_memory = Some(1000);
+        o
+    }));
+    assert!(e.contains("needs") && e.contains("--max-memory"), "{e}");
+    o.max_memory = Some(1 << 30);
+    let (r, notes) = messages(&small(), &o);
+    r.unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("memory: ") && n.contains("AdamW")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn a_vocabulary_larger_than_the_tokenizer_learned_is_reduced_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = corpus(dir.path(), 40);
+    for asked in [5000, 100_000_000] {
+        let out = dir.path().join(format!("m{asked}"));
+        let mut h = small();
+        h.vocab_size = asked;
+        let (r, notes) = messages(&h, &opts(&c, &out));
+        let s = r.unwrap();
+        let tok = Tokenizer::open(&out.join("tokenizer.json")).unwrap();
+        let learned = tok.vocab_size();
+        assert!(learned < 1000, "{learned}");
+        assert_eq!(s.hyper.vocab_size, learned);
+        assert_eq!(Gpt::open(&out).unwrap().config.vocab_size, learned);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains(&format!("learned {learned} tokens"))),
+            "{notes:?}"
+        );
+        // The same command resumes: the request is reduced the same way.
+        let mut o = opts(&c, &out);
+        o.resume = true;
+        assert_eq!(run(&h, &o).unwrap().hyper.vocab_size, learned);
+    }
+}
+
+#[test]
+fn nonsense_numbers_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = corpus(dir.path(), 40);
+    let out = dir.path().join("m");
+    type Set = Box<dyn Fn(&mut Hyper)>;
+    let cases: Vec<(&str, Set)> = vec![
+        ("--lr", Box::new(|h| h.lr = -1.0)),
+        ("--lr", Box::new(|h| h.lr = 0.0)),
+        ("--lr", Box::new(|h| h.lr = f32::NAN)),
+        ("--lr", Box::new(|h| h.lr = f32::INFINITY)),
+        ("--min-lr", Box::new(|h| h.min_lr = -1e-3)),
+        ("--min-lr", Box::new(|h| h.min_lr = f32::NAN)),
+        ("--min-lr", Box::new(|h| h.min_lr = 1.0)),
+        ("--weight-decay", Box::new(|h| h.weight_decay = -0.1)),
+        ("--weight-decay", Box::new(|h| h.weight_decay = f32::NAN)),
+        (
+            "--weight-decay",
+            Box::new(|h| h.weight_decay = f32::INFINITY),
+        ),
+        ("--grad-clip", Box::new(|h| h.grad_clip = -1.0)),
+        ("--grad-clip", Box::new(|h| h.grad_clip = f32::NAN)),
+        ("--grad-clip", Box::new(|h| h.grad_clip = f32::INFINITY)),
+        ("--batch", Box::new(|h| h.batch = 0)),
+        ("--steps", Box::new(|h| h.steps = 0)),
+        ("n_head", Box::new(|h| h.n_head = 3)),
+        ("n_layer", Box::new(|h| h.n_layer = 0)),
+    ];
+    for (flag, set) in cases {
+        let mut h = small();
+        set(&mut h);
+        let e = err_text(run(&h, &opts(&c, &out)));
+        assert!(e.contains(flag), "{flag}: {e}");
+        assert!(!out.exists(), "{flag}");
+    }
+}
+
+#[test]
+fn a_failed_run_removes_the_folder_it_created_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = corpus(dir.path(), 1);
+    let mut h = small();
+    h.batch = 8;
+    let out = dir.path().join("new/m");
+    // Fails after the tokenizer was written: the same command fails the same way.
+    for _ in 0..2 {
+        let e = err_text(run(&h, &opts(&c, &out)));
+        assert!(e.contains("smaller than one batch"), "{e}");
+        assert!(!dir.path().join("new").exists());
+    }
+    // A folder that existed is left alone (with --force its files get replaced).
+    let old = dir.path().join("old");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::write(old.join("notes.txt"), "mine").unwrap();
+    let mut o = opts(&c, &old);
+    o.force = true;
+    err_text(run(&h, &o));
+    assert_eq!(
+        std::fs::read_to_string(old.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    // A NaN before the first checkpoint keeps nothing either.
+    let big = corpus(dir.path(), 40);
+    let mut h = small();
+    h.lr = 1e30;
+    h.min_lr = 1e30;
+    h.warmup = 0;
+    h.steps = 50;
+    let mut o = opts(&big, &out);
+    o.checkpoint_every = 0;
+    assert!(matches!(run(&h, &o), Err(TrainError::NonFinite { .. })));
+    assert!(!dir.path().join("new").exists());
+}
+
+#[test]
+fn resume_of_a_folder_without_a_run_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = corpus(dir.path(), 40);
+    let mut o = opts(&c, &dir.path().join("nonexistent"));
+    o.resume = true;
+    let e = err_text(run(&small(), &o));
+    assert!(
+        e.contains("does not exist") && !e.contains("gptlens init"),
+        "{e}"
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let mut o = opts(&c, &empty);
+    o.resume = true;
+    let e = err_text(run(&small(), &o));
+    assert!(
+        e.contains("no tokenizer.json") && e.contains("--force"),
+        "{e}"
+    );
+    assert!(empty.is_dir());
 }

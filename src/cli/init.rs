@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use gptlens::model::{Config, random_model};
 use gptlens::tokenizer::{Tokenizer, bytes_tokenizer_json};
+use gptlens::train::files::CreatedDir;
+use gptlens::train::memory;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -34,6 +36,10 @@ pub struct Args {
     /// Overwrite an existing folder.
     #[arg(long)]
     force: bool,
+    /// Refuse a model that needs more memory than this (e.g. 8G) instead of more
+    /// than the machine has available.
+    #[arg(long, value_name = "SIZE", value_parser = memory::parse_size)]
+    max_memory: Option<u64>,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -59,16 +65,24 @@ pub fn run(a: Args) -> Result<()> {
             a.out.display()
         );
     }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    // Counted before anything is allocated or created.
+    let need = memory::model_need(&cfg)?;
+    memory::check(&need, a.max_memory, "this model")?;
+    // Removed again if writing fails, unless it existed before.
+    let mut dir =
+        CreatedDir::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let gpt = random_model(&cfg, a.seed, false);
     gpt.save(&a.out)?;
-    std::fs::write(a.out.join("tokenizer.json"), tok_json)?;
+    let tp = a.out.join("tokenizer.json");
+    std::fs::write(&tp, tok_json).with_context(|| format!("writing {}", tp.display()))?;
+    dir.keep();
     eprintln!(
-        "wrote a random {}-layer, {}-head, {}-wide model ({} parameters) to {}",
+        "wrote a random {}-layer, {}-head, {}-wide model ({} parameters, {} in memory) to {}",
         a.layers,
         a.heads,
         a.embd,
         cfg.n_params(),
+        memory::bytes(need.total()),
         a.out.display()
     );
     Ok(())

@@ -5,12 +5,15 @@ use anyhow::{Context, Result, bail};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use gptlens::model::random_model;
 use gptlens::rng::Rng;
-use gptlens::train::{Dropout, Hyper, Progress, RunOptions, Summary, Trainer, bits_per_byte};
+use gptlens::train::memory::{self, parse_size};
+use gptlens::train::{
+    Dropout, Hyper, Progress, RunOptions, Summary, TrainError, Trainer, bits_per_byte,
+};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum Preset {
@@ -43,7 +46,9 @@ pub struct Args {
     /// Context length (tokens per training window).
     #[arg(long)]
     ctx: Option<usize>,
-    /// Vocabulary size of the BPE tokenizer trained on the corpus.
+    /// Vocabulary size of the BPE tokenizer trained on the corpus. When the
+    /// corpus has fewer merges to learn, the model gets the smaller vocabulary
+    /// the tokenizer learned (and says so).
     #[arg(long)]
     vocab: Option<usize>,
     /// Windows per batch.
@@ -52,24 +57,24 @@ pub struct Args {
     #[arg(long)]
     steps: Option<u64>,
     /// Peak learning rate (after warm-up).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     lr: Option<f32>,
     /// Learning rate at the end of the cosine decay.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     min_lr: Option<f32>,
     /// Linear warm-up steps.
     #[arg(long)]
     warmup: Option<u64>,
     /// AdamW weight decay (matrices and embeddings only).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     weight_decay: Option<f32>,
     /// Clip the global gradient norm to this (0: no clipping).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     grad_clip: Option<f32>,
     #[arg(long)]
     seed: Option<u64>,
     /// Dropout probability (embedding sum, attention and MLP outputs) while training.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     dropout: Option<f32>,
     /// Validate every N steps (0: only at the end).
     #[arg(long, default_value_t = 250)]
@@ -93,6 +98,11 @@ pub struct Args {
     /// Steps timed by --bench (after 2 warm-up steps).
     #[arg(long, default_value_t = 10)]
     bench_steps: u64,
+    /// Refuse a run that needs more memory than this (e.g. 8G, 512M) instead of
+    /// more than the machine has available (MemAvailable); the need is printed
+    /// before training.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
 }
 
 fn hyper(a: &Args) -> Hyper {
@@ -111,8 +121,9 @@ fn hyper(a: &Args) -> Hyper {
 
 pub fn run(a: Args) -> Result<()> {
     let h = hyper(&a);
+    h.validate()?;
     if a.bench {
-        return bench(&h, a.bench_steps);
+        return bench(&h, a.bench_steps, a.max_memory);
     }
     let (Some(corpus), Some(out)) = (a.corpus.clone(), a.out.clone()) else {
         bail!(
@@ -131,17 +142,45 @@ pub fn run(a: Args) -> Result<()> {
         checkpoint_every: a.checkpoint_every,
         resume: a.resume,
         force: a.force,
+        max_memory: a.max_memory,
     };
+    // `stop` ends the run at the next step (or tokenizing round); `signal`
+    // remembers which signal it was, for the exit status 128 + signal.
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
-        .context("installing the Ctrl-C handler")?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
-        .context("installing the SIGTERM handler")?;
+    let signal = Arc::new(AtomicUsize::new(0));
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
+            .context("installing the Ctrl-C / SIGTERM handler")?;
+        signal_hook::flag::register(sig, stop.clone())
+            .context("installing the Ctrl-C / SIGTERM handler")?;
+    }
+    let exit_status = || 128 + signal.load(Ordering::SeqCst).max(SIGINT as usize) as i32;
     let tty = std::io::stderr().is_terminal();
     let mut last_val: Option<f32> = None;
+    let mut shown_tenth = usize::MAX;
     let mut report = |p: &Progress| {
         if let Some(m) = &p.message {
             eprintln!("{m}");
+            return;
+        }
+        if let Some((done, total)) = p.tokenizing {
+            let tenth = done * 10 / total.max(1);
+            let line = format!(
+                "tokenizing: {}% ({} of {})",
+                done * 100 / total.max(1),
+                memory::bytes(done as u64),
+                memory::bytes(total as u64)
+            );
+            if tty {
+                eprint!("\r{line}\x1b[K");
+                if done == total {
+                    eprintln!();
+                }
+            } else if tenth != shown_tenth || done == total {
+                eprintln!("{line}");
+            }
+            shown_tenth = if done == total { usize::MAX } else { tenth };
             return;
         }
         if p.val_loss.is_some() {
@@ -174,11 +213,25 @@ pub fn run(a: Args) -> Result<()> {
             eprintln!("{line}");
         }
     };
-    let summary = gptlens::train::train(&h, &run, &stop, &mut report)?;
+    let summary = match gptlens::train::train(&h, &run, &stop, &mut report) {
+        Ok(s) => s,
+        Err(e @ TrainError::Interrupted(_)) => {
+            if tty {
+                eprintln!();
+            }
+            eprintln!("{e}");
+            std::process::exit(exit_status());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if tty {
         eprintln!();
     }
     print_summary(&summary, &out);
+    if summary.interrupted {
+        // So that a script can tell an interrupted run from a finished one.
+        std::process::exit(exit_status());
+    }
     Ok(())
 }
 
@@ -222,9 +275,13 @@ fn print_summary(s: &Summary, out: &std::path::Path) {
 }
 
 /// Times training steps (forward, backward, clip, AdamW) on random tokens.
-fn bench(h: &Hyper, steps: u64) -> Result<()> {
+fn bench(h: &Hyper, steps: u64, max_memory: Option<u64>) -> Result<()> {
+    if steps == 0 {
+        bail!("--bench-steps must be at least 1");
+    }
     let cfg = h.config();
-    cfg.validate()?;
+    let need = memory::training_need(&cfg, h.batch, h.n_ctx, h.dropout > 0.0)?;
+    memory::check(&need, max_memory, "this benchmark")?;
     let gpt = random_model(&cfg, h.seed, false);
     let (b, t) = (h.batch, h.n_ctx);
     let mut tr = Trainer::new(&gpt, b, t);

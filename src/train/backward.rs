@@ -36,6 +36,16 @@ impl GradScratch {
             dbranch: vec![0.0; n * c],
         }
     }
+
+    /// f32 values held, for the memory count's test.
+    pub fn floats(&self) -> usize {
+        self.dres.len()
+            + self.dln.len()
+            + self.datty.len()
+            + self.dqkv.len()
+            + self.dmlp.len()
+            + self.dbranch.len()
+    }
 }
 
 /// Softmax + cross-entropy: d loss / d logits = (p − onehot(target)) / (B·T),

@@ -8,8 +8,51 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::processors::PostProcessorWrapper;
 use tokenizers::{AddedToken, TokenizerBuilder};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use super::TrainError;
 use crate::tokenizer::END_OF_TEXT;
+
+/// [`train_bpe`] on the documents of `text` in a thread of its own, so that the
+/// caller can give up when `stop` is set (the tokenizers crate cannot be
+/// interrupted): returns [`TrainError::Interrupted`] within 0.1 s of it, leaving
+/// the thread to finish unobserved.
+pub fn train_bpe_until(
+    text: Arc<String>,
+    vocab_size: usize,
+    stop: &AtomicBool,
+) -> Result<String, TrainError> {
+    let interrupted =
+        || TrainError::Interrupted("while training the tokenizer, before the first step".into());
+    if stop.load(Ordering::SeqCst) {
+        return Err(interrupted());
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("bpe".into())
+        .spawn(move || {
+            let docs = super::data::split_documents(&text);
+            let _ = tx.send(train_bpe(&docs, vocab_size));
+        })
+        .map_err(|e| TrainError::Tokenizer(format!("cannot start a thread: {e}")))?;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(r) => return r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if stop.load(Ordering::SeqCst) {
+                    return Err(interrupted());
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(TrainError::Tokenizer(
+                    "the tokenizer training stopped without a result".into(),
+                ));
+            }
+        }
+    }
+}
 
 /// Learns `vocab_size` tokens (the 256 bytes, `<|endoftext|>` and merges) from
 /// the documents, and returns the tokenizer.json text.
@@ -62,5 +105,15 @@ mod tests {
         assert!(tok.encode("the cat").unwrap().len() < 7);
         let eot = tok.end_of_text().expect("special token");
         assert_eq!(tok.encode("a<|endoftext|>b").unwrap()[1], eot);
+        let text = Arc::new(docs.join("\n<|endoftext|>\n"));
+        let threaded = train_bpe_until(text.clone(), 300, &AtomicBool::new(false)).unwrap();
+        let threaded = Tokenizer::from_json(&threaded).unwrap();
+        assert_eq!(threaded.vocab_size(), tok.vocab_size());
+        assert_eq!(
+            threaded.encode(text.as_str()).unwrap(),
+            tok.encode(&text).unwrap()
+        );
+        let stopped = train_bpe_until(text, 300, &AtomicBool::new(true));
+        assert!(matches!(stopped, Err(TrainError::Interrupted(_))));
     }
 }

@@ -8,12 +8,15 @@ pub mod backward;
 pub mod baselines;
 pub mod bpe;
 pub mod data;
+pub mod files;
 pub mod forward;
 pub mod kernels;
+pub mod memory;
 pub mod params;
 pub mod record;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -24,6 +27,7 @@ use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 use adamw::AdamW;
 use backward::GradScratch;
+use files::{CreatedDir, commit, io_err, write_atomic, write_tmp};
 use forward::Acts;
 pub use forward::Dropout;
 use params::Layout;
@@ -46,6 +50,9 @@ pub enum TrainError {
         "the loss (or its gradient) became {loss} at step {step}; training stopped. {kept} Try a lower --lr or a smaller --grad-clip."
     )]
     NonFinite { step: u64, loss: f32, kept: String },
+    /// Ctrl-C or SIGTERM before the first step: there was no checkpoint to write.
+    #[error("interrupted {0}; nothing was kept")]
+    Interrupted(String),
 }
 
 /// The settings that define a run: a checkpoint only resumes under the same ones.
@@ -101,6 +108,47 @@ impl Hyper {
         )
     }
 
+    /// Refuses settings that cannot train: each numeric option is checked for
+    /// NaN, infinity and its range.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |m: String| Err(TrainError::Input(m));
+        if self.batch == 0 || self.steps == 0 {
+            return bad("--batch and --steps must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!(
+                "--lr {} is not a positive finite learning rate; use e.g. 3e-3",
+                self.lr
+            ));
+        }
+        if !(self.min_lr.is_finite() && self.min_lr >= 0.0 && self.min_lr <= self.lr) {
+            return bad(format!(
+                "--min-lr {} must be a finite number in [0, --lr] = [0, {}]; use e.g. a tenth of --lr",
+                self.min_lr, self.lr
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(format!(
+                "--weight-decay {} must be a finite number ≥ 0; use e.g. 0.1 (0: none)",
+                self.weight_decay
+            ));
+        }
+        if !(self.grad_clip.is_finite() && self.grad_clip >= 0.0) {
+            return bad(format!(
+                "--grad-clip {} must be a finite norm ≥ 0; use e.g. 1.0 (0: no clipping)",
+                self.grad_clip
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!(
+                "--dropout {} is not a probability below 1; use a value in [0, 1), e.g. 0.1",
+                self.dropout
+            ));
+        }
+        self.config().validate()?;
+        Ok(())
+    }
+
     /// The names and values of the settings that differ from `other`.
     pub fn differences(&self, other: &Hyper) -> Vec<String> {
         let a = serde_json::to_value(self).expect("json");
@@ -129,6 +177,9 @@ pub struct RunOptions {
     pub checkpoint_every: u64,
     pub resume: bool,
     pub force: bool,
+    /// Refuse a run needing more memory than this (bytes); None: what the
+    /// machine has available.
+    pub max_memory: Option<u64>,
 }
 
 /// What the loop reports to its caller after each step.
@@ -143,6 +194,8 @@ pub struct Progress {
     pub val_loss: Option<f32>,
     pub elapsed_secs: f64,
     pub message: Option<String>,
+    /// While tokenizing the corpus (before step 1): bytes done and in all.
+    pub tokenizing: Option<(usize, usize)>,
 }
 
 /// How a run ended.
@@ -313,22 +366,15 @@ impl Trainer {
     }
 }
 
-fn io_err(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
-    move |e| TrainError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
-}
-
 /// Writes the model folder files (config.json, model.safetensors) through
 /// temporary names, so a reader never sees half a file.
 fn write_model(trainer: &Trainer, out: &Path) -> Result<(), TrainError> {
-    let tmp = out.join("model.safetensors.tmp");
-    trainer.gpt().weights.save_safetensors(&tmp)?;
-    let st = out.join("model.safetensors");
-    std::fs::rename(&tmp, &st).map_err(io_err(&st))?;
-    trainer.cfg.write(&out.join("config.json"))?;
-    Ok(())
+    write_atomic(&out.join("model.safetensors"), |tmp| {
+        Ok(trainer.gpt().weights.save_safetensors(tmp)?)
+    })?;
+    write_atomic(&out.join("config.json"), |tmp| {
+        Ok(trainer.cfg.write(tmp)?)
+    })
 }
 
 fn checkpoint_dir(out: &Path) -> PathBuf {
@@ -343,24 +389,29 @@ fn write_checkpoint(
     let dir = checkpoint_dir(out);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let n = trainer.params.len();
-    let tmp = dir.join("state.safetensors.tmp");
-    write_safetensors(
-        &tmp,
-        &[
-            ("params".to_string(), &[n][..], &trainer.params[..]),
-            ("adam_m".to_string(), &[n][..], &trainer.opt.m[..]),
-            ("adam_v".to_string(), &[n][..], &trainer.opt.v[..]),
-        ],
-        &[],
-    )?;
-    let json_tmp = dir.join("state.json.tmp");
-    let text = serde_json::to_string_pretty(meta).expect("json");
-    std::fs::write(&json_tmp, text).map_err(io_err(&json_tmp))?;
-    // The tensors first, then the metadata that names their step.
     let st = dir.join("state.safetensors");
-    std::fs::rename(&tmp, &st).map_err(io_err(&st))?;
+    let st_tmp = write_tmp(&st, |tmp| {
+        Ok(write_safetensors(
+            tmp,
+            &[
+                ("params".to_string(), &[n][..], &trainer.params[..]),
+                ("adam_m".to_string(), &[n][..], &trainer.opt.m[..]),
+                ("adam_v".to_string(), &[n][..], &trainer.opt.v[..]),
+            ],
+            &[],
+        )?)
+    })?;
     let js = dir.join("state.json");
-    std::fs::rename(&json_tmp, &js).map_err(io_err(&js))?;
+    let text = serde_json::to_string_pretty(meta).expect("json");
+    let js_tmp =
+        write_tmp(&js, |tmp| std::fs::write(tmp, text).map_err(io_err(tmp))).inspect_err(|_| {
+            let _ = std::fs::remove_file(&st_tmp);
+        })?;
+    // The tensors first, then the metadata that names their step.
+    commit(&st_tmp, &st).inspect_err(|_| {
+        let _ = std::fs::remove_file(&js_tmp);
+    })?;
+    commit(&js_tmp, &js)?;
     write_model(trainer, out)
 }
 
@@ -426,28 +477,71 @@ fn read_checkpoint(
     Ok(meta)
 }
 
+/// Reports a line of text (not a step) to the caller.
+fn note(report: &mut dyn FnMut(&Progress), steps: u64, message: String) {
+    report(&Progress {
+        step: 0,
+        steps,
+        loss: f32::NAN,
+        lr: 0.0,
+        grad_norm: 0.0,
+        tokens_per_sec: 0.0,
+        val_loss: None,
+        elapsed_secs: 0.0,
+        message: Some(message),
+        tokenizing: None,
+    })
+}
+
+/// Reports how far tokenizing has got.
+fn tokenizing(report: &mut dyn FnMut(&Progress), steps: u64, done: usize, total: usize) {
+    report(&Progress {
+        step: 0,
+        steps,
+        loss: f32::NAN,
+        lr: 0.0,
+        grad_norm: 0.0,
+        tokens_per_sec: 0.0,
+        val_loss: None,
+        elapsed_secs: 0.0,
+        message: None,
+        tokenizing: Some((done, total)),
+    })
+}
+
+/// The tokenizer of the run in `out` that `--resume` continues, with messages
+/// for a folder that is not one.
+fn resumed_tokenizer(out: &Path) -> Result<Tokenizer, TrainError> {
+    if !out.is_dir() {
+        return Err(TrainError::Input(format!(
+            "--resume: {} does not exist, so there is no checkpoint to continue from; leave out --resume to start a new run",
+            out.display()
+        )));
+    }
+    let p = out.join("tokenizer.json");
+    if !p.is_file() {
+        return Err(TrainError::Input(format!(
+            "--resume: {} has no tokenizer.json, so it holds no run of `gptlens train`; start a new run with --force (this replaces its files) or another --out",
+            out.display()
+        )));
+    }
+    Ok(Tokenizer::open(&p)?)
+}
+
 /// Trains a model as `hyper` says and writes it to `run.out`; `stop` (set by
-/// Ctrl-C) ends the run early after writing a checkpoint. `report` is called
-/// after every step.
+/// Ctrl-C or SIGTERM) ends the run early: after writing a checkpoint once
+/// training has begun, with [`TrainError::Interrupted`] before. `report` is
+/// called after every step. A folder this run created is removed again if the
+/// run fails before its first checkpoint.
 pub fn train(
     hyper: &Hyper,
     run: &RunOptions,
     stop: &AtomicBool,
     report: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, TrainError> {
-    let cfg = hyper.config();
-    cfg.validate()?;
-    if hyper.batch == 0 || hyper.steps == 0 {
-        return Err(TrainError::Input(
-            "--batch and --steps must be at least 1".into(),
-        ));
-    }
-    if !(0.0..1.0).contains(&hyper.dropout) {
-        return Err(TrainError::Input(format!(
-            "--dropout {} is not a probability below 1; use a value in [0, 1), e.g. 0.1",
-            hyper.dropout
-        )));
-    }
+    hyper.validate()?;
+    let mut hyper = hyper.clone();
+    let steps = hyper.steps;
     let out = &run.out;
     if out.exists() && !run.resume && !run.force {
         return Err(TrainError::Input(format!(
@@ -455,37 +549,62 @@ pub fn train(
             out.display()
         )));
     }
-    let text = data::read_corpus(&run.corpus)?;
-    let docs = data::split_documents(&text);
-    let mut note = |m: String| {
-        report(&Progress {
-            step: 0,
-            steps: hyper.steps,
-            loss: f32::NAN,
-            lr: 0.0,
-            grad_norm: 0.0,
-            tokens_per_sec: 0.0,
-            val_loss: None,
-            elapsed_secs: 0.0,
-            message: Some(m),
-        })
-    };
-    let tok_path = out.join("tokenizer.json");
-    let tokenizer = if run.resume {
-        Tokenizer::open(&tok_path)?
+    let resumed = if run.resume {
+        Some(resumed_tokenizer(out)?)
     } else {
-        note(format!(
-            "training a {}-token byte-level BPE on {} documents",
-            hyper.vocab_size,
-            docs.len()
-        ));
-        let json = bpe::train_bpe(&docs, hyper.vocab_size)?;
-        std::fs::create_dir_all(out).map_err(io_err(out))?;
-        std::fs::write(&tok_path, &json).map_err(io_err(&tok_path))?;
-        Tokenizer::from_json(&json)?
+        None
     };
+    let text = Arc::new(data::read_corpus(&run.corpus)?);
+    if resumed.is_none() {
+        // Memory first, before the tokenizer takes its time. A BPE learns at
+        // most one merge per two bytes of text, which bounds its vocabulary.
+        let mut h = hyper.clone();
+        h.vocab_size = h.vocab_size.min(257usize.saturating_add(text.len() / 2));
+        let need = memory::training_need(&h.config(), h.batch, h.n_ctx, h.dropout > 0.0)?;
+        memory::check(&need, run.max_memory, "this run")?;
+    }
+    let docs = data::split_documents(&text);
+    let mut dir = CreatedDir::create(out)?;
+    let tokenizer = match resumed {
+        Some(t) => t,
+        None => {
+            note(
+                report,
+                steps,
+                format!(
+                    "training a {}-token byte-level BPE on {} documents",
+                    hyper.vocab_size,
+                    docs.len()
+                ),
+            );
+            let json = bpe::train_bpe_until(text.clone(), hyper.vocab_size, stop)?;
+            write_atomic(&out.join("tokenizer.json"), |tmp| {
+                std::fs::write(tmp, &json).map_err(io_err(tmp))
+            })?;
+            Tokenizer::from_json(&json)?
+        }
+    };
+    let learned = tokenizer.vocab_size();
+    if learned < hyper.vocab_size {
+        note(
+            report,
+            steps,
+            format!(
+                "the tokenizer learned {learned} tokens, fewer than the {} asked for (the corpus has no more merges): the model's vocabulary is {learned}",
+                hyper.vocab_size
+            ),
+        );
+        hyper.vocab_size = learned;
+    }
+    let hyper = hyper;
+    let cfg = hyper.config();
     tokenizer.check_matches(&cfg)?;
-    let train_stream = data::encode_documents(&tokenizer, &docs)?;
+    let need = memory::training_need(&cfg, hyper.batch, hyper.n_ctx, hyper.dropout > 0.0)?;
+    memory::check(&need, run.max_memory, "this run")?;
+    note(report, steps, format!("memory: {}", need.describe()));
+    let train_stream = data::encode_documents(&tokenizer, &docs, stop, &mut |d, t| {
+        tokenizing(report, steps, d, t)
+    })?;
     let need = hyper.batch * hyper.n_ctx + 1;
     if train_stream.len() < need {
         return Err(TrainError::Input(format!(
@@ -498,7 +617,12 @@ pub fn train(
     let (valid_stream, valid_bytes) = match &run.valid {
         Some(p) => {
             let vt = data::read_corpus(p)?;
-            let s = data::encode_documents(&tokenizer, &data::split_documents(&vt))?;
+            let s = data::encode_documents(
+                &tokenizer,
+                &data::split_documents(&vt),
+                stop,
+                &mut |d, t| tokenizing(report, steps, d, t),
+            )?;
             if s.len() < need {
                 return Err(TrainError::Input(format!(
                     "the validation text {} is {} tokens, smaller than one batch ({need}); give a longer one or a smaller --batch / --ctx",
@@ -510,12 +634,16 @@ pub fn train(
         }
         None => (Vec::new(), 0),
     };
-    note(format!(
-        "{} training tokens, {} validation tokens, {} parameters",
-        train_stream.len(),
-        valid_stream.len(),
-        cfg.n_params()
-    ));
+    note(
+        report,
+        steps,
+        format!(
+            "{} training tokens, {} validation tokens, {} parameters",
+            train_stream.len(),
+            valid_stream.len(),
+            cfg.n_params()
+        ),
+    );
 
     let mut trainer = Trainer::new(
         &random_model(&cfg, hyper.seed, false),
@@ -530,11 +658,18 @@ pub fn train(
         last_train_loss: None,
     };
     if run.resume {
-        meta = read_checkpoint(&mut trainer, out, hyper)?;
-        note(format!("resuming from step {}", meta.step));
+        meta = read_checkpoint(&mut trainer, out, &hyper)?;
+        note(report, steps, format!("resuming from step {}", meta.step));
     }
     let log_path = out.join("train-log.tsv");
-    if !run.resume || !log_path.exists() {
+    if run.resume && log_path.exists() {
+        // A killed run may have logged steps past its checkpoint: they are run again.
+        let old = std::fs::read_to_string(&log_path).map_err(io_err(&log_path))?;
+        let kept = files::log_up_to(&old, meta.step);
+        write_atomic(&log_path, |tmp| {
+            std::fs::write(tmp, kept).map_err(io_err(tmp))
+        })?;
+    } else {
         std::fs::write(
             &log_path,
             "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n",
@@ -627,14 +762,18 @@ pub fn train(
             val_loss,
             elapsed_secs: meta.elapsed_secs,
             message: None,
+            tokenizing: None,
         });
         if run.checkpoint_every > 0 && meta.step.is_multiple_of(run.checkpoint_every) && !last {
             write_checkpoint(&trainer, out, &meta)?;
+            // From now on the folder holds a run worth keeping.
+            dir.keep();
             last_good = meta.clone();
             had_checkpoint = true;
         }
     }
     write_checkpoint(&trainer, out, &meta)?;
+    dir.keep();
     let mut summary = Summary {
         hyper: hyper.clone(),
         n_params: cfg.n_params(),
@@ -666,7 +805,7 @@ pub fn train(
         }
     }
     let sp = out.join("train-summary.json");
-    std::fs::write(&sp, serde_json::to_string_pretty(&summary).expect("json"))
-        .map_err(io_err(&sp))?;
+    let json = serde_json::to_string_pretty(&summary).expect("json");
+    write_atomic(&sp, |tmp| std::fs::write(tmp, json).map_err(io_err(tmp)))?;
     Ok(summary)
 }
