@@ -308,7 +308,9 @@ fn bench(h: &Hyper, steps: u64, max_memory: Option<u64>) -> Result<()> {
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     let tokens = (b * t) as f64;
     let threads = rayon::current_num_threads();
-    println!(
+    let mut out = super::out::stdout();
+    writeln!(
+        out,
         "train step, {} layers, {} heads, {} wide, vocab {}, batch {b} × {t}, {threads} threads: median {:.1} ms ({:.0} tokens/s), mean {:.1} ms ({:.0} tokens/s) over {} steps",
         cfg.n_layer,
         cfg.n_head,
@@ -319,7 +321,7 @@ fn bench(h: &Hyper, steps: u64, max_memory: Option<u64>) -> Result<()> {
         mean * 1e3,
         tokens / mean,
         times.len()
-    );
-    let _ = std::io::stdout().flush();
+    )?;
+    out.flush()?;
     Ok(())
 }
