@@ -159,30 +159,31 @@ pub fn fill_scenes(lesson: &Lesson, env: &Env) -> Result<Vec<FilledScene>, Lesso
     lesson
         .scenes
         .iter()
-        .map(|step| {
-            let sel = scene_sel(lesson, step, env)?;
-            let blocks = step
-                .body
-                .iter()
-                .map(|b| {
-                    Ok(match b {
-                        Block::Text(t) => FilledBlock::Text(fill(lesson, t, env, &sel)?),
-                        Block::Predict(c) => {
-                            FilledBlock::Predict(fill_checkpoint(lesson, c, env, &sel)?)
-                        }
-                    })
-                })
-                .collect::<Result<Vec<_>, LessonError>>()?;
-            Ok(FilledScene {
-                title: step.title.clone(),
-                view: step.view,
-                stage: step.stage,
-                sel,
-                caption: scene_caption(step, env, &sel),
-                blocks,
+        .map(|scene| fill_scene(lesson, scene, env))
+        .collect()
+}
+
+/// One scene filled in: what `--print` writes and the player shows.
+pub fn fill_scene(lesson: &Lesson, scene: &Scene, env: &Env) -> Result<FilledScene, LessonError> {
+    let sel = scene_sel(lesson, scene, env)?;
+    let blocks = scene
+        .body
+        .iter()
+        .map(|b| {
+            Ok(match b {
+                Block::Text(t) => FilledBlock::Text(fill(lesson, t, env, &sel)?),
+                Block::Predict(c) => FilledBlock::Predict(fill_checkpoint(lesson, c, env, &sel)?),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, LessonError>>()?;
+    Ok(FilledScene {
+        title: scene.title.clone(),
+        view: scene.view,
+        stage: scene.stage,
+        sel,
+        caption: scene_caption(scene, env, &sel),
+        blocks,
+    })
 }
 
 /// The introduction (text before the first step), filled in.

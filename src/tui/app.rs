@@ -35,7 +35,7 @@ pub enum Hit {
 #[derive(Clone, Debug)]
 pub enum Job {
     /// Pick and append the next token.
-    Step,
+    NextToken,
     /// Recompute the trace with the interventions.
     Intervene(Interventions),
     /// Run beam search from the current tokens.
@@ -48,7 +48,7 @@ pub enum Job {
 
 /// The result of a [`Job`], handed back to the UI thread.
 pub enum JobOutput {
-    Stepped(Box<Session>, Result<(), ModelError>),
+    Appended(Box<Session>, Result<(), ModelError>),
     Intervened(Interventions, Vec<u32>, Result<Box<Trace>, ModelError>),
     Beamed(Vec<u32>, Result<BeamResult, ModelError>),
     Nearest(u32, Vec<(u32, f32)>),
@@ -80,8 +80,8 @@ pub struct App {
     pub vocab: Vec<String>,
     pub theme: Theme,
     pub pass: Vec<Point>,
-    /// Index into `pass`.
-    pub step: usize,
+    /// Index into `pass`: the point of the pass shown.
+    pub at: usize,
     pub layer: usize,
     pub head: usize,
     /// Selected position (the query row in attention).
@@ -139,7 +139,7 @@ impl App {
             gpt,
             vocab,
             theme: opts.theme,
-            step: 0,
+            at: 0,
             layer: 0,
             head: 0,
             pos,
@@ -182,7 +182,7 @@ impl App {
     }
 
     pub fn current(&self) -> Point {
-        self.pass[self.step.min(self.pass.len() - 1)]
+        self.pass[self.at.min(self.pass.len() - 1)]
     }
 
     pub fn stage(&self) -> Stage {
@@ -276,14 +276,14 @@ impl App {
     /// job cannot start (no session).
     pub fn start(&mut self, job: Job) -> Option<Work> {
         match job {
-            Job::Step => {
+            Job::NextToken => {
                 let mut s = self.session.take()?;
                 self.tokens_while_busy = s.tokens.clone();
                 s.sampling = self.sampling.clone();
                 self.busy = Some("computing the next token");
                 Some(Box::new(move || {
                     let r = s.next_token().map(|_| ());
-                    JobOutput::Stepped(Box::new(s), r)
+                    JobOutput::Appended(Box::new(s), r)
                 }))
             }
             Job::Intervene(iv) => {
@@ -326,7 +326,7 @@ impl App {
     /// Takes a finished job's result back into the state.
     pub fn finish(&mut self, out: JobOutput) {
         match out {
-            JobOutput::Stepped(s, r) => {
+            JobOutput::Appended(s, r) => {
                 let was_last = self.pos + 1 >= s.tokens.len().saturating_sub(1);
                 let n = s.tokens.len();
                 self.session = Some(*s);

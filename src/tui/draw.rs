@@ -9,48 +9,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
 use super::app::{App, Hit};
+use super::keymap::{EXPLORER, EXPLORER_HINTS};
 use super::views::{self, Hits, fit, panel, text};
 use crate::pass::View;
 
 /// The smallest terminal the explorer draws in.
 pub const MIN_W: u16 = 60;
 pub const MIN_H: u16 = 18;
-
-/// Every key, for the help overlay (and the docs).
-pub const KEYS: &[(&str, &str)] = &[
-    ("space →", "next stage (past \"append\": the next token)"),
-    (
-        "← backspace",
-        "previous stage (before \"embed\": take the token back)",
-    ),
-    ("n / N b", "next token / take the last token back"),
-    ("[ ]", "previous / next layer"),
-    ("{ }", "previous / next head"),
-    ("h l  , .", "select the previous / next position (query)"),
-    (
-        "↑ ↓",
-        "select within the view: key, dim, neuron, candidate, stage (loss: position)",
-    ),
-    (
-        "tab shift-tab 1-9 0",
-        "next / previous view, or view by number",
-    ),
-    (
-        "enter / esc",
-        "zoom: one head in attention, no side panels elsewhere / back",
-    ),
-    ("t T", "temperature down / up (0 = greedy)"),
-    ("k K", "top-k down / up"),
-    ("p P", "top-p down / up"),
-    ("B", "beam search tree on / off"),
-    ("a", "ablate the selected head (toggle)"),
-    ("s m L", "drop √dₖ / drop the causal mask / skip LayerNorm"),
-    ("c", "clear every intervention"),
-    ("v", "next colour palette (viridis, cividis, gray)"),
-    ("mouse", "click a token, a head or a cell to select it"),
-    ("?", "this help (any key closes it)"),
-    ("q ctrl-c", "quit"),
-];
 
 /// Draws the whole screen into `buf`.
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
@@ -151,7 +116,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let left = format!(
         " {}/{} {}{} · head {} · {} tokens ",
-        app.step + 1,
+        app.at + 1,
         total,
         layer,
         st.stage.name(),
@@ -159,7 +124,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
         n
     );
     let bar_w = 12usize;
-    let done = ((app.step + 1) * bar_w).div_ceil(total).min(bar_w);
+    let done = ((app.at + 1) * bar_w).div_ceil(total).min(bar_w);
     let (full, empty) = if app.theme.ascii {
         ('#', '-')
     } else {
@@ -212,9 +177,7 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
         x += w + 1;
     }
     let sep = if app.theme.ascii { "|" } else { "│" };
-    let keys = format!(
-        "{sep} ? help  q quit  space/→ stage  ← back  n token  [ ] layer  {{ }} head  tab view  enter zoom"
-    );
+    let keys = format!("{sep} {}", EXPLORER.hint_line(EXPLORER_HINTS, "  "));
     let rest = (area.right().saturating_sub(x)) as usize;
     spans.push(Span::styled(fit(&keys, rest), app.theme.dim()));
     text(vec![Line::from(spans)], area, buf);
@@ -222,7 +185,8 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
 
 fn help(app: &App, area: Rect, buf: &mut Buffer) {
     let w = area.width.saturating_sub(4).min(76);
-    let h = area.height.saturating_sub(2).min(KEYS.len() as u16 + 3);
+    let rows = EXPLORER.rows;
+    let h = area.height.saturating_sub(2).min(rows.len() as u16 + 3);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -231,12 +195,12 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
     );
     Clear.render(r, buf);
     let inner = panel(&app.theme, "keys (any key closes)", r, buf, true);
-    let lines: Vec<Line> = KEYS
+    let lines: Vec<Line> = rows
         .iter()
-        .map(|(k, what)| {
+        .map(|r| {
             Line::from(vec![
-                Span::styled(fit(k, 18), app.theme.accent()),
-                Span::raw(fit(what, (inner.width as usize).saturating_sub(18))),
+                Span::styled(fit(r.keys, 18), app.theme.accent()),
+                Span::raw(fit(r.help, (inner.width as usize).saturating_sub(18))),
             ])
         })
         .collect();

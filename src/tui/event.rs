@@ -2,11 +2,12 @@
 //! of (state, event): the runtime calls it, and so do the tests.
 
 use ratatui::crossterm::event::{
-    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+    Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
 };
 
 use super::app::{App, Hit, Job};
 use super::heatmap::Palette;
+use super::keymap::{Action, EXPLORER};
 use crate::pass::View;
 
 /// Top-k settings k/K walk through (0 = off).
@@ -30,81 +31,73 @@ pub fn apply(app: &mut App, ev: &Event) {
 }
 
 /// Whether an event must wait until the engine is idle again (it reads or
-/// changes the session). Quit, help and resize never wait.
+/// changes the session). Quit, help and unzoom never wait.
 pub fn needs_session(ev: &Event) -> bool {
     match ev {
-        Event::Key(k) => {
-            !matches!(
-                k.code,
-                KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Esc
-            ) && !is_ctrl_c(k)
-        }
+        Event::Key(k) => EXPLORER.action(k).is_none_or(Action::needs_session),
         Event::Mouse(_) => true,
         _ => false,
     }
 }
 
-fn is_ctrl_c(k: &KeyEvent) -> bool {
-    k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c')
-}
-
 fn key(app: &mut App, k: &KeyEvent) {
-    if is_ctrl_c(k) {
+    let action = EXPLORER.action(k);
+    if action == Some(Action::Quit) {
         app.quit = true;
         return;
     }
     app.status = None;
     if app.help {
-        // Any key closes the help; q still quits.
+        // Any key closes the help (q still quits, above).
         app.help = false;
-        if k.code == KeyCode::Char('q') {
-            app.quit = true;
-        }
         return;
     }
-    match k.code {
-        KeyCode::Char('q') => app.quit = true,
-        KeyCode::Char('?') => app.help = true,
-        KeyCode::Esc => app.zoom = false,
-        KeyCode::Char(' ') | KeyCode::Right => next_stage(app),
-        KeyCode::Left | KeyCode::Backspace => prev_stage(app),
-        KeyCode::Char('n') => app.jobs.push(Job::Step),
-        KeyCode::Char('N') | KeyCode::Char('b') => {
+    if let Some(a) = action {
+        update(app, a);
+    }
+}
+
+/// Applies one explorer action (the lesson player's own are not handled here).
+pub fn update(app: &mut App, a: Action) {
+    match a {
+        Action::Quit => app.quit = true,
+        Action::Help => app.help = true,
+        Action::Unzoom => app.zoom = false,
+        Action::ToggleZoom => app.zoom = !app.zoom,
+        Action::NextStage => next_stage(app),
+        Action::PrevStage => prev_stage(app),
+        Action::NextToken => app.jobs.push(Job::NextToken),
+        Action::BackToken => {
             back_token(app);
         }
-        KeyCode::Char(']') => change_layer(app, 1),
-        KeyCode::Char('[') => change_layer(app, -1),
-        KeyCode::Char('}') => app.head = (app.head + 1).min(app.n_head() - 1),
-        KeyCode::Char('{') => app.head = app.head.saturating_sub(1),
-        KeyCode::Char('h') | KeyCode::Char(',') => app.pos = app.pos.saturating_sub(1),
-        KeyCode::Char('l') | KeyCode::Char('.') => app.pos += 1,
+        Action::LayerUp => change_layer(app, 1),
+        Action::LayerDown => change_layer(app, -1),
+        Action::HeadUp => app.head = (app.head + 1).min(app.n_head() - 1),
+        Action::HeadDown => app.head = app.head.saturating_sub(1),
+        Action::PosPrev => app.pos = app.pos.saturating_sub(1),
+        Action::PosNext => app.pos += 1,
         // In the loss view the list is the positions: ↑/↓ move the cursor.
-        KeyCode::Up if app.view == View::Loss => app.pos = app.pos.saturating_sub(1),
-        KeyCode::Down if app.view == View::Loss => app.pos += 1,
-        KeyCode::Up => app.cell = app.cell.saturating_sub(1),
-        KeyCode::Down => app.cell = (app.cell + 1).min(cell_count(app).saturating_sub(1)),
-        KeyCode::Tab => set_view(app, View::ALL[(app.view.index() + 1) % View::ALL.len()]),
-        KeyCode::BackTab => set_view(
+        Action::SelectUp if app.view == View::Loss => app.pos = app.pos.saturating_sub(1),
+        Action::SelectDown if app.view == View::Loss => app.pos += 1,
+        Action::SelectUp => app.cell = app.cell.saturating_sub(1),
+        Action::SelectDown => app.cell = (app.cell + 1).min(cell_count(app).saturating_sub(1)),
+        Action::NextView => set_view(app, View::ALL[(app.view.index() + 1) % View::ALL.len()]),
+        Action::PrevView => set_view(
             app,
             View::ALL[(app.view.index() + View::ALL.len() - 1) % View::ALL.len()],
         ),
-        KeyCode::Char(c @ '0'..='9') => {
-            if let Some(&v) = View::ALL.iter().find(|v| v.key() == c) {
-                set_view(app, v)
-            }
-        }
-        KeyCode::Enter => app.zoom = !app.zoom,
-        KeyCode::Char('t') => {
+        Action::ShowView(v) => set_view(app, v),
+        Action::TemperatureDown => {
             app.sampling.temperature = round2((app.sampling.temperature - 0.1).max(0.0))
         }
-        KeyCode::Char('T') => {
+        Action::TemperatureUp => {
             app.sampling.temperature = round2((app.sampling.temperature + 0.1).min(5.0))
         }
-        KeyCode::Char('k') => app.sampling.top_k = top_k_step(app.sampling.top_k, -1),
-        KeyCode::Char('K') => app.sampling.top_k = top_k_step(app.sampling.top_k, 1),
-        KeyCode::Char('p') => app.sampling.top_p = round2((app.sampling.top_p - 0.05).max(0.05)),
-        KeyCode::Char('P') => app.sampling.top_p = round2((app.sampling.top_p + 0.05).min(1.0)),
-        KeyCode::Char('B') => {
+        Action::TopKDown => app.sampling.top_k = top_k_step(app.sampling.top_k, -1),
+        Action::TopKUp => app.sampling.top_k = top_k_step(app.sampling.top_k, 1),
+        Action::TopPDown => app.sampling.top_p = round2((app.sampling.top_p - 0.05).max(0.05)),
+        Action::TopPUp => app.sampling.top_p = round2((app.sampling.top_p + 0.05).min(1.0)),
+        Action::ToggleBeam => {
             app.beam_on = !app.beam_on;
             app.beam = None;
             if app.beam_on {
@@ -112,7 +105,7 @@ fn key(app: &mut App, k: &KeyEvent) {
                 set_view(app, View::Logits);
             }
         }
-        KeyCode::Char('a') => {
+        Action::AblateHead => {
             let h = (app.layer, app.head);
             if let Some(i) = app.iv.ablate.iter().position(|&x| x == h) {
                 app.iv.ablate.remove(i);
@@ -121,30 +114,36 @@ fn key(app: &mut App, k: &KeyEvent) {
             }
             interventions_changed(app);
         }
-        KeyCode::Char('s') => {
+        Action::ToggleScale => {
             app.iv.no_scale = !app.iv.no_scale;
             interventions_changed(app);
         }
-        KeyCode::Char('m') => {
+        Action::ToggleMask => {
             app.iv.no_causal_mask = !app.iv.no_causal_mask;
             interventions_changed(app);
         }
-        KeyCode::Char('L') => {
+        Action::ToggleLayerNorm => {
             app.iv.skip_layernorm = !app.iv.skip_layernorm;
             interventions_changed(app);
         }
-        KeyCode::Char('c') => {
+        Action::ClearInterventions => {
             app.iv = Default::default();
             interventions_changed(app);
         }
-        KeyCode::Char('v') => {
+        Action::NextPalette => {
             app.theme.palette = match app.theme.palette {
                 Palette::Viridis => Palette::Cividis,
                 Palette::Cividis => Palette::Gray,
                 Palette::Gray => Palette::Viridis,
             }
         }
-        _ => {}
+        Action::NextScene
+        | Action::PrevScene
+        | Action::ScrollDown
+        | Action::ScrollUp
+        | Action::ReturnToScene
+        | Action::ToggleText
+        | Action::Reveal => {}
     }
 }
 
@@ -177,8 +176,8 @@ fn set_view(app: &mut App, v: View) {
 }
 
 /// Moves to step `i` of the pass and shows the view of its stage.
-pub fn goto_step(app: &mut App, i: usize) {
-    app.step = i.min(app.pass.len() - 1);
+pub fn goto_point(app: &mut App, i: usize) {
+    app.at = i.min(app.pass.len() - 1);
     let st = app.current();
     if st.stage.in_layer() {
         app.layer = st.layer;
@@ -196,7 +195,7 @@ pub fn goto_stage(app: &mut App, stage: crate::pass::Stage, layer: usize) -> boo
         .position(|s| s.stage == stage && s.layer == want)
     {
         Some(i) => {
-            goto_step(app, i);
+            goto_point(app, i);
             app.refresh();
             true
         }
@@ -206,20 +205,20 @@ pub fn goto_stage(app: &mut App, stage: crate::pass::Stage, layer: usize) -> boo
 
 /// Forward one stage; past "append" the next token is picked.
 pub fn next_stage(app: &mut App) {
-    if app.step + 1 < app.pass.len() {
-        goto_step(app, app.step + 1);
+    if app.at + 1 < app.pass.len() {
+        goto_point(app, app.at + 1);
     } else {
-        app.jobs.push(Job::Step);
-        goto_step(app, 0);
+        app.jobs.push(Job::NextToken);
+        goto_point(app, 0);
     }
 }
 
 /// Back one stage; before "embed" the last token is taken back.
 pub fn prev_stage(app: &mut App) {
-    if app.step > 0 {
-        goto_step(app, app.step - 1);
+    if app.at > 0 {
+        goto_point(app, app.at - 1);
     } else if back_token(app) {
-        goto_step(app, app.pass.len() - 1);
+        goto_point(app, app.pass.len() - 1);
     }
 }
 
@@ -253,7 +252,7 @@ fn change_layer(app: &mut App, d: i32) {
             .iter()
             .position(|s| s.stage == stage && s.layer == layer)
     {
-        app.step = i;
+        app.at = i;
     }
 }
 

@@ -8,6 +8,8 @@ pub mod app;
 pub mod draw;
 pub mod event;
 pub mod heatmap;
+pub mod keymap;
+pub mod markdown;
 pub mod player;
 pub mod run;
 pub mod views;

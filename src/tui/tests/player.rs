@@ -16,7 +16,8 @@ use crate::sample::Sampling;
 use crate::tokenizer::{Tokenizer, bytes_tokenizer_json};
 use crate::tui::app::{App, Options};
 use crate::tui::heatmap::Theme;
-use crate::tui::player::{Check, Player, draw_player, markdown};
+use crate::tui::markdown::markdown;
+use crate::tui::player::{Check, Player, draw_player};
 
 /// A random 2-layer, 4-head model on bytes: every lesson's selections fit it.
 fn random() -> (Arc<Gpt>, Tokenizer) {
@@ -79,7 +80,7 @@ fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
     for &(w, h) in &[(80u16, 24u16), (200, 60)] {
         let mut p = attention();
         p.apply(&key(KeyCode::PageDown));
-        assert_eq!(p.step, 1);
+        assert_eq!(p.scene, 1);
         // Scroll through the text collecting every screen: at 80×24 it is
         // a few lines at a time.
         let mut all = String::new();
@@ -143,27 +144,27 @@ fn text_and_view_sit_side_by_side_when_wide_and_stacked_when_narrow() {
 #[test]
 fn next_and_previous_step_move_the_explorer_to_each_steps_selection() {
     let mut p = attention();
-    assert_eq!(p.step, 0);
+    assert_eq!(p.scene, 0);
     assert_eq!((p.app.stage(), p.app.view), (Stage::Qkv, View::Attention));
     p.apply(&key(KeyCode::PageDown));
     assert_eq!(p.app.stage(), Stage::Scores);
     p.apply(&ch('>'));
     // The mask step selects position 3 and key 0.
     assert_eq!(
-        (p.step, p.app.stage(), p.app.pos, p.app.cell),
+        (p.scene, p.app.stage(), p.app.pos, p.app.cell),
         (2, Stage::Mask, 3, 0)
     );
     p.apply(&key(KeyCode::PageUp));
-    assert_eq!((p.step, p.app.stage()), (1, Stage::Scores));
+    assert_eq!((p.scene, p.app.stage()), (1, Stage::Scores));
     assert_eq!(p.app.pos, p.app.tokens().len() - 1);
     p.apply(&ch('<'));
     p.apply(&ch('<'));
-    assert_eq!(p.step, 0);
+    assert_eq!(p.scene, 0);
     assert!(p.app.status.is_some(), "the first step says so");
     for _ in 0..10 {
         p.apply(&key(KeyCode::PageDown));
     }
-    assert_eq!(p.step, p.n_steps() - 1);
+    assert_eq!(p.scene, p.n_scenes() - 1);
     assert!(!p.free);
 }
 
@@ -173,7 +174,7 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
     p.apply(&key(KeyCode::PageDown));
     let prompt = p.app.tokens().to_vec();
     let want = (
-        p.app.step,
+        p.app.at,
         p.app.view,
         p.app.layer,
         p.app.head,
@@ -203,7 +204,7 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
     assert_eq!(p.app.tokens(), &prompt[..]);
     assert!(!p.app.iv.is_active());
     let got = (
-        p.app.step,
+        p.app.at,
         p.app.view,
         p.app.layer,
         p.app.head,
@@ -323,10 +324,10 @@ fn every_lesson_every_step(gpt: Arc<Gpt>, tok: &dyn Fn() -> Tokenizer, dir: Opti
     for l in lesson::all().expect("lessons") {
         let name = l.name.clone();
         let mut p = player(l, gpt.clone(), tok(), dir.clone());
-        let n = p.n_steps();
+        let n = p.n_scenes();
         assert!(n > 0, "{name}");
         for i in 0..n {
-            assert_eq!(p.step, i, "{name}");
+            assert_eq!(p.scene, i, "{name}");
             if let Err(e) = &p.filled {
                 panic!("{name} step {}: {e}", i + 1);
             }
@@ -376,7 +377,7 @@ fn the_training_lesson_shows_the_training_view_with_the_record() {
         .collect();
     assert!(training_steps.len() >= 2, "the lesson has training steps");
     let mut p = player(l, gpt, tok, Some(tmp.path().to_path_buf()));
-    for i in 0..p.n_steps() {
+    for i in 0..p.n_scenes() {
         p.goto(i);
         let s = render(&mut p, 200, 60);
         if training_steps.contains(&i) {

@@ -1,0 +1,492 @@
+//! Every key binding, once: what a key does ([`Action`]), how the help overlay
+//! names it and what it says, and which keys the hint lines show. Dispatch
+//! (`event`, the player's keys), the help overlays and the hint lines are all
+//! read off these tables, so a binding cannot be documented in one place and
+//! behave differently in another.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::pass::View;
+
+/// Everything a key can ask for. The explorer's actions are applied by
+/// `event::update`, the lesson's by the player.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    Unzoom,
+    ToggleZoom,
+    NextStage,
+    PrevStage,
+    NextToken,
+    BackToken,
+    LayerDown,
+    LayerUp,
+    HeadDown,
+    HeadUp,
+    PosPrev,
+    PosNext,
+    SelectUp,
+    SelectDown,
+    NextView,
+    PrevView,
+    ShowView(View),
+    TemperatureDown,
+    TemperatureUp,
+    TopKDown,
+    TopKUp,
+    TopPDown,
+    TopPUp,
+    ToggleBeam,
+    AblateHead,
+    ToggleScale,
+    ToggleMask,
+    ToggleLayerNorm,
+    ClearInterventions,
+    NextPalette,
+    // The lesson player's own.
+    NextScene,
+    PrevScene,
+    ScrollDown,
+    ScrollUp,
+    ReturnToScene,
+    ToggleText,
+    /// Show the open question's answer without guessing.
+    Reveal,
+}
+
+impl Action {
+    /// Whether the action reads or changes the session, so that it must wait
+    /// while the engine works off the UI thread. Quit, help and unzoom never wait.
+    pub fn needs_session(self) -> bool {
+        !matches!(self, Action::Quit | Action::Help | Action::Unzoom)
+    }
+}
+
+/// One key bound to an action; `hint`: the key is named in the hint lines.
+#[derive(Clone, Copy, Debug)]
+pub struct Bind {
+    pub code: KeyCode,
+    /// Only with Control held (otherwise modifiers are ignored, as a terminal
+    /// reports `T` with Shift).
+    pub ctrl: bool,
+    pub action: Action,
+    pub hint: bool,
+}
+
+const fn key(code: KeyCode, action: Action) -> Bind {
+    Bind {
+        code,
+        ctrl: false,
+        action,
+        hint: false,
+    }
+}
+
+const fn ch(c: char, action: Action) -> Bind {
+    key(KeyCode::Char(c), action)
+}
+
+/// A key the hint lines name.
+const fn shown(b: Bind) -> Bind {
+    Bind { hint: true, ..b }
+}
+
+const fn ctrl(c: char, action: Action) -> Bind {
+    Bind {
+        ctrl: true,
+        ..ch(c, action)
+    }
+}
+
+/// A line of the help overlay: how it names the keys, what they do, and the
+/// bindings themselves.
+#[derive(Debug)]
+pub struct Row {
+    pub keys: &'static str,
+    pub help: &'static str,
+    pub binds: &'static [Bind],
+}
+
+/// An entry of a hint line: the shown keys of `actions` (one action's keys
+/// joined by "/", several actions' by `sep`), then `word`.
+#[derive(Debug)]
+pub struct Hint {
+    pub actions: &'static [Action],
+    pub sep: &'static str,
+    pub word: &'static str,
+}
+
+const fn hint(actions: &'static [Action], word: &'static str) -> Hint {
+    Hint {
+        actions,
+        sep: " ",
+        word,
+    }
+}
+
+const fn pair(actions: &'static [Action], word: &'static str) -> Hint {
+    Hint {
+        actions,
+        sep: "/",
+        word,
+    }
+}
+
+/// A table of bindings.
+#[derive(Debug)]
+pub struct Keymap {
+    pub rows: &'static [Row],
+}
+
+impl Keymap {
+    /// The action `k` is bound to. Control-bound keys need Control; the
+    /// others match whatever the modifiers.
+    pub fn action(&self, k: &KeyEvent) -> Option<Action> {
+        let held = k.modifiers.contains(KeyModifiers::CONTROL);
+        let binds = || self.rows.iter().flat_map(|r| r.binds.iter());
+        binds()
+            .find(|b| b.ctrl && held && b.code == k.code)
+            .or_else(|| binds().find(|b| !b.ctrl && b.code == k.code))
+            .map(|b| b.action)
+    }
+
+    /// The keys the hint lines show for `a`, joined by "/".
+    pub fn hint_keys(&self, a: Action) -> String {
+        self.rows
+            .iter()
+            .flat_map(|r| r.binds.iter())
+            .filter(|b| b.action == a && b.hint)
+            .map(|b| key_name(b.code))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// One hint entry as text, e.g. "[ ] layer".
+    pub fn hint(&self, h: &Hint) -> String {
+        let keys: Vec<String> = h.actions.iter().map(|&a| self.hint_keys(a)).collect();
+        format!("{} {}", keys.join(h.sep), h.word)
+    }
+
+    /// A hint line: `hints` joined by `sep`.
+    pub fn hint_line(&self, hints: &[Hint], sep: &str) -> String {
+        hints
+            .iter()
+            .map(|h| self.hint(h))
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+}
+
+/// How a hint line names a key.
+pub fn key_name(code: KeyCode) -> String {
+    match code {
+        KeyCode::Char(' ') => "space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Right => "→".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::Tab => "tab".into(),
+        KeyCode::BackTab => "shift-tab".into(),
+        KeyCode::Enter => "enter".into(),
+        KeyCode::Esc => "esc".into(),
+        KeyCode::Backspace => "backspace".into(),
+        KeyCode::PageDown => "pgdn".into(),
+        KeyCode::PageUp => "pgup".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+use Action as A;
+
+/// The explorer's keys, in the help overlay's order.
+pub const EXPLORER: Keymap = Keymap {
+    rows: &[
+        Row {
+            keys: "space →",
+            help: "next stage (past \"append\": the next token)",
+            binds: &[
+                shown(ch(' ', A::NextStage)),
+                shown(key(KeyCode::Right, A::NextStage)),
+            ],
+        },
+        Row {
+            keys: "← backspace",
+            help: "previous stage (before \"embed\": take the token back)",
+            binds: &[
+                shown(key(KeyCode::Left, A::PrevStage)),
+                key(KeyCode::Backspace, A::PrevStage),
+            ],
+        },
+        Row {
+            keys: "n / N b",
+            help: "next token / take the last token back",
+            binds: &[
+                shown(ch('n', A::NextToken)),
+                ch('N', A::BackToken),
+                ch('b', A::BackToken),
+            ],
+        },
+        Row {
+            keys: "[ ]",
+            help: "previous / next layer",
+            binds: &[shown(ch('[', A::LayerDown)), shown(ch(']', A::LayerUp))],
+        },
+        Row {
+            keys: "{ }",
+            help: "previous / next head",
+            binds: &[shown(ch('{', A::HeadDown)), shown(ch('}', A::HeadUp))],
+        },
+        Row {
+            keys: "h l  , .",
+            help: "select the previous / next position (query)",
+            binds: &[
+                ch('h', A::PosPrev),
+                ch('l', A::PosNext),
+                ch(',', A::PosPrev),
+                ch('.', A::PosNext),
+            ],
+        },
+        Row {
+            keys: "↑ ↓",
+            help: "select within the view: key, dim, neuron, candidate, stage (loss: position)",
+            binds: &[
+                key(KeyCode::Up, A::SelectUp),
+                key(KeyCode::Down, A::SelectDown),
+            ],
+        },
+        Row {
+            keys: "tab shift-tab 1-9 0",
+            help: "next / previous view, or view by number",
+            binds: &[
+                shown(key(KeyCode::Tab, A::NextView)),
+                key(KeyCode::BackTab, A::PrevView),
+                ch('1', A::ShowView(View::ALL[0])),
+                ch('2', A::ShowView(View::ALL[1])),
+                ch('3', A::ShowView(View::ALL[2])),
+                ch('4', A::ShowView(View::ALL[3])),
+                ch('5', A::ShowView(View::ALL[4])),
+                ch('6', A::ShowView(View::ALL[5])),
+                ch('7', A::ShowView(View::ALL[6])),
+                ch('8', A::ShowView(View::ALL[7])),
+                ch('9', A::ShowView(View::ALL[8])),
+                ch('0', A::ShowView(View::ALL[9])),
+            ],
+        },
+        Row {
+            keys: "enter / esc",
+            help: "zoom: one head in attention, no side panels elsewhere / back",
+            binds: &[
+                shown(key(KeyCode::Enter, A::ToggleZoom)),
+                key(KeyCode::Esc, A::Unzoom),
+            ],
+        },
+        Row {
+            keys: "t T",
+            help: "temperature down / up (0 = greedy)",
+            binds: &[ch('t', A::TemperatureDown), ch('T', A::TemperatureUp)],
+        },
+        Row {
+            keys: "k K",
+            help: "top-k down / up",
+            binds: &[ch('k', A::TopKDown), ch('K', A::TopKUp)],
+        },
+        Row {
+            keys: "p P",
+            help: "top-p down / up",
+            binds: &[ch('p', A::TopPDown), ch('P', A::TopPUp)],
+        },
+        Row {
+            keys: "B",
+            help: "beam search tree on / off",
+            binds: &[ch('B', A::ToggleBeam)],
+        },
+        Row {
+            keys: "a",
+            help: "ablate the selected head (toggle)",
+            binds: &[ch('a', A::AblateHead)],
+        },
+        Row {
+            keys: "s m L",
+            help: "drop √dₖ / drop the causal mask / skip LayerNorm",
+            binds: &[
+                ch('s', A::ToggleScale),
+                ch('m', A::ToggleMask),
+                ch('L', A::ToggleLayerNorm),
+            ],
+        },
+        Row {
+            keys: "c",
+            help: "clear every intervention",
+            binds: &[ch('c', A::ClearInterventions)],
+        },
+        Row {
+            keys: "v",
+            help: "next colour palette (viridis, cividis, gray)",
+            binds: &[ch('v', A::NextPalette)],
+        },
+        Row {
+            keys: "mouse",
+            help: "click a token, a head or a cell to select it",
+            binds: &[],
+        },
+        Row {
+            keys: "?",
+            help: "this help (any key closes it)",
+            binds: &[shown(ch('?', A::Help))],
+        },
+        Row {
+            keys: "q ctrl-c",
+            help: "quit",
+            binds: &[shown(ch('q', A::Quit)), ctrl('c', A::Quit)],
+        },
+    ],
+};
+
+/// The explorer's hint bar, after the view names.
+pub const EXPLORER_HINTS: &[Hint] = &[
+    hint(&[A::Help], "help"),
+    hint(&[A::Quit], "quit"),
+    hint(&[A::NextStage], "stage"),
+    hint(&[A::PrevStage], "back"),
+    hint(&[A::NextToken], "token"),
+    hint(&[A::LayerDown, A::LayerUp], "layer"),
+    hint(&[A::HeadDown, A::HeadUp], "head"),
+    hint(&[A::NextView], "view"),
+    hint(&[A::ToggleZoom], "zoom"),
+];
+
+/// The lesson player's own keys, taken before the explorer's. The answer keys
+/// of an open question (its choices' letters or digits) come from the lesson.
+pub const PLAYER: Keymap = Keymap {
+    rows: &[
+        Row {
+            keys: "pgdn > pgup <",
+            help: "next / previous lesson step",
+            binds: &[
+                shown(key(KeyCode::PageDown, A::NextScene)),
+                ch('>', A::NextScene),
+                shown(key(KeyCode::PageUp, A::PrevScene)),
+                ch('<', A::PrevScene),
+            ],
+        },
+        Row {
+            keys: "d u",
+            help: "scroll the lesson text (or the mouse wheel on it)",
+            binds: &[shown(ch('d', A::ScrollDown)), shown(ch('u', A::ScrollUp))],
+        },
+        Row {
+            keys: "r",
+            help: "back to the step's selection, prompt, no interventions",
+            binds: &[shown(ch('r', A::ReturnToScene))],
+        },
+        Row {
+            keys: "x",
+            help: "lesson text full screen / beside the view",
+            binds: &[shown(ch('x', A::ToggleText))],
+        },
+        Row {
+            keys: "a-h 1-9 =",
+            help: "answer the open question / just show the answer",
+            binds: &[ch('=', A::Reveal)],
+        },
+    ],
+};
+
+/// The player's one-line header when the text panel is too short for a frame.
+pub const PLAYER_HEADER_HINTS: &[Hint] = &[
+    pair(&[A::NextScene, A::PrevScene], "step"),
+    pair(&[A::ScrollDown, A::ScrollUp], "scroll"),
+    hint(&[A::ReturnToScene], "return"),
+    hint(&[A::ToggleText], "text"),
+];
+
+/// The player's header names the explorer's help key (which opens both overlays).
+pub const PLAYER_HELP_HINT: Hint = hint(&[A::Help], "keys");
+
+/// The last row of the framed text panel.
+pub const PLAYER_FOOTER_HINTS: &[Hint] = &[
+    hint(&[A::NextScene], "next"),
+    hint(&[A::PrevScene], "back"),
+    pair(&[A::ScrollDown, A::ScrollUp], "scroll"),
+    hint(&[A::ReturnToScene], "return"),
+    hint(&[A::ToggleText], "text"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> impl Iterator<Item = (&'static Row, &'static Bind)> {
+        [&EXPLORER, &PLAYER]
+            .into_iter()
+            .flat_map(|m| m.rows.iter())
+            .flat_map(|r| r.binds.iter().map(move |b| (r, b)))
+    }
+
+    #[test]
+    fn the_help_names_every_bound_key_in_its_row() {
+        for (r, b) in all() {
+            let name = match b.code {
+                KeyCode::Char(c) if c.is_ascii_digit() => "1-9 0".to_string(),
+                _ if b.ctrl => format!("ctrl-{}", key_name(b.code)),
+                c => key_name(c),
+            };
+            assert!(
+                r.keys.contains(&name),
+                "row {:?} does not name {name}",
+                r.keys
+            );
+        }
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_map() {
+        for m in [&EXPLORER, &PLAYER] {
+            let binds: Vec<&Bind> = m.rows.iter().flat_map(|r| r.binds.iter()).collect();
+            for (i, a) in binds.iter().enumerate() {
+                for b in &binds[i + 1..] {
+                    assert!(
+                        !(a.code == b.code && a.ctrl == b.ctrl),
+                        "{:?} bound twice",
+                        a.code
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_hinted_action_has_a_shown_key() {
+        for (m, hints) in [
+            (&EXPLORER, EXPLORER_HINTS),
+            (&PLAYER, PLAYER_HEADER_HINTS),
+            (&PLAYER, PLAYER_FOOTER_HINTS),
+        ] {
+            for h in hints {
+                for &a in h.actions {
+                    assert!(!m.hint_keys(a).is_empty(), "{a:?} has no shown key");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_view_digits_follow_the_views_own_keys() {
+        for v in View::ALL {
+            let k = KeyEvent::new(KeyCode::Char(v.key()), KeyModifiers::NONE);
+            assert_eq!(EXPLORER.action(&k), Some(Action::ShowView(v)));
+        }
+    }
+
+    #[test]
+    fn control_c_quits_and_plain_keys_ignore_modifiers() {
+        let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(EXPLORER.action(&c), Some(Action::Quit));
+        let plain = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(EXPLORER.action(&plain), Some(Action::ClearInterventions));
+        let shift_t = KeyEvent::new(KeyCode::Char('T'), KeyModifiers::SHIFT);
+        assert_eq!(EXPLORER.action(&shift_t), Some(Action::TemperatureUp));
+    }
+}

@@ -1,0 +1,301 @@
+//! The player's frame: the lesson text (framed, or compact with a one-line
+//! header on short screens) beside or above the explorer, and the lesson's
+//! help box over the explorer's.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::{Check, Player};
+use crate::lesson::Block;
+use crate::lesson::render::{FilledBlock, FilledCheckpoint};
+use crate::tui::draw::{self, MIN_H, MIN_W};
+use crate::tui::keymap::{
+    EXPLORER, PLAYER, PLAYER_FOOTER_HINTS, PLAYER_HEADER_HINTS, PLAYER_HELP_HINT,
+};
+use crate::tui::markdown::{markdown, wrap_md};
+use crate::tui::views::{Hits, fit, panel, text, width};
+
+/// (text area, explorer area or None when only the text fits or is asked for).
+pub(super) fn layout(p: &Player, area: Rect) -> (Rect, Option<Rect>) {
+    if p.expanded || area.width < MIN_W || area.height < MIN_H + 4 {
+        return (area, None);
+    }
+    if area.width >= 120 {
+        let tw = (area.width * 2 / 5).clamp(40, 80).min(area.width - MIN_W);
+        let text = Rect::new(area.x, area.y, tw, area.height);
+        let view = Rect::new(area.x + tw, area.y, area.width - tw, area.height);
+        return (text, Some(view));
+    }
+    let vh = MIN_H.max(area.height * 3 / 5);
+    let th = area.height - vh;
+    let text = Rect::new(area.x, area.y, area.width, th);
+    let view = Rect::new(area.x, area.y + th, area.width, vh);
+    (text, Some(view))
+}
+
+/// Draws the lesson text and, beside or below it, the explorer. Pure: call
+/// [`Player::sync`] first after changing the state by hand.
+pub fn draw_player(p: &Player, area: Rect, buf: &mut Buffer) -> Hits {
+    let (text_area, view_area) = layout(p, area);
+    let hits = match view_area {
+        Some(v) => draw::draw(&p.app, v, buf),
+        None => Hits::new(),
+    };
+    draw_text(p, text_area, buf);
+    if p.app.help {
+        draw_help(p, area, buf);
+    }
+    hits
+}
+
+fn progress(p: &Player) -> String {
+    let n = p.n_scenes();
+    format!("step {}/{}", (p.scene + 1).min(n), n)
+}
+
+fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
+    let theme = &p.app.theme;
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    // Short panels (80×24) drop the border: every row is worth it.
+    let framed = area.height >= 10 && area.width >= 30;
+    let (inner, head) = if framed {
+        let title = format!("{} · {}", progress(p), p.lesson.title);
+        (panel(theme, &title, area, buf, true), None)
+    } else {
+        let head = Rect::new(area.x, area.y, area.width, 1);
+        let rest = Rect::new(
+            area.x,
+            area.y + 1,
+            area.width,
+            area.height.saturating_sub(1),
+        );
+        (rest, Some(head))
+    };
+    if let Some(h) = head {
+        let left = format!(" {} · {} ", progress(p), p.lesson.title);
+        let hint = format!(
+            "│ {} · {}",
+            PLAYER.hint_line(PLAYER_HEADER_HINTS, " · "),
+            EXPLORER.hint(&PLAYER_HELP_HINT)
+        );
+        let w = h.width as usize;
+        let right = fit(&hint, w.saturating_sub(width(&left)));
+        text(
+            vec![Line::from(vec![
+                Span::styled(left, bold.patch(theme.accent())),
+                Span::styled(right, theme.dim()),
+            ])],
+            h,
+            buf,
+        );
+    }
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let w = inner.width as usize;
+    let lines = text_lines(p, w, !framed);
+    // The last row of a framed panel says how to move on and where we are.
+    let (body_h, footer) = if framed && inner.height > 2 {
+        (inner.height - 1, true)
+    } else {
+        (inner.height, false)
+    };
+    let max_scroll = lines.len().saturating_sub(body_h as usize);
+    p.max_scroll.set(max_scroll);
+    let first = p.scroll.min(max_scroll);
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(first)
+        .take(body_h as usize)
+        .collect();
+    text(shown, Rect::new(inner.x, inner.y, inner.width, body_h), buf);
+    if footer {
+        let more = if first < max_scroll {
+            " · d: more"
+        } else {
+            ""
+        };
+        let keys = format!("{}{more}", PLAYER.hint_line(PLAYER_FOOTER_HINTS, " · "));
+        text(
+            vec![Line::styled(fit(&keys, w), theme.dim())],
+            Rect::new(inner.x, inner.y + body_h, inner.width, 1),
+            buf,
+        );
+    }
+}
+
+/// The step's text as lines `w` columns wide; `compact` leaves out the
+/// caption (the explorer's header says the same) and the spacing.
+fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
+    let theme = &p.app.theme;
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut out: Vec<Line<'static>> = vec![];
+    let Some(scene) = p.lesson.scenes.get(p.scene) else {
+        out.extend(wrap_md("This lesson has no steps.", w, Style::default()));
+        return out;
+    };
+    out.extend(wrap_md(
+        &format!("{}. {}", p.scene + 1, scene.title),
+        w,
+        bold.patch(theme.accent()),
+    ));
+    let f = match &p.filled {
+        Ok(f) => f,
+        Err(e) => {
+            out.extend(wrap_md(
+                &format!("This step cannot be shown: {e}"),
+                w,
+                theme.alarm(),
+            ));
+            return out;
+        }
+    };
+    if !compact {
+        out.extend(wrap_md(&f.caption, w, theme.dim()));
+    }
+    if p.free {
+        out.extend(wrap_md(
+            "You are exploring freely; the text describes the step's selection. r returns to it.",
+            w,
+            theme.alarm(),
+        ));
+    }
+    if !compact {
+        out.push(Line::raw(""));
+    }
+    if let Some(intro) = &f.intro {
+        let intro = strip_title(intro, &p.lesson.title);
+        out.extend(markdown(&intro, w));
+        out.push(Line::raw(""));
+    }
+    let checks = p.checks.get(p.scene).cloned().unwrap_or_default();
+    let mut qi = 0;
+    for b in &f.blocks {
+        match b {
+            FilledBlock::Text(t) => out.extend(markdown(t, w)),
+            FilledBlock::Predict(c) => {
+                let state = checks.get(qi).copied().unwrap_or(Check::Open);
+                let has_match = scene
+                    .body
+                    .iter()
+                    .filter_map(|b| match b {
+                        Block::Predict(c) => Some(c.matches.is_some()),
+                        Block::Text(_) => None,
+                    })
+                    .nth(qi)
+                    .unwrap_or(false);
+                out.extend(checkpoint_lines(p, c, state, has_match, w));
+                qi += 1;
+            }
+        }
+        out.push(Line::raw(""));
+    }
+    while out.last().is_some_and(|l| l.width() == 0) {
+        out.pop();
+    }
+    out
+}
+
+/// Drops the intro's "# Title" heading (the panel already shows the title).
+fn strip_title(intro: &str, title: &str) -> String {
+    let t = intro.trim_start();
+    match t.strip_prefix("# ") {
+        Some(rest)
+            if rest
+                .lines()
+                .next()
+                .is_some_and(|l| l.trim() == title.trim()) =>
+        {
+            rest.split_once('\n').map_or("", |x| x.1).to_string()
+        }
+        _ => intro.to_string(),
+    }
+}
+
+/// `has_match`: the lesson names the right choice (so "none matched" is news).
+fn checkpoint_lines(
+    p: &Player,
+    c: &FilledCheckpoint,
+    state: Check,
+    has_match: bool,
+    w: usize,
+) -> Vec<Line<'static>> {
+    let theme = &p.app.theme;
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut out = wrap_md(&format!("Predict: {}", c.question), w, bold);
+    for (k, t) in &c.choices {
+        let mark = match state {
+            Check::Open => "",
+            _ if c.correct == Some(*k) => "  ← the model's choice",
+            Check::Answered(a) if a == *k => "  ← your answer",
+            _ => "",
+        };
+        let style = match state {
+            Check::Open => Style::default(),
+            _ if c.correct == Some(*k) => theme.accent().add_modifier(Modifier::BOLD),
+            Check::Answered(a) if a == *k => theme.alarm(),
+            _ => theme.dim(),
+        };
+        out.extend(wrap_md(&format!("  {k}) {t}{mark}"), w, style));
+    }
+    let keys: Vec<String> = c.choices.iter().map(|(k, _)| k.to_string()).collect();
+    let verdict = match state {
+        Check::Open => {
+            out.extend(wrap_md(
+                &format!(
+                    "Press {} to answer (= shows the answer without guessing).",
+                    keys.join(", ")
+                ),
+                w,
+                theme.accent(),
+            ));
+            return out;
+        }
+        Check::Answered(a) => match c.correct {
+            Some(k) if k == a => format!("Right ({a})."),
+            Some(k) => format!("Not quite: you chose {a}, the model's choice is {k}."),
+            None if has_match => format!("You chose {a}; the model's pick is none of the choices."),
+            None => format!("You chose {a}."),
+        },
+        Check::Revealed => match c.correct {
+            Some(k) => format!("The model's choice is {k}."),
+            None => String::new(),
+        },
+    };
+    let verdict_style = match (state, c.correct) {
+        (Check::Answered(a), Some(k)) if a == k => theme.accent().add_modifier(Modifier::BOLD),
+        (Check::Answered(_), Some(_)) => theme.alarm(),
+        _ => bold,
+    };
+    if !verdict.is_empty() {
+        out.extend(wrap_md(&verdict, w, verdict_style));
+    }
+    out.extend(markdown(&format!("The model's answer: {}", c.answer), w));
+    out
+}
+
+fn draw_help(p: &Player, area: Rect, buf: &mut Buffer) {
+    // The explorer's overlay is drawn by `draw::draw` in its own area; the
+    // lesson keys go in a box at the top left, so both are visible.
+    let rows = PLAYER.rows;
+    let h = (rows.len() as u16 + 2).min(area.height);
+    let w = area.width.min(76);
+    if w < 20 || h < 3 {
+        return;
+    }
+    let r = Rect::new(area.x, area.y, w, h);
+    ratatui::widgets::Widget::render(ratatui::widgets::Clear, r, buf);
+    let inner = panel(&p.app.theme, "lesson keys", r, buf, true);
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|r| {
+            Line::from(vec![
+                Span::styled(fit(r.keys, 15), p.app.theme.accent()),
+                Span::raw(fit(r.help, (inner.width as usize).saturating_sub(15))),
+            ])
+        })
+        .collect();
+    text(lines, inner, buf);
+}

@@ -1,0 +1,133 @@
+//! The player's keys: the lesson's own (the `PLAYER` keymap, and an open
+//! question's answer keys) are taken first; every other event goes to the
+//! explorer.
+
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
+};
+use ratatui::layout::Rect;
+
+use super::draw::draw_player;
+use super::{Check, Player};
+use crate::tui::app::App;
+use crate::tui::event;
+use crate::tui::keymap::{Action, PLAYER};
+use crate::tui::run::Screen;
+use crate::tui::views::Hits;
+
+impl Player {
+    /// Applies one event: the lesson's keys first, the rest to the explorer.
+    pub fn handle(&mut self, ev: &Event) {
+        if matches!(ev, Event::Key(_)) {
+            self.app.status = None;
+        }
+        if self.lesson_event(ev) {
+            self.app.dirty = true;
+            self.app.refresh();
+        } else {
+            event::handle(&mut self.app, ev);
+        }
+        self.sync();
+    }
+
+    /// [`Player::handle`], then the queued engine work at once (tests).
+    pub fn apply(&mut self, ev: &Event) {
+        self.handle(ev);
+        self.app.run_jobs_blocking();
+        self.sync();
+    }
+
+    fn lesson_event(&mut self, ev: &Event) -> bool {
+        match ev {
+            Event::Key(k) if k.kind != KeyEventKind::Release => self.lesson_key(k),
+            Event::Mouse(m) => {
+                let r = self.text_rect;
+                let inside =
+                    m.column >= r.x && m.column < r.right() && m.row >= r.y && m.row < r.bottom();
+                match m.kind {
+                    MouseEventKind::ScrollDown if inside => {
+                        self.scroll_by(1);
+                        true
+                    }
+                    MouseEventKind::ScrollUp if inside => {
+                        self.scroll = self.scroll.saturating_sub(1);
+                        true
+                    }
+                    _ => inside,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    fn lesson_key(&mut self, k: &KeyEvent) -> bool {
+        if self.app.help
+            || k.modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            return false;
+        }
+        // An open question's choice keys come first (they may be letters the
+        // lesson's own keys use).
+        if let KeyCode::Char(c) = k.code
+            && let Some((i, keys)) = self.open_question()
+            && keys.contains(&c)
+        {
+            self.checks[self.scene][i] = Check::Answered(c);
+            return true;
+        }
+        match PLAYER.action(k) {
+            Some(a) => self.update(a),
+            None => false,
+        }
+    }
+
+    /// Applies one of the lesson's actions; false when it does not apply now
+    /// (the key then goes to the explorer).
+    pub fn update(&mut self, a: Action) -> bool {
+        match a {
+            Action::NextScene => {
+                if self.scene + 1 < self.n_scenes() {
+                    self.goto(self.scene + 1);
+                } else {
+                    self.app.status = Some("the last step: PgUp goes back, q quits".into());
+                }
+            }
+            Action::PrevScene => {
+                if self.scene > 0 {
+                    self.goto(self.scene - 1);
+                } else {
+                    self.app.status = Some("the first step: PgDn goes on".into());
+                }
+            }
+            Action::ScrollDown => self.scroll_by(3),
+            Action::ScrollUp => self.scroll = self.scroll.saturating_sub(3),
+            Action::ReturnToScene => self.return_to_scene(),
+            Action::ToggleText => self.expanded = !self.expanded,
+            Action::Reveal => match self.open_question() {
+                Some((i, _)) => self.checks[self.scene][i] = Check::Revealed,
+                None => return false,
+            },
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Screen for Player {
+    fn app(&self) -> &App {
+        &self.app
+    }
+    fn app_mut(&mut self) -> &mut App {
+        &mut self.app
+    }
+    fn handle(&mut self, ev: &Event) {
+        Player::handle(self, ev)
+    }
+    fn draw(&mut self, area: Rect, buf: &mut Buffer) -> Hits {
+        self.sync();
+        self.text_rect = super::draw::layout(self, area).0;
+        draw_player(self, area, buf)
+    }
+}
