@@ -13,8 +13,15 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gptlens");
 
-fn tmux(args: &[&str]) -> Option<String> {
-    let out = Command::new("tmux").args(args).output().ok()?;
+/// Runs tmux against the session's own server (`-L`, a socket named after
+/// the session): tests running in parallel, here or in another checkout, then
+/// never race one shared server's start or exit.
+fn tmux(session: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new("tmux")
+        .args(["-L", session])
+        .args(args)
+        .output()
+        .ok()?;
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -45,7 +52,7 @@ fn built_in_models() -> std::path::PathBuf {
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn capture(session: &str) -> String {
-    tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default()
+    tmux(session, &["capture-pane", "-p", "-t", session]).unwrap_or_default()
 }
 
 /// Waits until one captured frame shows every marker in `all` together, and
@@ -69,7 +76,7 @@ fn wait_for_all(session: &str, all: &[&str]) -> String {
 fn keys(session: &str, k: &[&str]) {
     let mut args = vec!["send-keys", "-t", session];
     args.extend_from_slice(k);
-    tmux(&args);
+    tmux(session, &args);
 }
 
 struct Session(String);
@@ -78,17 +85,33 @@ struct Session(String);
 fn start(name: &str, cmd: &str, w: u16, h: u16) -> Session {
     let (w, h) = (w.to_string(), h.to_string());
     let started = Command::new("tmux")
-        .args(["new-session", "-d", "-s", name, "-x", &w, "-y", &h, cmd])
+        .args([
+            "-L",
+            name,
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            cmd,
+        ])
         .env("TERM", "xterm-256color")
-        .status()
+        .output()
         .expect("start tmux");
-    assert!(started.success());
+    assert!(
+        started.status.success(),
+        "tmux new-session failed: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
     Session(name.to_string())
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        tmux(&["kill-session", "-t", &self.0]);
+        tmux(&self.0, &["kill-server"]);
     }
 }
 
