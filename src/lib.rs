@@ -4,10 +4,12 @@
 //! about terminals; the front ends read its [`model::Trace`]. See ARCHITECTURE.md.
 
 pub mod cost;
+pub mod fmt;
 pub mod lesson;
 pub mod model;
 pub mod pass;
 pub mod paths;
+pub mod readout;
 pub mod rng;
 pub mod sample;
 pub mod session;

@@ -5,10 +5,8 @@ use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::Path;
 
-use gptlens::cost::{
-    self, Assumptions, Estimate, Kind, Ledger, PRESETS, Shape, Speed, footnotes, human_duration,
-    sig,
-};
+use gptlens::cost::{self, Assumptions, Estimate, Kind, Ledger, PRESETS, Shape, Speed, footnotes};
+use gptlens::fmt::{bytes, human_duration, sig};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -264,23 +262,6 @@ fn short(x: f64) -> String {
     format!("{v:.1}{unit}")
 }
 
-/// Decimal bytes (1 GB = 10⁹ bytes).
-fn bytes(x: f64) -> String {
-    let units = [
-        (1e15, "PB"),
-        (1e12, "TB"),
-        (1e9, "GB"),
-        (1e6, "MB"),
-        (1e3, "kB"),
-    ];
-    for (f, u) in units {
-        if x >= f {
-            return format!("{:.1} {u}", x / f);
-        }
-    }
-    format!("{x:.0} B")
-}
-
 fn rate(x: f64) -> String {
     if x >= 1e12 {
         format!("{:.1} TFLOP/s", x / 1e12)
@@ -518,8 +499,9 @@ mod tests {
     #[test]
     fn human_units() {
         assert_eq!(short(174.6e9), "174.6B");
-        assert_eq!(bytes(2.8e12), "2.8 TB");
-        assert_eq!(bytes(512.0), "512 B");
+        // Binary units, as the cost view prints them (was decimal "2.8 TB").
+        assert_eq!(bytes(2.8e12), "2.55 TiB");
+        assert_eq!(bytes(512.0), "512 bytes");
         assert_eq!(money(1.4e6), "1.4M");
         assert_eq!(hours(11.36), "11.4");
         assert_eq!(hours(6.97e5), "7.0e5");

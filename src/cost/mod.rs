@@ -17,7 +17,7 @@ mod speed;
 
 pub use scale::{
     Assumptions, Estimate, MAX_CTX, MAX_EMBD, MAX_LAYERS, MAX_TRAIN_TOKENS, MAX_VOCAB, PRESETS,
-    Preset, Shape, footnotes, human_duration, preset, sig,
+    Preset, Shape, footnotes, preset,
 };
 pub use speed::{Measurement, Speed, measure};
 

@@ -351,38 +351,3 @@ impl Estimate {
         })
     }
 }
-
-/// `x` to `digits` significant figures in e-notation, e.g. sig(3.14e23, 2) = "3.1e23".
-pub fn sig(x: f64, digits: usize) -> String {
-    let s = format!("{:.*e}", digits.saturating_sub(1), x);
-    s.replace("e+", "e")
-}
-
-/// Seconds in words a reader can picture, from seconds to millions of years.
-pub fn human_duration(seconds: f64) -> String {
-    const MIN: f64 = 60.0;
-    const HOUR: f64 = 3600.0;
-    const DAY: f64 = 86400.0;
-    const YEAR: f64 = 365.25 * DAY;
-    let s = seconds;
-    if !s.is_finite() {
-        return "forever".into();
-    }
-    if s < MIN {
-        format!("{s:.1} seconds")
-    } else if s < HOUR {
-        format!("{:.1} minutes", s / MIN)
-    } else if s < DAY {
-        format!("{:.1} hours", s / HOUR)
-    } else if s < YEAR {
-        format!("{:.1} days", s / DAY)
-    } else if s < 1e3 * YEAR {
-        format!("{:.1} years", s / YEAR)
-    } else if s < 1e6 * YEAR {
-        format!("{:.1} thousand years", s / YEAR / 1e3)
-    } else if s < 1e9 * YEAR {
-        format!("{:.1} million years", s / YEAR / 1e6)
-    } else {
-        format!("{:.1} billion years", s / YEAR / 1e9)
-    }
-}

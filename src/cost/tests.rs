@@ -1,4 +1,5 @@
 use super::*;
+use crate::fmt::{human_duration, sig};
 use crate::model::{Interventions, KvCache, Trace, expected_tensors, random_model};
 
 fn small() -> Config {

@@ -13,9 +13,8 @@ use std::path::Path;
 use ndarray::{Array2, ArrayView1};
 
 use super::{KeyPos, Placeholder, Pos, Select};
-use crate::cost::{
-    Assumptions, Estimate, F32_BYTES, Ledger, Measurement, Params, human_duration, sig,
-};
+use crate::cost::{Assumptions, Estimate, F32_BYTES, Ledger, Measurement, Params};
+use crate::fmt::{bytes, count, human_duration, list, num, sig};
 use crate::model::{Config, Gpt, Interventions, KvCache, Trace, layer_norm, softmax_in_place};
 use crate::rng::Rng;
 use crate::sample::{BeamSettings, Sampling, beam_search, pick};
@@ -823,70 +822,6 @@ fn argmax(xs: &[f32]) -> usize {
         }
     }
     best
-}
-
-/// A number as lessons print it: 4 decimals (4 significant digits below 1),
-/// scientific when very large or small, whole numbers without decimals.
-pub fn num(x: f64) -> String {
-    let a = x.abs();
-    if x == 0.0 {
-        "0".into()
-    } else if !x.is_finite() {
-        format!("{x}")
-    } else if !(1e-3..1e6).contains(&a) {
-        format!("{x:.3e}")
-    } else if x.fract() == 0.0 {
-        count(x)
-    } else if a >= 1000.0 {
-        format!("{x:.1}")
-    } else if a >= 100.0 {
-        format!("{x:.2}")
-    } else if a >= 1.0 {
-        format!("{x:.4}")
-    } else {
-        // Four significant digits for small values, so σ² or a small P keeps its precision.
-        let decimals = (3.0 - a.log10().floor()) as usize;
-        format!("{x:.decimals$}")
-    }
-}
-
-/// A whole number with thousands separators.
-pub fn count(n: f64) -> String {
-    let s = format!("{:.0}", n.abs());
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0.0 { format!("-{out}") } else { out }
-}
-
-/// Bytes in human units (KiB, MiB, GiB …).
-pub fn bytes(b: f64) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = b;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < units.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{} bytes", count(b))
-    } else {
-        format!("{v:.2} {}", units[u])
-    }
-}
-
-/// `[a, b, c, …]`: the first `n` values, with … when there are more.
-pub fn list(xs: impl IntoIterator<Item = f32>, n: usize) -> String {
-    let all: Vec<f32> = xs.into_iter().collect();
-    let mut s: Vec<String> = all.iter().take(n).map(|&x| num(x as f64)).collect();
-    if all.len() > n {
-        s.push("…".into());
-    }
-    format!("[{}]", s.join(", "))
 }
 
 fn dot(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f32 {

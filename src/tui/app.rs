@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use ratatui::layout::Rect;
 
-use super::analysis::{self, Projection};
 use super::heatmap::{Geometry, Theme};
 use crate::model::{Gpt, Interventions, ModelError, Trace};
 use crate::pass::{Point, Stage, View, points};
+use crate::readout::embedding::{self, Projection};
+use crate::readout::lens;
 use crate::rng::Rng;
 use crate::sample::{BeamResult, BeamSettings, Pick, Sampling, beam_search, pick};
 use crate::session::{SHOWN_CANDIDATES, Session};
@@ -298,7 +299,7 @@ impl App {
                 let gpt = self.gpt.clone();
                 Some(Box::new(move || {
                     let wte = gpt.weights.wte.view2();
-                    let list = analysis::nearest_tokens(&gpt, wte.row(id as usize), 8);
+                    let list = embedding::nearest_tokens(&gpt, wte.row(id as usize), 8);
                     JobOutput::Nearest(id, list)
                 }))
             }
@@ -307,7 +308,7 @@ impl App {
                 Some(Box::new(move || {
                     let lists = rows
                         .iter()
-                        .map(|r| analysis::logit_lens(&gpt, ndarray::ArrayView1::from(r), 3, skip))
+                        .map(|r| lens::top(&gpt, ndarray::ArrayView1::from(r), 3, skip))
                         .collect();
                     JobOutput::Lens(key, lists)
                 }))

@@ -9,6 +9,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use crate::fmt::compact;
+
 /// How many colours the terminal shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorMode {
@@ -542,33 +544,11 @@ impl Heatmap<'_> {
     }
 }
 
-/// Formats a number compactly (for scales, legends and arithmetic).
-pub fn num(v: f32) -> String {
-    if v.is_nan() {
-        return "masked".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+∞".into()
-        } else {
-            "−∞".into()
-        };
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-3..1e4).contains(&a) {
-        format!("{v:.2e}")
-    } else if a >= 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
 /// A one-line legend: low end, the gradient, high end, and the map's name.
 pub fn legend(theme: &Theme, scale: Scale, width: u16) -> Line<'static> {
     let (lo, hi) = scale.range();
     let div = scale.diverging();
-    let (los, his) = (num(lo), num(hi));
+    let (los, his) = (compact(lo), compact(hi));
     let name = if div {
         "blue−white−red"
     } else {

@@ -3,7 +3,6 @@
 //! Drawing and event handling are pure functions of the state, so tests render
 //! into ratatui's `TestBackend` and call the handlers directly.
 
-pub mod analysis;
 pub mod app;
 pub mod draw;
 pub mod event;

@@ -12,7 +12,8 @@ use ratatui::crossterm::event::{
 
 use super::support::{built_in, ch, key, render_buffer, screen, vocab_of};
 use crate::cost::{Ledger, Params};
-use crate::lesson::placeholders::count;
+use crate::fmt::count;
+use crate::fmt::{percent, si};
 use crate::model::{Config, Gpt, random_model};
 use crate::pass::View;
 use crate::sample::Sampling;
@@ -20,7 +21,7 @@ use crate::tokenizer::Tokenizer;
 use crate::tui::app::{App, Hit, Options};
 use crate::tui::event::apply;
 use crate::tui::heatmap::{ColorMode, Theme};
-use crate::tui::views::cost::{attention_share, percent, si};
+use crate::tui::views::cost::attention_share;
 
 fn options(theme: Theme) -> Options {
     Options {
@@ -426,13 +427,13 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
 fn loss_under_an_intervention_shows_both_means() {
     let mut a = random_app(Theme::default());
     apply(&mut a, &ch('8'));
-    let normal = crate::tui::views::loss::mean_loss(&crate::tui::views::loss::token_losses(
+    let normal = crate::readout::loss::mean_loss(&crate::readout::loss::token_losses(
         a.trace().expect("trace"),
     ))
     .expect("mean");
     apply(&mut a, &ch('a'));
     assert!(a.iv.is_active() && a.alt.is_some());
-    let changed = crate::tui::views::loss::mean_loss(&crate::tui::views::loss::token_losses(
+    let changed = crate::readout::loss::mean_loss(&crate::readout::loss::token_losses(
         a.alt.as_ref().expect("intervened trace"),
     ))
     .expect("mean");

@@ -375,16 +375,13 @@ fn the_arithmetic_matches_the_engine() {
         .iter()
         .find(|l| l.starts_with("softmax ="))
         .expect("softmax line");
-    assert!(
-        soft.ends_with(&crate::tui::heatmap::num(p)),
-        "{soft} vs {p}"
-    );
+    assert!(soft.ends_with(&crate::fmt::compact(p)), "{soft} vs {p}");
     let score = lines
         .iter()
         .find(|l| l.starts_with("score s ="))
         .expect("score line");
     assert!(
-        score.ends_with(&crate::tui::heatmap::num(tr.layers[0].scores[1][a.pos][1])),
+        score.ends_with(&crate::fmt::compact(tr.layers[0].scores[1][a.pos][1])),
         "{score}"
     );
 }

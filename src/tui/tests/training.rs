@@ -10,7 +10,7 @@ use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Color;
 
 use super::support::{key, render_buffer as render, screen};
-use crate::lesson::placeholders::{count, num};
+use crate::fmt::{count, num};
 use crate::model::{Config, Gpt, random_model};
 use crate::pass::View;
 use crate::sample::Sampling;

@@ -10,10 +10,12 @@ use ratatui::text::{Line, Span};
 use super::{
     Hits, attn_matrix, fit, flat, heatmap_with_legend, panel, text, token_label, token_quoted,
 };
+use crate::fmt::compact;
 use crate::model::Trace;
 use crate::pass::Stage;
+use crate::readout::attention;
 use crate::tui::app::{App, Hit};
-use crate::tui::heatmap::{Heatmap, Scale, num};
+use crate::tui::heatmap::{Heatmap, Scale};
 use ratatui::widgets::Widget;
 
 /// Which matrix the stage shows: raw scores before the softmax, or weights.
@@ -364,28 +366,15 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     if n == 0 {
         return vec![];
     }
-    let cfg = &app.gpt.config;
-    let dk = cfg.head_dim();
+    let dk = app.gpt.config.head_dim();
     let (h, qi) = (app.head, app.pos.min(n - 1));
     let l = &tr.layers[app.layer];
-    let row = &l.scores[h][qi];
-    let ki = app.cell.min(row.len().saturating_sub(1));
-    let cols = dk * h..dk * (h + 1);
-    let q = l.q.row(qi);
-    let k = l.k.row(ki);
-    let terms: Vec<f32> = cols.clone().map(|c| q[c] * k[c]).collect();
-    let dot: f32 = terms.iter().sum();
-    let scale = if app.iv.no_scale {
-        1.0
-    } else {
-        (dk as f32).sqrt()
-    };
-    let s = dot / scale;
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let e = (s - max).exp();
-    let z: f32 = row.iter().map(|x| (x - max).exp()).sum();
-    let p = e / z;
-    let engine_p = l.probs[h][qi].get(ki).copied().unwrap_or(f32::NAN);
+    let c = attention::cell(tr, app.layer, h, qi, app.cell, !app.iv.no_scale);
+    let ki = c.key;
+    let (dot, scale, s, max, e, z, p) = (
+        c.dot, c.scale, c.score, c.row_max, c.exp, c.sum_exp, c.weight,
+    );
+    let engine_p = c.engine_weight;
     let dim = app.theme.dim();
     let mut out = vec![
         Line::from(vec![
@@ -398,27 +387,27 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         ]),
         Line::styled(format!("q·k = Σ q_d·k_d over dₖ = {dk} dims:"), dim),
     ];
-    let shown = terms.len().min(3);
+    let shown = dk.min(3);
     let mut sum = String::new();
-    for (i, c) in cols.clone().take(shown).enumerate() {
+    for (i, (q, k)) in c.q.iter().zip(&c.k).take(shown).enumerate() {
         if i > 0 {
             sum.push_str(" + ");
         }
-        sum.push_str(&format!("{}×{}", num(q[c]), num(k[c])));
+        sum.push_str(&format!("{}×{}", compact(*q), compact(*k)));
     }
-    if terms.len() > shown {
-        sum.push_str(&format!(" + … ({} more)", terms.len() - shown));
+    if dk > shown {
+        sum.push_str(&format!(" + … ({} more)", dk - shown));
     }
-    out.push(Line::raw(format!("  = {} = {sum}", num(dot))));
+    out.push(Line::raw(format!("  = {} = {sum}", compact(dot))));
     if app.iv.no_scale {
         out.push(Line::styled(
             "÷ √dₖ dropped (intervention): score = q·k".to_string(),
             app.theme.alarm(),
         ));
     } else {
-        out.push(Line::raw(format!("÷ √dₖ = ÷ √{dk} = ÷ {}", num(scale))));
+        out.push(Line::raw(format!("÷ √dₖ = ÷ √{dk} = ÷ {}", compact(scale))));
     }
-    out.push(Line::raw(format!("score s = {}", num(s))));
+    out.push(Line::raw(format!("score s = {}", compact(s))));
     if app.iv.no_causal_mask {
         out.push(Line::styled(
             "causal mask off: later keys included".to_string(),
@@ -432,23 +421,26 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         };
         out.push(Line::styled(hidden, dim));
     }
-    out.push(Line::raw(format!("row max m = {}", num(max))));
+    out.push(Line::raw(format!("row max m = {}", compact(max))));
     out.push(Line::raw(format!(
         "exp(s − m) = exp({}) = {}",
-        num(s - max),
-        num(e)
+        compact(s - max),
+        compact(e)
     )));
     out.push(Line::raw(format!(
         "Σ over the row of exp(s − m) = {}",
-        num(z)
+        compact(z)
     )));
     out.push(Line::raw(format!(
         "softmax = {} ÷ {} = {}",
-        num(e),
-        num(z),
-        num(p)
+        compact(e),
+        compact(z),
+        compact(p)
     )));
-    out.push(Line::styled(format!("  (engine: {})", num(engine_p)), dim));
+    out.push(Line::styled(
+        format!("  (engine: {})", compact(engine_p)),
+        dim,
+    ));
     // Weighted sum of V for the first dims of this head.
     let v = &l.v;
     let probs = &l.probs[h][qi];
@@ -462,27 +454,23 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         "out = Σ_k p_k · v_k (first dims):".to_string(),
         dim,
     ));
-    for c in cols.clone().take(2) {
-        let val: f32 = probs
-            .iter()
-            .enumerate()
-            .map(|(kk, pk)| pk * v[[kk, c]])
-            .sum();
+    for d in 0..dk.min(2) {
+        let c = dk * h + d;
+        let val = attention::weighted_sum(tr, app.layer, h, qi, d);
         let first: Vec<String> = probs
             .iter()
             .enumerate()
             .take(2)
-            .map(|(kk, pk)| format!("{}·{}", num(*pk), num(v[[kk, c]])))
+            .map(|(kk, pk)| format!("{}·{}", compact(*pk), compact(v[[kk, c]])))
             .collect();
         let more = if probs.len() > 2 { " + …" } else { "" };
         out.push(Line::raw(format!(
-            " d{} = {} = {}{more}",
-            c - dk * h,
-            num(val),
+            " d{d} = {} = {}{more}",
+            compact(val),
             first.join(" + "),
         )));
         out.push(Line::styled(
-            format!("     (engine: {})", num(l.heads[[qi, c]])),
+            format!("     (engine: {})", compact(l.heads[[qi, c]])),
             dim,
         ));
     }
@@ -497,8 +485,8 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         out.push(Line::styled(
             format!(
                 "without interventions: p = {} (now {})",
-                num(np),
-                num(engine_p)
+                compact(np),
+                compact(engine_p)
             ),
             app.theme.alarm(),
         ));

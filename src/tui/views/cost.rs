@@ -10,8 +10,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, token_quoted};
-use crate::cost::{F32_BYTES, Kind, Ledger, Params, preset, sig};
-use crate::lesson::placeholders::{bytes, count};
+use crate::cost::{F32_BYTES, Kind, Ledger, Params, preset};
+use crate::fmt::{bytes, count, percent, si, sig};
 use crate::model::{Config, Trace};
 use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
@@ -64,37 +64,6 @@ pub fn contexts(n_ctx: usize, here: usize) -> Vec<usize> {
     v.sort_unstable();
     v.dedup();
     v
-}
-
-/// A count in at most 6 columns with an SI suffix (k, M, G, …), for the table;
-/// exact counts are printed with [`count`] where there is room.
-pub fn si(x: f64) -> String {
-    const UNITS: [&str; 7] = ["", "k", "M", "G", "T", "P", "E"];
-    if !x.is_finite() {
-        return format!("{x}");
-    }
-    if x.abs() < 1000.0 {
-        return format!("{x:.0}");
-    }
-    let mut v = x;
-    let mut u = 0;
-    while v.abs() >= 999.5 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    let digits = if v.abs() >= 99.95 {
-        0
-    } else if v.abs() >= 9.995 {
-        1
-    } else {
-        2
-    };
-    format!("{v:.digits$}{}", UNITS[u])
-}
-
-/// A share as a percentage with one decimal ("19.6%").
-pub fn percent(share: f64) -> String {
-    format!("{:.1}%", 100.0 * share)
 }
 
 fn bar(app: &App, share: f64, w: usize) -> String {

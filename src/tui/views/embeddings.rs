@@ -7,9 +7,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 
 use super::{Hits, bounds, flat, heatmap_with_legend, panel, scatter, text, token_quoted};
+use crate::fmt::compact;
 use crate::model::Trace;
 use crate::tui::app::{App, Hit};
-use crate::tui::heatmap::{Scale, num};
+use crate::tui::heatmap::Scale;
 
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let side_w = if app.theme.present || app.zoom || area.width < 70 {
@@ -104,9 +105,9 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     for d in d0..(d0 + inner.height as usize).min(c) {
         lines.push(Line::raw(format!(
             "{d:>4} {} + {} = {}",
-            num(tr.tok_emb[[app.pos, d]]),
-            num(tr.pos_emb[[app.pos, d]]),
-            num(tr.embed[[app.pos, d]])
+            compact(tr.tok_emb[[app.pos, d]]),
+            compact(tr.pos_emb[[app.pos, d]]),
+            compact(tr.embed[[app.pos, d]])
         )));
     }
     text(lines, inner, buf);

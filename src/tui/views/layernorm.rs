@@ -1,53 +1,35 @@
 //! LayerNorm: each position's mean and variance before, the normalised vector
 //! after, γ and β, and the formula filled in for the selected position and dim.
 
-use ndarray::Array2;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
 
 use super::{Hits, flat, heatmap_with_legend, panel, text, token_label};
-use crate::model::{LnTrace, Trace};
-use crate::pass::Stage;
+use crate::fmt::compact;
+use crate::model::Trace;
+use crate::readout::layernorm;
 use crate::tui::app::{App, Hit};
-use crate::tui::heatmap::{Scale, num};
+use crate::tui::heatmap::Scale;
 
-/// The LayerNorm being looked at.
+/// The LayerNorm being looked at: its site in the pass and a title.
 struct Ln<'a> {
     name: String,
-    input: &'a Array2<f32>,
-    ln: &'a LnTrace,
-    gamma: &'a [f32],
-    beta: &'a [f32],
+    at: layernorm::At<'a>,
 }
 
 /// The LayerNorm the current stage is about (LN1 of the layer otherwise).
 fn which<'a>(app: &'a App, tr: &'a Trace) -> Ln<'a> {
-    let w = &app.gpt.weights;
-    let l = app.layer;
-    match app.stage() {
-        Stage::Ln2 => Ln {
-            name: format!("LN2 of layer {l}"),
-            input: &tr.layers[l].resid_mid,
-            ln: &tr.layers[l].ln_2,
-            gamma: w.layers[l].ln_2_g.data(),
-            beta: w.layers[l].ln_2_b.data(),
-        },
-        Stage::FinalLn => Ln {
-            name: "final LayerNorm ln_f".to_string(),
-            input: tr.resid_in(app.n_layer()),
-            ln: &tr.ln_f,
-            gamma: w.ln_f_g.data(),
-            beta: w.ln_f_b.data(),
-        },
-        _ => Ln {
-            name: format!("LN1 of layer {l}"),
-            input: tr.resid_in(l),
-            ln: &tr.layers[l].ln_1,
-            gamma: w.layers[l].ln_1_g.data(),
-            beta: w.layers[l].ln_1_b.data(),
-        },
+    let site = layernorm::Site::of(app.stage(), app.layer);
+    let name = match site {
+        layernorm::Site::Ln1(l) => format!("LN1 of layer {l}"),
+        layernorm::Site::Ln2(l) => format!("LN2 of layer {l}"),
+        layernorm::Site::Final => "final LayerNorm ln_f".to_string(),
+    };
+    Ln {
+        name,
+        at: layernorm::at(&app.gpt, tr, site),
     }
 }
 
@@ -94,8 +76,8 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             format!(
                 "{t:>4} {} {:>10} {:>10}",
                 token_label(app, tr.tokens[t], 10),
-                num(ln.ln.mean[t]),
-                num(ln.ln.var[t])
+                compact(ln.at.ln.mean[t]),
+                compact(ln.at.ln.var[t])
             ),
             st,
         ));
@@ -111,8 +93,8 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Constraint::Percentage(20),
     ])
     .split(maps);
-    let x = flat(ln.input.view());
-    let y = flat(ln.ln.out.view());
+    let x = flat(ln.at.input.view());
+    let y = flat(ln.at.ln.out.view());
     for (i, (name, m)) in [("before: x (the residual stream)", &x), ("after: y", &y)]
         .into_iter()
         .enumerate()
@@ -139,7 +121,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     }
     let p = parts[2];
     if p.height >= 2 {
-        let gb: Vec<f32> = ln.gamma.iter().chain(ln.beta.iter()).copied().collect();
+        let gb: Vec<f32> = ln
+            .at
+            .gamma
+            .iter()
+            .chain(ln.at.beta.iter())
+            .copied()
+            .collect();
         text(
             vec![Line::styled("γ (top) and β (bottom)", app.theme.dim())],
             p,
@@ -162,37 +150,38 @@ fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
     let c = app.gpt.config.n_embd;
     let t = app.pos.min(tr.len().saturating_sub(1));
     let d = app.cell.min(c - 1);
-    let eps = app.gpt.config.layer_norm_epsilon as f32;
-    let (mu, var) = (ln.ln.mean[t], ln.ln.var[t]);
-    let x = ln.input[[t, d]];
-    let xhat = (x - mu) / (var + eps).sqrt();
-    let y = xhat * ln.gamma[d] + ln.beta[d];
+    let eps = ln.at.eps;
+    let e = ln.at.element(t, d);
+    let (mu, var, x, xhat, y) = (e.mean, e.var, e.x, e.xhat, e.y);
     let dim = app.theme.dim();
     let mut v = vec![
         Line::raw(format!(
             "position {t} {}, dim {d} (↑↓)",
             super::token_quoted(app, tr.tokens[t])
         )),
-        Line::styled(format!("μ = (1/{c}) Σ x_i = {}", num(mu)), Style::default()),
-        Line::raw(format!("σ² = (1/{c}) Σ (x_i − μ)² = {}", num(var))),
+        Line::styled(
+            format!("μ = (1/{c}) Σ x_i = {}", compact(mu)),
+            Style::default(),
+        ),
+        Line::raw(format!("σ² = (1/{c}) Σ (x_i − μ)² = {}", compact(var))),
         Line::raw(format!("ε = {eps:e}")),
         Line::raw("x̂ = (x − μ)/√(σ² + ε)".to_string()),
         Line::raw(format!(
             "   = ({} − {})/√({} + ε)",
-            num(x),
-            num(mu),
-            num(var)
+            compact(x),
+            compact(mu),
+            compact(var)
         )),
-        Line::raw(format!("   = {}", num(xhat))),
-        Line::styled(format!("   (engine: {})", num(ln.ln.xhat[[t, d]])), dim),
+        Line::raw(format!("   = {}", compact(xhat))),
+        Line::styled(format!("   (engine: {})", compact(e.engine_xhat)), dim),
         Line::raw(format!(
             "y = x̂·γ + β = {}·{} + {}",
-            num(xhat),
-            num(ln.gamma[d]),
-            num(ln.beta[d])
+            compact(xhat),
+            compact(ln.at.gamma[d]),
+            compact(ln.at.beta[d])
         )),
-        Line::raw(format!("  = {}", num(y))),
-        Line::styled(format!("  (engine: {})", num(ln.ln.out[[t, d]])), dim),
+        Line::raw(format!("  = {}", compact(y))),
+        Line::styled(format!("  (engine: {})", compact(e.engine_y)), dim),
     ];
     if app.iv.skip_layernorm {
         v.push(Line::styled(

@@ -8,10 +8,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, token_label, token_quoted};
+use crate::fmt::compact;
 use crate::model::Trace;
 use crate::sample::{BeamResult, Pick};
 use crate::tui::app::{App, Hit};
-use crate::tui::heatmap::num;
 
 pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let side_w = if app.beam_on && !app.theme.present && area.width >= 70 {
@@ -122,9 +122,9 @@ fn candidates(
                 rank + 1,
                 c.id,
                 token_label(app, c.id, 12),
-                num(c.logit),
-                num(c.prob),
-                num(c.kept_prob)
+                compact(c.logit),
+                compact(c.prob),
+                compact(c.kept_prob)
             ),
             st,
         )];
@@ -134,7 +134,10 @@ fn candidates(
                 .iter()
                 .find(|x| x.id == c.id)
                 .map_or(0.0, |x| x.prob);
-            spans.push(Span::styled(format!("{:>8}  ", num(ap)), app.theme.alarm()));
+            spans.push(Span::styled(
+                format!("{:>8}  ", compact(ap)),
+                app.theme.alarm(),
+            ));
         }
         let bar_style = match app.theme.color(c.prob.sqrt(), false) {
             Some(col) if kept => Style::default().fg(col),

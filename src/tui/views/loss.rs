@@ -10,53 +10,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, token_label, token_quoted, wrapped};
-use crate::lesson::placeholders::{count, num};
-use crate::model::{Trace, logsumexp};
+use crate::fmt::{count, num};
+use crate::model::Trace;
+use crate::readout::loss::{TokenLoss, mean_loss, token_losses};
 use crate::tui::app::{App, Hit};
-
-/// One scored prediction: position `pos` predicting the token that follows it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TokenLoss {
-    pub pos: usize,
-    /// The token that actually came next (position `pos + 1`).
-    pub next: u32,
-    /// Its logit in row `pos`.
-    pub logit: f64,
-    /// ln Σ exp(logits) of row `pos`.
-    pub logsumexp: f64,
-    /// p = exp(logit − logsumexp).
-    pub p: f64,
-    /// −ln p, in nats.
-    pub loss: f64,
-}
-
-/// The cross-entropy of every position that has a next token, read from the
-/// trace's own logits.
-pub fn token_losses(tr: &Trace) -> Vec<TokenLoss> {
-    let n = tr.len().min(tr.logits.nrows());
-    (0..n.saturating_sub(1))
-        .map(|t| {
-            let row = tr.logits.row(t);
-            let next = tr.tokens[t + 1];
-            let logit = row.get(next as usize).copied().unwrap_or(f32::NAN) as f64;
-            let lse = logsumexp(row.iter().copied());
-            let log_p = logit - lse;
-            TokenLoss {
-                pos: t,
-                next,
-                logit,
-                logsumexp: lse,
-                p: log_p.exp(),
-                loss: -log_p,
-            }
-        })
-        .collect()
-}
-
-/// The mean loss in nats (None when no position has a next token).
-pub fn mean_loss(losses: &[TokenLoss]) -> Option<f64> {
-    (!losses.is_empty()).then(|| losses.iter().map(|l| l.loss).sum::<f64>() / losses.len() as f64)
-}
 
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let n = tr.len();
@@ -255,13 +212,7 @@ fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>, compact: bool) -> Ve
     }
     let row = tr.logits.row(l.pos);
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let top = row
-        .iter()
-        .enumerate()
-        .fold((0usize, f32::NEG_INFINITY), |b, (i, &x)| {
-            if x > b.1 { (i, x) } else { b }
-        })
-        .0 as u32;
+    let top = crate::readout::argmax(&row.to_vec()) as u32;
     let rank = 1 + row.iter().filter(|&&x| x as f64 > l.logit).count();
     vec![
         Line::raw(format!("position {} {from} → {to}", l.pos)),

@@ -8,10 +8,11 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 
 use super::{Hits, panel, scatter, text};
+use crate::fmt::compact;
 use crate::model::{Trace, gelu_new};
 use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
-use crate::tui::heatmap::{Theme, num};
+use crate::tui::heatmap::Theme;
 
 /// How many neurons the "most active" list shows.
 pub const TOP_NEURONS: usize = 10;
@@ -54,8 +55,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     histogram(&app.theme, "after GELU: GELU(h)", &act, h2, buf);
     gelu_curve(app, &pre, curve, buf);
     if list_w > 0 {
-        let mut order: Vec<usize> = (0..m).collect();
-        order.sort_by(|&a, &b| act[b].total_cmp(&act[a]).then(a.cmp(&b)));
+        let order = crate::readout::ranked(&act);
         let mut lines = vec![Line::styled(
             "most active neurons: h → GELU(h)".to_string(),
             app.theme.dim(),
@@ -67,7 +67,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
                 Style::default()
             };
             lines.push(Line::styled(
-                format!("#{i:<5} {:>9} → {:>9}", num(pre[i]), num(act[i])),
+                format!("#{i:<5} {:>9} → {:>9}", compact(pre[i]), compact(act[i])),
                 st,
             ));
         }
@@ -78,7 +78,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             app.theme.dim(),
         ));
         for d in 0..4.min(down.ncols()) {
-            lines.push(Line::raw(format!(" d{d}: {}", num(down[[t, d]]))));
+            lines.push(Line::raw(format!(" d{d}: {}", compact(down[[t, d]]))));
         }
         hits.push((
             Rect {
@@ -145,7 +145,7 @@ pub fn histogram(theme: &Theme, title: &str, v: &[f32], area: Rect, buf: &mut Bu
             }
         }
     }
-    let axis = format!("{} … {}", num(lo), num(hi));
+    let axis = format!("{} … {}", compact(lo), compact(hi));
     text(
         vec![Line::styled(axis, theme.dim())],
         Rect {

@@ -7,9 +7,11 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 
 use super::{Hits, fit, heatmap_with_legend, panel, text, token_quoted};
+use crate::fmt::compact;
 use crate::model::Trace;
+use crate::readout::norm;
 use crate::tui::app::App;
-use crate::tui::heatmap::{Scale, num};
+use crate::tui::heatmap::Scale;
 
 /// Row names and the residual matrices, from the embedding to the last block.
 fn boundaries(tr: &Trace) -> Vec<(String, &ndarray::Array2<f32>)> {
@@ -41,8 +43,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
     let mut norms = Vec::with_capacity(b.len() * n);
     for (_, m) in &b {
         for t in 0..n {
-            let r = m.row(t);
-            norms.push(r.dot(&r).sqrt());
+            norms.push(norm(m.row(t)));
         }
     }
     let label_w = 10u16;
@@ -94,7 +95,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
     )];
     let mut row = String::new();
     for (i, (name, _)) in b.iter().enumerate() {
-        row.push_str(&format!("{name} {}  ", num(norms[i * n + app.pos])));
+        row.push_str(&format!("{name} {}  ", compact(norms[i * n + app.pos])));
     }
     lines.push(Line::raw(row));
     if app.iv.is_active()
@@ -105,7 +106,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         let mut row = String::from("without interventions: ");
         for (name, m) in boundaries(normal) {
             let r = m.row(app.pos);
-            row.push_str(&format!("{name} {}  ", num(r.dot(&r).sqrt())));
+            row.push_str(&format!("{name} {}  ", compact(norm(r))));
         }
         lines.push(Line::styled(row, app.theme.alarm()));
     }
@@ -134,7 +135,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
             };
             let tops: Vec<String> = list
                 .iter()
-                .map(|(id, p)| format!("{} {}", token_quoted(app, *id), num(*p)))
+                .map(|(id, p)| format!("{} {}", token_quoted(app, *id), compact(*p)))
                 .collect();
             let st = if l == app.n_layer() {
                 app.theme.accent()

@@ -16,8 +16,8 @@ use ratatui::widgets::Widget;
 use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
 
 use super::{fit, panel, plot_cell, text, width, wrapped};
-use crate::cost::human_duration;
-use crate::lesson::placeholders::{count, num};
+use crate::fmt::human_duration;
+use crate::fmt::{count, num};
 use crate::train::record::{LOG_FILE, TrainRecord};
 use crate::tui::app::App;
 use crate::tui::heatmap::{ColorMode, Theme};

@@ -1,11 +1,10 @@
-//! Numbers the views show that the trace does not hold directly: nearest
-//! tokens, the logit lens and a 2-D projection of the embedding table. Each is
-//! computed from the weights with the engine's own functions.
+//! The embedding table read as geometry: nearest tokens by cosine, and a 2-D
+//! projection of the table.
 
 use ndarray::{Array2, ArrayView1};
 
-use crate::model::softmax_in_place;
-use crate::model::{Gpt, layer_norm};
+use super::top_by;
+use crate::model::Gpt;
 
 /// The `k` tokens whose embedding rows are most similar (cosine) to `x`.
 pub fn nearest_tokens(gpt: &Gpt, x: ArrayView1<f32>, k: usize) -> Vec<(u32, f32)> {
@@ -21,42 +20,6 @@ pub fn nearest_tokens(gpt: &Gpt, x: ArrayView1<f32>, k: usize) -> Vec<(u32, f32)
         .collect();
     top_by(&mut sims, k);
     sims
-}
-
-/// Keeps the `k` largest by value, sorted descending (ties by id).
-fn top_by(v: &mut Vec<(u32, f32)>, k: usize) {
-    let k = k.min(v.len());
-    if k == 0 {
-        v.clear();
-        return;
-    }
-    v.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.truncate(k);
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-}
-
-/// Logit lens: the residual `x` read as if it were the last layer's output,
-/// through ln_f and the tied unembedding; the top `k` tokens and probabilities.
-pub fn logit_lens(gpt: &Gpt, x: ArrayView1<f32>, k: usize, skip_ln: bool) -> Vec<(u32, f32)> {
-    let w = &gpt.weights;
-    let row = x.to_owned().insert_axis(ndarray::Axis(0));
-    let ln = layer_norm(
-        row.view(),
-        w.ln_f_g.data(),
-        w.ln_f_b.data(),
-        gpt.config.layer_norm_epsilon as f32,
-        skip_ln,
-    );
-    let logits = w.wte.view2().dot(&ln.out.row(0));
-    let mut p = logits.to_vec();
-    softmax_in_place(&mut p);
-    let mut v: Vec<(u32, f32)> = p
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| (i as u32, p))
-        .collect();
-    top_by(&mut v, k);
-    v
 }
 
 /// A 2-D map of the embedding table: the first two principal components of (a
@@ -145,35 +108,9 @@ impl Projection {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Config, random_model};
-
-    #[test]
-    fn a_token_is_its_own_nearest_neighbour_and_the_lens_matches_the_logits() {
-        let gpt = random_model(&Config::new(1, 2, 16, 40, 16), 3, false);
-        let wte = gpt.weights.wte.view2();
-        let near = nearest_tokens(&gpt, wte.row(7), 3);
-        assert_eq!(near[0].0, 7);
-        assert!((near[0].1 - 1.0).abs() < 1e-5);
-        assert!(near[1].1 <= near[0].1);
-
-        // The lens on the last layer's residual is the model's own prediction.
-        let tr = gpt.trace(&[1, 2, 3], &Default::default()).expect("trace");
-        let lens = logit_lens(&gpt, tr.resid_in(1).row(2), 1, false);
-        let logits = tr.last_logits();
-        let best = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
-        assert_eq!(Some(lens[0].0 as usize), best);
-    }
-
-    #[test]
-    fn projection_axes_are_orthonormal() {
-        let gpt = random_model(&Config::new(1, 2, 16, 300, 16), 3, false);
-        let p = Projection::new(&gpt, 100);
-        assert_eq!(p.ids.len(), p.points.len());
-        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        assert!((dot(&p.axes[0], &p.axes[0]) - 1.0).abs() < 1e-3);
-        assert!(dot(&p.axes[0], &p.axes[1]).abs() < 1e-3);
+impl Projection {
+    /// The two unit axes the table is projected on.
+    pub fn axes(&self) -> (&[f32], &[f32]) {
+        (&self.axes[0], &self.axes[1])
     }
 }
