@@ -110,8 +110,7 @@ fn dropout_changes_the_training_loss_only() {
 
 #[test]
 fn blocked_attention_backward_matches_the_formula_across_blocks() {
-    use gptlens::train::backward::attention_backward;
-    use gptlens::train::forward::attention_forward;
+    use gptlens::train::attention::{attention_backward, attention_forward};
     // Longer than one block of query rows (64), with a partial last block.
     let (b, t, c, nh) = (2, 150, 12, 3);
     let dk = c / nh;

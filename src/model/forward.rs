@@ -140,10 +140,14 @@ pub fn layer_norm(
     ln
 }
 
+/// √(2/π) and the cubic coefficient of GPT-2's tanh GELU; training's GELU
+/// and its derivative use the same two.
+pub const GELU_SQRT_2_OVER_PI: f32 = 0.797_884_6;
+pub const GELU_CUBIC: f32 = 0.044715;
+
 /// GPT-2's GELU ("gelu_new"): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 pub fn gelu_new(x: f32) -> f32 {
-    const S2PI: f32 = 0.797_884_6; // √(2/π)
-    0.5 * x * (1.0 + (S2PI * (x + 0.044715 * x * x * x)).tanh())
+    0.5 * x * (1.0 + (GELU_SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh())
 }
 
 /// ln Σ exp(x), in f64 with the row max taken out first so nothing overflows;

@@ -10,7 +10,10 @@ mod trace;
 mod weights;
 
 pub use config::Config;
-pub use forward::{Interventions, KvCache, gelu_new, layer_norm, logsumexp, softmax_in_place};
+pub use forward::{
+    GELU_CUBIC, GELU_SQRT_2_OVER_PI, Interventions, KvCache, gelu_new, layer_norm, logsumexp,
+    softmax_in_place,
+};
 pub use init::random_model;
 pub use trace::{LayerTrace, LnTrace, Trace};
 pub use weights::{LayerWeights, Tensor, Weights, expected_tensors, write_safetensors};

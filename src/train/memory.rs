@@ -89,7 +89,7 @@ pub fn param_count(cfg: &Config) -> Result<u64, TrainError> {
 }
 
 /// f32 values the training buffers for one `[b, t]` batch hold: the forward
-/// activations (`forward::Acts`), the backward scratch (`backward::GradScratch`)
+/// activations (`gpt::Acts`), the backward scratch (`gpt::GradScratch`)
 /// and, with dropout, its masks. `threads` attention-backward workers each keep
 /// a block of scores.
 pub fn activation_floats(
@@ -109,8 +109,9 @@ pub fn activation_floats(
     let nc = mul(n, c)?;
     let nm = mul(n, m)?;
     let att = prod(&[b, cfg.n_head, t, t])?;
-    // Per block: ln1, atty, res2, ln2, res3 (5·nc), qkv (3·nc), four row
-    // statistics, the attention probabilities and the two MLP activations.
+    // Per block: ln_1, heads, resid_mid, ln_2, resid_post (5·nc), qkv (3·nc),
+    // the two LayerNorms' row statistics (4·n), the attention probabilities
+    // and mlp_pre, mlp_act.
     let per_layer = sum(&[mul(8, nc)?, mul(4, n)?, att, mul(2, nm)?])?;
     let per_layer = if dropout {
         sum(&[per_layer, mul(2, nc)?])?
@@ -118,16 +119,16 @@ pub fn activation_floats(
         per_layer
     };
     let layers = mul(cfg.n_layer as u64, per_layer)?;
-    // encoded, lnf (2·nc), lnf statistics, losses (3·n), probabilities.
+    // embed, ln_f (2·nc), ln_f's statistics and the losses (3·n), probabilities.
     let outside = sum(&[
         mul(2, nc)?,
         mul(3, n)?,
         mul(n, cfg.vocab_size as u64)?,
         if dropout { nc } else { 0 },
     ])?;
-    // Backward scratch: dres, dln, datty, dbranch (4·nc), dqkv (3·nc), dmlp.
+    // Backward scratch: dresid, dln, dheads, dbranch (4·nc), dqkv (3·nc), dmlp.
     let scratch = sum(&[mul(7, nc)?, nm])?;
-    let blocks = prod(&[threads, super::forward::ATT_BLOCK, t])?;
+    let blocks = prod(&[threads, super::attention::ATT_BLOCK, t])?;
     sum(&[layers, outside, scratch, blocks])
 }
 
@@ -250,8 +251,7 @@ pub fn bytes(b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::backward::GradScratch;
-    use crate::train::forward::{Acts, Dropout};
+    use crate::train::gpt::{Acts, Dropout, GradScratch};
 
     #[test]
     fn param_count_matches_the_config() {
@@ -274,7 +274,7 @@ mod tests {
         let ids: Vec<u32> = (0..b * t).map(|i| (i % 300) as u32).collect();
         tr.loss_and_grads_with(&ids, &ids, Some(Dropout { p: 0.1, seed: 3 }));
         let floats = acts_floats(&tr.acts) + scratch_floats(&GradScratch::new(&cfg, b, t));
-        let blocks = (super::super::forward::ATT_BLOCK * t) as u64;
+        let blocks = (super::super::attention::ATT_BLOCK * t) as u64;
         assert_eq!(
             activation_floats(&cfg, b, t, true, 1).unwrap(),
             floats + blocks
@@ -287,31 +287,7 @@ mod tests {
     }
 
     fn acts_floats(a: &Acts) -> u64 {
-        let mut n = a.encoded.len()
-            + a.drop_embd.len()
-            + a.lnf.len()
-            + a.lnf_mean.len()
-            + a.lnf_rstd.len()
-            + a.probs.len()
-            + a.losses.len();
-        for l in &a.layers {
-            n += l.ln1.len()
-                + l.ln1_mean.len()
-                + l.ln1_rstd.len()
-                + l.qkv.len()
-                + l.att.len()
-                + l.atty.len()
-                + l.res2.len()
-                + l.ln2.len()
-                + l.ln2_mean.len()
-                + l.ln2_rstd.len()
-                + l.fch.len()
-                + l.fch_gelu.len()
-                + l.res3.len()
-                + l.drop_attn.len()
-                + l.drop_mlp.len();
-        }
-        n as u64
+        a.floats() as u64
     }
 
     fn scratch_floats(s: &GradScratch) -> u64 {

@@ -1,17 +1,25 @@
-//! Training a GPT-2 from scratch, the way llm.c does it: a batched forward pass
-//! that keeps its activations ([`forward`]), a hand-written backward pass
-//! ([`backward`]), AdamW ([`adamw`]) over one flat parameter buffer
-//! ([`params`]), with checkpoints that a run resumes from.
+//! Training a GPT-2 from scratch, the way llm.c does it: layer by layer, each
+//! layer's forward beside its hand-written backward ([`embedding`],
+//! [`layernorm`], [`attention`], [`mlp`], [`loss`], with [`linear`] for every
+//! projection), composed into the whole pass in [`gpt`]; AdamW ([`adamw`]) over
+//! one flat parameter buffer ([`params`]), with checkpoints that a run resumes
+//! from.
 
 pub mod adamw;
-pub mod backward;
+pub mod attention;
 pub mod baselines;
 pub mod bpe;
+mod checkpoint;
 pub mod data;
+pub mod embedding;
 pub mod files;
-pub mod forward;
+pub mod gpt;
 pub mod kernels;
+pub mod layernorm;
+pub mod linear;
+pub mod loss;
 pub mod memory;
+pub mod mlp;
 pub mod params;
 pub mod record;
 
@@ -22,14 +30,14 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Config, ModelError, random_model, write_safetensors};
+use crate::model::{Config, ModelError, random_model};
 use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 use adamw::AdamW;
-use backward::GradScratch;
-use files::{CreatedDir, commit, io_err, write_atomic, write_tmp};
-use forward::Acts;
-pub use forward::Dropout;
+use checkpoint::{CheckpointMeta, checkpoint_dir, read_checkpoint, write_checkpoint};
+use files::{CreatedDir, io_err, write_atomic};
+pub use gpt::Dropout;
+use gpt::{Acts, GradScratch};
 use params::Layout;
 
 /// What can stop a training run; each message says what to do about it.
@@ -225,16 +233,6 @@ pub fn bits_per_byte(nats_per_token: f64, tokens: usize, bytes: usize) -> f64 {
     nats_per_token * tokens as f64 / bytes as f64 / std::f64::consts::LN_2
 }
 
-/// The state a checkpoint holds besides the tensors.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct CheckpointMeta {
-    hyper: Hyper,
-    step: u64,
-    tokens_seen: u64,
-    elapsed_secs: f64,
-    last_train_loss: Option<f32>,
-}
-
 /// The parameters, gradients and optimizer state of a run, plus its buffers.
 pub struct Trainer {
     pub cfg: Config,
@@ -282,7 +280,7 @@ impl Trainer {
 
     /// Mean cross-entropy of a batch, with dropout if given.
     pub fn loss_with(&mut self, inputs: &[u32], targets: &[u32], dropout: Option<Dropout>) -> f32 {
-        forward::forward(
+        gpt::forward(
             &self.cfg,
             &self.layout,
             &self.params,
@@ -307,7 +305,7 @@ impl Trainer {
     ) -> f32 {
         let loss = self.loss_with(inputs, targets, dropout);
         self.grads.fill(0.0);
-        backward::backward(
+        gpt::backward(
             &self.cfg,
             &self.layout,
             &self.params,
@@ -364,117 +362,6 @@ impl Trainer {
     pub fn gpt(&self) -> crate::model::Gpt {
         params::unflatten(&self.cfg, &self.params, &self.layout)
     }
-}
-
-/// Writes the model folder files (config.json, model.safetensors) through
-/// temporary names, so a reader never sees half a file.
-fn write_model(trainer: &Trainer, out: &Path) -> Result<(), TrainError> {
-    write_atomic(&out.join("model.safetensors"), |tmp| {
-        Ok(trainer.gpt().weights.save_safetensors(tmp)?)
-    })?;
-    write_atomic(&out.join("config.json"), |tmp| {
-        Ok(trainer.cfg.write(tmp)?)
-    })
-}
-
-fn checkpoint_dir(out: &Path) -> PathBuf {
-    out.join("checkpoint")
-}
-
-fn write_checkpoint(
-    trainer: &Trainer,
-    out: &Path,
-    meta: &CheckpointMeta,
-) -> Result<(), TrainError> {
-    let dir = checkpoint_dir(out);
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let n = trainer.params.len();
-    let st = dir.join("state.safetensors");
-    let st_tmp = write_tmp(&st, |tmp| {
-        Ok(write_safetensors(
-            tmp,
-            &[
-                ("params".to_string(), &[n][..], &trainer.params[..]),
-                ("adam_m".to_string(), &[n][..], &trainer.opt.m[..]),
-                ("adam_v".to_string(), &[n][..], &trainer.opt.v[..]),
-            ],
-            &[],
-        )?)
-    })?;
-    let js = dir.join("state.json");
-    let text = serde_json::to_string_pretty(meta).expect("json");
-    let js_tmp =
-        write_tmp(&js, |tmp| std::fs::write(tmp, text).map_err(io_err(tmp))).inspect_err(|_| {
-            let _ = std::fs::remove_file(&st_tmp);
-        })?;
-    // The tensors first, then the metadata that names their step.
-    commit(&st_tmp, &st).inspect_err(|_| {
-        let _ = std::fs::remove_file(&js_tmp);
-    })?;
-    commit(&js_tmp, &js)?;
-    write_model(trainer, out)
-}
-
-fn read_checkpoint(
-    trainer: &mut Trainer,
-    out: &Path,
-    hyper: &Hyper,
-) -> Result<CheckpointMeta, TrainError> {
-    let dir = checkpoint_dir(out);
-    let js = dir.join("state.json");
-    if !js.is_file() {
-        return Err(TrainError::Input(format!(
-            "--resume: there is no checkpoint in {} (no state.json); start a new run with --force instead",
-            dir.display()
-        )));
-    }
-    let text = std::fs::read_to_string(&js).map_err(io_err(&js))?;
-    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| {
-        TrainError::Input(format!(
-            "{} is not a gptlens checkpoint ({e})",
-            js.display()
-        ))
-    })?;
-    let diff = hyper.differences(&meta.hyper);
-    if !diff.is_empty() {
-        return Err(TrainError::Input(format!(
-            "--resume: the checkpoint in {} was made with other settings ({}); resume with the same options, or start a new run with --force",
-            dir.display(),
-            diff.join("; ")
-        )));
-    }
-    let st = dir.join("state.safetensors");
-    let bytes = std::fs::read(&st).map_err(io_err(&st))?;
-    let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
-        TrainError::Input(format!(
-            "{} is corrupt ({e}); start again with --force",
-            st.display()
-        ))
-    })?;
-    let n = trainer.params.len();
-    for (name, dst) in [
-        ("params", &mut trainer.params),
-        ("adam_m", &mut trainer.opt.m),
-        ("adam_v", &mut trainer.opt.v),
-    ] {
-        let view = tensors.tensor(name).map_err(|e| {
-            TrainError::Input(format!(
-                "{} lacks {name} ({e}); start again with --force",
-                st.display()
-            ))
-        })?;
-        if view.shape() != [n] || view.dtype() != safetensors::Dtype::F32 {
-            return Err(TrainError::Input(format!(
-                "{}: {name} has shape {:?}, the model needs [{n}]; start again with --force",
-                st.display(),
-                view.shape()
-            )));
-        }
-        for (d, b) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
-            *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-    }
-    Ok(meta)
 }
 
 /// Reports a line of text (not a step) to the caller.

@@ -47,20 +47,25 @@ impl Layout {
     }
 }
 
-/// The tensors of one block, as slices of a flat buffer.
+/// The tensors of one block, as slices of a flat buffer (named as the engine's
+/// `LayerWeights`).
 pub struct LayerP<S> {
-    pub ln1_g: S,
-    pub ln1_b: S,
-    pub qkv_w: S,
-    pub qkv_b: S,
-    pub proj_w: S,
-    pub proj_b: S,
-    pub ln2_g: S,
-    pub ln2_b: S,
+    pub ln_1_g: S,
+    pub ln_1_b: S,
+    /// c_attn: x → q|k|v, [C, 3C].
+    pub attn_w: S,
+    pub attn_b: S,
+    /// W_O, [C, C].
+    pub attn_proj_w: S,
+    pub attn_proj_b: S,
+    pub ln_2_g: S,
+    pub ln_2_b: S,
+    /// MLP up, [C, M].
     pub fc_w: S,
     pub fc_b: S,
-    pub fcproj_w: S,
-    pub fcproj_b: S,
+    /// MLP down, [M, C].
+    pub mlp_proj_w: S,
+    pub mlp_proj_b: S,
 }
 
 /// Every tensor of the model, as slices of a flat buffer.
@@ -68,8 +73,8 @@ pub struct ParamsP<S> {
     pub wte: S,
     pub wpe: S,
     pub layers: Vec<LayerP<S>>,
-    pub lnf_g: S,
-    pub lnf_b: S,
+    pub ln_f_g: S,
+    pub ln_f_b: S,
 }
 
 fn assemble<S>(parts: Vec<S>, n_layer: usize) -> ParamsP<S> {
@@ -79,28 +84,28 @@ fn assemble<S>(parts: Vec<S>, n_layer: usize) -> ParamsP<S> {
     let wpe = next();
     let layers = (0..n_layer)
         .map(|_| LayerP {
-            ln1_g: next(),
-            ln1_b: next(),
-            qkv_w: next(),
-            qkv_b: next(),
-            proj_w: next(),
-            proj_b: next(),
-            ln2_g: next(),
-            ln2_b: next(),
+            ln_1_g: next(),
+            ln_1_b: next(),
+            attn_w: next(),
+            attn_b: next(),
+            attn_proj_w: next(),
+            attn_proj_b: next(),
+            ln_2_g: next(),
+            ln_2_b: next(),
             fc_w: next(),
             fc_b: next(),
-            fcproj_w: next(),
-            fcproj_b: next(),
+            mlp_proj_w: next(),
+            mlp_proj_b: next(),
         })
         .collect();
-    let lnf_g = next();
-    let lnf_b = next();
+    let ln_f_g = next();
+    let ln_f_b = next();
     ParamsP {
         wte,
         wpe,
         layers,
-        lnf_g,
-        lnf_b,
+        ln_f_g,
+        ln_f_b,
     }
 }
 
@@ -170,7 +175,7 @@ mod tests {
         }
         let v = views(&buf, &layout);
         assert_eq!(v.layers[1].fc_w, gpt.weights.layers[1].fc_w.data());
-        assert_eq!(v.lnf_b, gpt.weights.ln_f_b.data());
+        assert_eq!(v.ln_f_b, gpt.weights.ln_f_b.data());
         assert_eq!(v.wpe, gpt.weights.wpe.data());
     }
 }

@@ -1,0 +1,132 @@
+//! Checkpoints: the parameters and AdamW moments of a run plus the step they
+//! belong to, written through temporary names (tensors first, then the
+//! metadata naming their step) and read back only under the same settings.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::files::{commit, io_err, write_atomic, write_tmp};
+use super::{Hyper, TrainError, Trainer};
+use crate::model::write_safetensors;
+
+/// The state a checkpoint holds besides the tensors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct CheckpointMeta {
+    pub(super) hyper: Hyper,
+    pub(super) step: u64,
+    pub(super) tokens_seen: u64,
+    pub(super) elapsed_secs: f64,
+    pub(super) last_train_loss: Option<f32>,
+}
+
+/// Writes the model folder files (config.json, model.safetensors) through
+/// temporary names, so a reader never sees half a file.
+pub(super) fn write_model(trainer: &Trainer, out: &Path) -> Result<(), TrainError> {
+    write_atomic(&out.join("model.safetensors"), |tmp| {
+        Ok(trainer.gpt().weights.save_safetensors(tmp)?)
+    })?;
+    write_atomic(&out.join("config.json"), |tmp| {
+        Ok(trainer.cfg.write(tmp)?)
+    })
+}
+
+pub(super) fn checkpoint_dir(out: &Path) -> PathBuf {
+    out.join("checkpoint")
+}
+
+pub(super) fn write_checkpoint(
+    trainer: &Trainer,
+    out: &Path,
+    meta: &CheckpointMeta,
+) -> Result<(), TrainError> {
+    let dir = checkpoint_dir(out);
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let n = trainer.params.len();
+    let st = dir.join("state.safetensors");
+    let st_tmp = write_tmp(&st, |tmp| {
+        Ok(write_safetensors(
+            tmp,
+            &[
+                ("params".to_string(), &[n][..], &trainer.params[..]),
+                ("adam_m".to_string(), &[n][..], &trainer.opt.m[..]),
+                ("adam_v".to_string(), &[n][..], &trainer.opt.v[..]),
+            ],
+            &[],
+        )?)
+    })?;
+    let js = dir.join("state.json");
+    let text = serde_json::to_string_pretty(meta).expect("json");
+    let js_tmp =
+        write_tmp(&js, |tmp| std::fs::write(tmp, text).map_err(io_err(tmp))).inspect_err(|_| {
+            let _ = std::fs::remove_file(&st_tmp);
+        })?;
+    // The tensors first, then the metadata that names their step.
+    commit(&st_tmp, &st).inspect_err(|_| {
+        let _ = std::fs::remove_file(&js_tmp);
+    })?;
+    commit(&js_tmp, &js)?;
+    write_model(trainer, out)
+}
+
+pub(super) fn read_checkpoint(
+    trainer: &mut Trainer,
+    out: &Path,
+    hyper: &Hyper,
+) -> Result<CheckpointMeta, TrainError> {
+    let dir = checkpoint_dir(out);
+    let js = dir.join("state.json");
+    if !js.is_file() {
+        return Err(TrainError::Input(format!(
+            "--resume: there is no checkpoint in {} (no state.json); start a new run with --force instead",
+            dir.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&js).map_err(io_err(&js))?;
+    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| {
+        TrainError::Input(format!(
+            "{} is not a gptlens checkpoint ({e})",
+            js.display()
+        ))
+    })?;
+    let diff = hyper.differences(&meta.hyper);
+    if !diff.is_empty() {
+        return Err(TrainError::Input(format!(
+            "--resume: the checkpoint in {} was made with other settings ({}); resume with the same options, or start a new run with --force",
+            dir.display(),
+            diff.join("; ")
+        )));
+    }
+    let st = dir.join("state.safetensors");
+    let bytes = std::fs::read(&st).map_err(io_err(&st))?;
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+        TrainError::Input(format!(
+            "{} is corrupt ({e}); start again with --force",
+            st.display()
+        ))
+    })?;
+    let n = trainer.params.len();
+    for (name, dst) in [
+        ("params", &mut trainer.params),
+        ("adam_m", &mut trainer.opt.m),
+        ("adam_v", &mut trainer.opt.v),
+    ] {
+        let view = tensors.tensor(name).map_err(|e| {
+            TrainError::Input(format!(
+                "{} lacks {name} ({e}); start again with --force",
+                st.display()
+            ))
+        })?;
+        if view.shape() != [n] || view.dtype() != safetensors::Dtype::F32 {
+            return Err(TrainError::Input(format!(
+                "{}: {name} has shape {:?}, the model needs [{n}]; start again with --force",
+                st.display(),
+                view.shape()
+            )));
+        }
+        for (d, b) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
+            *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
+    Ok(meta)
+}
