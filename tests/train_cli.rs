@@ -305,7 +305,7 @@ fn init_refuses_absurd_sizes_and_a_failed_init_leaves_no_folder() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("needs 24.") && err.contains("1.0 MiB --max-memory"),
+        err.contains("needs 24.") && err.contains("1.00 MiB --max-memory"),
         "{err}"
     );
     assert!(!out.exists());

@@ -232,20 +232,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(b as u64)
 }
 
-/// Bytes in binary units (KiB, MiB, GiB …).
+/// Bytes in the one unit policy (binary: KiB, MiB, GiB …), see [`crate::fmt::bytes`].
 pub fn bytes(b: u64) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut x = b as f64;
-    let mut i = 0;
-    while x >= 1024.0 && i + 1 < units.len() {
-        x /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} bytes")
-    } else {
-        format!("{x:.1} {}", units[i])
-    }
+    crate::fmt::bytes(b as f64)
 }
 
 #[cfg(test)]
@@ -320,7 +309,5 @@ mod tests {
         let info = "MemTotal: 24000000 kB\nMemFree: 1 kB\nMemAvailable:   2048 kB\n";
         assert_eq!(parse_meminfo(info), Some(2048 * 1024));
         assert_eq!(parse_meminfo("MemTotal: 5 kB\n"), None);
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(12), "12 bytes");
     }
 }
