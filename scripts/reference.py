@@ -13,7 +13,8 @@ Set up a virtual environment OUTSIDE the repository once:
 Subcommands (run from the repository root):
 
     ~/refvenv/bin/python scripts/reference.py fixtures
-        Writes tests/fixtures/: two seeded random GPT-2 models with odd sizes, the
+        Writes tests/fixtures/: two seeded random GPT-2 models with odd sizes (and
+        four more, one per GPT2Config switch that changes the math), the
         float64 forward pass of a fixed prompt through each (reference.safetensors),
         loss and gradients of a fixed batch (grads.safetensors), and a forward
         fixture for every model folder in tiny-models/ (tests/fixtures/tiny-models/).
@@ -69,6 +70,23 @@ RANDOM_MODELS = {
     "random-odd": dict(n_layer=3, n_head=5, n_embd=60, vocab_size=97, n_positions=23, n_inner=None, seed=1234),
     "random-inner": dict(n_layer=2, n_head=3, n_embd=42, vocab_size=71, n_positions=19, n_inner=100, seed=4321),
 }
+# GPT2Config switches that change the math, one fixture each (forward only):
+# the engine must follow them, and the Rust tests check that ignoring the
+# switch would be caught.
+VARIANT_MODELS = {
+    # Own lm_head.weight instead of the tied wte.
+    "random-untied": dict(n_layer=2, n_head=3, n_embd=33, vocab_size=89, n_positions=21, n_inner=None, seed=555,
+                          extra=dict(tie_word_embeddings=False)),
+    # Scores of layer l (0-based) divided by l + 1 as well as by √dₖ.
+    "random-layer-scale": dict(n_layer=3, n_head=2, n_embd=26, vocab_size=61, n_positions=19, n_inner=None, seed=556,
+                               extra=dict(scale_attn_by_inverse_layer_idx=True)),
+    # No 1/√dₖ at all.
+    "random-unscaled": dict(n_layer=2, n_head=4, n_embd=28, vocab_size=53, n_positions=19, n_inner=None, seed=557,
+                            extra=dict(scale_attn_weights=False)),
+    # The exact erf GELU ("gelu") instead of GPT-2's tanh approximation.
+    "random-gelu": dict(n_layer=2, n_head=2, n_embd=30, vocab_size=67, n_positions=19, n_inner=None, seed=558,
+                        extra=dict(activation_function="gelu")),
+}
 # transformers saves GPT2LMHeadModel tensors as `transformer.h.0...`; older hub
 # checkpoints (gpt2, distilgpt2) have no prefix. One fixture of each kind.
 STRIP_PREFIX = {"random-inner"}
@@ -76,8 +94,8 @@ PROMPT_LEN = 17
 GRAD_BATCH, GRAD_T = 3, 11
 
 
-def gpt2_config(n_layer, n_head, n_embd, vocab_size, n_positions, n_inner):
-    return GPT2Config(
+def gpt2_config(n_layer, n_head, n_embd, vocab_size, n_positions, n_inner, extra=None):
+    kwargs = dict(
         n_layer=n_layer,
         n_head=n_head,
         n_embd=n_embd,
@@ -95,6 +113,8 @@ def gpt2_config(n_layer, n_head, n_embd, vocab_size, n_positions, n_inner):
         bos_token_id=vocab_size - 1,
         eos_token_id=vocab_size - 1,
     )
+    kwargs.update(extra or {})
+    return GPT2Config(**kwargs)
 
 
 def perturbed_model(spec):
@@ -112,11 +132,12 @@ def perturbed_model(spec):
                 p.copy_(1.0 + 0.2 * noise)
             elif name.endswith(".bias"):
                 p.copy_(0.1 * noise)
-            elif "wte" in name or "wpe" in name:
+            elif "wte" in name or "wpe" in name or name == "lm_head.weight":
                 p.copy_(0.3 * noise)
             else:
                 p.copy_(noise / (p.shape[0] ** 0.5) * 1.2)
-    assert model.lm_head.weight.data_ptr() == model.transformer.wte.weight.data_ptr(), "lm_head must be tied to wte"
+    tied = model.lm_head.weight.data_ptr() == model.transformer.wte.weight.data_ptr()
+    assert tied == cfg.tie_word_embeddings, "lm_head must be tied to wte exactly when the config says so"
     return model
 
 
@@ -230,6 +251,23 @@ def write(path, tensors, meta):
     print(f"wrote {path.relative_to(ROOT)} ({size / 1024:.0f} KiB, {len(tensors)} tensors)")
 
 
+def check_reorder_is_harmless(folder):
+    """gptlens accepts reorder_and_upcast_attn and ignores it: the switch only
+    computes the same scaled scores in float32 with the scale folded into the
+    matmul, for half-precision training. transformers refuses it in float64,
+    so this compares float32 runs with and without it."""
+    ids = torch.tensor([fixed_prompt(VARIANT_MODELS[folder.name]["vocab_size"], 0)])
+    logits = []
+    for reorder in (False, True):
+        model = GPT2LMHeadModel.from_pretrained(folder, attn_implementation="eager",
+                                                reorder_and_upcast_attn=reorder).eval()
+        with torch.no_grad():
+            logits.append(model(ids, use_cache=False).logits)
+    diff = (logits[0] - logits[1]).abs().max().item()
+    print(f"reorder_and_upcast_attn on {folder.name} (float32): max |Δlogit| {diff:.2e}")
+    assert diff < 1e-5, "reorder_and_upcast_attn changes the logits; gptlens must not ignore it"
+
+
 def cmd_fixtures(_args):
     torch.set_num_threads(2)
     meta = {"generator": "scripts/reference.py", "torch": torch.__version__, "precision": "float64, stored f32"}
@@ -246,6 +284,15 @@ def cmd_fixtures(_args):
         write(folder / "reference.safetensors", fwd, meta)
         grads = grads_reference(load_model(folder, torch.float64), spec["vocab_size"], spec["seed"])
         write(folder / "grads.safetensors", grads, meta)
+    for name, spec in VARIANT_MODELS.items():
+        folder = FIXTURES / name
+        folder.mkdir(parents=True, exist_ok=True)
+        perturbed_model(spec).save_pretrained(folder, safe_serialization=True)
+        (folder / "generation_config.json").unlink(missing_ok=True)
+        ids = fixed_prompt(spec["vocab_size"], spec["seed"])
+        fwd = forward_reference(load_model(folder, torch.float64), ids)
+        write(folder / "reference.safetensors", fwd, meta)
+    check_reorder_is_harmless(FIXTURES / "random-layer-scale")
     models = sorted(p for p in TINY_MODELS.glob("*") if (p / "config.json").is_file()) if TINY_MODELS.is_dir() else []
     if not models:
         print("no models in tiny-models/ yet: no tiny-model fixtures written")

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{Gpt, Interventions, KvCache, ModelError, Trace};
+use crate::model::{Gpt, Interventions, KvCache, ModelError, NonFinite, Trace};
 use crate::rng::Rng;
 use crate::sample::{Pick, Sampling, pick};
 
@@ -152,6 +152,7 @@ impl Session {
 
 /// Plain generation on the fast path (no trace): calls `on_token` with each new
 /// token as it is picked. Slides the window when the context fills up.
+/// Returns the tokens and where the pass first produced NaN or ±inf, if it did.
 pub fn generate(
     gpt: &Gpt,
     prompt: &[u32],
@@ -160,7 +161,7 @@ pub fn generate(
     seed: u64,
     stop_at: Option<u32>,
     mut on_token: impl FnMut(u32),
-) -> Result<Vec<u32>, ModelError> {
+) -> Result<(Vec<u32>, Option<NonFinite>), ModelError> {
     sampling.validate()?;
     if prompt.is_empty() {
         return Err(ModelError::Input(
@@ -178,6 +179,7 @@ pub fn generate(
         .to_vec();
     let mut rng = Rng::new(seed);
     let mut out = vec![];
+    let mut non_finite = cache.non_finite().cloned();
     for _ in 0..max_tokens {
         let p = pick(&logits, &history, sampling, &mut rng, 1);
         out.push(p.token);
@@ -202,8 +204,11 @@ pub fn generate(
                 .row(0)
                 .to_vec();
         }
+        if non_finite.is_none() {
+            non_finite = cache.non_finite().cloned();
+        }
     }
-    Ok(out)
+    Ok((out, non_finite))
 }
 
 #[cfg(test)]
@@ -250,14 +255,14 @@ mod tests {
         }
         assert_eq!(sess.tokens.len(), 16);
         assert_eq!(sess.dropped, 4);
-        let out = generate(&g, &[5; 20], 30, &Sampling::greedy(), 0, None, |_| {}).unwrap();
+        let (out, _) = generate(&g, &[5; 20], 30, &Sampling::greedy(), 0, None, |_| {}).unwrap();
         assert_eq!(out.len(), 30);
     }
 
     #[test]
     fn beam_of_width_one_is_greedy() {
         let g = gpt();
-        let greedy = generate(&g, &[1, 2], 6, &Sampling::greedy(), 0, None, |_| {}).unwrap();
+        let (greedy, _) = generate(&g, &[1, 2], 6, &Sampling::greedy(), 0, None, |_| {}).unwrap();
         let s = BeamSettings {
             width: 1,
             max_tokens: 6,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::model::{Config, ModelError};
+use crate::model::{Config, LoadWarning, ModelError};
 
 /// The end-of-text marker GPT-2 uses between documents.
 pub const END_OF_TEXT: &str = "<|endoftext|>";
@@ -13,13 +13,9 @@ pub struct Tokenizer {
 
 impl Tokenizer {
     pub fn open(path: &Path) -> Result<Self, ModelError> {
-        if !path.is_file() {
-            return Err(ModelError::MissingFile {
-                dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-                file: "tokenizer.json",
-            });
-        }
-        let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let path = crate::paths::model_file(dir, "tokenizer.json")?;
+        let inner = tokenizers::Tokenizer::from_file(&path).map_err(|e| {
             ModelError::Tokenizer(format!(
                 "{} is not a Hugging Face tokenizer.json ({e})",
                 path.display()
@@ -37,8 +33,33 @@ impl Tokenizer {
 
     /// Switches off the truncation and padding a tokenizer.json may carry (the
     /// hub's GPT-2 file truncates to 50 tokens), so encode never drops text;
-    /// the context limit is applied by the caller, visibly.
+    /// the context limit is applied by the caller, visibly. Refuses anything
+    /// but byte-level BPE, whose tokens are runs of bytes: the token strip,
+    /// the byte counts and decoding token by token all rely on that.
     fn whole_text(mut inner: tokenizers::Tokenizer) -> Result<Self, ModelError> {
+        use tokenizers::{DecoderWrapper, ModelWrapper};
+        let model = match inner.get_model() {
+            ModelWrapper::BPE(_) => None,
+            ModelWrapper::WordPiece(_) => Some("a WordPiece"),
+            ModelWrapper::WordLevel(_) => Some("a WordLevel"),
+            ModelWrapper::Unigram(_) => Some("a Unigram (SentencePiece)"),
+        };
+        fn byte_level(d: &DecoderWrapper) -> bool {
+            match d {
+                DecoderWrapper::ByteLevel(_) => true,
+                DecoderWrapper::Sequence(s) => s.get_decoders().iter().any(byte_level),
+                _ => false,
+            }
+        }
+        let what = model.or(match inner.get_decoder() {
+            Some(d) if byte_level(d) => None,
+            _ => Some("a BPE tokenizer without GPT-2's byte-level decoder"),
+        });
+        if let Some(what) = what {
+            return Err(ModelError::Tokenizer(format!(
+                "tokenizer.json is {what} tokenizer; gptlens needs a byte-level BPE tokenizer (GPT-2's kind, \"model\": {{\"type\": \"BPE\"}} with a \"ByteLevel\" decoder), because it shows each token as a run of bytes"
+            )));
+        }
         inner
             .with_truncation(None)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
@@ -82,11 +103,46 @@ impl Tokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// Warns when the tokenizer names far fewer ids than the model has
+    /// (under 90%): the rest can still be generated but have no text.
+    pub fn coverage_warning(&self, cfg: &Config) -> Option<LoadWarning> {
+        let tokens = self
+            .inner
+            .get_vocab(true)
+            .values()
+            .filter(|&&id| (id as usize) < cfg.vocab_size)
+            .count();
+        (tokens * 10 < cfg.vocab_size * 9).then_some(LoadWarning::TokenizerCoverage {
+            tokens,
+            vocab: cfg.vocab_size,
+        })
+    }
+
+    /// The text of `ids`. This is the one place ids become text: an id the
+    /// tokenizer has no token for shows as `<id 1234>` (the model may pick
+    /// one when its vocabulary is larger than the tokenizer's).
     pub fn decode(&self, ids: &[u32]) -> String {
+        let mut out = String::new();
+        let mut run = 0; // ids[run..i] all have tokens and are decoded together
+        for (i, &id) in ids.iter().enumerate() {
+            if self.inner.id_to_token(id).is_none() {
+                out += &self.decode_known(&ids[run..i]);
+                out += &format!("<id {id}>");
+                run = i + 1;
+            }
+        }
+        out + &self.decode_known(&ids[run..])
+    }
+
+    fn decode_known(&self, ids: &[u32]) -> String {
+        if ids.is_empty() {
+            return String::new();
+        }
         self.inner.decode(ids, false).unwrap_or_default()
     }
 
-    /// The text of one token (a lone byte of a multi-byte character shows as �).
+    /// The text of one token (a lone byte of a multi-byte character shows as
+    /// �, an id without a token as `<id 1234>`).
     pub fn token_text(&self, id: u32) -> String {
         self.decode(&[id])
     }
@@ -154,5 +210,59 @@ mod tests {
         assert!(ids.contains(&256));
         assert_eq!(t.encode("ab").unwrap(), vec![b'a' as u32, b'b' as u32]);
         assert_eq!(t.vocab_size(), 257);
+    }
+
+    #[test]
+    fn ids_without_a_token_show_as_their_number() {
+        let t = Tokenizer::from_json(&bytes_tokenizer_json()).expect("loads");
+        assert_eq!(t.token_text(300), "<id 300>");
+        assert_eq!(
+            t.decode(&[b'h' as u32, b'i' as u32, 1234, b'!' as u32]),
+            "hi<id 1234>!"
+        );
+        assert_eq!(t.decode(&[999, 998]), "<id 999><id 998>");
+        assert_eq!(t.token_text(b'a' as u32), "a");
+        // A multi-byte character split around an unknown id stays two halves.
+        let e = "é".as_bytes();
+        assert_eq!(t.decode(&[e[0] as u32, e[1] as u32]), "é");
+    }
+
+    #[test]
+    fn coverage_warning_only_when_far_fewer_tokens_than_ids() {
+        let t = Tokenizer::from_json(&bytes_tokenizer_json()).expect("loads");
+        let cfg = |v| Config::new(1, 1, 4, v, 8);
+        assert_eq!(t.coverage_warning(&cfg(257)), None);
+        assert_eq!(t.coverage_warning(&cfg(280)), None); // padding
+        let w = t.coverage_warning(&cfg(2048)).expect("257 of 2048");
+        assert_eq!(
+            w,
+            LoadWarning::TokenizerCoverage {
+                tokens: 257,
+                vocab: 2048
+            }
+        );
+        assert!(w.to_string().contains("1791 ids have no text"));
+    }
+
+    #[test]
+    fn tokenizers_that_are_not_byte_level_bpe_are_refused() {
+        let mut v: serde_json::Value = serde_json::from_str(&bytes_tokenizer_json()).unwrap();
+        v["decoder"] = serde_json::json!({"type": "WordPiece", "prefix": "##", "cleanup": true});
+        let msg = Tokenizer::from_json(&v.to_string())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(msg.contains("byte-level BPE"), "{msg}");
+        v["model"] = serde_json::json!({"type": "WordPiece", "unk_token": "[UNK]",
+            "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+            "vocab": {"[UNK]": 0, "a": 1}});
+        let msg = Tokenizer::from_json(&v.to_string())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            msg.contains("WordPiece") && msg.contains("byte-level BPE"),
+            "{msg}"
+        );
     }
 }

@@ -242,6 +242,74 @@ fn matches_pytorch_with_explicit_n_inner_and_unprefixed_names() {
     check_random_fixture("random-inner");
 }
 
+/// A GPT2Config switch fixture: the engine matches transformers with the
+/// switch honoured, and `ignore` (the engine as if it did not know the
+/// switch) misses by more than `teeth` in the logits. Returns (max |Δlogit|
+/// honoured, max |Δlogit| ignored).
+fn check_variant(name: &str, ignore: impl Fn(&mut Gpt), teeth: f32) -> (f32, f32) {
+    let dir = fixture_dir(name);
+    let mut gpt = Gpt::open(&dir).expect("fixture model opens");
+    assert!(
+        gpt.weights.warnings.is_empty(),
+        "{name}: {:?}",
+        gpt.weights.warnings
+    );
+    let fx = read_fixture(&dir.join("reference.safetensors"));
+    let e = compare(&gpt, &fx, name);
+    assert_within(&e, name);
+    ignore(&mut gpt);
+    let ids: Vec<u32> = get(&fx, "input_ids")
+        .ids
+        .iter()
+        .map(|&i| i as u32)
+        .collect();
+    let wrong = gpt.trace(&ids, &Interventions::default()).expect("runs");
+    let err = max_err_2d(wrong.logits.view(), get(&fx, "logits"), "logits");
+    println!("{name}: ignoring the switch gives max |Δlogit| {err:.2e}");
+    assert!(
+        err > teeth,
+        "{name}: ignoring the switch is off by only {err}"
+    );
+    (e.logits, err)
+}
+
+/// `tie_word_embeddings: false`: the logits come from the file's own
+/// lm_head.weight, not from wte.
+#[test]
+fn matches_pytorch_with_an_untied_lm_head() {
+    check_variant("random-untied", |g| g.weights.lm_head = None, 1.0);
+}
+
+/// `scale_attn_by_inverse_layer_idx: true`: layer l's scores are also divided by l + 1.
+#[test]
+fn matches_pytorch_with_scores_scaled_by_inverse_layer_index() {
+    check_variant(
+        "random-layer-scale",
+        |g| g.config.scale_attn_by_inverse_layer_idx = false,
+        1e-2,
+    );
+}
+
+/// `scale_attn_weights: false`: no 1/√dₖ.
+#[test]
+fn matches_pytorch_without_attention_scaling() {
+    check_variant(
+        "random-unscaled",
+        |g| g.config.scale_attn_weights = true,
+        1e-2,
+    );
+}
+
+/// `activation_function: "gelu"` is the exact erf GELU, not GPT-2's tanh one.
+#[test]
+fn matches_pytorch_with_the_exact_erf_gelu() {
+    check_variant(
+        "random-gelu",
+        |g| g.config.activation_function = "gelu_new".into(),
+        1e-4,
+    );
+}
+
 /// Every fixture in tests/fixtures/tiny-models/ against the shipped model of
 /// that name, and every shipped model must have a fixture.
 #[test]

@@ -94,7 +94,7 @@ pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
     let mut generated: Vec<u32> = vec![];
     let mut printed = String::new();
     let mut io_err = None;
-    generate(&l.gpt, &ids, a.max_tokens, &sampling, a.seed, eot, |t| {
+    let (_, non_finite) = generate(&l.gpt, &ids, a.max_tokens, &sampling, a.seed, eot, |t| {
         if Some(t) == eot || io_err.is_some() {
             return;
         }
@@ -117,5 +117,8 @@ pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
     }
     writeln!(out)?;
     out.flush()?;
+    if let Some(nf) = non_finite {
+        eprintln!("warning: {nf}");
+    }
     Ok(())
 }

@@ -112,6 +112,14 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
     let tokenizer = Tokenizer::open(&dir.join("tokenizer.json"))
         .with_context(|| format!("opening the tokenizer in {}", dir.display()))?;
     tokenizer.check_matches(&gpt.config)?;
+    for w in gpt
+        .weights
+        .warnings
+        .iter()
+        .chain(tokenizer.coverage_warning(&gpt.config).as_ref())
+    {
+        eprintln!("warning: {w}");
+    }
     let bad = gpt.weights.non_finite();
     if !bad.is_empty() {
         out::warn(format_args!(

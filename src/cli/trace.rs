@@ -518,6 +518,9 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
     // Causality: rows before B do not depend on later tokens, so they are not run.
     ids.truncate(plan.rows.end);
     let trace = l.gpt.trace(&ids, &Interventions::default())?;
+    if let Some(nf) = &trace.non_finite {
+        eprintln!("warning: {nf}");
+    }
     let tok = &l.tokenizer;
     let text = |id| tok.token_text(id);
     let doc = document(&trace, &text, &l.gpt.config, &plan);

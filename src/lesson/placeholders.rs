@@ -884,7 +884,7 @@ fn lens_probs(env: &Env, x: ArrayView1<f32>) -> Vec<f32> {
         env.cfg().layer_norm_epsilon as f32,
         false,
     );
-    let logits = w.wte.view2().dot(&ln.out.row(0));
+    let logits = w.unembedding().view2().dot(&ln.out.row(0));
     softmax_t(logits.view(), 1.0)
 }
 
@@ -1295,7 +1295,7 @@ pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
         "logits.check" => {
             let row = tr.logits.row(p);
             let j = argmax(&row.to_vec());
-            let re = dot(tr.ln_f.out.row(p), env.gpt.weights.wte.view2().row(j));
+            let re = dot(tr.ln_f.out.row(p), env.gpt.weights.unembedding().view2().row(j));
             format!(
                 "ln_f(x)·wte[{}] = {} (the logit the engine computed: {})",
                 env.tok(j as u32),

@@ -40,8 +40,34 @@ pub struct Config {
     pub bos_token_id: Option<u32>,
     #[serde(default)]
     pub eos_token_id: Option<u32>,
+    /// false: the logits use their own `lm_head.weight` instead of `wte`.
+    #[serde(default = "yes")]
+    pub tie_word_embeddings: bool,
+    /// false: attention scores are q·k, not q·k/√dₖ.
+    #[serde(default = "yes")]
+    pub scale_attn_weights: bool,
+    /// true: layer l's scores are further divided by l + 1 (0-based l).
+    #[serde(default)]
+    pub scale_attn_by_inverse_layer_idx: bool,
+    /// Only changes the order and precision of the attention arithmetic in
+    /// half precision; gptlens computes in f32 throughout, so it is accepted
+    /// and has no effect (checked against transformers by a fixture).
+    #[serde(default)]
+    pub reorder_and_upcast_attn: bool,
 }
 
+/// The MLP's nonlinearity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// GPT-2's tanh approximation ("gelu_new", "gelu_pytorch_tanh").
+    GeluTanh,
+    /// The exact x·Φ(x) with the error function ("gelu" in transformers).
+    GeluErf,
+}
+
+fn yes() -> bool {
+    true
+}
 fn d_layer() -> usize {
     12
 }
@@ -89,6 +115,10 @@ impl Config {
             architectures: Some(vec!["GPT2LMHeadModel".into()]),
             bos_token_id: None,
             eos_token_id: None,
+            tie_word_embeddings: true,
+            scale_attn_weights: true,
+            scale_attn_by_inverse_layer_idx: false,
+            reorder_and_upcast_attn: false,
         }
     }
 
@@ -100,6 +130,28 @@ impl Config {
     /// Width of the MLP's hidden layer (4·C unless `n_inner` says otherwise).
     pub fn mlp_dim(&self) -> usize {
         self.n_inner.unwrap_or(4 * self.n_embd)
+    }
+
+    /// The MLP's nonlinearity (`validate` refuses names not listed here).
+    pub fn activation(&self) -> Activation {
+        match self.activation_function.as_str() {
+            "gelu" => Activation::GeluErf,
+            _ => Activation::GeluTanh,
+        }
+    }
+
+    /// The factor attention scores of `layer` (0-based) are multiplied by:
+    /// 1/√dₖ, times 1/(layer + 1) with `scale_attn_by_inverse_layer_idx`.
+    pub fn attn_scale(&self, layer: usize) -> f32 {
+        let mut s = if self.scale_attn_weights {
+            1.0 / (self.head_dim() as f64).sqrt()
+        } else {
+            1.0
+        };
+        if self.scale_attn_by_inverse_layer_idx {
+            s /= (layer + 1) as f64;
+        }
+        s as f32
     }
 
     /// Checks what the forward pass relies on; the message says how to fix it.
@@ -123,8 +175,11 @@ impl Config {
         let act = self.activation_function.as_str();
         if !matches!(act, "gelu_new" | "gelu_pytorch_tanh" | "gelu") {
             return bad(format!(
-                "activation_function \"{act}\" is not supported; use \"gelu_new\" (GPT-2's tanh GELU) or \"gelu\""
+                "activation_function \"{act}\" is not supported; gptlens runs \"gelu_new\" / \"gelu_pytorch_tanh\" (GPT-2's tanh GELU) and \"gelu\" (the exact erf GELU)"
             ));
+        }
+        if self.n_inner == Some(0) {
+            return bad("n_inner is 0; use null (4·n_embd) or a positive width".into());
         }
         for (name, v) in [
             ("n_layer", self.n_layer),
@@ -153,10 +208,20 @@ impl Config {
     }
 
     pub fn read(path: &Path) -> Result<Self, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError::Io {
+        // A GPT-2 config.json is about 1 KB; refuse to read a huge file whole.
+        const MAX_BYTES: u64 = 1 << 20;
+        let io = |err| ModelError::Io {
             path: path.to_path_buf(),
-            source: e,
-        })?;
+            err,
+        };
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > MAX_BYTES {
+            return Err(ModelError::BadConfig(format!(
+                "{} is {len} bytes; a config.json is a few hundred bytes (at most {MAX_BYTES} are read)",
+                path.display()
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
         let mut cfg: Config = serde_json::from_str(&text).map_err(|e| {
             ModelError::BadConfig(format!(
                 "{} is not a valid GPT-2 config.json: {e}",
@@ -181,24 +246,57 @@ impl Config {
         v["resid_pdrop"] = 0.0.into();
         v["embd_pdrop"] = 0.0.into();
         v["attn_pdrop"] = 0.0.into();
-        v["tie_word_embeddings"] = true.into();
         let text = serde_json::to_string_pretty(&v).expect("json");
-        std::fs::write(path, text + "\n").map_err(|e| ModelError::Io {
+        std::fs::write(path, text + "\n").map_err(|err| ModelError::Write {
             path: path.to_path_buf(),
-            source: e,
+            err,
         })
     }
 
-    /// Parameters, counting the tied unembedding once.
+    /// Parameters, counting the tied unembedding once (an untied `lm_head`
+    /// counts on its own). Saturates at `usize::MAX` for absurd shapes; see
+    /// [`Config::checked_params`].
     pub fn n_params(&self) -> usize {
-        let c = self.n_embd;
-        let m = self.mlp_dim();
-        let per_layer = 2 * c // ln_1
-            + c * 3 * c + 3 * c // c_attn
-            + c * c + c // attn c_proj
-            + 2 * c // ln_2
-            + c * m + m // c_fc
-            + m * c + c; // mlp c_proj
-        self.vocab_size * c + self.n_positions * c + self.n_layer * per_layer + 2 * c
+        self.checked_params()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Number of parameters, or None if it does not fit in 64 bits. Computed
+    /// arithmetically, so it is safe to call on any config before allocating.
+    pub fn checked_params(&self) -> Option<u64> {
+        let u = |x: usize| u64::try_from(x).ok();
+        let c = u(self.n_embd)?;
+        let m = match self.n_inner {
+            Some(m) => u(m)?,
+            None => c.checked_mul(4)?,
+        };
+        let cc = c.checked_mul(c)?;
+        let cm = c.checked_mul(m)?;
+        // ln_1, ln_2 (4C); c_attn 3C² + 3C; attn c_proj C² + C; c_fc CM + M; mlp c_proj MC + C.
+        let per_layer = [
+            c.checked_mul(4)?,
+            cc.checked_mul(3)?,
+            c.checked_mul(3)?,
+            cc,
+            c,
+            cm,
+            m,
+            cm,
+            c,
+        ]
+        .into_iter()
+        .try_fold(0u64, |a, b| a.checked_add(b))?;
+        let wte = u(self.vocab_size)?.checked_mul(c)?;
+        let head = if self.tie_word_embeddings { 0 } else { wte };
+        [
+            wte,
+            head,
+            u(self.n_positions)?.checked_mul(c)?,
+            u(self.n_layer)?.checked_mul(per_layer)?,
+            c.checked_mul(2)?,
+        ]
+        .into_iter()
+        .try_fold(0u64, |a, b| a.checked_add(b))
     }
 }

@@ -10,6 +10,10 @@
 //! logits = layer_norm_f(x) · wteᵀ                         tied unembedding
 //! ```
 //!
+//! Config switches: `scale_attn_weights` (the 1/√dₖ), `scale_attn_by_inverse_layer_idx`
+//! (a further 1/(l+1)), `tie_word_embeddings: false` (logits from `lm_head`
+//! instead of `wte`), `activation_function` "gelu" (erf instead of tanh).
+//!
 //! Activations are `[n, C]` matrices (n new positions, C = n_embd). The same code
 //! serves the traced step (records every stage into a [`Trace`]) and the fast path
 //! (records nothing); the only difference is the `trace` argument.
@@ -18,7 +22,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
 use super::trace::push_rows;
-use super::{Gpt, LnTrace, ModelError, Tensor, Trace};
+use super::{Activation, Gpt, LnTrace, ModelError, NonFinite, Tensor, Trace};
 
 /// Switches a teacher flips to show why each piece of the formula is there.
 /// The default is the model as trained.
@@ -48,6 +52,8 @@ impl Interventions {
 pub struct KvCache {
     k: Vec<Array2<f32>>, // [layer] → [T, C]
     v: Vec<Array2<f32>>,
+    /// Where this sequence's pass first produced NaN or ±inf, if it did.
+    non_finite: Option<NonFinite>,
 }
 
 impl KvCache {
@@ -57,7 +63,17 @@ impl KvCache {
                 .map(|_| Array2::zeros((0, cfg.n_embd)))
                 .collect()
         };
-        KvCache { k: e(), v: e() }
+        KvCache {
+            k: e(),
+            v: e(),
+            non_finite: None,
+        }
+    }
+
+    /// Where the forward passes over this cache first produced NaN or ±inf
+    /// (finite weights can overflow f32), or None if every value was finite.
+    pub fn non_finite(&self) -> Option<&NonFinite> {
+        self.non_finite.as_ref()
     }
 
     /// Positions cached.
@@ -71,6 +87,9 @@ impl KvCache {
 
     /// Forgets every position from `n` on (to go back a step).
     pub fn truncate(&mut self, n: usize) {
+        if self.non_finite.as_ref().is_some_and(|nf| nf.position >= n) {
+            self.non_finite = None;
+        }
         for a in self.k.iter_mut().chain(self.v.iter_mut()) {
             if n < a.nrows() {
                 *a = a.slice(s![..n, ..]).to_owned();
@@ -148,6 +167,34 @@ pub const GELU_CUBIC: f32 = 0.044715;
 /// GPT-2's GELU ("gelu_new"): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 pub fn gelu_new(x: f32) -> f32 {
     0.5 * x * (1.0 + (GELU_SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh())
+}
+
+/// The exact GELU ("gelu"): x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
+pub fn gelu_erf(x: f32) -> f32 {
+    let x = x as f64;
+    (0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2))) as f32
+}
+
+/// The error function in f64 from its Maclaurin series
+/// erf(x) = 2/√π · Σₙ (−1)ⁿ x²ⁿ⁺¹ / (n!·(2n+1)). Beyond |x| = 4 it is ±1 to
+/// within 2e-8 (and GELU there is x or 0 to f32 precision). Inside, the
+/// largest term is below e^16 ≈ 9e6, so cancellation costs at most 7 of f64's
+/// 16 digits: still far finer than f32.
+fn erf(x: f64) -> f64 {
+    if x.abs() >= 4.0 {
+        return x.signum();
+    }
+    let x2 = x * x;
+    let (mut term, mut sum) = (x, x); // term = (−1)ⁿ x²ⁿ⁺¹ / n!
+    for n in 1..200 {
+        term *= -x2 / n as f64;
+        let add = term / (2 * n + 1) as f64;
+        sum += add;
+        if add.abs() < 1e-17 * sum.abs().max(1e-300) {
+            break;
+        }
+    }
+    sum * std::f64::consts::FRAC_2_SQRT_PI
 }
 
 /// ln Σ exp(x), in f64 with the row max taken out first so nothing overflows;
@@ -257,6 +304,7 @@ struct AttnRows {
 /// cached keys and values `k`, `v` [T, C] (the new positions already appended).
 /// For each head: softmax(q·Kᵀ/√dₖ over keys 0..=t) · V. Returns the heads'
 /// outputs concatenated, [n, C] (before W_O).
+/// `scale` multiplies q·k: 1/√dₖ in GPT-2 (see [`super::Config::attn_scale`]).
 #[allow(clippy::too_many_arguments)]
 fn causal_self_attention(
     q: ArrayView2<f32>,
@@ -264,6 +312,7 @@ fn causal_self_attention(
     v: ArrayView2<f32>,
     start: usize,
     n_head: usize,
+    scale: f32,
     layer: usize,
     iv: &Interventions,
     keep_rows: bool,
@@ -271,11 +320,7 @@ fn causal_self_attention(
     let (n, c) = q.dim();
     let total = k.nrows();
     let d = c / n_head;
-    let scale = if iv.no_scale {
-        1.0
-    } else {
-        1.0 / (d as f32).sqrt()
-    };
+    let scale = if iv.no_scale { 1.0 } else { scale };
     // One job per (query, head): scores, probabilities, weighted sum of V.
     let job = |(i, h): (usize, usize)| -> (Vec<f32>, Vec<f32>, Vec<f32>) {
         let keys = if iv.no_causal_mask {
@@ -327,7 +372,7 @@ fn causal_self_attention(
     (out, rows)
 }
 
-/// Logits = x · wteᵀ (the unembedding is tied to the token embedding).
+/// Logits = x · Wᵀ with W [V, C]: `wte` (tied) or `lm_head` (untied).
 fn unembed(x: ArrayView2<f32>, wte: &Tensor) -> Array2<f32> {
     let w = wte.view2(); // [V, C]
     if x.nrows() == 1 {
@@ -394,6 +439,9 @@ impl Gpt {
 
         let (tok, pos) = embed(self, tokens, start);
         let mut x = &tok + &pos; // [n, C]
+        if cache.non_finite.is_none() && !all_finite(&x) {
+            cache.non_finite = first_non_finite(&[("embed", x.view())], None, start);
+        }
         if let Some(t) = trace.as_deref_mut() {
             t.tokens.extend_from_slice(tokens);
             push_rows(&mut t.tok_emb, tok.view());
@@ -423,6 +471,7 @@ impl Gpt {
                 cache.v[l].view(),
                 start,
                 cfg.n_head,
+                cfg.attn_scale(l),
                 l,
                 iv,
                 trace.is_some(),
@@ -437,9 +486,29 @@ impl Gpt {
                 iv.skip_layernorm,
             );
             let mlp_pre = linear(ln_2.out.view(), &lw.fc_w, &lw.fc_b); // [n, M]
-            let mlp_act = mlp_pre.mapv(gelu_new);
+            let mlp_act = match cfg.activation() {
+                Activation::GeluTanh => mlp_pre.mapv(gelu_new),
+                Activation::GeluErf => mlp_pre.mapv(gelu_erf),
+            };
             let mlp_out = linear(mlp_act.view(), &lw.mlp_proj_w, &lw.mlp_proj_b); // [n, C]
             x = &resid_mid + &mlp_out;
+            // One cheap pass over the stream; the stages are searched only
+            // when it is bad, to name where the overflow began.
+            if cache.non_finite.is_none() && !all_finite(&x) {
+                let stages: [(&'static str, ArrayView2<f32>); 10] = [
+                    ("ln_1", ln_1.out.view()),
+                    ("qkv", qkv.view()),
+                    ("attention heads", heads.view()),
+                    ("attn_out", attn_out.view()),
+                    ("resid_mid", resid_mid.view()),
+                    ("ln_2", ln_2.out.view()),
+                    ("mlp_pre", mlp_pre.view()),
+                    ("mlp_act", mlp_act.view()),
+                    ("mlp_out", mlp_out.view()),
+                    ("resid_post", x.view()),
+                ];
+                cache.non_finite = first_non_finite(&stages, Some(l), start);
+            }
 
             if let Some(t) = trace.as_deref_mut() {
                 let lt = &mut t.layers[l];
@@ -472,12 +541,22 @@ impl Gpt {
             iv.skip_layernorm,
         );
         let all = all_logits || trace.is_some();
+        let head = self.weights.unembedding();
         let logits = if all {
-            unembed(ln_f.out.view(), &self.weights.wte)
+            unembed(ln_f.out.view(), head)
         } else {
-            unembed(ln_f.out.slice(s![n - 1..n, ..]), &self.weights.wte)
+            unembed(ln_f.out.slice(s![n - 1..n, ..]), head)
         };
+        if cache.non_finite.is_none() && !(all_finite(&ln_f.out) && all_finite(&logits)) {
+            // Without all_logits only the last row's logits exist.
+            let logits_start = if all { start } else { start + n - 1 };
+            cache.non_finite = first_non_finite(&[("ln_f", ln_f.out.view())], None, start)
+                .or_else(|| first_non_finite(&[("logits", logits.view())], None, logits_start));
+        }
         if let Some(t) = trace {
+            if t.non_finite.is_none() {
+                t.non_finite = cache.non_finite.clone();
+            }
             append_ln(&mut t.ln_f, ln_f);
             push_rows(&mut t.logits, logits.view());
         }
@@ -501,6 +580,29 @@ impl Gpt {
         let l = self.forward(tokens, &mut cache, &Interventions::default(), None, false)?;
         Ok(l.row(0).to_owned())
     }
+}
+
+fn all_finite(a: &Array2<f32>) -> bool {
+    a.iter().all(|v| v.is_finite())
+}
+
+/// The first stage (in pass order) and the first row in it holding NaN or
+/// ±inf; row r of every stage is position `start + r`.
+fn first_non_finite(
+    stages: &[(&'static str, ArrayView2<f32>)],
+    layer: Option<usize>,
+    start: usize,
+) -> Option<NonFinite> {
+    stages.iter().find_map(|(stage, a)| {
+        let row = a
+            .axis_iter(Axis(0))
+            .position(|r| r.iter().any(|v| !v.is_finite()))?;
+        Some(NonFinite {
+            stage,
+            layer,
+            position: start + row,
+        })
+    })
 }
 
 fn append_ln(dst: &mut LnTrace, src: LnTrace) {

@@ -9,13 +9,13 @@ mod init;
 mod trace;
 mod weights;
 
-pub use config::Config;
+pub use config::{Activation, Config};
 pub use forward::{
     GELU_CUBIC, GELU_SQRT_2_OVER_PI, Interventions, KvCache, gelu_new, layer_norm, logsumexp,
     softmax_in_place,
 };
 pub use init::random_model;
-pub use trace::{LayerTrace, LnTrace, Trace};
+pub use trace::{LayerTrace, LnTrace, NonFinite, Trace};
 pub use weights::{LayerWeights, Tensor, Weights, expected_tensors, write_safetensors};
 
 use std::path::{Path, PathBuf};
@@ -24,21 +24,43 @@ use std::path::{Path, PathBuf};
 /// what is wrong and, where it can, how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // The OS error is part of the message and deliberately not a `source`:
+    // anyhow's `{:#}` would print it a second time.
+    #[error("cannot read {path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error("cannot write {path}: {err}")]
+    Write { path: PathBuf, err: std::io::Error },
     #[error(
         "{dir} has no {file}. A model folder holds config.json, model.safetensors and tokenizer.json (the Hugging Face GPT-2 layout); `gptlens init --out DIR` makes a random one"
     )]
     MissingFile { dir: PathBuf, file: &'static str },
+    /// Something is at the path, but not a readable file.
+    #[error("{path} {what}; it should be the model's {file}, a plain file")]
+    NotAFile {
+        path: PathBuf,
+        file: &'static str,
+        what: &'static str,
+    },
     #[error("bad config: {0}")]
     BadConfig(String),
     #[error(
         "{path} is not a readable safetensors file ({why}); the download may be truncated: fetch it again"
     )]
     CorruptWeights { path: PathBuf, why: String },
+    #[error(
+        "tensor {name} in {path} has dtype {dtype}; dtype {dtype} is not supported; gptlens reads F32, F16, BF16 (convert the checkpoint, e.g. with transformers: model.float().save_pretrained(DIR))"
+    )]
+    UnsupportedDtype {
+        path: PathBuf,
+        name: String,
+        dtype: String,
+    },
+    /// config.json describes more numbers than model.safetensors holds:
+    /// refused before anything of that size is allocated.
+    #[error(
+        "config.json and {path} do not belong together: {why}. Use the config.json that came with these weights"
+    )]
+    SizeMismatch { path: PathBuf, why: String },
     #[error(
         "tensor {name} is missing from {file}; a GPT-2 checkpoint has it (with or without the `transformer.` prefix)"
     )]
@@ -57,6 +79,53 @@ pub enum ModelError {
     Input(String),
 }
 
+/// Something about a loaded model worth telling the user that does not stop
+/// it from running. The CLI prints these to stderr.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadWarning {
+    /// Tensors in the file that this config does not use (e.g. `h.3.*` on a
+    /// 3-layer config): the file may belong to a bigger model.
+    UnexpectedTensors { names: Vec<String> },
+    /// A tied config (`tie_word_embeddings` true) whose file also has an
+    /// `lm_head.weight` that differs from `wte.weight`; the head is ignored.
+    IgnoredHead,
+    /// The tokenizer has fewer tokens than the model has ids.
+    TokenizerCoverage { tokens: usize, vocab: usize },
+}
+
+impl std::fmt::Display for LoadWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadWarning::UnexpectedTensors { names } => {
+                const SHOW: usize = 6;
+                let mut list = names
+                    .iter()
+                    .take(SHOW)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if names.len() > SHOW {
+                    list += &format!(" and {} more", names.len() - SHOW);
+                }
+                write!(
+                    f,
+                    "model.safetensors holds {} tensor(s) that config.json does not use ({list}); they are ignored. If the file belongs to a bigger model, use its config.json",
+                    names.len()
+                )
+            }
+            LoadWarning::IgnoredHead => write!(
+                f,
+                "model.safetensors has an lm_head.weight that differs from wte.weight, but config.json says tie_word_embeddings: true, so the logits use wte.weight. If the model was trained with its own head, set \"tie_word_embeddings\": false"
+            ),
+            LoadWarning::TokenizerCoverage { tokens, vocab } => write!(
+                f,
+                "the tokenizer has {tokens} tokens but the model has {vocab} ids: {} ids have no text and show as <id N>",
+                vocab - tokens
+            ),
+        }
+    }
+}
+
 /// A GPT-2 model ready to run: its shape and its weights.
 #[derive(Clone, Debug)]
 pub struct Gpt {
@@ -68,32 +137,34 @@ impl Gpt {
     /// Opens `config.json` and `model.safetensors` in `dir` (the tokenizer is
     /// opened separately, see [`crate::tokenizer::Tokenizer::open`]).
     pub fn open(dir: &Path) -> Result<Self, ModelError> {
+        if dir.is_file() {
+            return Err(ModelError::Input(format!(
+                "{} is a file, not a model folder. --model takes the folder that holds config.json, model.safetensors and tokenizer.json",
+                dir.display()
+            )));
+        }
         if !dir.is_dir() {
             return Err(ModelError::Input(format!(
                 "model folder {} does not exist. A model folder holds config.json, model.safetensors and tokenizer.json; leave out --model to use the built-in model",
                 dir.display()
             )));
         }
-        let cfg_path = dir.join("config.json");
-        if !cfg_path.is_file() {
-            return Err(ModelError::MissingFile {
-                dir: dir.to_path_buf(),
-                file: "config.json",
-            });
-        }
+        let cfg_path = crate::paths::model_file(dir, "config.json")?;
         let config = Config::read(&cfg_path)?;
-        let st = dir.join("model.safetensors");
-        if !st.is_file() {
-            let hint = if dir.join("pytorch_model.bin").is_file() {
-                " (found pytorch_model.bin: convert it with transformers' save_pretrained(..., safe_serialization=True))"
-            } else {
-                ""
-            };
-            return Err(ModelError::Input(format!(
-                "{} has no model.safetensors{hint}. A model folder holds config.json, model.safetensors and tokenizer.json",
-                dir.display()
-            )));
-        }
+        let st = match crate::paths::model_file(dir, "model.safetensors") {
+            Err(ModelError::MissingFile { .. }) => {
+                let hint = if dir.join("pytorch_model.bin").is_file() {
+                    " (found pytorch_model.bin: convert it with transformers' save_pretrained(..., safe_serialization=True))"
+                } else {
+                    ""
+                };
+                return Err(ModelError::Input(format!(
+                    "{} has no model.safetensors{hint}. A model folder holds config.json, model.safetensors and tokenizer.json",
+                    dir.display()
+                )));
+            }
+            other => other?,
+        };
         let weights = Weights::load_safetensors(&config, &st)?;
         Ok(Gpt { config, weights })
     }

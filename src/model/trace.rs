@@ -64,6 +64,34 @@ pub struct LayerTrace {
     pub resid_post: Array2<f32>,
 }
 
+/// Where a forward pass first produced NaN or ±inf: finite weights can still
+/// overflow f32 (3e38 · 2 = inf), and everything after that point is noise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NonFinite {
+    /// The stage's name, as in the trace: "embed", "ln_1", "qkv",
+    /// "attention heads", "attn_out", "resid_mid", "ln_2", "mlp_pre",
+    /// "mlp_act", "mlp_out", "resid_post", "ln_f", "logits".
+    pub stage: &'static str,
+    /// The block, for the stages inside one.
+    pub layer: Option<usize>,
+    /// The first position whose row holds a non-finite value.
+    pub position: usize,
+}
+
+impl std::fmt::Display for NonFinite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = match self.layer {
+            Some(l) => format!("layer {l}'s {}", self.stage),
+            None => self.stage.to_string(),
+        };
+        write!(
+            f,
+            "the forward pass produced NaN or infinite values, first in {at} at position {}: some weights are too large for f32 arithmetic, and every number from there on is meaningless",
+            self.position
+        )
+    }
+}
+
 /// The forward pass of a whole sequence, stage by stage.
 #[derive(Clone, Debug)]
 pub struct Trace {
@@ -78,6 +106,8 @@ pub struct Trace {
     pub ln_f: LnTrace,
     /// Logits for every position: [T, V].
     pub logits: Array2<f32>,
+    /// Where NaN or ±inf first appeared, if anywhere.
+    pub non_finite: Option<NonFinite>,
 }
 
 fn empty(c: usize) -> Array2<f32> {
@@ -146,6 +176,7 @@ impl Trace {
                 .collect(),
             ln_f: LnTrace::new(c),
             logits: empty(cfg.vocab_size),
+            non_finite: None,
         }
     }
 
@@ -191,6 +222,7 @@ impl Trace {
                 .collect(),
             ln_f: self.ln_f.prefix(n),
             logits: rows(&self.logits, n),
+            non_finite: self.non_finite.clone().filter(|nf| nf.position < n),
         }
     }
 

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{Config, ModelError};
+use super::{Config, LoadWarning, ModelError};
 
 /// One f32 tensor, either borrowed from the file mapping or owned.
 #[derive(Clone)]
@@ -96,7 +96,8 @@ pub struct LayerWeights {
     pub mlp_proj_b: Tensor,  // [C]
 }
 
-/// All weights of a GPT-2 model. `lm_head` is tied to `wte` and not stored.
+/// All weights of a GPT-2 model. The unembedding is tied to `wte` unless the
+/// config says `tie_word_embeddings: false`; then `lm_head` holds its own.
 #[derive(Clone, Debug)]
 pub struct Weights {
     pub wte: Tensor, // [V, C]
@@ -104,6 +105,11 @@ pub struct Weights {
     pub layers: Vec<LayerWeights>,
     pub ln_f_g: Tensor, // [C]
     pub ln_f_b: Tensor, // [C]
+    /// The untied unembedding [V, C], or None when it is `wte`.
+    pub lm_head: Option<Tensor>,
+    /// What loading noticed but did not refuse (unexpected tensors, an
+    /// ignored head); the CLI prints them.
+    pub warnings: Vec<LoadWarning>,
 }
 
 /// The GPT-2 name (without `transformer.`) and expected shape of every tensor.
@@ -132,59 +138,161 @@ pub fn expected_tensors(cfg: &Config) -> Vec<(String, Vec<usize>)> {
     }
     v.push(("ln_f.weight".to_string(), vec![c]));
     v.push(("ln_f.bias".to_string(), vec![c]));
+    if !cfg.tie_word_embeddings {
+        v.push(("lm_head.weight".to_string(), vec![cfg.vocab_size, c]));
+    }
     v
+}
+
+/// Removes `name` from `named`, checking it has `shape`.
+fn take(
+    named: &mut BTreeMap<String, Tensor>,
+    name: String,
+    shape: &[usize],
+    source: &str,
+) -> Result<Tensor, ModelError> {
+    match named.remove(&name) {
+        None => Err(ModelError::MissingTensor {
+            name,
+            file: source.to_string(),
+        }),
+        Some(t) if t.shape != shape => Err(ModelError::TensorShape {
+            name,
+            expected: shape.to_vec(),
+            found: t.shape,
+        }),
+        Some(t) => Ok(t),
+    }
+}
+
+/// Why a file with `file_values` numbers cannot hold the model `cfg`
+/// describes, naming the config field that disagrees with the file's tensor
+/// shapes where one does. `shapes` are the file's tensors (GPT-2 names).
+fn size_disagreement(
+    cfg: &Config,
+    shapes: &BTreeMap<String, Vec<usize>>,
+    file_values: u64,
+) -> String {
+    let need = match cfg.checked_params() {
+        Some(n) => format!("{n} parameters"),
+        None => "more than 2^64 parameters".to_string(),
+    };
+    let totals = format!("config.json describes {need} but the file holds {file_values} numbers");
+    let dim = |name: &str, i: usize| shapes.get(name).and_then(|s| s.get(i).copied());
+    let mut field = None;
+    if let Some(v) = dim("wte.weight", 0).filter(|&v| v != cfg.vocab_size) {
+        field = Some(format!(
+            "vocab_size is {} but wte.weight has {v} rows",
+            cfg.vocab_size
+        ));
+    } else if let Some(c) = dim("wte.weight", 1).filter(|&c| c != cfg.n_embd) {
+        field = Some(format!(
+            "n_embd is {} but wte.weight is {c} wide",
+            cfg.n_embd
+        ));
+    } else if let Some(p) = dim("wpe.weight", 0).filter(|&p| p != cfg.n_positions) {
+        field = Some(format!(
+            "n_positions is {} but wpe.weight has {p} rows",
+            cfg.n_positions
+        ));
+    } else if let Some(m) = dim("h.0.mlp.c_fc.weight", 1).filter(|&m| m != cfg.mlp_dim()) {
+        field = Some(format!(
+            "n_inner is {} but h.0.mlp.c_fc.weight is {m} wide",
+            cfg.mlp_dim()
+        ));
+    } else {
+        let blocks = shapes
+            .keys()
+            .filter_map(|n| {
+                n.strip_prefix("h.")?
+                    .split('.')
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .map_or(0, |i| i + 1);
+        if blocks != cfg.n_layer {
+            field = Some(format!(
+                "n_layer is {} but the file has {blocks} blocks (h.0 … h.{})",
+                cfg.n_layer,
+                blocks.saturating_sub(1)
+            ));
+        } else if !cfg.tie_word_embeddings && !shapes.contains_key("lm_head.weight") {
+            field = Some("tie_word_embeddings is false but the file has no lm_head.weight".into());
+        }
+    }
+    match field {
+        Some(f) => format!("{f} ({totals})"),
+        None => totals,
+    }
 }
 
 impl Weights {
     /// Builds the weights from named tensors (GPT-2 names, no prefix),
     /// checking that each is present with the shape the config implies.
+    /// Tensors left over are listed in `warnings`.
     pub fn from_named(
         cfg: &Config,
         mut named: BTreeMap<String, Tensor>,
         source: &str,
     ) -> Result<Self, ModelError> {
-        for (name, shape) in expected_tensors(cfg) {
-            match named.get(&name) {
-                None => {
-                    return Err(ModelError::MissingTensor {
-                        name,
-                        file: source.to_string(),
-                    });
-                }
-                Some(t) if t.shape != shape => {
-                    return Err(ModelError::TensorShape {
-                        name,
-                        expected: shape,
-                        found: t.shape.clone(),
-                    });
-                }
-                Some(_) => {}
-            }
+        let (c, m, v) = (cfg.n_embd, cfg.mlp_dim(), cfg.vocab_size);
+        let named = &mut named;
+        let wte = take(named, "wte.weight".into(), &[v, c], source)?;
+        let wpe = take(named, "wpe.weight".into(), &[cfg.n_positions, c], source)?;
+        // Block by block, so that nothing proportional to n_layer is built
+        // before the tensors themselves have been found.
+        let mut layers = Vec::new();
+        for i in 0..cfg.n_layer {
+            let mut t = |s: &str, shape: &[usize]| take(named, format!("h.{i}.{s}"), shape, source);
+            layers.push(LayerWeights {
+                ln_1_g: t("ln_1.weight", &[c])?,
+                ln_1_b: t("ln_1.bias", &[c])?,
+                attn_w: t("attn.c_attn.weight", &[c, 3 * c])?,
+                attn_b: t("attn.c_attn.bias", &[3 * c])?,
+                attn_proj_w: t("attn.c_proj.weight", &[c, c])?,
+                attn_proj_b: t("attn.c_proj.bias", &[c])?,
+                ln_2_g: t("ln_2.weight", &[c])?,
+                ln_2_b: t("ln_2.bias", &[c])?,
+                fc_w: t("mlp.c_fc.weight", &[c, m])?,
+                fc_b: t("mlp.c_fc.bias", &[m])?,
+                mlp_proj_w: t("mlp.c_proj.weight", &[m, c])?,
+                mlp_proj_b: t("mlp.c_proj.bias", &[c])?,
+            });
         }
-        let mut take = |n: String| named.remove(&n).expect("checked above");
-        let layers = (0..cfg.n_layer)
-            .map(|i| LayerWeights {
-                ln_1_g: take(format!("h.{i}.ln_1.weight")),
-                ln_1_b: take(format!("h.{i}.ln_1.bias")),
-                attn_w: take(format!("h.{i}.attn.c_attn.weight")),
-                attn_b: take(format!("h.{i}.attn.c_attn.bias")),
-                attn_proj_w: take(format!("h.{i}.attn.c_proj.weight")),
-                attn_proj_b: take(format!("h.{i}.attn.c_proj.bias")),
-                ln_2_g: take(format!("h.{i}.ln_2.weight")),
-                ln_2_b: take(format!("h.{i}.ln_2.bias")),
-                fc_w: take(format!("h.{i}.mlp.c_fc.weight")),
-                fc_b: take(format!("h.{i}.mlp.c_fc.bias")),
-                mlp_proj_w: take(format!("h.{i}.mlp.c_proj.weight")),
-                mlp_proj_b: take(format!("h.{i}.mlp.c_proj.bias")),
-            })
-            .collect();
+        let ln_f_g = take(named, "ln_f.weight".into(), &[c], source)?;
+        let ln_f_b = take(named, "ln_f.bias".into(), &[c], source)?;
+        let mut warnings = vec![];
+        let lm_head = if cfg.tie_word_embeddings {
+            if let Some(h) = named.remove("lm_head.weight")
+                && h.data() != wte.data()
+            {
+                warnings.push(LoadWarning::IgnoredHead);
+            }
+            None
+        } else {
+            Some(take(named, "lm_head.weight".into(), &[v, c], source)?)
+        };
+        if !named.is_empty() {
+            warnings.push(LoadWarning::UnexpectedTensors {
+                names: named.keys().cloned().collect(),
+            });
+        }
         Ok(Weights {
-            wte: take("wte.weight".into()),
-            wpe: take("wpe.weight".into()),
+            wte,
+            wpe,
             layers,
-            ln_f_g: take("ln_f.weight".into()),
-            ln_f_b: take("ln_f.bias".into()),
+            ln_f_g,
+            ln_f_b,
+            lm_head,
+            warnings,
         })
+    }
+
+    /// The unembedding [V, C]: `lm_head` when untied, else `wte`.
+    pub fn unembedding(&self) -> &Tensor {
+        self.lm_head.as_ref().unwrap_or(&self.wte)
     }
 
     /// Every tensor with its GPT-2 name, in file order.
@@ -212,6 +320,9 @@ impl Weights {
         }
         v.push(("ln_f.weight".to_string(), &self.ln_f_g));
         v.push(("ln_f.bias".to_string(), &self.ln_f_b));
+        if let Some(h) = &self.lm_head {
+            v.push(("lm_head.weight".to_string(), h));
+        }
         v
     }
 
@@ -226,34 +337,62 @@ impl Weights {
     }
 
     /// Memory-maps `model.safetensors` and checks every tensor against the config.
+    ///
+    /// The config is checked against the file's size first: a config whose
+    /// tensors would need more numbers than the file holds is refused before
+    /// anything proportional to the config is built.
     pub fn load_safetensors(cfg: &Config, path: &Path) -> Result<Self, ModelError> {
-        let file = File::open(path).map_err(|e| ModelError::Io {
+        let io = |err| ModelError::Io {
             path: path.to_path_buf(),
-            source: e,
-        })?;
+            err,
+        };
+        let file = File::open(path).map_err(io)?;
         // SAFETY: the file is opened read-only; like every mmap user we rely on
         // nobody truncating the checkpoint while gptlens runs.
-        let map = Arc::new(unsafe { Mmap::map(&file) }.map_err(|e| ModelError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?);
+        let map = Arc::new(unsafe { Mmap::map(&file) }.map_err(io)?);
         let corrupt = |why: String| ModelError::CorruptWeights {
             path: path.to_path_buf(),
             why,
         };
+        // The header is bounded by the file size and checked by the crate:
+        // offsets inside the file, shape × dtype size = byte length.
         let st = SafeTensors::deserialize(&map[..]).map_err(|e| corrupt(e.to_string()))?;
-        let base = map.as_ptr() as usize;
-        let mut named = BTreeMap::new();
-        for (name, view) in st.tensors() {
-            let short = name
-                .strip_prefix("transformer.")
-                .unwrap_or(&name)
-                .to_string();
-            // The tied head, and the causal-mask buffers older checkpoints carry.
-            if short.starts_with("lm_head")
-                || short.ends_with("attn.bias") && view.shape().len() == 4
+        let mut shapes = BTreeMap::new();
+        let mut file_values = 0u64;
+        for (name, view) in st.iter() {
+            let short = name.strip_prefix("transformer.").unwrap_or(name);
+            // The causal-mask buffers older checkpoints carry are not parameters.
+            if short.ends_with("attn.bias") && view.shape().len() == 4
                 || short.ends_with("attn.masked_bias")
             {
+                continue;
+            }
+            if !matches!(view.dtype(), Dtype::F32 | Dtype::F16 | Dtype::BF16) {
+                return Err(ModelError::UnsupportedDtype {
+                    path: path.to_path_buf(),
+                    name: name.to_string(),
+                    dtype: format!("{:?}", view.dtype()),
+                });
+            }
+            let n: usize = view.shape().iter().product(); // ≤ file bytes, checked by the crate
+            file_values = file_values.saturating_add(n as u64);
+            shapes.insert(short.to_string(), view.shape().to_vec());
+        }
+        if cfg.checked_params().is_none_or(|need| need > file_values) {
+            return Err(ModelError::SizeMismatch {
+                path: path.to_path_buf(),
+                why: size_disagreement(cfg, &shapes, file_values),
+            });
+        }
+        let base = map.as_ptr() as usize;
+        let mut named = BTreeMap::new();
+        for (name, view) in st.iter() {
+            let short = name
+                .strip_prefix("transformer.")
+                .unwrap_or(name)
+                .to_string();
+            let name = name.to_string();
+            if !shapes.contains_key(&short) {
                 continue;
             }
             let shape = view.shape().to_vec();
@@ -293,9 +432,11 @@ impl Weights {
                         .collect(),
                 ),
                 other => {
-                    return Err(corrupt(format!(
-                        "tensor {name} has dtype {other:?}; gptlens reads F32, F16 and BF16 weights"
-                    )));
+                    return Err(ModelError::UnsupportedDtype {
+                        path: path.to_path_buf(),
+                        name,
+                        dtype: format!("{other:?}"),
+                    });
                 }
             };
             named.insert(short, tensor);
@@ -304,7 +445,7 @@ impl Weights {
     }
 
     /// Writes the weights as `model.safetensors` with GPT-2's tensor names
-    /// (no prefix, tied head omitted), as `transformers` saves them.
+    /// (no prefix; the head only when untied), as `transformers` saves them.
     pub fn save_safetensors(&self, path: &Path) -> Result<(), ModelError> {
         let tensors: Vec<(String, &[usize], &[f32])> = self
             .named()
@@ -344,9 +485,9 @@ pub fn write_safetensors(
     while !h.len().is_multiple_of(8) {
         h.push(' ');
     }
-    let io = |e| ModelError::Io {
+    let io = |err| ModelError::Write {
         path: path.to_path_buf(),
-        source: e,
+        err,
     };
     let mut f = std::io::BufWriter::new(File::create(path).map_err(io)?);
     f.write_all(&(h.len() as u64).to_le_bytes()).map_err(io)?;

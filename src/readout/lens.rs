@@ -1,5 +1,5 @@
 //! The logit lens: an intermediate residual stream read as if it were the
-//! last layer's output, through ln_f and the tied unembedding.
+//! last layer's output, through ln_f and the unembedding (wte, or lm_head when untied).
 
 use ndarray::{ArrayView1, Axis};
 
@@ -17,7 +17,7 @@ pub fn probs(gpt: &Gpt, x: ArrayView1<f32>, skip_ln: bool) -> Vec<f32> {
         gpt.config.layer_norm_epsilon as f32,
         skip_ln,
     );
-    let mut p = w.wte.view2().dot(&ln.out.row(0)).to_vec();
+    let mut p = w.unembedding().view2().dot(&ln.out.row(0)).to_vec();
     softmax_in_place(&mut p);
     p
 }
