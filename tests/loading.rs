@@ -465,7 +465,8 @@ fn attention_scale_follows_the_config() {
     assert_eq!(cfg.attn_scale(2), 0.25);
     cfg.scale_attn_by_inverse_layer_idx = true;
     assert_eq!(cfg.attn_scale(0), 0.25);
-    assert_eq!(cfg.attn_scale(2), 0.25 / 3.0);
+    assert_eq!(cfg.attn_divisor(2), 12.0);
+    assert!((cfg.attn_scale(2) - 0.25 / 3.0).abs() < 1e-8);
     cfg.scale_attn_weights = false;
     assert_eq!(cfg.attn_scale(1), 0.5);
 }

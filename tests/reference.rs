@@ -597,3 +597,28 @@ fn a_wrong_forward_pass_fails_the_comparison() {
         "unscaled attention should be caught, error only {err}"
     );
 }
+
+/// The attention arithmetic the views spell out (readout::attention::cell)
+/// divides by what the engine divided by, so its weight is the engine's on
+/// models with the scale switches too.
+#[test]
+fn spelled_out_attention_cells_follow_the_scale_switches() {
+    for name in ["random-odd", "random-layer-scale", "random-unscaled"] {
+        let gpt = Gpt::open(&fixture_dir(name)).expect("opens");
+        let trace = gpt
+            .trace(&[3, 1, 4, 1, 5, 9, 2, 6], &Interventions::default())
+            .unwrap();
+        let mut worst = 0.0f32;
+        for layer in 0..gpt.config.n_layer {
+            for head in 0..gpt.config.n_head {
+                for q in 0..trace.len() {
+                    for k in 0..=q {
+                        let c = gptlens::readout::attention::cell(&trace, layer, head, q, k, true);
+                        worst = worst.max((c.weight - c.engine_weight).abs());
+                    }
+                }
+            }
+        }
+        assert!(worst < 1e-5, "{name}: spelled-out weight off by {worst}");
+    }
+}

@@ -143,15 +143,22 @@ impl Config {
     /// The factor attention scores of `layer` (0-based) are multiplied by:
     /// 1/√dₖ, times 1/(layer + 1) with `scale_attn_by_inverse_layer_idx`.
     pub fn attn_scale(&self, layer: usize) -> f32 {
-        let mut s = if self.scale_attn_weights {
-            1.0 / (self.head_dim() as f64).sqrt()
+        1.0 / self.attn_divisor(layer)
+    }
+
+    /// What q·k is divided by in `layer`: √dₖ (1 without
+    /// `scale_attn_weights`), times layer + 1 with
+    /// `scale_attn_by_inverse_layer_idx`.
+    pub fn attn_divisor(&self, layer: usize) -> f32 {
+        let mut d = if self.scale_attn_weights {
+            (self.head_dim() as f32).sqrt()
         } else {
             1.0
         };
         if self.scale_attn_by_inverse_layer_idx {
-            s /= (layer + 1) as f64;
+            d *= (layer + 1) as f32;
         }
-        s as f32
+        d
     }
 
     /// Checks what the forward pass relies on; the message says how to fix it.

@@ -28,6 +28,10 @@ pub struct LnTrace {
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerTrace {
     pub ln_1: LnTrace,
+    /// What q·k was divided by in this layer: √dₖ in GPT-2 (see
+    /// [`super::Config::attn_divisor`]), before any intervention.
+    #[serde(skip)]
+    pub attn_divisor: f32,
     /// Queries, keys, values [T, C]; head h owns columns h·dₖ .. (h+1)·dₖ.
     #[serde(skip)]
     pub q: Array2<f32>,
@@ -157,8 +161,9 @@ impl Trace {
             pos_emb: empty(c),
             embed: empty(c),
             layers: (0..cfg.n_layer)
-                .map(|_| LayerTrace {
+                .map(|l| LayerTrace {
                     ln_1: LnTrace::new(c),
+                    attn_divisor: cfg.attn_divisor(l),
                     q: empty(c),
                     k: empty(c),
                     v: empty(c),
@@ -205,6 +210,7 @@ impl Trace {
                 .iter()
                 .map(|l| LayerTrace {
                     ln_1: l.ln_1.prefix(n),
+                    attn_divisor: l.attn_divisor,
                     q: rows(&l.q, n),
                     k: rows(&l.k, n),
                     v: rows(&l.v, n),

@@ -52,7 +52,7 @@ pub fn cell(tr: &Trace, layer: usize, head: usize, query: usize, key: usize, sca
     let q = head_row(&l.q, query, head, dk);
     let k = head_row(&l.k, key, head, dk);
     let dot: f32 = q.iter().zip(&k).map(|(a, b)| a * b).sum();
-    let scale = if scaled { (dk as f32).sqrt() } else { 1.0 };
+    let scale = if scaled { l.attn_divisor } else { 1.0 };
     let score = dot / scale;
     let row_max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exp = (score - row_max).exp();

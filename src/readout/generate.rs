@@ -19,4 +19,5 @@ pub fn continuation(
         return Ok(vec![]);
     }
     crate::session::generate(gpt, prefix, n, sampling, seed, stop_at, |_| {})
+        .map(|(tokens, _)| tokens)
 }
