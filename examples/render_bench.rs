@@ -14,7 +14,7 @@ use gptlens::pass::View;
 use gptlens::sample::Sampling;
 use gptlens::tokenizer::Tokenizer;
 use gptlens::tui::heatmap::Theme;
-use gptlens::tui::{App, Options, draw};
+use gptlens::tui::{App, Options, draw, event};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -64,14 +64,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     views.insert(3, ("attention-zoom".into(), View::Attention, true));
     let mut worst: f64 = 0.0;
     for (name, view, zoom) in views {
-        app.view = view;
-        app.zoom = zoom;
+        app.show_view(view);
+        app.set_zoom(zoom);
         // Entering a view computes what it derives (nearest tokens, logit lens).
-        app.nearest = None;
-        app.lens = None;
+        app.forget_derived();
         let t = Instant::now();
-        app.refresh();
-        app.run_jobs_blocking();
+        event::settle(&mut app);
+        event::run_jobs_blocking(&mut app);
         let enter = t.elapsed().as_secs_f64() * 1e3;
         let mut row = vec![];
         for (w, h) in [(200u16, 60u16), (80, 24)] {
@@ -80,7 +79,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for _ in 0..200 {
                 let t = Instant::now();
                 term.draw(|f| {
-                    app.hits = draw::draw(&app, f.area(), f.buffer_mut());
+                    let hits = draw::draw(&app, f.area(), f.buffer_mut());
+                    app.drawn(hits);
                 })?;
                 times.push(t.elapsed().as_secs_f64() * 1e3);
             }

@@ -1,12 +1,13 @@
 //! The explorer's state: the session, what is selected, how it looks, and the
-//! engine work waiting to run. Views read it; `event` changes it.
+//! engine work waiting to run. Views read it; `event` changes it through its
+//! methods.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ratatui::layout::Rect;
 
-use super::heatmap::{Geometry, Theme};
+use super::heatmap::{Geometry, Palette, Theme};
 use crate::model::{Gpt, Interventions, ModelError, Trace};
 use crate::pass::{Point, Stage, View, points};
 use crate::readout::embedding::{self, Projection};
@@ -72,56 +73,61 @@ pub struct Options {
     pub seed: u64,
 }
 
-/// The explorer's whole state.
+/// The explorer's whole state. Its fields are private: views read them through
+/// the getters below, and every change goes through a method that keeps the
+/// selection in range and the derived state (intervened trace, logit lens,
+/// beam) in step with what it was derived from. The one invariant it cannot
+/// keep alone is the selected item's range, which the view decides: `event`
+/// clamps it after every change (`views::selection_count`).
 pub struct App {
     /// None only while a step runs on the worker thread.
-    pub session: Option<Session>,
-    pub gpt: Arc<Gpt>,
+    session: Option<Session>,
+    gpt: Arc<Gpt>,
     /// Raw (untrusted) text of every token id.
-    pub vocab: Vec<String>,
-    pub theme: Theme,
-    pub pass: Vec<Point>,
+    vocab: Vec<String>,
+    theme: Theme,
+    pass: Vec<Point>,
     /// Index into `pass`: the point of the pass shown.
-    pub at: usize,
-    pub layer: usize,
-    pub head: usize,
+    at: usize,
+    layer: usize,
+    head: usize,
     /// Selected position (the query row in attention).
-    pub pos: usize,
+    pos: usize,
     /// Selected item inside the view: key, dimension, neuron or candidate.
-    pub cell: usize,
-    pub view: View,
-    pub zoom: bool,
-    pub help: bool,
-    pub sampling: Sampling,
-    pub iv: Interventions,
+    cell: usize,
+    view: View,
+    zoom: bool,
+    help: bool,
+    sampling: Sampling,
+    iv: Interventions,
     /// The trace recomputed with `iv` (None when no intervention is active).
-    pub alt: Option<Trace>,
-    pub beam_on: bool,
-    pub beam: Option<BeamResult>,
+    alt: Option<Trace>,
+    beam_on: bool,
+    beam: Option<BeamResult>,
     /// What the sampling settings would pick now.
-    pub preview: Option<Pick>,
+    preview: Option<Pick>,
     /// Same, read off the intervened logits.
-    pub alt_preview: Option<Pick>,
-    pub nearest: Option<(u32, Vec<(u32, f32)>)>,
+    alt_preview: Option<Pick>,
+    nearest: Option<(u32, Vec<(u32, f32)>)>,
     /// Logit lens at (pos, tokens.len()): one top list per layer boundary.
-    pub lens: Option<LensCache>,
+    lens: Option<LensCache>,
     pending_nearest: Option<u32>,
     tokens_while_busy: Vec<u32>,
     pending_lens: Option<LensKey>,
-    pub projection: Projection,
-    pub jobs: Vec<Job>,
+    projection: Projection,
+    jobs: Vec<Job>,
     /// A short message for the hint bar (errors, "nothing to undo").
-    pub status: Option<String>,
-    pub hits: Vec<(Rect, Hit)>,
-    pub dirty: bool,
-    pub quit: bool,
+    status: Option<String>,
+    hits: Vec<(Rect, Hit)>,
+    dirty: bool,
+    quit: bool,
     /// Set while a job runs off the UI thread: what it is doing.
-    pub busy: Option<&'static str>,
+    busy: Option<&'static str>,
     /// The model folder, when the model came from one (the training view reads it).
-    pub model_dir: Option<PathBuf>,
+    model_dir: Option<PathBuf>,
     /// Its training record, read once in [`App::set_model_dir`]: None when the
     /// folder has none, Err(why) when it cannot be read.
-    pub train_record: Result<Option<TrainRecord>, String>,
+    train_record: Result<Option<TrainRecord>, String>,
 }
 
 impl App {
@@ -216,6 +222,11 @@ impl App {
         self.vocab.get(id as usize).map_or("<?>", |s| s.as_str())
     }
 
+    /// How many token ids have a text.
+    pub fn vocab_len(&self) -> usize {
+        self.vocab.len()
+    }
+
     pub fn n_layer(&self) -> usize {
         self.gpt.config.n_layer
     }
@@ -224,8 +235,339 @@ impl App {
         self.gpt.config.n_head
     }
 
+    pub fn gpt(&self) -> &Arc<Gpt> {
+        &self.gpt
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    /// Every point of one token's pass.
+    pub fn pass(&self) -> &[Point] {
+        &self.pass
+    }
+
+    /// Index into [`App::pass`] of the point shown.
+    pub fn at(&self) -> usize {
+        self.at
+    }
+
+    pub fn layer(&self) -> usize {
+        self.layer
+    }
+
+    pub fn head(&self) -> usize {
+        self.head
+    }
+
+    /// Selected position (the query row in attention).
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Selected item inside the view: key, dimension, neuron or candidate.
+    pub fn cell(&self) -> usize {
+        self.cell
+    }
+
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    pub fn zoom(&self) -> bool {
+        self.zoom
+    }
+
+    pub fn help(&self) -> bool {
+        self.help
+    }
+
+    pub fn sampling(&self) -> &Sampling {
+        &self.sampling
+    }
+
+    pub fn iv(&self) -> &Interventions {
+        &self.iv
+    }
+
+    /// The trace recomputed with the interventions (None when none is active
+    /// or it is still being computed).
+    pub fn alt(&self) -> Option<&Trace> {
+        self.alt.as_ref()
+    }
+
+    pub fn beam_on(&self) -> bool {
+        self.beam_on
+    }
+
+    pub fn beam(&self) -> Option<&BeamResult> {
+        self.beam.as_ref()
+    }
+
+    /// What the sampling settings would pick now.
+    pub fn preview(&self) -> Option<&Pick> {
+        self.preview.as_ref()
+    }
+
+    /// Same, read off the intervened logits.
+    pub fn alt_preview(&self) -> Option<&Pick> {
+        self.alt_preview.as_ref()
+    }
+
+    pub fn nearest(&self) -> Option<&(u32, Vec<(u32, f32)>)> {
+        self.nearest.as_ref()
+    }
+
+    /// Logit lens at (pos, tokens.len()): one top list per layer boundary.
+    pub fn lens(&self) -> Option<&LensCache> {
+        self.lens.as_ref()
+    }
+
+    pub fn projection(&self) -> &Projection {
+        &self.projection
+    }
+
+    /// A short message for the hint bar (errors, "nothing to undo").
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+
+    /// The mouse targets of the last frame.
+    pub fn hits(&self) -> &[(Rect, Hit)] {
+        &self.hits
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Set while a job runs off the UI thread: what it is doing.
+    pub fn busy(&self) -> Option<&'static str> {
+        self.busy
+    }
+
+    /// The session (None only while a step runs on the worker thread).
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The model folder, when the model came from one.
+    pub fn model_dir(&self) -> Option<&Path> {
+        self.model_dir.as_deref()
+    }
+
+    /// The folder's training record: None when it has none, Err(why) when it
+    /// cannot be read.
+    pub fn train_record(&self) -> &Result<Option<TrainRecord>, String> {
+        &self.train_record
+    }
+
+    pub fn quit(&mut self) {
+        self.quit = true;
+    }
+
+    pub fn set_help(&mut self, on: bool) {
+        self.help = on;
+    }
+
+    pub fn set_zoom(&mut self, on: bool) {
+        self.zoom = on;
+    }
+
+    pub fn set_status(&mut self, s: Option<String>) {
+        self.status = s;
+    }
+
+    /// Asks for a redraw.
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    /// A frame was drawn with these mouse targets.
+    pub fn drawn(&mut self, hits: Vec<(Rect, Hit)>) {
+        self.hits = hits;
+        self.dirty = false;
+    }
+
+    pub fn select_layer(&mut self, l: usize) {
+        self.layer = l.min(self.n_layer().saturating_sub(1));
+    }
+
+    pub fn select_head(&mut self, h: usize) {
+        self.head = h.min(self.n_head().saturating_sub(1));
+    }
+
+    pub fn select_pos(&mut self, p: usize) {
+        self.pos = p.min(self.tokens().len().saturating_sub(1));
+    }
+
+    /// Selects an item of the view; `event` keeps it below the view's count.
+    pub fn select_cell(&mut self, c: usize) {
+        self.cell = c;
+    }
+
+    /// Shows view `v`; a different view starts at its first item, unzoomed.
+    pub fn show_view(&mut self, v: View) {
+        if self.view != v {
+            self.view = v;
+            self.cell = 0;
+            self.zoom = false;
+        }
+    }
+
+    pub fn set_sampling(&mut self, s: Sampling) {
+        self.sampling = s;
+    }
+
+    pub fn set_palette(&mut self, p: Palette) {
+        self.theme.palette = p;
+    }
+
+    /// New interventions: the intervened trace and the lens are recomputed.
+    pub fn set_interventions(&mut self, iv: Interventions) {
+        self.iv = iv;
+        self.alt = None;
+        self.lens = None;
+        if self.iv.is_active() {
+            self.jobs.push(Job::Intervene(self.iv.clone()));
+        }
+    }
+
+    /// Beam search on (computed now, shown in the logits view) or off.
+    pub fn toggle_beam(&mut self) {
+        self.beam_on = !self.beam_on;
+        self.beam = None;
+        if self.beam_on {
+            self.jobs.push(Job::Beam(self.beam_settings()));
+            self.show_view(View::Logits);
+        }
+    }
+
+    /// Drops the nearest tokens and the logit lens, so that they are computed
+    /// again (the render benchmark times entering a view).
+    pub fn forget_derived(&mut self) {
+        self.nearest = None;
+        self.lens = None;
+        self.pending_nearest = None;
+        self.pending_lens = None;
+    }
+
+    /// Queues picking and appending the next token.
+    pub fn next_token(&mut self) {
+        self.jobs.push(Job::NextToken);
+    }
+
+    /// The next queued job, while the session is here to run it.
+    pub fn next_job(&mut self) -> Option<Job> {
+        if self.session.is_none() || self.jobs.is_empty() {
+            return None;
+        }
+        Some(self.jobs.remove(0))
+    }
+
+    /// Moves to point `i` of the pass and shows the view of its stage.
+    pub fn goto_point(&mut self, i: usize) {
+        self.at = i.min(self.pass.len() - 1);
+        let st = self.current();
+        if st.stage.in_layer() {
+            self.layer = st.layer;
+        }
+        self.show_view(st.stage.view());
+    }
+
+    /// Moves to `stage` (in `layer` when it is a per-layer stage), as a lesson
+    /// scene asks. Returns false when the pass has no such point (layer too big).
+    pub fn goto_stage(&mut self, stage: Stage, layer: usize) -> bool {
+        let want = if stage.in_layer() { layer } else { 0 };
+        match self
+            .pass
+            .iter()
+            .position(|s| s.stage == stage && s.layer == want)
+        {
+            Some(i) => {
+                self.goto_point(i);
+                self.refresh();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forward one stage; past "append" the next token is picked.
+    pub fn next_stage(&mut self) {
+        if self.at + 1 < self.pass.len() {
+            self.goto_point(self.at + 1);
+        } else {
+            self.jobs.push(Job::NextToken);
+            self.goto_point(0);
+        }
+    }
+
+    /// Back one stage; before "embed" the last token is taken back.
+    pub fn prev_stage(&mut self) {
+        if self.at > 0 {
+            self.goto_point(self.at - 1);
+        } else if self.back_token() {
+            self.goto_point(self.pass.len() - 1);
+        }
+    }
+
+    /// Takes back the last generated token; false (with a message) at the prompt.
+    pub fn back_token(&mut self) -> bool {
+        let Some(s) = self.session.as_mut() else {
+            return false;
+        };
+        let was_last = self.pos + 1 >= s.tokens.len();
+        if !s.back() {
+            self.status = Some("at the prompt: nothing to take back".into());
+            return false;
+        }
+        if was_last {
+            self.pos = s.tokens.len().saturating_sub(1);
+        }
+        self.after_tokens_changed();
+        true
+    }
+
+    /// Takes back every token generated after the prompt.
+    pub fn back_to_prompt(&mut self) {
+        let mut changed = false;
+        while let Some(s) = self.session.as_mut() {
+            if !s.back() {
+                break;
+            }
+            changed = true;
+        }
+        if changed {
+            self.after_tokens_changed();
+        }
+    }
+
+    /// `[`/`]`: the same stage one layer down or up (or the first/last block
+    /// when the current stage is outside the blocks).
+    pub fn change_layer(&mut self, d: i32) {
+        let n = self.n_layer() as i32;
+        let layer = (self.layer as i32 + d).clamp(0, n - 1) as usize;
+        self.layer = layer;
+        let stage = self.stage();
+        if stage.in_layer()
+            && let Some(i) = self
+                .pass
+                .iter()
+                .position(|s| s.stage == stage && s.layer == layer)
+        {
+            self.at = i;
+        }
+    }
+
     /// Re-reads everything derived from the session and selection, and keeps
-    /// the selection in range. Called after every change.
+    /// the layer, head and position in range. Called after every change
+    /// (`event::settle` also clamps the view's item).
     pub fn refresh(&mut self) {
         if let Some(s) = self.session.as_mut() {
             s.sampling = self.sampling.clone();
@@ -267,9 +609,6 @@ impl App {
                 self.jobs.push(Job::Lens(key, rows, self.iv.skip_layernorm));
             }
         }
-        self.cell = self
-            .cell
-            .min(super::event::cell_count(self).saturating_sub(1));
         self.dirty = true;
     }
 
@@ -373,7 +712,7 @@ impl App {
     }
 
     /// Queues the recomputations that depend on the tokens.
-    pub fn after_tokens_changed(&mut self) {
+    fn after_tokens_changed(&mut self) {
         self.alt = None;
         self.beam = None;
         if self.iv.is_active() {
@@ -391,18 +730,6 @@ impl App {
             length_penalty: 1.0,
             repetition_penalty: self.sampling.repetition_penalty,
             end_token: None,
-        }
-    }
-
-    /// Runs every queued job here and now (tests, and small models where a
-    /// step takes well under a frame).
-    pub fn run_jobs_blocking(&mut self) {
-        while !self.jobs.is_empty() {
-            let job = self.jobs.remove(0);
-            if let Some(work) = self.start(job) {
-                let out = work();
-                self.finish(out);
-            }
         }
     }
 }

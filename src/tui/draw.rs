@@ -24,7 +24,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
         too_small(area, buf);
         return hits;
     }
-    let banner = if app.iv.is_active() { 1 } else { 0 };
+    let banner = if app.iv().is_active() { 1 } else { 0 };
     let [head, ban, strip, main, hint] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner),
@@ -38,18 +38,18 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
         text(
             vec![Line::styled(
                 fit(&intervention_text(app), ban.width as usize),
-                app.theme.alarm(),
+                app.theme().alarm(),
             )],
             ban,
             buf,
         );
     }
     views::tokens::strip(app, strip, buf, &mut hits);
-    match (app.shown_trace(), app.busy) {
+    match (app.shown_trace(), app.busy()) {
         (Some(tr), None) if !tr.is_empty() => views::render(app, tr, main, buf, &mut hits),
         _ => {
-            let inner = panel(&app.theme, "working", main, buf, true);
-            let what = app.busy.unwrap_or("computing");
+            let inner = panel(app.theme(), "working", main, buf, true);
+            let what = app.busy().unwrap_or("computing");
             text(
                 vec![Line::raw(format!(
                     "{what}… keys you press now are kept and applied when it is done."
@@ -60,7 +60,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
         }
     }
     hint_bar(app, hint, buf, &mut hits);
-    if app.help {
+    if app.help() {
         help(app, area, buf);
     }
     hits
@@ -82,19 +82,19 @@ fn too_small(area: Rect, buf: &mut Buffer) {
 
 fn intervention_text(app: &App) -> String {
     let mut parts = vec![];
-    for (l, h) in &app.iv.ablate {
+    for (l, h) in &app.iv().ablate {
         parts.push(format!("head L{l}H{h} ablated"));
     }
-    if app.iv.no_scale {
+    if app.iv().no_scale {
         parts.push("no ÷√dₖ".into());
     }
-    if app.iv.no_causal_mask {
+    if app.iv().no_causal_mask {
         parts.push("no causal mask".into());
     }
-    if app.iv.skip_layernorm {
+    if app.iv().skip_layernorm {
         parts.push("LayerNorm skipped".into());
     }
-    let pending = if app.alt.is_none() {
+    let pending = if app.alt().is_none() {
         " (recomputing…)"
     } else {
         ""
@@ -107,7 +107,7 @@ fn intervention_text(app: &App) -> String {
 
 fn header(app: &App, area: Rect, buf: &mut Buffer) {
     let st = app.current();
-    let total = app.pass.len();
+    let total = app.pass().len();
     let n = app.tokens().len();
     let layer = if st.stage.in_layer() {
         format!("layer {}/{} · ", st.layer, app.n_layer())
@@ -116,16 +116,16 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let left = format!(
         " {}/{} {}{} · head {} · {} tokens ",
-        app.at + 1,
+        app.at() + 1,
         total,
         layer,
         st.stage.name(),
-        app.head,
+        app.head(),
         n
     );
     let bar_w = 12usize;
-    let done = ((app.at + 1) * bar_w).div_ceil(total).min(bar_w);
-    let (full, empty) = if app.theme.ascii {
+    let done = ((app.at() + 1) * bar_w).div_ceil(total).min(bar_w);
+    let (full, empty) = if app.theme().ascii {
         ('#', '-')
     } else {
         ('█', '░')
@@ -134,7 +134,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
         .chain(std::iter::repeat_n(empty, bar_w - done))
         .collect();
     // Loss, cost and training are about the whole step (or run), not one stage.
-    let title = match app.view {
+    let title = match app.view() {
         View::Loss => "loss: −ln P(actual next token) at every position, and perplexity",
         View::Cost => "cost: FLOPs, bytes and parameters of the step, from the ledger",
         View::Training => "training: the loss curve of this model's run",
@@ -143,7 +143,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let used = views::width(&left) + bar_w + 2;
     let line = Line::from(vec![
-        Span::styled(format!("[{bar}]"), app.theme.accent()),
+        Span::styled(format!("[{bar}]"), app.theme().accent()),
         Span::styled(left, bold),
         Span::raw(fit(title, (area.width as usize).saturating_sub(used))),
     ]);
@@ -153,8 +153,8 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
 /// The bottom line: a message if there is one, else the views (clickable)
 /// and the most useful keys.
 fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    if let Some(s) = &app.status {
-        let line = Line::styled(fit(s, area.width as usize), app.theme.alarm());
+    if let Some(s) = &app.status() {
+        let line = Line::styled(fit(s, area.width as usize), app.theme().alarm());
         text(vec![line], area, buf);
         return;
     }
@@ -166,20 +166,20 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
         if x + w > area.right() {
             break;
         }
-        let style = if *v == app.view {
-            app.theme.accent().add_modifier(Modifier::REVERSED)
+        let style = if *v == app.view() {
+            app.theme().accent().add_modifier(Modifier::REVERSED)
         } else {
-            app.theme.dim()
+            app.theme().dim()
         };
         hits.push((Rect::new(x, area.y, w, 1), Hit::View(*v)));
         spans.push(Span::styled(label, style));
         spans.push(Span::raw(" "));
         x += w + 1;
     }
-    let sep = if app.theme.ascii { "|" } else { "│" };
+    let sep = if app.theme().ascii { "|" } else { "│" };
     let keys = format!("{sep} {}", EXPLORER.hint_line(EXPLORER_HINTS, "  "));
     let rest = (area.right().saturating_sub(x)) as usize;
-    spans.push(Span::styled(fit(&keys, rest), app.theme.dim()));
+    spans.push(Span::styled(fit(&keys, rest), app.theme().dim()));
     text(vec![Line::from(spans)], area, buf);
 }
 
@@ -194,12 +194,12 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
         h,
     );
     Clear.render(r, buf);
-    let inner = panel(&app.theme, "keys (any key closes)", r, buf, true);
+    let inner = panel(app.theme(), "keys (any key closes)", r, buf, true);
     let lines: Vec<Line> = rows
         .iter()
         .map(|r| {
             Line::from(vec![
-                Span::styled(fit(r.keys, 18), app.theme.accent()),
+                Span::styled(fit(r.keys, 18), app.theme().accent()),
                 Span::raw(fit(r.help, (inner.width as usize).saturating_sub(18))),
             ])
         })

@@ -131,29 +131,27 @@ pub fn run_screen<S: Screen>(mut screen: S) -> io::Result<()> {
         }
     });
 
-    let offload = screen.app().gpt.config.n_params() > OFFLOAD_PARAMS;
+    let offload = screen.app().gpt().config.n_params() > OFFLOAD_PARAMS;
     let mut queued: VecDeque<Event> = VecDeque::new();
     loop {
         pump(&mut screen, &mut queued, offload, &tx);
-        if screen.app().quit {
+        if screen.app().should_quit() {
             break;
         }
-        if screen.app().dirty {
+        if screen.app().is_dirty() {
             let mut hits = vec![];
             terminal.draw(|f| hits = screen.draw(f.area(), f.buffer_mut()))?;
-            let app = screen.app_mut();
-            app.hits = hits;
-            app.dirty = false;
+            screen.app_mut().drawn(hits);
         }
         match rx.recv() {
             Ok(Msg::Term(ev)) => {
-                if screen.app().session.is_none() && event::needs_session(&ev) {
+                if screen.app().session().is_none() && event::needs_session(&ev) {
                     queued.push_back(ev);
                 } else {
                     screen.handle(&ev);
                 }
             }
-            Ok(Msg::Done(out)) => screen.app_mut().finish(out),
+            Ok(Msg::Done(out)) => event::finish(screen.app_mut(), out),
             Ok(Msg::Signal(sig)) => {
                 drop(terminal);
                 restore_terminal();
@@ -180,21 +178,20 @@ fn pump<S: Screen>(
 ) {
     loop {
         let app = screen.app_mut();
-        while app.session.is_some() && !app.jobs.is_empty() {
-            let job = app.jobs.remove(0);
+        while let Some(job) = app.next_job() {
             let Some(work) = app.start(job) else { continue };
             if offload {
                 let tx = tx.clone();
                 std::thread::spawn(move || {
                     let _ = tx.send(Msg::Done(work()));
                 });
-                app.dirty = true;
+                app.mark_dirty();
             } else {
                 let out = work();
-                app.finish(out);
+                event::finish(app, out);
             }
         }
-        if app.session.is_none() || app.quit {
+        if app.session().is_none() || app.should_quit() {
             return;
         }
         match queued.pop_front() {

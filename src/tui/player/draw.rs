@@ -44,7 +44,7 @@ pub fn draw_player(p: &Player, area: Rect, buf: &mut Buffer) -> Hits {
         None => Hits::new(),
     };
     draw_text(p, text_area, buf);
-    if p.app.help {
+    if p.app.help() {
         draw_help(p, area, buf);
     }
     hits
@@ -56,7 +56,7 @@ fn progress(p: &Player) -> String {
 }
 
 fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
-    let theme = &p.app.theme;
+    let theme = p.app.theme();
     let bold = Style::default().add_modifier(Modifier::BOLD);
     // Short panels (80×24) drop the border: every row is worth it.
     let framed = area.height >= 10 && area.width >= 30;
@@ -129,7 +129,7 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
 /// The step's text as lines `w` columns wide; `compact` leaves out the
 /// caption (the explorer's header says the same) and the spacing.
 fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
-    let theme = &p.app.theme;
+    let theme = p.app.theme();
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut out: Vec<Line<'static>> = vec![];
     let Some(scene) = p.lesson.scenes.get(p.scene) else {
@@ -222,7 +222,7 @@ fn checkpoint_lines(
     has_match: bool,
     w: usize,
 ) -> Vec<Line<'static>> {
-    let theme = &p.app.theme;
+    let theme = p.app.theme();
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut out = wrap_md(&format!("Predict: {}", c.question), w, bold);
     for (k, t) in &c.choices {
@@ -287,12 +287,12 @@ fn draw_help(p: &Player, area: Rect, buf: &mut Buffer) {
     }
     let r = Rect::new(area.x, area.y, w, h);
     ratatui::widgets::Widget::render(ratatui::widgets::Clear, r, buf);
-    let inner = panel(&p.app.theme, "lesson keys", r, buf, true);
+    let inner = panel(p.app.theme(), "lesson keys", r, buf, true);
     let lines: Vec<Line> = rows
         .iter()
         .map(|r| {
             Line::from(vec![
-                Span::styled(fit(r.keys, 15), p.app.theme.accent()),
+                Span::styled(fit(r.keys, 15), p.app.theme().accent()),
                 Span::raw(fit(r.help, (inner.width as usize).saturating_sub(15))),
             ])
         })

@@ -20,11 +20,11 @@ impl Player {
     /// Applies one event: the lesson's keys first, the rest to the explorer.
     pub fn handle(&mut self, ev: &Event) {
         if matches!(ev, Event::Key(_)) {
-            self.app.status = None;
+            self.app.set_status(None);
         }
         if self.lesson_event(ev) {
-            self.app.dirty = true;
-            self.app.refresh();
+            self.app.mark_dirty();
+            event::settle(&mut self.app);
         } else {
             event::handle(&mut self.app, ev);
         }
@@ -34,7 +34,7 @@ impl Player {
     /// [`Player::handle`], then the queued engine work at once (tests).
     pub fn apply(&mut self, ev: &Event) {
         self.handle(ev);
-        self.app.run_jobs_blocking();
+        event::run_jobs_blocking(&mut self.app);
         self.sync();
     }
 
@@ -62,7 +62,7 @@ impl Player {
     }
 
     fn lesson_key(&mut self, k: &KeyEvent) -> bool {
-        if self.app.help
+        if self.app.help()
             || k.modifiers
                 .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         {
@@ -91,14 +91,16 @@ impl Player {
                 if self.scene + 1 < self.n_scenes() {
                     self.goto(self.scene + 1);
                 } else {
-                    self.app.status = Some("the last step: PgUp goes back, q quits".into());
+                    self.app
+                        .set_status(Some("the last step: PgUp goes back, q quits".into()));
                 }
             }
             Action::PrevScene => {
                 if self.scene > 0 {
                     self.goto(self.scene - 1);
                 } else {
-                    self.app.status = Some("the first step: PgDn goes on".into());
+                    self.app
+                        .set_status(Some("the first step: PgDn goes on".into()));
                 }
             }
             Action::ScrollDown => self.scroll_by(3),

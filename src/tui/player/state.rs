@@ -86,7 +86,7 @@ impl Player {
     ) -> Player {
         let mut app = app;
         if let Some(d) = &model_dir
-            && app.model_dir.is_none()
+            && app.model_dir().is_none()
         {
             app.set_model_dir(d);
         }
@@ -131,35 +131,17 @@ impl Player {
         self.scene = i.min(self.n_scenes().saturating_sub(1));
         self.scroll = 0;
         self.max_scroll.set(usize::MAX);
-        self.restore_prompt();
+        self.app.back_to_prompt();
         self.sync();
         self.apply_selection();
     }
 
     /// `r`: the step as the lesson set it up, interventions cleared.
     pub fn return_to_scene(&mut self) {
-        let app = &mut self.app;
-        if app.iv.is_active() {
-            app.iv = Default::default();
-            app.alt = None;
-            app.lens = None;
+        if self.app.iv().is_active() {
+            self.app.set_interventions(Default::default());
         }
         self.goto(self.scene);
-    }
-
-    /// Takes back tokens generated after the lesson's prompt.
-    fn restore_prompt(&mut self) {
-        let app = &mut self.app;
-        let mut changed = false;
-        while let Some(s) = app.session.as_mut() {
-            if !s.back() {
-                break;
-            }
-            changed = true;
-        }
-        if changed {
-            app.after_tokens_changed();
-        }
     }
 
     /// Points the explorer at the step's selection.
@@ -177,16 +159,14 @@ impl Player {
             .or_else(|| Stage::ALL.into_iter().find(|s| s.view() == view))
             .unwrap_or(Stage::Embed);
         let app = &mut self.app;
-        event::goto_stage(app, stage, sel.layer);
-        if app.view != view {
-            app.view = view;
-            app.zoom = false;
-        }
-        app.layer = sel.layer;
-        app.head = sel.head;
-        app.pos = sel.pos;
-        app.cell = if view == View::Attention { sel.key } else { 0 };
-        app.refresh();
+        app.goto_stage(stage, sel.layer);
+        app.show_view(view);
+        app.set_zoom(false);
+        app.select_layer(sel.layer);
+        app.select_head(sel.head);
+        app.select_pos(sel.pos);
+        app.select_cell(if view == View::Attention { sel.key } else { 0 });
+        event::settle(app);
         self.target = Some(self.snapshot());
         self.free = false;
     }
@@ -194,19 +174,19 @@ impl Player {
     fn snapshot(&self) -> Target {
         let a = &self.app;
         Target {
-            at: a.at,
-            view: a.view,
-            layer: a.layer,
-            head: a.head,
-            pos: a.pos,
-            cell: a.cell,
+            at: a.at(),
+            view: a.view(),
+            layer: a.layer(),
+            head: a.head(),
+            pos: a.pos(),
+            cell: a.cell(),
         }
     }
 
     /// Re-fills the step when the step or the tokens changed, and notes
     /// whether the student has moved away from the step's selection.
     pub fn sync(&mut self) {
-        if let Some(s) = self.app.session.as_ref() {
+        if let Some(s) = self.app.session() {
             if self.filled_for.0 != self.scene || self.filled_for.1 != s.tokens {
                 let tokens = s.tokens.clone();
                 let old = std::mem::replace(&mut self.filled_for, (self.scene, tokens.clone()));
@@ -225,7 +205,7 @@ impl Player {
                 }
             }
             self.free = self.target.as_ref() != Some(&self.snapshot())
-                || self.app.iv.is_active()
+                || self.app.iv().is_active()
                 || s.tokens.len() != s.prompt_len;
         }
     }
@@ -237,7 +217,7 @@ impl Player {
         let scene = l.scenes.get(self.scene).ok_or("the lesson has no steps")?;
         let trace = self.app.trace().ok_or("the engine is busy")?;
         let env = Env::new(
-            &self.app.gpt,
+            self.app.gpt(),
             &self.tokenizer,
             trace,
             &l.prompt,

@@ -101,9 +101,9 @@ fn share_pairs(screen: &str) -> Vec<(usize, f64)> {
 fn cost_view_shows_the_ledger_of_the_selected_position() {
     for mut a in apps() {
         apply(&mut a, &ch('9'));
-        assert_eq!(a.view, View::Cost);
-        let cfg = a.gpt.config.clone();
-        let pos = a.pos;
+        assert_eq!(a.view(), View::Cost);
+        let cfg = a.gpt().config.clone();
+        let pos = a.pos();
         let tok = Ledger::for_step(&cfg, pos, 1);
         let all = Ledger::for_prompt(&cfg, pos + 1);
         // The Q, K, V projection of one token: L layers × C × 3C multiply-adds.
@@ -163,7 +163,7 @@ fn the_parameter_groups_add_up_to_the_total() {
     let mut a = random_app(Theme::default());
     apply(&mut a, &ch('9'));
     let s = render(&mut a, 160, 48);
-    let cfg = &a.gpt.config;
+    let cfg = &a.gpt().config;
     let sum: f64 = [
         "embedding tables (wte, wpe)",
         "attention (W_qkv, W_O, biases)",
@@ -186,17 +186,17 @@ fn the_parameter_groups_add_up_to_the_total() {
 fn cost_view_follows_the_position_and_the_selected_stage() {
     let mut a = random_app(Theme::default());
     apply(&mut a, &ch('9'));
-    let cfg = a.gpt.config.clone();
+    let cfg = a.gpt().config.clone();
     apply(&mut a, &ch('h'));
     apply(&mut a, &ch('h'));
-    let pos = a.pos;
+    let pos = a.pos();
     let s = render(&mut a, 120, 40);
     let want = count(Ledger::for_step(&cfg, pos, 1).flops());
     assert!(s.contains(&format!("token {pos}: {want} FLOPs")), "{s}");
     // ↓ selects the next stage; its line says what it is per layer.
     apply(&mut a, &key(KeyCode::Down));
     apply(&mut a, &key(KeyCode::Down));
-    assert_eq!(a.cell, 2);
+    assert_eq!(a.cell(), 2);
     let s = render(&mut a, 120, 40);
     let qkv = Ledger::for_step(&cfg, pos, 1);
     let qkv = qkv.stage(crate::pass::Stage::Qkv).expect("qkv");
@@ -211,19 +211,19 @@ fn cost_view_follows_the_position_and_the_selected_stage() {
         apply(&mut a, &key(KeyCode::Down));
     }
     assert_eq!(
-        a.cell,
+        a.cell(),
         qkv_stage_count(&cfg) - 1,
         "↓ stops at the last stage"
     );
     // A click on a stage row selects it.
     render(&mut a, 80, 24);
     let (r, _) = *a
-        .hits
+        .hits()
         .iter()
         .find(|(_, h)| matches!(h, Hit::ListRows { .. }))
         .expect("stage rows");
     click(&mut a, r.x + 2, r.y);
-    assert_eq!(a.cell, 0);
+    assert_eq!(a.cell(), 0);
 }
 
 fn qkv_stage_count(cfg: &Config) -> usize {
@@ -255,11 +255,11 @@ fn loss_by_hand(gpt: &Gpt, tokens: &[u32], p: usize) -> f64 {
 fn loss_view_matches_a_recomputation_from_the_engine() {
     for mut a in apps() {
         apply(&mut a, &ch('8'));
-        assert_eq!(a.view, View::Loss);
+        assert_eq!(a.view(), View::Loss);
         let tokens = a.tokens().to_vec();
         let n = tokens.len();
         let losses: Vec<f64> = (0..n - 1)
-            .map(|p| loss_by_hand(&a.gpt, &tokens, p))
+            .map(|p| loss_by_hand(a.gpt(), &tokens, p))
             .collect();
         let mean = losses.iter().sum::<f64>() / losses.len() as f64;
         // The cursor starts on the last token, which has nothing to score.
@@ -274,13 +274,13 @@ fn loss_view_matches_a_recomputation_from_the_engine() {
             let ppl = number_after(&s, "perplexity exp(mean)");
             assert!((ppl - mean.exp()).abs() < 1e-3 * mean.exp(), "{ppl}");
             let uniform = number_after(&s, "ln V =");
-            assert!((uniform - (a.gpt.config.vocab_size as f64).ln()).abs() < 1e-3);
+            assert!((uniform - (a.gpt().config.vocab_size as f64).ln()).abs() < 1e-3);
         }
         // Select position 3 (↑ moves the cursor here) and read its arithmetic.
         for _ in 0..n - 4 {
             apply(&mut a, &key(KeyCode::Up));
         }
-        assert_eq!(a.pos, 3);
+        assert_eq!(a.pos(), 3);
         for (w, h) in [(80, 24), (120, 40)] {
             let s = render(&mut a, w, h);
             let shown = number_after(&s, "−ln p =");
@@ -309,13 +309,13 @@ fn loss_rows_are_clickable_and_untrusted_text_is_escaped() {
     assert!(!s.contains('\u{1b}') && !s.contains('\u{202e}'), "{s:?}");
     assert!(s.contains("␛[31mred"), "{s}");
     let (r, _) = *a
-        .hits
+        .hits()
         .iter()
         .rev()
         .find(|(_, h)| *h == Hit::Token(1))
         .expect("row of position 1");
     click(&mut a, r.x + 3, r.y);
-    assert_eq!(a.pos, 1);
+    assert_eq!(a.pos(), 1);
 }
 
 #[test]
@@ -397,7 +397,7 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
             App::new(gpt.clone(), vocab, &trace.tokens, options(Theme::default())).expect("app");
         let mut p = Player::new(app, l, tok(), None);
         p.sync();
-        assert_eq!(p.app.view, view, "{name}");
+        assert_eq!(p.app.view(), view, "{name}");
         // Beside the lesson text at 80×24 the explorer is short: the cost view
         // keeps the big matrix stages and sums the elementwise rest.
         let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
@@ -432,9 +432,9 @@ fn loss_under_an_intervention_shows_both_means() {
     ))
     .expect("mean");
     apply(&mut a, &ch('a'));
-    assert!(a.iv.is_active() && a.alt.is_some());
+    assert!(a.iv().is_active() && a.alt().is_some());
     let changed = crate::readout::loss::mean_loss(&crate::readout::loss::token_losses(
-        a.alt.as_ref().expect("intervened trace"),
+        a.alt().expect("intervened trace"),
     ))
     .expect("mean");
     assert!(

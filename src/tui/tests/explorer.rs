@@ -15,8 +15,9 @@ use crate::pass::{Stage, View};
 use crate::sample::Sampling;
 use crate::tui::app::{App, Hit, Options};
 use crate::tui::draw::{MIN_H, MIN_W};
-use crate::tui::event::{apply, cell_count};
+use crate::tui::event::apply;
 use crate::tui::heatmap::{ColorMode, MASKED_RGB, Theme};
+use crate::tui::views::selection_count as cell_count;
 
 /// Token texts a real vocabulary can hold: escapes, controls, zero-width,
 /// combining and double-width characters.
@@ -96,7 +97,7 @@ fn every_view_renders_its_content_at_80x24_and_200x60() {
         for (i, (view, words)) in expect.iter().enumerate() {
             let mut a = app();
             apply(&mut a, &ch(View::ALL[i].key()));
-            assert_eq!(a.view, *view);
+            assert_eq!(a.view(), *view);
             let s = screen(&render(&mut a, w, h));
             for word in *words {
                 assert!(s.contains(word), "{view} at {w}×{h} lacks {word:?}:\n{s}");
@@ -121,17 +122,17 @@ fn every_view_renders_its_content_at_80x24_and_200x60() {
 fn stepping_walks_the_pass_and_crosses_tokens_both_ways() {
     let mut a = app();
     let n0 = a.tokens().len();
-    let total = a.pass.len();
+    let total = a.pass().len();
     assert_eq!(a.stage(), Stage::Embed);
     apply(&mut a, &ch(' '));
-    assert_eq!((a.stage(), a.layer), (Stage::Ln1, 0));
-    assert_eq!(a.view, View::LayerNorm);
+    assert_eq!((a.stage(), a.layer()), (Stage::Ln1, 0));
+    assert_eq!(a.view(), View::LayerNorm);
     for _ in 1..total - 1 {
         apply(&mut a, &key(KeyCode::Right));
     }
     assert_eq!(a.stage(), Stage::Append);
     assert_eq!(a.tokens().len(), n0);
-    let expected = a.preview.as_ref().map(|p| p.token);
+    let expected = a.preview().map(|p| p.token);
     apply(&mut a, &ch(' '));
     assert_eq!(
         a.tokens().len(),
@@ -144,7 +145,7 @@ fn stepping_walks_the_pass_and_crosses_tokens_both_ways() {
         "the preview is what gets picked"
     );
     assert_eq!(a.stage(), Stage::Embed);
-    assert_eq!(a.pos, n0, "the cursor follows the new token");
+    assert_eq!(a.pos(), n0, "the cursor follows the new token");
     apply(&mut a, &key(KeyCode::Left));
     assert_eq!(
         a.tokens().len(),
@@ -158,7 +159,7 @@ fn stepping_walks_the_pass_and_crosses_tokens_both_ways() {
     let mut b = app();
     apply(&mut b, &key(KeyCode::Left));
     assert_eq!(b.tokens().len(), n0);
-    assert!(b.status.as_deref().is_some_and(|s| s.contains("prompt")));
+    assert!(b.status().is_some_and(|s| s.contains("prompt")));
     let s = screen(&render(&mut b, 80, 24));
     assert!(s.contains("nothing to take back"), "{s}");
 }
@@ -180,103 +181,103 @@ fn token_layer_and_head_keys() {
     assert_eq!(a.stage(), Stage::Softmax);
     apply(&mut a, &ch(']'));
     assert_eq!(
-        (a.stage(), a.layer, a.current().layer),
+        (a.stage(), a.layer(), a.current().layer),
         (Stage::Softmax, 1, 1)
     );
     apply(&mut a, &ch(']'));
-    assert_eq!(a.layer, 1, "clamped at the last layer");
+    assert_eq!(a.layer(), 1, "clamped at the last layer");
     apply(&mut a, &ch('['));
-    assert_eq!(a.layer, 0);
+    assert_eq!(a.layer(), 0);
     apply(&mut a, &ch('}'));
     apply(&mut a, &ch('}'));
-    assert_eq!(a.head, 1, "clamped at the last head");
+    assert_eq!(a.head(), 1, "clamped at the last head");
     apply(&mut a, &ch('{'));
-    assert_eq!(a.head, 0);
-    let p = a.pos;
+    assert_eq!(a.head(), 0);
+    let p = a.pos();
     apply(&mut a, &ch('h'));
-    assert_eq!(a.pos, p - 1);
+    assert_eq!(a.pos(), p - 1);
     apply(&mut a, &ch('l'));
     apply(&mut a, &ch('l'));
-    assert_eq!(a.pos, p, "clamped at the last position");
+    assert_eq!(a.pos(), p, "clamped at the last position");
     apply(&mut a, &key(KeyCode::Down));
     apply(&mut a, &key(KeyCode::Down));
-    assert_eq!(a.cell, 2);
+    assert_eq!(a.cell(), 2);
     apply(&mut a, &key(KeyCode::Up));
-    assert_eq!(a.cell, 1);
+    assert_eq!(a.cell(), 1);
     for _ in 0..100 {
         apply(&mut a, &key(KeyCode::Down));
     }
     assert_eq!(
-        a.cell,
+        a.cell(),
         cell_count(&a) - 1,
         "a key index stops at the query (causal)"
     );
-    assert_eq!(a.cell, a.pos);
+    assert_eq!(a.cell(), a.pos());
 }
 
 #[test]
 fn view_zoom_help_palette_and_quit_keys() {
     let mut a = app();
     apply(&mut a, &key(KeyCode::Tab));
-    assert_eq!(a.view, View::Attention);
+    assert_eq!(a.view(), View::Attention);
     apply(&mut a, &key(KeyCode::BackTab));
     apply(&mut a, &key(KeyCode::BackTab));
-    assert_eq!(a.view, View::Tokens);
+    assert_eq!(a.view(), View::Tokens);
     apply(&mut a, &ch('3'));
     apply(&mut a, &key(KeyCode::Enter));
-    assert!(a.zoom);
+    assert!(a.zoom());
     let s = screen(&render(&mut a, 120, 40));
     assert!(
         s.contains("query ↓ key →") && s.contains("layer 0 head 0"),
         "{s}"
     );
     apply(&mut a, &key(KeyCode::Esc));
-    assert!(!a.zoom);
+    assert!(!a.zoom());
     // Enter in another view drops the side panels; the views in the hint bar are clickable.
     apply(&mut a, &ch('2'));
     assert!(screen(&render(&mut a, 160, 40)).contains("nearest tokens"));
     apply(&mut a, &key(KeyCode::Enter));
     assert!(!screen(&render(&mut a, 160, 40)).contains("nearest tokens"));
     let (r, _) = *a
-        .hits
+        .hits()
         .iter()
         .find(|(_, h)| *h == Hit::View(View::Logits))
         .expect("logits in the hint bar");
     apply(&mut a, &click(r.x, r.y));
-    assert_eq!(a.view, View::Logits);
+    assert_eq!(a.view(), View::Logits);
     apply(&mut a, &ch('3'));
     apply(&mut a, &ch('?'));
-    assert!(a.help);
+    assert!(a.help());
     let s = screen(&render(&mut a, 100, 30));
     assert!(
         s.contains("keys (any key closes)") && s.contains("ablate the selected head"),
         "{s}"
     );
     apply(&mut a, &ch('x'));
-    assert!(!a.help && !a.quit);
-    let p0 = a.theme.palette;
+    assert!(!a.help() && !a.should_quit());
+    let p0 = a.theme().palette;
     apply(&mut a, &ch('v'));
-    assert_ne!(a.theme.palette, p0);
+    assert_ne!(a.theme().palette, p0);
     apply(&mut a, &ch('q'));
-    assert!(a.quit);
+    assert!(a.should_quit());
     let mut b = app();
     apply(
         &mut b,
         &Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
     );
-    assert!(b.quit);
+    assert!(b.should_quit());
 }
 
 #[test]
 fn sampling_keys_redraw_the_distribution_at_once() {
     let mut a = app();
     apply(&mut a, &ch('7'));
-    let before = a.preview.clone().expect("preview");
+    let before = a.preview().cloned().expect("preview");
     for _ in 0..10 {
         apply(&mut a, &ch('t'));
     }
-    assert_eq!(a.sampling.temperature, 0.0);
-    let p = a.preview.clone().expect("preview");
+    assert_eq!(a.sampling().temperature, 0.0);
+    let p = a.preview().cloned().expect("preview");
     assert!(p.greedy);
     assert_eq!(
         p.token, p.ranked[0].id,
@@ -284,24 +285,24 @@ fn sampling_keys_redraw_the_distribution_at_once() {
     );
     assert!(screen(&render(&mut a, 100, 30)).contains("0 = greedy"));
     apply(&mut a, &ch('T'));
-    assert!((a.sampling.temperature - 0.1).abs() < 1e-6);
+    assert!((a.sampling().temperature - 0.1).abs() < 1e-6);
     apply(&mut a, &ch('k'));
-    assert_eq!(a.sampling.top_k, 100);
+    assert_eq!(a.sampling().top_k, 100);
     for _ in 0..10 {
         apply(&mut a, &ch('k'));
     }
-    assert_eq!(a.sampling.top_k, 1);
-    assert_eq!(a.preview.as_ref().map(|p| p.kept), Some(1));
+    assert_eq!(a.sampling().top_k, 1);
+    assert_eq!(a.preview().map(|p| p.kept), Some(1));
     apply(&mut a, &ch('K'));
-    assert_eq!(a.sampling.top_k, 2);
+    assert_eq!(a.sampling().top_k, 2);
     apply(&mut a, &ch('p'));
-    assert!((a.sampling.top_p - 0.95).abs() < 1e-6);
+    assert!((a.sampling().top_p - 0.95).abs() < 1e-6);
     apply(&mut a, &ch('P'));
-    assert_eq!(a.sampling.top_p, 1.0);
-    assert_ne!(a.preview.as_ref().map(|p| p.entropy), Some(before.entropy));
+    assert_eq!(a.sampling().top_p, 1.0);
+    assert_ne!(a.preview().map(|p| p.entropy), Some(before.entropy));
     // Beam search draws its tree.
     apply(&mut a, &ch('B'));
-    assert!(a.beam_on && a.beam.is_some());
+    assert!(a.beam_on() && a.beam().is_some());
     let s = screen(&render(&mut a, 160, 40));
     assert!(
         s.contains("beam search") && s.contains("best (score"),
@@ -314,8 +315,8 @@ fn interventions_are_marked_recomputed_and_reversible() {
     let mut a = app();
     apply(&mut a, &ch('3'));
     apply(&mut a, &ch('a'));
-    assert_eq!(a.iv.ablate, vec![(0, 0)]);
-    let alt = a.alt.as_ref().expect("recomputed trace");
+    assert_eq!(a.iv().ablate, vec![(0, 0)]);
+    let alt = a.alt().expect("recomputed trace");
     assert!(
         alt.layers[0].heads.column(0).iter().all(|&v| v == 0.0),
         "ablated head outputs zero"
@@ -342,20 +343,20 @@ fn interventions_are_marked_recomputed_and_reversible() {
     );
     // Without the mask a query sees later keys too.
     assert_eq!(
-        a.alt.as_ref().map(|t| t.layers[0].probs[0][0].len()),
+        a.alt().map(|t| t.layers[0].probs[0][0].len()),
         Some(a.tokens().len())
     );
     apply(&mut a, &ch('7'));
     let s = screen(&render(&mut a, 200, 60));
     assert!(s.contains("p with interventions"), "{s}");
     apply(&mut a, &ch('c'));
-    assert!(!a.iv.is_active() && a.alt.is_none());
+    assert!(!a.iv().is_active() && a.alt().is_none());
     let s = screen(&render(&mut a, 200, 60));
     assert!(!s.contains("INTERVENTION"), "{s}");
     // A new token recomputes the intervened trace too.
     apply(&mut a, &ch('s'));
     apply(&mut a, &ch('n'));
-    assert_eq!(a.alt.as_ref().map(|t| t.len()), Some(a.tokens().len()));
+    assert_eq!(a.alt().map(|t| t.len()), Some(a.tokens().len()));
 }
 
 #[test]
@@ -370,7 +371,7 @@ fn the_arithmetic_matches_the_engine() {
         .iter()
         .map(|l| l.to_string())
         .collect();
-    let p = tr.layers[0].probs[1][a.pos][1];
+    let p = tr.layers[0].probs[1][a.pos()][1];
     let soft = lines
         .iter()
         .find(|l| l.starts_with("softmax ="))
@@ -381,7 +382,7 @@ fn the_arithmetic_matches_the_engine() {
         .find(|l| l.starts_with("score s ="))
         .expect("score line");
     assert!(
-        score.ends_with(&crate::fmt::compact(tr.layers[0].scores[1][a.pos][1])),
+        score.ends_with(&crate::fmt::compact(tr.layers[0].scores[1][a.pos()][1])),
         "{score}"
     );
 }
@@ -397,7 +398,7 @@ fn heatmap_colours_show_weights_and_the_mask() {
     apply(&mut a, &key(KeyCode::Enter));
     let buf = render(&mut a, 120, 40);
     let g = a
-        .hits
+        .hits()
         .iter()
         .find_map(|(_, h)| match h {
             Hit::AttnCells(g) => Some(*g),
@@ -413,7 +414,7 @@ fn heatmap_colours_show_weights_and_the_mask() {
     assert_eq!(colour(c01), Color::Rgb(r, gg, b));
     // Clicking a cell selects that query and key.
     apply(&mut a, &click(g.x_of_col(2), g.y_of_row(5)));
-    assert_eq!((a.pos, a.cell), (5, 2));
+    assert_eq!((a.pos(), a.cell()), (5, 2));
 }
 
 #[test]
@@ -460,7 +461,7 @@ fn resizing_from_tiny_to_huge_never_panics_and_says_what_is_needed() {
         render(&mut a, 300, 100);
         render(&mut a, MIN_W, MIN_H);
         apply(&mut a, &Event::Resize(300, 100));
-        assert!(a.dirty);
+        assert!(a.is_dirty());
     }
 }
 
@@ -490,12 +491,12 @@ fn untrusted_token_text_is_escaped_and_columns_stay_aligned() {
     assert!(!s.contains('\u{1b}') && s.contains("e\\u{301}"), "{s}");
     // Clicking a token in the strip selects it.
     let (r, _) = *a
-        .hits
+        .hits()
         .iter()
         .find(|(_, h)| *h == Hit::Token(3))
         .expect("token 3 target");
     apply(&mut a, &click(r.x, r.y));
-    assert_eq!(a.pos, 3);
+    assert_eq!(a.pos(), 3);
 }
 
 #[test]
@@ -504,12 +505,12 @@ fn clicking_a_head_in_the_grid_selects_it() {
     apply(&mut a, &ch('3'));
     render(&mut a, 120, 40);
     let (r, _) = *a
-        .hits
+        .hits()
         .iter()
         .find(|(_, h)| *h == Hit::Head(1))
         .expect("head 1 target");
     apply(&mut a, &click(r.x + 1, r.y + 1));
-    assert_eq!(a.head, 1);
+    assert_eq!(a.head(), 1);
 }
 
 #[test]
@@ -532,18 +533,14 @@ fn presenter_mode_drops_side_panels_and_keeps_the_picture() {
 fn goto_stage_lands_on_the_named_stage_and_its_view() {
     let mut a = app();
     let st: Stage = "softmax".parse().expect("name");
-    assert!(crate::tui::event::goto_stage(&mut a, st, 1));
+    assert!(a.goto_stage(st, 1));
     assert_eq!(
-        (a.stage(), a.layer, a.view),
+        (a.stage(), a.layer(), a.view()),
         (Stage::Softmax, 1, View::Attention)
     );
-    assert!(!crate::tui::event::goto_stage(&mut a, st, 9), "no layer 9");
-    assert!(crate::tui::event::goto_stage(
-        &mut a,
-        "final-ln".parse().expect("name"),
-        0
-    ));
-    assert_eq!(a.view, View::LayerNorm);
+    assert!(!a.goto_stage(st, 9), "no layer 9");
+    assert!(a.goto_stage("final-ln".parse().expect("name"), 0));
+    assert_eq!(a.view(), View::LayerNorm);
     let s = screen(&render(&mut a, 120, 40));
     assert!(s.contains("final LayerNorm ln_f"), "{s}");
 }
@@ -551,7 +548,7 @@ fn goto_stage_lands_on_the_named_stage_and_its_view() {
 #[test]
 fn out_proj_shows_the_concatenated_heads_and_w_o() {
     let mut a = app();
-    assert!(crate::tui::event::goto_stage(&mut a, Stage::OutProj, 0));
+    assert!(a.goto_stage(Stage::OutProj, 0));
     let s = screen(&render(&mut a, 120, 40));
     assert!(s.contains("concat(heads)") && s.contains("·W_O"), "{s}");
 }

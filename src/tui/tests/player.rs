@@ -61,7 +61,7 @@ fn render(p: &mut Player, w: u16, h: u16) -> String {
     let mut hits = vec![];
     t.draw(|f| hits = draw_player(p, f.area(), f.buffer_mut()))
         .expect("draw");
-    p.app.hits = hits;
+    p.app.drawn(hits);
     screen(t.backend().buffer())
 }
 
@@ -145,22 +145,22 @@ fn text_and_view_sit_side_by_side_when_wide_and_stacked_when_narrow() {
 fn next_and_previous_step_move_the_explorer_to_each_steps_selection() {
     let mut p = attention();
     assert_eq!(p.scene, 0);
-    assert_eq!((p.app.stage(), p.app.view), (Stage::Qkv, View::Attention));
+    assert_eq!((p.app.stage(), p.app.view()), (Stage::Qkv, View::Attention));
     p.apply(&key(KeyCode::PageDown));
     assert_eq!(p.app.stage(), Stage::Scores);
     p.apply(&ch('>'));
     // The mask step selects position 3 and key 0.
     assert_eq!(
-        (p.scene, p.app.stage(), p.app.pos, p.app.cell),
+        (p.scene, p.app.stage(), p.app.pos(), p.app.cell()),
         (2, Stage::Mask, 3, 0)
     );
     p.apply(&key(KeyCode::PageUp));
     assert_eq!((p.scene, p.app.stage()), (1, Stage::Scores));
-    assert_eq!(p.app.pos, p.app.tokens().len() - 1);
+    assert_eq!(p.app.pos(), p.app.tokens().len() - 1);
     p.apply(&ch('<'));
     p.apply(&ch('<'));
     assert_eq!(p.scene, 0);
-    assert!(p.app.status.is_some(), "the first step says so");
+    assert!(p.app.status().is_some(), "the first step says so");
     for _ in 0..10 {
         p.apply(&key(KeyCode::PageDown));
     }
@@ -174,12 +174,12 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
     p.apply(&key(KeyCode::PageDown));
     let prompt = p.app.tokens().to_vec();
     let want = (
-        p.app.at,
-        p.app.view,
-        p.app.layer,
-        p.app.head,
-        p.app.pos,
-        p.app.cell,
+        p.app.at(),
+        p.app.view(),
+        p.app.layer(),
+        p.app.head(),
+        p.app.pos(),
+        p.app.cell(),
     );
     let caption = |p: &Player| {
         p.filled
@@ -196,20 +196,20 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
     assert_eq!(p.app.tokens().len(), prompt.len() + 1);
     // The text follows the tokens: `position: last` is the new token now.
     assert_ne!(caption(&p), before);
-    assert!(p.app.iv.is_active());
+    assert!(p.app.iv().is_active());
     let s = render(&mut p, 200, 60);
     assert!(s.contains("exploring freely"), "{s}");
     p.apply(&ch('r'));
     assert!(!p.free);
     assert_eq!(p.app.tokens(), &prompt[..]);
-    assert!(!p.app.iv.is_active());
+    assert!(!p.app.iv().is_active());
     let got = (
-        p.app.at,
-        p.app.view,
-        p.app.layer,
-        p.app.head,
-        p.app.pos,
-        p.app.cell,
+        p.app.at(),
+        p.app.view(),
+        p.app.layer(),
+        p.app.head(),
+        p.app.pos(),
+        p.app.cell(),
     );
     assert_eq!(got, want);
     assert_eq!(caption(&p), before);
@@ -237,7 +237,7 @@ fn a_checkpoint_answered_wrong_then_right_shows_the_engines_answer() {
     // While the question is open its keys answer it: `a` does not ablate.
     p.apply(&ch('a'));
     assert_eq!(p.checks[0], vec![Check::Answered('a')]);
-    assert!(!p.app.iv.is_active());
+    assert!(!p.app.iv().is_active());
     let s = render(&mut p, 200, 60);
     assert!(
         s.contains("Not quite: you chose a, the model's choice is b"),
@@ -246,7 +246,7 @@ fn a_checkpoint_answered_wrong_then_right_shows_the_engines_answer() {
     assert!(s.contains("The model's answer: it is 'x'"), "{s}");
     // Answered: `a` is the explorer's ablation key again.
     p.apply(&ch('a'));
-    assert!(p.app.iv.is_active());
+    assert!(p.app.iv().is_active());
 
     let mut p = quiz();
     p.apply(&ch('b'));
@@ -285,10 +285,10 @@ fn the_mouse_wheel_over_the_text_scrolls_it_and_elsewhere_goes_to_the_view() {
     .expect("draw");
     p.apply(&wheel(5));
     assert_eq!(p.scroll, 1);
-    let cell = p.app.cell;
+    let cell = p.app.cell();
     p.apply(&wheel(100));
     assert_eq!(p.scroll, 1);
-    assert_ne!(p.app.cell, cell, "the view's wheel moves its selection");
+    assert_ne!(p.app.cell(), cell, "the view's wheel moves its selection");
     // Scrolling stops at the end of the text.
     for _ in 0..200 {
         p.apply(&ch('d'));
@@ -381,14 +381,14 @@ fn the_training_lesson_shows_the_training_view_with_the_record() {
         p.goto(i);
         let s = render(&mut p, 200, 60);
         if training_steps.contains(&i) {
-            assert_eq!(p.app.view, View::Training, "step {}", i + 1);
+            assert_eq!(p.app.view(), View::Training, "step {}", i + 1);
             assert!(
                 s.contains("train loss") && s.contains("1.9375") && s.contains("3.0625"),
                 "step {}:\n{s}",
                 i + 1
             );
         } else {
-            assert_ne!(p.app.view, View::Training, "step {}", i + 1);
+            assert_ne!(p.app.view(), View::Training, "step {}", i + 1);
         }
     }
 }

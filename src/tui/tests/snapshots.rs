@@ -52,7 +52,7 @@ fn attention_lesson() -> Player {
 fn press<S: Screen>(s: &mut S, keys: &[Event]) {
     for k in keys {
         s.handle(k);
-        s.app_mut().run_jobs_blocking();
+        crate::tui::event::run_jobs_blocking(s.app_mut());
     }
 }
 

@@ -16,7 +16,7 @@ pub fn render_buffer(app: &mut App, w: u16, h: u16) -> Buffer {
     let mut hits = vec![];
     t.draw(|f| hits = crate::tui::draw::draw(app, f.area(), f.buffer_mut()))
         .expect("draw");
-    app.hits = hits;
+    app.drawn(hits);
     t.backend().buffer().clone()
 }
 

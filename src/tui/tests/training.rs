@@ -55,7 +55,7 @@ fn app_in(dir: Option<&Path>, gpt: Arc<Gpt>, vocab: Vec<String>, prompt: &[u32],
         app.set_model_dir(d);
     }
     apply(&mut app, &key(KeyCode::Char('0')));
-    assert_eq!(app.view, View::Training, "0 selects the tenth view");
+    assert_eq!(app.view(), View::Training, "0 selects the tenth view");
     app
 }
 
@@ -142,7 +142,7 @@ fn a_hand_made_record_is_charted_with_its_numbers_at_80x24_and_120x40() {
 #[test]
 fn the_curve_falls_from_upper_left_to_lower_right() {
     let (_tmp, mut app) = random_app(&[(LOG_FILE, LOG), (SUMMARY_FILE, SUMMARY)], theme());
-    app.zoom = true;
+    app.set_zoom(true);
     let b = render(&mut app, 120, 40);
     // Braille cells: the mean row of the left third is above (smaller y) that of the right third.
     let mut cells = vec![];
@@ -233,7 +233,7 @@ fn a_folder_without_a_record_says_so_and_how_to_get_one() {
 fn a_broken_record_shows_the_file_and_line_instead_of_a_chart() {
     let bad = "step\ttrain_loss\n1\t4.0\n2\toops\n";
     let (_tmp, mut app) = random_app(&[(LOG_FILE, bad)], theme());
-    assert!(app.train_record.is_err());
+    assert!(app.train_record().is_err());
     let s = screen(&render(&mut app, 120, 40));
     let squashed: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
@@ -299,7 +299,7 @@ fn odd_records_draw_at_every_size_without_panicking() {
         let (_tmp, mut app) = random_app(&[(LOG_FILE, log), (SUMMARY_FILE, "{}")], theme());
         for &(w, h) in &[(20u16, 10u16), (60, 18), (80, 24), (300, 100)] {
             render(&mut app, w, h);
-            app.zoom = !app.zoom;
+            app.set_zoom(!app.zoom());
             render(&mut app, w, h);
         }
     }

@@ -23,33 +23,42 @@ fn shows_scores(stage: Stage) -> bool {
     matches!(stage, Stage::Scores | Stage::Mask | Stage::Qkv)
 }
 
+/// ↑/↓ move through the keys the query row can see (every key without the mask).
+pub fn selection_count(app: &App) -> usize {
+    if app.iv().no_causal_mask {
+        app.tokens().len()
+    } else {
+        app.pos() + 1
+    }
+}
+
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    let side_w = if app.theme.present || area.width < 70 {
+    let side_w = if app.theme().present || area.width < 70 {
         0
     } else {
         (area.width / 2).clamp(34, 64)
     };
     let [main, side] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
-    if app.stage() == Stage::Qkv && !app.zoom {
+    if app.stage() == Stage::Qkv && !app.zoom() {
         qkv(app, tr, main, buf);
-    } else if app.stage() == Stage::OutProj && !app.zoom {
+    } else if app.stage() == Stage::OutProj && !app.zoom() {
         out_proj(app, tr, main, buf);
-    } else if app.zoom {
+    } else if app.zoom() {
         zoomed(app, tr, main, buf, hits);
     } else {
         grid(app, tr, main, buf, hits);
     }
     if side_w > 0 {
         let inner = panel(
-            &app.theme,
+            app.theme(),
             "the selected cell, step by step",
             side,
             buf,
             false,
         );
         super::wrapped(arithmetic(app, tr), inner, buf);
-    } else if app.theme.present {
+    } else if app.theme().present {
         // Presenter mode keeps one line of arithmetic under the picture.
         let lines = arithmetic(app, tr);
         let y = area.bottom().saturating_sub(1);
@@ -72,7 +81,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
 
 fn matrix_for(app: &App, tr: &Trace, head: usize) -> (Vec<f32>, Scale) {
     let n = tr.len();
-    let l = &tr.layers[app.layer];
+    let l = &tr.layers[app.layer()];
     if shows_scores(app.stage()) {
         let m = attn_matrix(&l.scores[head], n);
         let s = Scale::fit(&m);
@@ -93,8 +102,8 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
         "weights softmax"
     };
     let inner = panel(
-        &app.theme,
-        &format!("layer {} · {what}", app.layer),
+        app.theme(),
+        &format!("layer {} · {what}", app.layer()),
         area,
         buf,
         true,
@@ -102,7 +111,7 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     text(
         vec![Line::styled(
             "rows: query, cols: key (enter: zoom)",
-            app.theme.dim(),
+            app.theme().dim(),
         )],
         inner,
         buf,
@@ -135,13 +144,13 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
             ch,
         );
         let mut title = format!("H{head}");
-        if app.iv.ablate.contains(&(app.layer, head)) {
+        if app.iv().ablate.contains(&(app.layer(), head)) {
             title.push_str(" ablated");
         }
-        let tstyle = if head == app.head {
-            app.theme.accent()
+        let tstyle = if head == app.head() {
+            app.theme().accent()
         } else {
-            app.theme.dim()
+            app.theme().dim()
         };
         text(
             vec![Line::styled(fit(&title, cell.width as usize), tstyle)],
@@ -158,7 +167,7 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
             rows: n,
             cols: n,
             scale: s,
-            theme: &app.theme,
+            theme: app.theme(),
             cell_w: 6,
         };
         hm.render(map, buf);
@@ -166,7 +175,7 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     }
     if let Some(s) = scale {
         let y = inner.bottom() - 1;
-        ratatui::widgets::Paragraph::new(crate::tui::heatmap::legend(&app.theme, s, inner.width))
+        ratatui::widgets::Paragraph::new(crate::tui::heatmap::legend(app.theme(), s, inner.width))
             .render(
                 Rect {
                     y,
@@ -181,18 +190,19 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
 /// Q, K and V of the selected head: [T, dₖ] each.
 fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
     let inner = panel(
-        &app.theme,
+        app.theme(),
         &format!(
             "layer {} head {} · Q, K, V (rows = positions, columns = dₖ dims)",
-            app.layer, app.head
+            app.layer(),
+            app.head()
         ),
         area,
         buf,
         true,
     );
-    let dk = app.gpt.config.head_dim();
-    let l = &tr.layers[app.layer];
-    let cols = dk * app.head..dk * (app.head + 1);
+    let dk = app.gpt().config.head_dim();
+    let l = &tr.layers[app.layer()];
+    let cols = dk * app.head()..dk * (app.head() + 1);
     let parts = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(inner);
     for (i, (name, a)) in [("Q", &l.q), ("K", &l.k), ("V", &l.v)]
         .into_iter()
@@ -205,28 +215,38 @@ fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
             height: parts[i].height.saturating_sub(1),
             ..parts[i]
         };
-        heatmap_with_legend(&app.theme, (&m, tr.len(), dk), Scale::fit(&m), 4, area, buf);
+        heatmap_with_legend(
+            app.theme(),
+            (&m, tr.len(), dk),
+            Scale::fit(&m),
+            4,
+            area,
+            buf,
+        );
     }
 }
 
 /// The heads' outputs side by side, and what W_O makes of them.
 fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
     let inner = panel(
-        &app.theme,
-        &format!("layer {} · output projection (rows = positions)", app.layer),
+        app.theme(),
+        &format!(
+            "layer {} · output projection (rows = positions)",
+            app.layer()
+        ),
         area,
         buf,
         true,
     );
-    let l = &tr.layers[app.layer];
-    let c = app.gpt.config.n_embd;
+    let l = &tr.layers[app.layer()];
+    let c = app.gpt().config.n_embd;
     let parts = Layout::vertical([Constraint::Ratio(1, 2); 2]).split(inner);
     for (i, (name, a)) in [
         (
             format!(
                 "concat(heads): {} heads × dₖ {} side by side",
                 app.n_head(),
-                app.gpt.config.head_dim()
+                app.gpt().config.head_dim()
             ),
             &l.heads,
         ),
@@ -239,14 +259,14 @@ fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
         if p.height < 3 {
             continue;
         }
-        text(vec![Line::styled(name, app.theme.dim())], p, buf);
+        text(vec![Line::styled(name, app.theme().dim())], p, buf);
         let m = flat(a.view());
         let area = Rect {
             y: p.y + 1,
             height: p.height - 1,
             ..p
         };
-        heatmap_with_legend(&app.theme, (&m, tr.len(), c), Scale::fit(&m), 2, area, buf);
+        heatmap_with_legend(app.theme(), (&m, tr.len(), c), Scale::fit(&m), 2, area, buf);
     }
 }
 
@@ -254,10 +274,11 @@ fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
 fn zoomed(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let n = tr.len();
     let inner = panel(
-        &app.theme,
+        app.theme(),
         &format!(
             "layer {} head {} (enter: back to all heads)",
-            app.layer, app.head
+            app.layer(),
+            app.head()
         ),
         area,
         buf,
@@ -266,16 +287,16 @@ fn zoomed(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) 
     if inner.height < 5 || inner.width < 16 || n == 0 {
         return;
     }
-    let (m, scale) = matrix_for(app, tr, app.head);
+    let (m, scale) = matrix_for(app, tr, app.head());
     let label_w: u16 = 14;
     // Line 0: axis titles; line 1: key positions; then the rows.
     text(
         vec![Line::from(vec![
-            Span::styled(fit("query ↓ key →", label_w as usize), app.theme.dim()),
+            Span::styled(fit("query ↓ key →", label_w as usize), app.theme().dim()),
             Span::raw(format!(
                 " key {}: {}",
-                app.cell,
-                token_quoted(app, tr.tokens[app.cell.min(n - 1)])
+                app.cell(),
+                token_quoted(app, tr.tokens[app.cell().min(n - 1)])
             )),
         ])],
         inner,
@@ -287,7 +308,7 @@ fn zoomed(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) 
         width: inner.width - label_w,
         height: inner.height - 2,
     };
-    let g = heatmap_with_legend(&app.theme, (&m, n, n), scale, 6, map, buf);
+    let g = heatmap_with_legend(app.theme(), (&m, n, n), scale, 6, map, buf);
     // Key markers along the top: the selected column gets ▼.
     let mut top = String::new();
     for c in 0..n {
@@ -298,12 +319,12 @@ fn zoomed(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) 
         while (top.chars().count() as u16) < x - map.x {
             top.push(' ');
         }
-        let mark = if c == app.cell {
+        let mark = if c == app.cell() {
             'v'
         } else {
             char::from_digit((c % 10) as u32, 10).unwrap_or('?')
         };
-        let mark = if c == app.cell && !app.theme.ascii {
+        let mark = if c == app.cell() && !app.theme().ascii {
             '▼'
         } else {
             mark
@@ -326,12 +347,12 @@ fn zoomed(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) 
         if y >= g.area.y + g.height {
             break;
         }
-        if last_y == Some(y) && q != app.pos {
+        if last_y == Some(y) && q != app.pos() {
             continue;
         }
         last_y = Some(y);
-        let style = if q == app.pos {
-            app.theme.accent()
+        let style = if q == app.pos() {
+            app.theme().accent()
         } else {
             Style::default()
         };
@@ -366,24 +387,24 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     if n == 0 {
         return vec![];
     }
-    let dk = app.gpt.config.head_dim();
-    let (h, qi) = (app.head, app.pos.min(n - 1));
-    let l = &tr.layers[app.layer];
-    let c = attention::cell(tr, app.layer, h, qi, app.cell, !app.iv.no_scale);
+    let dk = app.gpt().config.head_dim();
+    let (h, qi) = (app.head(), app.pos().min(n - 1));
+    let l = &tr.layers[app.layer()];
+    let c = attention::cell(tr, app.layer(), h, qi, app.cell(), !app.iv().no_scale);
     let ki = c.key;
     let (dot, scale, s, max, e, z, p) = (
         c.dot, c.scale, c.score, c.row_max, c.exp, c.sum_exp, c.weight,
     );
     let engine_p = c.engine_weight;
-    let dim = app.theme.dim();
+    let dim = app.theme().dim();
     let mut out = vec![
         Line::from(vec![
-            Span::raw(format!("L{} H{h}  query {qi} ", app.layer)),
-            Span::styled(token_quoted(app, tr.tokens[qi]), app.theme.accent()),
+            Span::raw(format!("L{} H{h}  query {qi} ", app.layer())),
+            Span::styled(token_quoted(app, tr.tokens[qi]), app.theme().accent()),
         ]),
         Line::from(vec![
             Span::raw(format!("          key {ki} ")),
-            Span::styled(token_quoted(app, tr.tokens[ki]), app.theme.accent()),
+            Span::styled(token_quoted(app, tr.tokens[ki]), app.theme().accent()),
         ]),
         Line::styled(format!("q·k = Σ q_d·k_d over dₖ = {dk} dims:"), dim),
     ];
@@ -399,19 +420,19 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         sum.push_str(&format!(" + … ({} more)", dk - shown));
     }
     out.push(Line::raw(format!("  = {} = {sum}", compact(dot))));
-    if app.iv.no_scale {
+    if app.iv().no_scale {
         out.push(Line::styled(
             "÷ √dₖ dropped (intervention): score = q·k".to_string(),
-            app.theme.alarm(),
+            app.theme().alarm(),
         ));
     } else {
         out.push(Line::raw(format!("÷ √dₖ = ÷ √{dk} = ÷ {}", compact(scale))));
     }
     out.push(Line::raw(format!("score s = {}", compact(s))));
-    if app.iv.no_causal_mask {
+    if app.iv().no_causal_mask {
         out.push(Line::styled(
             "causal mask off: later keys included".to_string(),
-            app.theme.alarm(),
+            app.theme().alarm(),
         ));
     } else {
         let hidden = if qi + 1 >= n {
@@ -444,10 +465,10 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     // Weighted sum of V for the first dims of this head.
     let v = &l.v;
     let probs = &l.probs[h][qi];
-    if app.iv.ablate.contains(&(app.layer, h)) {
+    if app.iv().ablate.contains(&(app.layer(), h)) {
         out.push(Line::styled(
             "head ablated (intervention): its output is zeroed before W_O".to_string(),
-            app.theme.alarm(),
+            app.theme().alarm(),
         ));
     }
     out.push(Line::styled(
@@ -456,7 +477,7 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     ));
     for d in 0..dk.min(2) {
         let c = dk * h + d;
-        let val = attention::weighted_sum(tr, app.layer, h, qi, d);
+        let val = attention::weighted_sum(tr, app.layer(), h, qi, d);
         let first: Vec<String> = probs
             .iter()
             .enumerate()
@@ -474,11 +495,11 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
             dim,
         ));
     }
-    if app.iv.is_active()
+    if app.iv().is_active()
         && let Some(normal) = app.trace()
         && normal.len() == n
     {
-        let np = normal.layers[app.layer].probs[h][qi]
+        let np = normal.layers[app.layer()].probs[h][qi]
             .get(ki)
             .copied()
             .unwrap_or(f32::NAN);
@@ -488,7 +509,7 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
                 compact(np),
                 compact(engine_p)
             ),
-            app.theme.alarm(),
+            app.theme().alarm(),
         ));
     }
     out

@@ -68,7 +68,7 @@ pub fn contexts(n_ctx: usize, here: usize) -> Vec<usize> {
 
 fn bar(app: &App, share: f64, w: usize) -> String {
     let n = (share.clamp(0.0, 1.0) * w as f64).round() as usize;
-    std::iter::repeat_n(app.theme.bar(), n.min(w)).collect()
+    std::iter::repeat_n(app.theme().bar(), n.min(w)).collect()
 }
 
 /// Bar colour of a ledger group (attention stands out: it is what grows).
@@ -80,17 +80,22 @@ fn group_style(app: &App, group: &str) -> Style {
         "logits" => 0.4,
         _ => 0.0,
     };
-    match app.theme.color(t, false) {
+    match app.theme().color(t, false) {
         Some(c) => Style::default().fg(c),
         None => Style::default(),
     }
 }
 
+/// ↑/↓ move through the ledger's stages.
+pub fn selection_count(app: &App) -> usize {
+    stage_count(&app.gpt().config)
+}
+
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    let cfg = &app.gpt.config;
-    let pos = app.pos.min(tr.len().saturating_sub(1));
+    let cfg = &app.gpt().config;
+    let pos = app.pos().min(tr.len().saturating_sub(1));
     let (tok, all) = ledgers(cfg, pos);
-    let side_w = if app.theme.present || app.zoom || area.width < 110 {
+    let side_w = if app.theme().present || app.zoom() || area.width < 110 {
         0
     } else {
         (area.width * 2 / 5).clamp(44, 76)
@@ -102,11 +107,14 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         .get(pos)
         .map_or(String::new(), |&id| token_quoted(app, id));
     let title = format!("FLOPs by stage (the ledger) · position {pos} {token}");
-    let inner = panel(&app.theme, &title, main, buf, true);
+    let inner = panel(app.theme(), &title, main, buf, true);
     let w = inner.width as usize;
     let mut lines = vec![Line::from(vec![
         Span::raw(format!("token {pos}: ")),
-        Span::styled(format!("{} FLOPs", count(tok.flops())), app.theme.accent()),
+        Span::styled(
+            format!("{} FLOPs", count(tok.flops())),
+            app.theme().accent(),
+        ),
         Span::raw(format!(
             " · 0..={pos} in one pass: {} FLOPs",
             count(all.flops())
@@ -146,7 +154,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         ],
         wide.then(|| "0..FLOPs".into()),
     ) + "bar (longest = top stage)";
-    lines.push(Line::styled(fit(&header, w), app.theme.dim()));
+    lines.push(Line::styled(fit(&header, w), app.theme().dim()));
     // Room for every stage first, then the total, then the selected stage's line.
     let top = lines.len();
     let room = (inner.height as usize).saturating_sub(top);
@@ -168,7 +176,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     } else {
         (0..n_st).collect()
     };
-    let sel = app.cell.min(n_st.saturating_sub(1));
+    let sel = app.cell().min(n_st.saturating_sub(1));
     let shares = tok.shares();
     let all_shares = all.shares();
     let top_share = shares.iter().copied().fold(0.0, f64::max);
@@ -215,7 +223,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             wide.then(|| si(ra)),
         );
         lines.push(Line::from(vec![
-            Span::styled(row, app.theme.dim()),
+            Span::styled(row, app.theme().dim()),
             Span::styled(
                 bar(app, rel(share(r, tok.flops())), bar_w),
                 group_style(app, "norm"),
@@ -241,7 +249,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     if detail_row && let Some(st) = tok.rows.get(sel) {
         lines.push(Line::styled(
             fit(&stage_detail(cfg, st), w),
-            app.theme.dim(),
+            app.theme().dim(),
         ));
     }
     // Tall panels: the same by part of the model, and the 2N rule beside the ledger.
@@ -288,7 +296,7 @@ fn groups_and_rule(
             ),
             w,
         ),
-        app.theme.dim(),
+        app.theme().dim(),
     )];
     for ((g, f), (_, fa)) in tok.groups().into_iter().zip(all.groups()) {
         let (s, sa) = (share(f, t_total), share(fa, a_total));
@@ -355,7 +363,7 @@ fn share_line(app: &App, cfg: &Config, here: usize, w: usize) -> Line<'static> {
     for c in contexts(cfg.n_positions, here) {
         let s = format!("{c}:{}", percent(attention_share(cfg, c)));
         if c == here {
-            spans.push(Span::styled(format!(" [{s}]"), app.theme.accent()));
+            spans.push(Span::styled(format!(" [{s}]"), app.theme().accent()));
         } else {
             spans.push(Span::raw(format!(" {s}")));
         }
@@ -374,7 +382,7 @@ fn share_line(app: &App, cfg: &Config, here: usize, w: usize) -> Line<'static> {
             last = c;
             let s = format!("{c}:{}", percent(attention_share(cfg, c)));
             spans.push(if c == here {
-                Span::styled(format!(" [{s}]"), app.theme.accent())
+                Span::styled(format!(" [{s}]"), app.theme().accent())
             } else {
                 Span::raw(format!(" {s}"))
             });
@@ -398,7 +406,7 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     .areas(area);
     // Attention's share grows with the context.
     let inner = panel(
-        &app.theme,
+        app.theme(),
         "attention's share grows with context",
         a,
         buf,
@@ -410,7 +418,7 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
             "one token attending to ctx tokens: QKᵀ + AV of all FLOPs",
             w,
         ),
-        app.theme.dim(),
+        app.theme().dim(),
     )];
     let label_w = 14;
     let bar_w = w.saturating_sub(label_w + 8);
@@ -419,13 +427,13 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
         let s = attention_share(cfg, ctx);
         let rel = if top > 0.0 { s / top } else { 0.0 };
         let mark = if ctx == here { "▶" } else { " " };
-        let mark = if app.theme.ascii && ctx == here {
+        let mark = if app.theme().ascii && ctx == here {
             ">"
         } else {
             mark
         };
         let style = if ctx == here {
-            app.theme.accent()
+            app.theme().accent()
         } else {
             Style::default()
         };
@@ -440,12 +448,12 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
             "The matrices cost the same at any context; QKᵀ and AV grow with it.",
             w,
         ),
-        app.theme.dim(),
+        app.theme().dim(),
     ));
     crate::tui::views::wrapped(lines, inner, buf);
 
     // Parameters by group: the ledger's weight bytes per stage, in numbers.
-    let inner = panel(&app.theme, "parameters", b, buf, false);
+    let inner = panel(app.theme(), "parameters", b, buf, false);
     let p = Params::of(cfg);
     let group = |stages: &[Stage]| -> f64 {
         stages
@@ -494,7 +502,7 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     text(lines, inner, buf);
 
     // Memory, and the same context at GPT-3's shape.
-    let inner = panel(&app.theme, "bytes, and the same at GPT-3", c, buf, false);
+    let inner = panel(app.theme(), "bytes, and the same at GPT-3", c, buf, false);
     let kv_token = Ledger::for_prompt(cfg, 1).kv_cache_bytes;
     let mut lines = vec![
         Line::raw(format!(
@@ -528,7 +536,7 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
                 g_cfg.n_positions,
                 percent(attention_share(&g_cfg, g_cfg.n_positions))
             ),
-            app.theme.dim(),
+            app.theme().dim(),
         ));
     }
     crate::tui::views::wrapped(lines, inner, buf);

@@ -12,8 +12,13 @@ use crate::model::Trace;
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::Scale;
 
+/// ↑/↓ move through the embedding's dimensions.
+pub fn selection_count(app: &App) -> usize {
+    app.gpt().config.n_embd
+}
+
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    let side_w = if app.theme.present || app.zoom || area.width < 70 {
+    let side_w = if app.theme().present || app.zoom() || area.width < 70 {
         0
     } else {
         (area.width * 2 / 5).clamp(30, 70)
@@ -21,14 +26,14 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let [main, side] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
     let inner = panel(
-        &app.theme,
+        app.theme(),
         "embeddings: rows = positions, columns = dims",
         main,
         buf,
         true,
     );
     let n = tr.len();
-    let c = app.gpt.config.n_embd;
+    let c = app.gpt().config.n_embd;
     let all: Vec<f32> = tr
         .tok_emb
         .iter()
@@ -38,13 +43,16 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         .collect();
     let scale = Scale::fit(&all);
     let parts = Layout::vertical([Constraint::Ratio(1, 3); 3]).split(inner);
-    let id = tr.tokens[app.pos];
+    let id = tr.tokens[app.pos()];
     for (i, (name, a)) in [
         (
             format!("wte[token] (token {})", token_quoted(app, id)),
             &tr.tok_emb,
         ),
-        (format!("wpe[position] (position {})", app.pos), &tr.pos_emb),
+        (
+            format!("wpe[position] (position {})", app.pos()),
+            &tr.pos_emb,
+        ),
         ("x = wte + wpe (enters layer 0)".to_string(), &tr.embed),
     ]
     .into_iter()
@@ -54,7 +62,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         if p.height < 2 {
             continue;
         }
-        text(vec![Line::styled(name, app.theme.dim())], p, buf);
+        text(vec![Line::styled(name, app.theme().dim())], p, buf);
         let m = flat(a.view());
         // One column kept free on the right for the selected-row marker.
         let area = Rect {
@@ -63,14 +71,14 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             width: p.width.saturating_sub(1),
             ..p
         };
-        let g = heatmap_with_legend(&app.theme, (&m, n, c), scale, 2, area, buf);
+        let g = heatmap_with_legend(app.theme(), (&m, n, c), scale, 2, area, buf);
         // Row marker for the selected position.
-        let y = g.y_of_row(app.pos);
+        let y = g.y_of_row(app.pos());
         let x = g.area.x + g.width;
         if x < p.right()
             && let Some(cell) = buf.cell_mut((x, y))
         {
-            cell.set_char('<').set_style(app.theme.accent());
+            cell.set_char('<').set_style(app.theme().accent());
         }
         hits.push((
             Rect {
@@ -91,35 +99,35 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     ])
     .areas(side);
     let inner = panel(
-        &app.theme,
-        &format!("position {} numbers", app.pos),
+        app.theme(),
+        &format!("position {} numbers", app.pos()),
         nums,
         buf,
         false,
     );
-    let d0 = app.cell.min(c.saturating_sub(1));
+    let d0 = app.cell().min(c.saturating_sub(1));
     let mut lines = vec![Line::styled(
         "dim  wte + wpe = x".to_string(),
-        app.theme.dim(),
+        app.theme().dim(),
     )];
     for d in d0..(d0 + inner.height as usize).min(c) {
         lines.push(Line::raw(format!(
             "{d:>4} {} + {} = {}",
-            compact(tr.tok_emb[[app.pos, d]]),
-            compact(tr.pos_emb[[app.pos, d]]),
-            compact(tr.embed[[app.pos, d]])
+            compact(tr.tok_emb[[app.pos(), d]]),
+            compact(tr.pos_emb[[app.pos(), d]]),
+            compact(tr.embed[[app.pos(), d]])
         )));
     }
     text(lines, inner, buf);
     let inner = panel(
-        &app.theme,
+        app.theme(),
         "nearest tokens (cosine of wte rows)",
         near,
         buf,
         false,
     );
     let mut lines = vec![];
-    if let Some((tid, list)) = &app.nearest
+    if let Some((tid, list)) = &app.nearest()
         && *tid == id
     {
         for (t, sim) in list {
@@ -133,24 +141,24 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     text(lines, inner, buf);
     if proj.height >= 6 {
         let inner = panel(
-            &app.theme,
+            app.theme(),
             "wte in 2-D (first two principal components)",
             proj,
             buf,
             false,
         );
-        let pr = &app.projection;
+        let pr = app.projection();
         let b = bounds(pr.points.iter().copied());
-        let dot = if app.theme.ascii { '.' } else { '·' };
-        scatter(inner, buf, b, &pr.points, dot, app.theme.dim());
-        let wte = app.gpt.weights.wte.view2();
+        let dot = if app.theme().ascii { '.' } else { '·' };
+        scatter(inner, buf, b, &pr.points, dot, app.theme().dim());
+        let wte = app.gpt().weights.wte.view2();
         let marks: Vec<(f64, f64)> = tr
             .tokens
             .iter()
             .map(|&t| pr.project(wte.row(t as usize)))
             .collect();
-        scatter(inner, buf, b, &marks, 'o', app.theme.accent());
+        scatter(inner, buf, b, &marks, 'o', app.theme().accent());
         let sel = [pr.project(wte.row(id as usize))];
-        scatter(inner, buf, b, &sel, 'X', app.theme.alarm());
+        scatter(inner, buf, b, &sel, 'X', app.theme().alarm());
     }
 }

@@ -21,7 +21,7 @@ struct Ln<'a> {
 
 /// The LayerNorm the current stage is about (LN1 of the layer otherwise).
 fn which<'a>(app: &'a App, tr: &'a Trace) -> Ln<'a> {
-    let site = layernorm::Site::of(app.stage(), app.layer);
+    let site = layernorm::Site::of(app.stage(), app.layer());
     let name = match site {
         layernorm::Site::Ln1(l) => format!("LN1 of layer {l}"),
         layernorm::Site::Ln2(l) => format!("LN2 of layer {l}"),
@@ -29,15 +29,20 @@ fn which<'a>(app: &'a App, tr: &'a Trace) -> Ln<'a> {
     };
     Ln {
         name,
-        at: layernorm::at(&app.gpt, tr, site),
+        at: layernorm::at(app.gpt(), tr, site),
     }
+}
+
+/// ↑/↓ move through the dimensions of the normalized vector.
+pub fn selection_count(app: &App) -> usize {
+    app.gpt().config.n_embd
 }
 
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let ln = which(app, tr);
     let n = tr.len();
-    let c = app.gpt.config.n_embd;
-    let side_w = if app.theme.present || app.zoom || area.width < 70 {
+    let c = app.gpt().config.n_embd;
+    let side_w = if app.theme().present || app.zoom() || area.width < 70 {
         0
     } else {
         (area.width * 2 / 5).clamp(34, 70)
@@ -45,7 +50,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let [main, side] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
     let inner = panel(
-        &app.theme,
+        app.theme(),
         &format!("{}: y = (x − μ)/√(σ² + ε)·γ + β", ln.name),
         main,
         buf,
@@ -58,17 +63,17 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     .areas(inner);
     // Per-position statistics around the selection.
     let rows = stats.height.saturating_sub(1) as usize;
-    let first = app.pos.saturating_sub(rows.saturating_sub(1));
+    let first = app.pos().saturating_sub(rows.saturating_sub(1));
     let mut lines = vec![Line::styled(
         format!(
             "{:>4} {:<10} {:>10} {:>10}",
             "pos", "token", "mean μ", "var σ²"
         ),
-        app.theme.dim(),
+        app.theme().dim(),
     )];
     for t in first..n.min(first + rows) {
-        let st = if t == app.pos {
-            app.theme.accent()
+        let st = if t == app.pos() {
+            app.theme().accent()
         } else {
             Style::default()
         };
@@ -103,13 +108,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         if p.height < 3 {
             continue;
         }
-        text(vec![Line::styled(name, app.theme.dim())], p, buf);
+        text(vec![Line::styled(name, app.theme().dim())], p, buf);
         let a = Rect {
             y: p.y + 1,
             height: p.height - 1,
             ..p
         };
-        let g = heatmap_with_legend(&app.theme, (m, n, c), Scale::fit(m), 2, a, buf);
+        let g = heatmap_with_legend(app.theme(), (m, n, c), Scale::fit(m), 2, a, buf);
         hits.push((
             Rect {
                 width: g.width,
@@ -129,7 +134,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             .copied()
             .collect();
         text(
-            vec![Line::styled("γ (top) and β (bottom)", app.theme.dim())],
+            vec![Line::styled("γ (top) and β (bottom)", app.theme().dim())],
             p,
             buf,
         );
@@ -138,22 +143,22 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             height: p.height - 1,
             ..p
         };
-        heatmap_with_legend(&app.theme, (&gb, 2, c), Scale::fit(&gb), 2, a, buf);
+        heatmap_with_legend(app.theme(), (&gb, 2, c), Scale::fit(&gb), 2, a, buf);
     }
     if side_w > 0 {
-        let inner = panel(&app.theme, "the formula, filled in", side, buf, false);
+        let inner = panel(app.theme(), "the formula, filled in", side, buf, false);
         super::wrapped(formula(app, &ln, tr), inner, buf);
     }
 }
 
 fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
-    let c = app.gpt.config.n_embd;
-    let t = app.pos.min(tr.len().saturating_sub(1));
-    let d = app.cell.min(c - 1);
+    let c = app.gpt().config.n_embd;
+    let t = app.pos().min(tr.len().saturating_sub(1));
+    let d = app.cell().min(c - 1);
     let eps = ln.at.eps;
     let e = ln.at.element(t, d);
     let (mu, var, x, xhat, y) = (e.mean, e.var, e.x, e.xhat, e.y);
-    let dim = app.theme.dim();
+    let dim = app.theme().dim();
     let mut v = vec![
         Line::raw(format!(
             "position {t} {}, dim {d} (↑↓)",
@@ -183,10 +188,10 @@ fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
         Line::raw(format!("  = {}", compact(y))),
         Line::styled(format!("  (engine: {})", compact(e.engine_y)), dim),
     ];
-    if app.iv.skip_layernorm {
+    if app.iv().skip_layernorm {
         v.push(Line::styled(
             "LayerNorm skipped (intervention): y = x".to_string(),
-            app.theme.alarm(),
+            app.theme().alarm(),
         ));
     }
     v.push(Line::styled(

@@ -13,15 +13,20 @@ use crate::model::Trace;
 use crate::sample::{BeamResult, Pick};
 use crate::tui::app::{App, Hit};
 
+/// ↑/↓ move through the ranked candidates.
+pub fn selection_count(app: &App) -> usize {
+    app.preview().map_or(1, |p| p.ranked.len())
+}
+
 pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    let side_w = if app.beam_on && !app.theme.present && area.width >= 70 {
+    let side_w = if app.beam_on() && !app.theme().present && area.width >= 70 {
         (area.width * 2 / 5).clamp(30, 70)
     } else {
         0
     };
     let [main, side] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
-    let s = &app.sampling;
+    let s = app.sampling();
     let title = format!(
         "next token · temperature {} (t/T) · top-k {} (k/K) · top-p {:.2} (p/P)",
         if s.temperature == 0.0 {
@@ -36,10 +41,10 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
         },
         s.top_p
     );
-    let inner = panel(&app.theme, &title, main, buf, true);
-    if let Some(p) = &app.preview {
-        let alt = if app.iv.is_active() {
-            app.alt_preview.as_ref()
+    let inner = panel(app.theme(), &title, main, buf, true);
+    if let Some(p) = app.preview() {
+        let alt = if app.iv().is_active() {
+            app.alt_preview()
         } else {
             None
         };
@@ -47,13 +52,13 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
     }
     if side_w > 0 {
         let inner = panel(
-            &app.theme,
+            app.theme(),
             "beam search (width 3, 4 tokens)",
             side,
             buf,
             false,
         );
-        match &app.beam {
+        match &app.beam() {
             Some(b) => text(beam_tree(app, b, inner.height as usize), inner, buf),
             None => text(vec![Line::raw("searching…")], inner, buf),
         }
@@ -76,7 +81,7 @@ fn candidates(
     let mut lines = vec![
         Line::from(vec![
             Span::raw("pick: "),
-            Span::styled(token_quoted(app, p.token), app.theme.accent()),
+            Span::styled(token_quoted(app, p.token), app.theme().accent()),
             Span::raw(format!(
                 " ({how}) · entropy {:.3} nats · {} tokens kept, mass {:.3}",
                 p.entropy, p.kept, p.kept_mass
@@ -97,11 +102,11 @@ fn candidates(
                     ""
                 }
             ),
-            app.theme.dim(),
+            app.theme().dim(),
         ),
     ];
     let rows = area.height.saturating_sub(2) as usize;
-    let first = app.cell.saturating_sub(rows.saturating_sub(1));
+    let first = app.cell().saturating_sub(rows.saturating_sub(1));
     let fixed = 4 + 1 + 6 + 1 + 12 + 1 + 8 + 1 + 7 + 1 + 7 + 1 + if alt.is_some() { 10 } else { 0 };
     let bar_w = (area.width as usize).saturating_sub(fixed + 2);
     for (rank, c) in p.ranked.iter().enumerate().skip(first).take(rows) {
@@ -109,13 +114,13 @@ fn candidates(
         let mut st = if kept {
             Style::default()
         } else {
-            app.theme.dim()
+            app.theme().dim()
         };
-        if rank == app.cell {
+        if rank == app.cell() {
             st = st.add_modifier(Modifier::REVERSED);
         }
         let bar_len = (c.prob * bar_w as f32).round() as usize;
-        let bar: String = std::iter::repeat_n(app.theme.bar(), bar_len).collect();
+        let bar: String = std::iter::repeat_n(app.theme().bar(), bar_len).collect();
         let mut spans = vec![Span::styled(
             format!(
                 "{:>4} {:>6} {} {:>8} {:>7} {:>7} ",
@@ -136,18 +141,18 @@ fn candidates(
                 .map_or(0.0, |x| x.prob);
             spans.push(Span::styled(
                 format!("{:>8}  ", compact(ap)),
-                app.theme.alarm(),
+                app.theme().alarm(),
             ));
         }
-        let bar_style = match app.theme.color(c.prob.sqrt(), false) {
+        let bar_style = match app.theme().color(c.prob.sqrt(), false) {
             Some(col) if kept => Style::default().fg(col),
-            _ => app.theme.dim(),
+            _ => app.theme().dim(),
         };
         spans.push(Span::styled(bar, bar_style));
         if c.id == p.token {
-            spans.push(Span::styled(" ◀ pick", app.theme.accent()));
+            spans.push(Span::styled(" ◀ pick", app.theme().accent()));
         } else if !kept && rank > 0 && p.ranked.get(rank - 1).is_some_and(|x| x.kept_prob > 0.0) {
-            spans.push(Span::styled(" ✂ cut by top-k/top-p", app.theme.dim()));
+            spans.push(Span::styled(" ✂ cut by top-k/top-p", app.theme().dim()));
         }
         lines.push(Line::from(spans));
     }
@@ -185,7 +190,7 @@ fn beam_tree(app: &App, b: &BeamResult, max_lines: usize) -> Vec<Line<'static>> 
             let st = if node.survived {
                 Style::default()
             } else {
-                app.theme.dim()
+                app.theme().dim()
             };
             out.push(Line::styled(
                 format!(
@@ -207,7 +212,7 @@ fn beam_tree(app: &App, b: &BeamResult, max_lines: usize) -> Vec<Line<'static>> 
         let txt: String = best.tokens.iter().map(|&t| token_quoted(app, t)).collect();
         lines.push(Line::styled(
             format!("best (score {:.2}): {txt}", best.score),
-            app.theme.accent(),
+            app.theme().accent(),
         ));
     }
     lines

@@ -15,13 +15,18 @@ use crate::model::Trace;
 use crate::readout::loss::{TokenLoss, mean_loss, token_losses};
 use crate::tui::app::{App, Hit};
 
+/// Nothing to select inside (↑/↓ move the position instead).
+pub fn selection_count(_app: &App) -> usize {
+    1
+}
+
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let n = tr.len();
-    let pos = app.pos.min(n.saturating_sub(1));
+    let pos = app.pos().min(n.saturating_sub(1));
     let losses = token_losses(tr);
-    let vocab = app.gpt.config.vocab_size as f64;
+    let vocab = app.gpt().config.vocab_size as f64;
     let uniform = vocab.ln();
-    let side_w = if app.theme.present || app.zoom || area.width < 110 {
+    let side_w = if app.theme().present || app.zoom() || area.width < 110 {
         0
     } else {
         (area.width * 2 / 5).clamp(44, 72)
@@ -29,7 +34,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let [main, side] =
         Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
     let inner = panel(
-        &app.theme,
+        app.theme(),
         "loss: −ln P(the token that came next), the text on screen as given",
         main,
         buf,
@@ -41,7 +46,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Some(m) => {
             lines.push(Line::from(vec![
                 Span::raw("mean loss "),
-                Span::styled(format!("{} nats", num(m)), app.theme.accent()),
+                Span::styled(format!("{} nats", num(m)), app.theme().accent()),
                 Span::raw(format!(
                     " over {} predictions · perplexity exp(mean) {}",
                     losses.len(),
@@ -57,12 +62,12 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
                     ),
                     w,
                 ),
-                app.theme.dim(),
+                app.theme().dim(),
             ));
-            if app.iv.is_active()
+            if app.iv().is_active()
                 && let Some(normal) = app.trace()
                 && normal.len() == n
-                && app.alt.is_some()
+                && app.alt().is_some()
                 && let Some(m0) = mean_loss(&token_losses(normal))
             {
                 lines.push(Line::styled(
@@ -74,7 +79,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
                         ),
                         w,
                     ),
-                    app.theme.alarm(),
+                    app.theme().alarm(),
                 ));
             }
         }
@@ -97,7 +102,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             ),
             w,
         ),
-        app.theme.dim(),
+        app.theme().dim(),
     ));
     let detail_h = if side_w == 0 { 2 } else { 0 };
     let top = lines.len();
@@ -130,7 +135,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
                 Span::styled(head, st),
                 Span::styled(
                     "(not given yet: the logits view shows what comes next)",
-                    app.theme.dim(),
+                    app.theme().dim(),
                 ),
             ]));
             continue;
@@ -141,13 +146,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             bar_w
         }
         .min(bar_w);
-        let mut bar: String = std::iter::repeat_n(app.theme.bar(), len).collect();
+        let mut bar: String = std::iter::repeat_n(app.theme().bar(), len).collect();
         if mark_at > len && mark_at <= bar_w {
             bar.extend(std::iter::repeat_n(' ', mark_at.saturating_sub(len + 1)));
             bar.push('|');
         }
         let colour = match app
-            .theme
+            .theme()
             .color((l.loss / scale).clamp(0.0, 1.0) as f32, false)
         {
             Some(c) => Style::default().fg(c),
@@ -179,7 +184,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         wrapped(arithmetic.into_iter().take(2).collect(), below, buf);
     } else {
         text(lines, inner, buf);
-        let inner = panel(&app.theme, "the selected position", side, buf, false);
+        let inner = panel(app.theme(), "the selected position", side, buf, false);
         wrapped(arithmetic, inner, buf);
     }
 }
@@ -206,7 +211,7 @@ fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>, compact: bool) -> Ve
             )),
             Line::styled(
                 format!("p = exp({logit} − {lse}) = {p} · −ln p = {loss} nats"),
-                app.theme.accent(),
+                app.theme().accent(),
             ),
         ];
     }
@@ -219,7 +224,7 @@ fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>, compact: bool) -> Ve
         Line::raw(format!("logit of {to}: {logit}")),
         Line::raw(format!("logsumexp of the row: {lse}")),
         Line::raw(format!("p = exp({logit} − {lse}) = {p}")),
-        Line::styled(format!("−ln p = {loss} nats"), app.theme.accent()),
+        Line::styled(format!("−ln p = {loss} nats"), app.theme().accent()),
         Line::raw(""),
         Line::raw(format!(
             "logsumexp = max + ln Σ exp(logit − max) = {} + {} over {} logits",
@@ -235,7 +240,7 @@ fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>, compact: bool) -> Ve
         Line::raw(""),
         Line::styled(
             "A sure, right guess costs 0 nats; p = 1/V (a uniform guess) costs ln V. The mean over positions is the cross-entropy training lowers; exp(mean) is the perplexity.".to_string(),
-            app.theme.dim(),
+            app.theme().dim(),
         ),
     ]
 }

@@ -17,9 +17,14 @@ use crate::tui::heatmap::Theme;
 /// How many neurons the "most active" list shows.
 pub const TOP_NEURONS: usize = 10;
 
+/// ↑/↓ move through the most active neurons listed.
+pub fn selection_count(_app: &App) -> usize {
+    TOP_NEURONS
+}
+
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    let l = &tr.layers[app.layer];
-    let t = app.pos;
+    let l = &tr.layers[app.layer()];
+    let t = app.pos();
     let pre: Vec<f32> = l.mlp_pre.row(t).to_vec();
     let act: Vec<f32> = l.mlp_act.row(t).to_vec();
     let m = pre.len();
@@ -29,16 +34,17 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         _ => "GELU(h)",
     };
     let inner = panel(
-        &app.theme,
+        app.theme(),
         &format!(
             "MLP of layer {} at position {t} · {stage} · {m} neurons (4×{})",
-            app.layer, app.gpt.config.n_embd
+            app.layer(),
+            app.gpt().config.n_embd
         ),
         area,
         buf,
         true,
     );
-    let list_w = if app.theme.present || app.zoom || inner.width < 60 {
+    let list_w = if app.theme().present || app.zoom() || inner.width < 60 {
         0
     } else {
         40
@@ -51,18 +57,18 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Constraint::Percentage(40),
     ])
     .areas(left);
-    histogram(&app.theme, "before GELU: h", &pre, h1, buf);
-    histogram(&app.theme, "after GELU: GELU(h)", &act, h2, buf);
+    histogram(app.theme(), "before GELU: h", &pre, h1, buf);
+    histogram(app.theme(), "after GELU: GELU(h)", &act, h2, buf);
     gelu_curve(app, &pre, curve, buf);
     if list_w > 0 {
         let order = crate::readout::ranked(&act);
         let mut lines = vec![Line::styled(
             "most active neurons: h → GELU(h)".to_string(),
-            app.theme.dim(),
+            app.theme().dim(),
         )];
         for (rank, &i) in order.iter().take(TOP_NEURONS).enumerate() {
-            let st = if rank == app.cell {
-                app.theme.accent()
+            let st = if rank == app.cell() {
+                app.theme().accent()
             } else {
                 Style::default()
             };
@@ -75,7 +81,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         lines.push(Line::raw(""));
         lines.push(Line::styled(
             "MLP output (first dims):".to_string(),
-            app.theme.dim(),
+            app.theme().dim(),
         ));
         for d in 0..4.min(down.ncols()) {
             lines.push(Line::raw(format!(" d{d}: {}", compact(down[[t, d]]))));
@@ -165,7 +171,7 @@ fn gelu_curve(app: &App, pre: &[f32], area: Rect, buf: &mut Buffer) {
     text(
         vec![Line::styled(
             "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4..4; o = this position's neurons".to_string(),
-            app.theme.dim(),
+            app.theme().dim(),
         )],
         area,
         buf,
@@ -183,12 +189,12 @@ fn gelu_curve(app: &App, pre: &[f32], area: Rect, buf: &mut Buffer) {
         })
         .collect();
     // Axes through zero.
-    let axis = if app.theme.ascii { '-' } else { '─' };
+    let axis = if app.theme().ascii { '-' } else { '─' };
     let zero: Vec<(f64, f64)> = (0..plot.width)
         .map(|i| (-4.0 + 8.0 * i as f64 / plot.width.max(2) as f64, 0.0))
         .collect();
-    scatter(plot, buf, b, &zero, axis, app.theme.dim());
-    let dot = if app.theme.ascii { '*' } else { '•' };
+    scatter(plot, buf, b, &zero, axis, app.theme().dim());
+    let dot = if app.theme().ascii { '*' } else { '•' };
     scatter(plot, buf, b, &curve, dot, Style::default());
     let pts: Vec<(f64, f64)> = pre
         .iter()
@@ -199,5 +205,5 @@ fn gelu_curve(app: &App, pre: &[f32], area: Rect, buf: &mut Buffer) {
             )
         })
         .collect();
-    scatter(plot, buf, b, &pts, 'o', app.theme.accent());
+    scatter(plot, buf, b, &pts, 'o', app.theme().accent());
 }

@@ -178,10 +178,10 @@ pub fn attn_matrix(rows: &[Vec<f32>], n: usize) -> Vec<f32> {
     m
 }
 
-/// Draws the view chosen in `app.view`.
+/// Draws the view chosen in `app.view()`.
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     use crate::pass::View;
-    match app.view {
+    match app.view() {
         View::Tokens => tokens::render(app, tr, area, buf, hits),
         View::Embeddings => embeddings::render(app, tr, area, buf, hits),
         View::Attention => attention::render(app, tr, area, buf, hits),
@@ -192,6 +192,23 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         View::Loss => loss::render(app, tr, area, buf, hits),
         View::Cost => cost::render(app, tr, area, buf, hits),
         View::Training => training::render(app, area, buf),
+    }
+}
+
+/// How many items ↑/↓ move through in the current view (each view says).
+pub fn selection_count(app: &App) -> usize {
+    use crate::pass::View;
+    match app.view() {
+        View::Tokens => tokens::selection_count(app),
+        View::Embeddings => embeddings::selection_count(app),
+        View::Attention => attention::selection_count(app),
+        View::LayerNorm => layernorm::selection_count(app),
+        View::Mlp => mlp::selection_count(app),
+        View::Residual => residual::selection_count(app),
+        View::Logits => logits::selection_count(app),
+        View::Loss => loss::selection_count(app),
+        View::Cost => cost::selection_count(app),
+        View::Training => training::selection_count(app),
     }
 }
 

@@ -23,10 +23,15 @@ fn boundaries(tr: &Trace) -> Vec<(String, &ndarray::Array2<f32>)> {
     v
 }
 
+/// ↑/↓ move through the residual stream's dimensions.
+pub fn selection_count(app: &App) -> usize {
+    app.gpt().config.n_embd
+}
+
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut Hits) {
     let n = tr.len();
     let b = boundaries(tr);
-    let lens_w = if app.theme.present || app.zoom || area.width < 70 {
+    let lens_w = if app.theme().present || app.zoom() || area.width < 70 {
         0
     } else {
         (area.width / 2).clamp(36, 80)
@@ -34,7 +39,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
     let [main, side] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(lens_w)]).areas(area);
     let inner = panel(
-        &app.theme,
+        app.theme(),
         "residual stream ‖x‖: rows = after each step, columns = positions",
         main,
         buf,
@@ -57,7 +62,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         ..inner
     };
     let scale = Scale::fit(&norms);
-    let g = heatmap_with_legend(&app.theme, (&norms, b.len(), n), scale, 6, map, buf);
+    let g = heatmap_with_legend(app.theme(), (&norms, b.len(), n), scale, 6, map, buf);
     let mut last_y = None;
     for (i, (name, _)) in b.iter().enumerate() {
         let y = g.y_of_row(i);
@@ -69,7 +74,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
             text(
                 vec![Line::styled(
                     fit(name, label_w as usize - 1),
-                    app.theme.dim(),
+                    app.theme().dim(),
                 )],
                 Rect {
                     y,
@@ -90,32 +95,32 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         ..below
     };
     let mut lines = vec![Line::styled(
-        format!("‖x‖ at position {}:", app.pos),
-        app.theme.dim(),
+        format!("‖x‖ at position {}:", app.pos()),
+        app.theme().dim(),
     )];
     let mut row = String::new();
     for (i, (name, _)) in b.iter().enumerate() {
-        row.push_str(&format!("{name} {}  ", compact(norms[i * n + app.pos])));
+        row.push_str(&format!("{name} {}  ", compact(norms[i * n + app.pos()])));
     }
     lines.push(Line::raw(row));
-    if app.iv.is_active()
+    if app.iv().is_active()
         && let Some(normal) = app.trace()
         && normal.len() == n
-        && app.alt.is_some()
+        && app.alt().is_some()
     {
         let mut row = String::from("without interventions: ");
         for (name, m) in boundaries(normal) {
-            let r = m.row(app.pos);
+            let r = m.row(app.pos());
             row.push_str(&format!("{name} {}  ", compact(norm(r))));
         }
-        lines.push(Line::styled(row, app.theme.alarm()));
+        lines.push(Line::styled(row, app.theme().alarm()));
     }
     super::wrapped(lines, below, buf);
     if lens_w == 0 {
         return;
     }
     let inner = panel(
-        &app.theme,
+        app.theme(),
         "logit lens: ln_f(x)·wteᵀ at each layer",
         side,
         buf,
@@ -123,10 +128,10 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
     );
     let mut lines = vec![Line::raw(format!(
         "position {} {} — top tokens:",
-        app.pos,
-        token_quoted(app, tr.tokens[app.pos])
+        app.pos(),
+        token_quoted(app, tr.tokens[app.pos()])
     ))];
-    if let Some((_, lists)) = &app.lens {
+    if let Some((_, lists)) = &app.lens() {
         for (l, list) in lists.iter().enumerate() {
             let name = if l == 0 {
                 "embed".to_string()
@@ -138,7 +143,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
                 .map(|(id, p)| format!("{} {}", token_quoted(app, *id), compact(*p)))
                 .collect();
             let st = if l == app.n_layer() {
-                app.theme.accent()
+                app.theme().accent()
             } else {
                 Style::default()
             };
@@ -146,7 +151,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         }
         lines.push(Line::styled(
             "The last row is the model's own prediction.".to_string(),
-            app.theme.dim(),
+            app.theme().dim(),
         ));
     }
     text(lines, inner, buf);

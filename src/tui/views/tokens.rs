@@ -14,14 +14,14 @@ use crate::tui::app::{App, Hit};
 /// Widest a token is drawn in the strip.
 const MAX_TOKEN_W: usize = 12;
 
-/// The strip: one box per token (text over id), the cursor on `app.pos`,
+/// The strip: one box per token (text over id), the cursor on `app.pos()`,
 /// scrolled so that the cursor is visible. Uses two lines of `area`.
 pub fn strip(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let toks = app.tokens();
     if toks.is_empty() || area.height < 2 || area.width < 4 {
         return;
     }
-    let prompt_len = app.session.as_ref().map_or(0, |s| s.prompt_len);
+    let prompt_len = app.session().map_or(0, |s| s.prompt_len);
     let cols: Vec<(String, String)> = toks
         .iter()
         .map(|&id| {
@@ -35,11 +35,11 @@ pub fn strip(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let avail = area.width as usize;
     let mut start = 0;
     loop {
-        let used: usize = cols[start..=app.pos.min(cols.len() - 1)]
+        let used: usize = cols[start..=app.pos().min(cols.len() - 1)]
             .iter()
             .map(|c| width(&c.0) + 1)
             .sum();
-        if used <= avail || start >= app.pos {
+        if used <= avail || start >= app.pos() {
             break;
         }
         start += 1;
@@ -48,7 +48,7 @@ pub fn strip(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let mut top = vec![];
     let mut bottom = vec![];
     if start > 0 {
-        top.push(Span::styled("…", app.theme.dim()));
+        top.push(Span::styled("…", app.theme().dim()));
         bottom.push(Span::raw(" "));
         x += 1;
     }
@@ -60,39 +60,44 @@ pub fn strip(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
         let mut style = if i < prompt_len {
             Style::default()
         } else {
-            app.theme
+            app.theme()
                 .accent()
                 .remove_modifier(ratatui::style::Modifier::BOLD)
         };
-        if i == app.pos {
+        if i == app.pos() {
             style = style.add_modifier(ratatui::style::Modifier::REVERSED);
         }
         top.push(Span::styled(t.clone(), style));
-        bottom.push(Span::styled(id.clone(), app.theme.dim()));
+        bottom.push(Span::styled(id.clone(), app.theme().dim()));
         hits.push((Rect::new(x, area.y, w, 2), Hit::Token(i)));
-        let sep = if app.theme.ascii { "|" } else { "│" };
-        top.push(Span::styled(sep, app.theme.dim()));
-        bottom.push(Span::styled(sep, app.theme.dim()));
+        let sep = if app.theme().ascii { "|" } else { "│" };
+        top.push(Span::styled(sep, app.theme().dim()));
+        bottom.push(Span::styled(sep, app.theme().dim()));
         x += w + 1;
     }
     text(vec![Line::from(top), Line::from(bottom)], area, buf);
 }
 
+/// ↑/↓ move through the tokens.
+pub fn selection_count(app: &App) -> usize {
+    app.tokens().len()
+}
+
 /// The tokens view: every position with id, text, bytes and how it got there.
 pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let inner = panel(
-        &app.theme,
+        app.theme(),
         "tokens: position, id, text, bytes",
         area,
         buf,
         true,
     );
-    let Some(s) = app.session.as_ref() else {
+    let Some(s) = app.session() else {
         return;
     };
     let n = s.tokens.len();
     let rows = inner.height.saturating_sub(2) as usize;
-    let first = app.pos.saturating_sub(rows.saturating_sub(1));
+    let first = app.pos().saturating_sub(rows.saturating_sub(1));
     let mut lines = vec![Line::styled(
         format!(
             "{:>4}  {:>6}  {}  {}",
@@ -101,7 +106,7 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
             fit("token", 14),
             "bytes / how"
         ),
-        app.theme.dim(),
+        app.theme().dim(),
     )];
     for i in first..n.min(first + rows) {
         let id = s.tokens[i];
@@ -121,8 +126,8 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
                 None => "generated".into(),
             }
         };
-        let style = if i == app.pos {
-            app.theme.accent()
+        let style = if i == app.pos() {
+            app.theme().accent()
         } else {
             Style::default()
         };
@@ -139,9 +144,9 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
         format!(
             "{n} tokens ({} prompt) · vocabulary {}",
             s.prompt_len,
-            app.vocab.len()
+            app.vocab_len()
         ),
-        app.theme.dim(),
+        app.theme().dim(),
     ));
     for (row, i) in (first..n.min(first + rows)).enumerate() {
         hits.push((

@@ -82,14 +82,19 @@ const TRAIN_COLOR: Color = Color::Cyan;
 const VAL_COLOR: Color = Color::LightMagenta;
 const LR_COLOR: Color = Color::Green;
 
+/// Nothing to select inside.
+pub fn selection_count(_app: &App) -> usize {
+    1
+}
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let rec = match &app.train_record {
+    let rec = match app.train_record() {
         Ok(Some(r)) => r,
         Ok(None) => return no_record(app, area, buf),
         Err(e) => {
-            let inner = panel(&app.theme, "training record", area, buf, true);
+            let inner = panel(app.theme(), "training record", area, buf, true);
             let lines = vec![
-                Line::styled("the training record cannot be read:", app.theme.alarm()),
+                Line::styled("the training record cannot be read:", app.theme().alarm()),
                 Line::raw(e.clone()),
                 Line::raw(""),
                 Line::raw("fix the file, or delete it to open the model without a record."),
@@ -97,7 +102,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             return wrapped(lines, inner, buf);
         }
     };
-    let side_w = if app.zoom {
+    let side_w = if app.zoom() {
         0
     } else {
         (area.width * 3 / 10).clamp(30, 48)
@@ -105,13 +110,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let [main, side] =
         Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
     let inner = panel(
-        &app.theme,
+        app.theme(),
         "loss per token against optimizer step",
         main,
         buf,
         true,
     );
-    let vocab = app.gpt.config.vocab_size as f64;
+    let vocab = app.gpt().config.vocab_size as f64;
     let series = vec![
         Series {
             name: "train loss".into(),
@@ -138,7 +143,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
     } else {
         plot(
-            &app.theme,
+            app.theme(),
             inner,
             buf,
             &series,
@@ -147,7 +152,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
     }
     if side_w > 0 {
-        let inner = panel(&app.theme, "the run", side, buf, false);
+        let inner = panel(app.theme(), "the run", side, buf, false);
         let lines = numbers(app, rec, inner.width as usize, inner.height as usize);
         let used = lines.len() as u16;
         text(lines, inner, buf);
@@ -161,7 +166,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             text(
                 vec![Line::styled(
                     fit("learning rate against step", rest.width as usize),
-                    app.theme.dim(),
+                    app.theme().dim(),
                 )],
                 rest,
                 buf,
@@ -177,7 +182,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 line: true,
                 color: LR_COLOR,
             };
-            plot(&app.theme, chart, buf, &[lr], &[], "");
+            plot(app.theme(), chart, buf, &[lr], &[], "");
         }
     }
 }
@@ -215,8 +220,8 @@ fn references(rec: &TrainRecord, vocab: f64) -> Vec<RefLine> {
 
 /// The panel a model folder without a record shows.
 fn no_record(app: &App, area: Rect, buf: &mut Buffer) {
-    let inner = panel(&app.theme, "training record", area, buf, true);
-    let first = match &app.model_dir {
+    let inner = panel(app.theme(), "training record", area, buf, true);
+    let first = match &app.model_dir() {
         Some(d) => format!(
             "no training record in {} ({LOG_FILE}): models trained with `gptlens train` have one",
             d.display()
@@ -226,7 +231,7 @@ fn no_record(app: &App, area: Rect, buf: &mut Buffer) {
         ),
     };
     let lines = vec![
-        Line::styled(first, app.theme.accent()),
+        Line::styled(first, app.theme().accent()),
         Line::raw(""),
         Line::raw(
             "Train a tiny model with `gptlens train --corpus FILE --out DIR` (see --help), then open it with `gptlens --model DIR explore` to see its loss fall here.",
@@ -289,7 +294,7 @@ fn numbers(app: &App, rec: &TrainRecord, w: usize, h: usize) -> Vec<Line<'static
         row("val bits/byte", num(b));
     }
     row("", String::new());
-    let vocab = app.gpt.config.vocab_size as f64;
+    let vocab = app.gpt().config.vocab_size as f64;
     row("uniform ln V", num(vocab.ln()));
     if let Some(b) = rec.baselines() {
         if let Some(u) = b.unigram {
@@ -330,7 +335,7 @@ fn numbers(app: &App, rec: &TrainRecord, w: usize, h: usize) -> Vec<Line<'static
     rows.into_iter()
         .map(|(k, v)| {
             Line::from(vec![
-                Span::styled(fit(&k, kw), app.theme.dim()),
+                Span::styled(fit(&k, kw), app.theme().dim()),
                 Span::raw(fit(&v, w.saturating_sub(kw))),
             ])
         })
