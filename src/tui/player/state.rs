@@ -49,22 +49,22 @@ struct Target {
 
 /// The player's whole state: the explorer plus where the student is in the lesson.
 pub struct Player {
-    pub app: App,
-    pub lesson: Lesson,
-    pub tokenizer: Tokenizer,
-    pub model_dir: Option<PathBuf>,
+    pub(super) app: App,
+    pub(super) lesson: Lesson,
+    pub(super) tokenizer: Tokenizer,
+    pub(super) model_dir: Option<PathBuf>,
     /// Index into `lesson.scenes` (the player shows it as "step i/n").
-    pub scene: usize,
+    pub(super) scene: usize,
     /// First line of the text shown.
-    pub scroll: usize,
+    pub(super) scroll: usize,
     /// Per step, per checkpoint in the step.
-    pub checks: Vec<Vec<Check>>,
+    pub(super) checks: Vec<Vec<Check>>,
     /// The student moved the explorer away from the step's selection.
-    pub free: bool,
+    pub(super) free: bool,
     /// The text takes the whole screen.
-    pub expanded: bool,
+    pub(super) expanded: bool,
     /// The step filled against the current tokens (Err: why it cannot be).
-    pub filled: Result<Filled, String>,
+    pub(super) filled: Result<Filled, String>,
     filled_for: (usize, Vec<u32>),
     /// Steps filled before, with the tokens they were filled for: going back
     /// to a step whose placeholders are slow (beam search, speed) is instant.
@@ -120,6 +120,43 @@ impl Player {
         };
         p.goto(0);
         p
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    pub fn app_mut(&mut self) -> &mut App {
+        &mut self.app
+    }
+
+    pub fn lesson(&self) -> &Lesson {
+        &self.lesson
+    }
+
+    /// Index of the scene shown (the player says "step i/n").
+    pub fn scene(&self) -> usize {
+        self.scene
+    }
+
+    /// First line of the text shown.
+    pub fn scroll(&self) -> usize {
+        self.scroll
+    }
+
+    /// Per scene, per checkpoint in the scene.
+    pub fn checks(&self) -> &[Vec<Check>] {
+        &self.checks
+    }
+
+    /// The student moved the explorer away from the scene's selection.
+    pub fn is_free(&self) -> bool {
+        self.free
+    }
+
+    /// The scene filled against the current tokens (Err: why it cannot be).
+    pub fn filled(&self) -> &FillResult {
+        &self.filled
     }
 
     pub fn n_scenes(&self) -> usize {

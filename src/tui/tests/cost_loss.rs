@@ -397,7 +397,7 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
             App::new(gpt.clone(), vocab, &trace.tokens, options(Theme::default())).expect("app");
         let mut p = Player::new(app, l, tok(), None);
         p.sync();
-        assert_eq!(p.app.view(), view, "{name}");
+        assert_eq!(p.app().view(), view, "{name}");
         // Beside the lesson text at 80×24 the explorer is short: the cost view
         // keeps the big matrix stages and sums the elementwise rest.
         let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");

@@ -61,7 +61,7 @@ fn render(p: &mut Player, w: u16, h: u16) -> String {
     let mut hits = vec![];
     t.draw(|f| hits = draw_player(p, f.area(), f.buffer_mut()))
         .expect("draw");
-    p.app.drawn(hits);
+    p.app_mut().drawn(hits);
     screen(t.backend().buffer())
 }
 
@@ -80,7 +80,7 @@ fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
     for &(w, h) in &[(80u16, 24u16), (200, 60)] {
         let mut p = attention();
         p.apply(&key(KeyCode::PageDown));
-        assert_eq!(p.scene, 1);
+        assert_eq!(p.scene(), 1);
         // Scroll through the text collecting every screen: at 80×24 it is
         // a few lines at a time.
         let mut all = String::new();
@@ -98,8 +98,8 @@ fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
         assert!(all.contains("2. Scores: q·k / √dₖ"), "{all}");
         // The score shown is the engine's q·k/√dₖ for the step's selection.
         let shown = number_after(&all, "score = q·k/√dₖ =").expect("score on screen");
-        let tr = p.app.trace().expect("trace");
-        let sel = p.filled.as_ref().map(|f| f.sel).expect("filled");
+        let tr = p.app().trace().expect("trace");
+        let sel = p.filled().as_ref().map(|f| f.sel).expect("filled");
         assert_eq!(sel.pos, tr.len() - 1, "the step selects the last position");
         let engine = tr.layers[sel.layer].scores[sel.head][sel.pos][sel.key] as f64;
         assert!(
@@ -144,45 +144,48 @@ fn text_and_view_sit_side_by_side_when_wide_and_stacked_when_narrow() {
 #[test]
 fn next_and_previous_step_move_the_explorer_to_each_steps_selection() {
     let mut p = attention();
-    assert_eq!(p.scene, 0);
-    assert_eq!((p.app.stage(), p.app.view()), (Stage::Qkv, View::Attention));
+    assert_eq!(p.scene(), 0);
+    assert_eq!(
+        (p.app().stage(), p.app().view()),
+        (Stage::Qkv, View::Attention)
+    );
     p.apply(&key(KeyCode::PageDown));
-    assert_eq!(p.app.stage(), Stage::Scores);
+    assert_eq!(p.app().stage(), Stage::Scores);
     p.apply(&ch('>'));
     // The mask step selects position 3 and key 0.
     assert_eq!(
-        (p.scene, p.app.stage(), p.app.pos(), p.app.cell()),
+        (p.scene(), p.app().stage(), p.app().pos(), p.app().cell()),
         (2, Stage::Mask, 3, 0)
     );
     p.apply(&key(KeyCode::PageUp));
-    assert_eq!((p.scene, p.app.stage()), (1, Stage::Scores));
-    assert_eq!(p.app.pos(), p.app.tokens().len() - 1);
+    assert_eq!((p.scene(), p.app().stage()), (1, Stage::Scores));
+    assert_eq!(p.app().pos(), p.app().tokens().len() - 1);
     p.apply(&ch('<'));
     p.apply(&ch('<'));
-    assert_eq!(p.scene, 0);
-    assert!(p.app.status().is_some(), "the first step says so");
+    assert_eq!(p.scene(), 0);
+    assert!(p.app().status().is_some(), "the first step says so");
     for _ in 0..10 {
         p.apply(&key(KeyCode::PageDown));
     }
-    assert_eq!(p.scene, p.n_scenes() - 1);
-    assert!(!p.free);
+    assert_eq!(p.scene(), p.n_scenes() - 1);
+    assert!(!p.is_free());
 }
 
 #[test]
 fn r_returns_to_the_steps_selection_after_free_exploration() {
     let mut p = attention();
     p.apply(&key(KeyCode::PageDown));
-    let prompt = p.app.tokens().to_vec();
+    let prompt = p.app().tokens().to_vec();
     let want = (
-        p.app.at(),
-        p.app.view(),
-        p.app.layer(),
-        p.app.head(),
-        p.app.pos(),
-        p.app.cell(),
+        p.app().at(),
+        p.app().view(),
+        p.app().layer(),
+        p.app().head(),
+        p.app().pos(),
+        p.app().cell(),
     );
     let caption = |p: &Player| {
-        p.filled
+        p.filled()
             .as_ref()
             .map(|f| f.caption.clone())
             .expect("filled")
@@ -192,24 +195,24 @@ fn r_returns_to_the_steps_selection_after_free_exploration() {
     for e in [ch(']'), ch('}'), ch('h'), ch('5'), ch('n'), ch('s')] {
         p.apply(&e);
     }
-    assert!(p.free);
-    assert_eq!(p.app.tokens().len(), prompt.len() + 1);
+    assert!(p.is_free());
+    assert_eq!(p.app().tokens().len(), prompt.len() + 1);
     // The text follows the tokens: `position: last` is the new token now.
     assert_ne!(caption(&p), before);
-    assert!(p.app.iv().is_active());
+    assert!(p.app().iv().is_active());
     let s = render(&mut p, 200, 60);
     assert!(s.contains("exploring freely"), "{s}");
     p.apply(&ch('r'));
-    assert!(!p.free);
-    assert_eq!(p.app.tokens(), &prompt[..]);
-    assert!(!p.app.iv().is_active());
+    assert!(!p.is_free());
+    assert_eq!(p.app().tokens(), &prompt[..]);
+    assert!(!p.app().iv().is_active());
     let got = (
-        p.app.at(),
-        p.app.view(),
-        p.app.layer(),
-        p.app.head(),
-        p.app.pos(),
-        p.app.cell(),
+        p.app().at(),
+        p.app().view(),
+        p.app().layer(),
+        p.app().head(),
+        p.app().pos(),
+        p.app().cell(),
     );
     assert_eq!(got, want);
     assert_eq!(caption(&p), before);
@@ -236,8 +239,8 @@ fn a_checkpoint_answered_wrong_then_right_shows_the_engines_answer() {
     );
     // While the question is open its keys answer it: `a` does not ablate.
     p.apply(&ch('a'));
-    assert_eq!(p.checks[0], vec![Check::Answered('a')]);
-    assert!(!p.app.iv().is_active());
+    assert_eq!(p.checks()[0], vec![Check::Answered('a')]);
+    assert!(!p.app().iv().is_active());
     let s = render(&mut p, 200, 60);
     assert!(
         s.contains("Not quite: you chose a, the model's choice is b"),
@@ -246,7 +249,7 @@ fn a_checkpoint_answered_wrong_then_right_shows_the_engines_answer() {
     assert!(s.contains("The model's answer: it is 'x'"), "{s}");
     // Answered: `a` is the explorer's ablation key again.
     p.apply(&ch('a'));
-    assert!(p.app.iv().is_active());
+    assert!(p.app().iv().is_active());
 
     let mut p = quiz();
     p.apply(&ch('b'));
@@ -261,7 +264,7 @@ fn a_checkpoint_answered_wrong_then_right_shows_the_engines_answer() {
 
     let mut p = quiz();
     p.apply(&ch('='));
-    assert_eq!(p.checks[0], vec![Check::Revealed]);
+    assert_eq!(p.checks()[0], vec![Check::Revealed]);
     assert!(render(&mut p, 200, 60).contains("The model's choice is b"));
 }
 
@@ -284,19 +287,19 @@ fn the_mouse_wheel_over_the_text_scrolls_it_and_elsewhere_goes_to_the_view() {
     })
     .expect("draw");
     p.apply(&wheel(5));
-    assert_eq!(p.scroll, 1);
-    let cell = p.app.cell();
+    assert_eq!(p.scroll(), 1);
+    let cell = p.app().cell();
     p.apply(&wheel(100));
-    assert_eq!(p.scroll, 1);
-    assert_ne!(p.app.cell(), cell, "the view's wheel moves its selection");
+    assert_eq!(p.scroll(), 1);
+    assert_ne!(p.app().cell(), cell, "the view's wheel moves its selection");
     // Scrolling stops at the end of the text.
     for _ in 0..200 {
         p.apply(&ch('d'));
     }
-    let end = p.scroll;
+    let end = p.scroll();
     assert!(end > 1 && end < 200, "{end}");
     p.apply(&ch('u'));
-    assert_eq!(p.scroll, end - 3);
+    assert_eq!(p.scroll(), end - 3);
 }
 
 #[test]
@@ -327,15 +330,15 @@ fn every_lesson_every_step(gpt: Arc<Gpt>, tok: &dyn Fn() -> Tokenizer, dir: Opti
         let n = p.n_scenes();
         assert!(n > 0, "{name}");
         for i in 0..n {
-            assert_eq!(p.scene, i, "{name}");
-            if let Err(e) = &p.filled {
+            assert_eq!(p.scene(), i, "{name}");
+            if let Err(e) = &p.filled() {
                 panic!("{name} step {}: {e}", i + 1);
             }
             for &(w, h) in &[(80u16, 24u16), (120, 40)] {
                 let s = render(&mut p, w, h);
                 let progress = format!("step {}/{n}", i + 1);
                 assert!(s.contains(&progress), "{name} {w}×{h}:\n{s}");
-                let title: String = p.lesson.scenes[i].title.chars().take(12).collect();
+                let title: String = p.lesson().scenes[i].title.chars().take(12).collect();
                 assert!(s.contains(&title), "{name} step {} {w}×{h}:\n{s}", i + 1);
             }
             // Every question answered: the reveal renders too.
@@ -381,14 +384,39 @@ fn the_training_lesson_shows_the_training_view_with_the_record() {
         p.goto(i);
         let s = render(&mut p, 200, 60);
         if training_steps.contains(&i) {
-            assert_eq!(p.app.view(), View::Training, "step {}", i + 1);
+            assert_eq!(p.app().view(), View::Training, "step {}", i + 1);
             assert!(
                 s.contains("train loss") && s.contains("1.9375") && s.contains("3.0625"),
                 "step {}:\n{s}",
                 i + 1
             );
         } else {
-            assert_ne!(p.app.view(), View::Training, "step {}", i + 1);
+            assert_ne!(p.app().view(), View::Training, "step {}", i + 1);
         }
     }
+}
+
+#[test]
+fn the_markdown_widget_draws_the_lines_markdown_gives() {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Widget;
+    let src = "# Title\n\nSome **bold** and *italic* text that wraps over the width.\n\n| a | b |\n|---|---|\n| 1 | 22 |";
+    let area = Rect::new(0, 0, 24, 12);
+    let mut buf = Buffer::empty(area);
+    crate::tui::markdown::Markdown(src).render(area, &mut buf);
+    let drawn = screen(&buf);
+    let lines = markdown(src, 24);
+    assert!(lines.len() > 4, "{lines:?}");
+    for (y, l) in lines.iter().enumerate() {
+        let want: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+        let row = drawn.lines().nth(y).unwrap_or_default();
+        assert_eq!(row.trim_end(), want.trim_end(), "row {y}:\n{drawn}");
+    }
+    let bold = (0..area.width).any(|x| {
+        buf[(x, 2)]
+            .modifier
+            .contains(ratatui::style::Modifier::BOLD)
+    });
+    assert!(bold, "**bold** is drawn bold:\n{drawn}");
 }
