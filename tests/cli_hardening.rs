@@ -343,3 +343,105 @@ fn an_os_error_is_said_once() {
     assert_eq!(err.matches("os error 21").count(), 1, "{err}");
     assert!(err.contains(d), "{err}");
 }
+
+// ---------------------------------------------------------------------------
+// Paths and messages.
+// ---------------------------------------------------------------------------
+
+/// A lesson file with this `model:` line (line 5) and prompt (line 4).
+fn lesson_file(dir: &Path, name: &str, prompt: &str, model: &str) -> PathBuf {
+    let f = dir.join(name);
+    std::fs::write(
+        &f,
+        format!("---\ntitle: T\nsummary: S\nprompt: {prompt}\nmodel: {model}\norder: 1\n---\n## Step\n```step\nview: tokens\n```\nText {{{{model.layers}}}}\n"),
+    )
+    .expect("write lesson");
+    f
+}
+
+#[test]
+fn a_lesson_names_only_built_in_models_or_folders_beside_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lessons = tmp.path().join("lessons");
+    std::fs::create_dir(&lessons).expect("mkdir");
+    // A model folder beside the lesson file, and one elsewhere on the disk.
+    let (_t, elsewhere) = model();
+    let beside = lessons.join("mine");
+    std::fs::rename(&elsewhere, &beside).expect("move the model beside the lesson");
+    let (_t2, elsewhere) = model();
+    let far = elsewhere.to_str().unwrap();
+    let up = format!("../../../../../../..{far}");
+
+    for (model, why) in [(far, "absolute"), (up.as_str(), "`..`")] {
+        let f = lesson_file(&lessons, "far.md", "Tom", model);
+        let (code, out, err) = run(&["lesson", "--file", f.to_str().unwrap(), "--print"]);
+        assert_eq!((code, out.as_str()), (Some(1), ""), "{model}: {err}");
+        assert!(
+            err.contains("far.md:5:") && err.contains(why) && err.contains("--model DIR"),
+            "{model}: {err}"
+        );
+    }
+
+    let f = lesson_file(&lessons, "mine.md", "Tom", "mine");
+    let (code, out, err) = run(&["lesson", "--file", f.to_str().unwrap(), "--print"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("· model mine ·"),
+        "ran on the folder beside it: {out}"
+    );
+    // A bare file name: the folder beside it is the current directory.
+    let o = cmd(&["lesson", "--file", "mine.md", "--print"])
+        .current_dir(&lessons)
+        .output()
+        .expect("run gptlens");
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let f = lesson_file(&lessons, "none.md", "Tom", "nothere");
+    let (code, _, err) = run(&["lesson", "--file", f.to_str().unwrap(), "--print"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("`nothere`")
+            && err.contains("beside the lesson file")
+            && err.contains("--model DIR"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_prompt_too_long_for_the_model_points_at_the_prompt_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_t, m) = model();
+    let f = lesson_file(tmp.path(), "long.md", &"a".repeat(300), "tinystories");
+    let (code, _, err) = run(&[
+        "--model",
+        m.to_str().unwrap(),
+        "lesson",
+        "--file",
+        f.to_str().unwrap(),
+        "--print",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("long.md:4:") && err.contains("300 tokens"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_model_file_is_not_called_missing() {
+    let (_t, m) = model();
+    let file = m.join("config.json");
+    let (code, _, err) = run(&[
+        "--model",
+        file.to_str().unwrap(),
+        "generate",
+        "--prompt",
+        "Tom",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("is a file, not a folder") && err.contains(m.to_str().unwrap()),
+        "{err}"
+    );
+    assert!(!err.contains("does not exist"), "{err}");
+}

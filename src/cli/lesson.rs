@@ -11,6 +11,8 @@ use gptlens::tui::heatmap::{ColorMode, Theme};
 use gptlens::tui::player::Player;
 use gptlens::tui::{App, Options};
 
+use gptlens::text::safe_text;
+
 use super::out::TextMode;
 
 #[derive(clap::Args, Debug)]
@@ -42,8 +44,10 @@ pub fn list(text: TextMode) -> Result<()> {
     Ok(())
 }
 
-/// The model folder a lesson runs on: --model, else the built-in model the lesson names.
-fn model_dir(model: Option<&Path>, l: &Lesson) -> Result<Option<PathBuf>> {
+/// The model folder a lesson runs on: --model; else the model the lesson
+/// names, a built-in one (tiny-models/NAME) or a folder beside the lesson
+/// file (the parser has refused absolute paths and `..`); else the default.
+fn model_dir(model: Option<&Path>, l: &Lesson, beside: Option<&Path>) -> Result<Option<PathBuf>> {
     if let Some(m) = model {
         return Ok(Some(m.to_path_buf()));
     }
@@ -51,15 +55,24 @@ fn model_dir(model: Option<&Path>, l: &Lesson) -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     let root = gptlens::paths::tiny_models_dir();
-    let dir = root.join(name);
-    if !dir.is_dir() {
-        bail!(
-            "lesson `{}` runs on the built-in model `{name}`, which is not in {} (set GPTLENS_MODELS to the tiny-models folder, or pass --model DIR to use another model)",
-            l.name,
-            root.display()
-        );
+    let builtin = root.join(name);
+    if builtin.is_dir() {
+        return Ok(Some(builtin));
     }
-    Ok(Some(dir))
+    if let Some(local) = beside.map(|d| d.join(name)).filter(|d| d.is_dir()) {
+        return Ok(Some(local));
+    }
+    let beside = beside.map_or(String::new(), |d| {
+        format!(
+            " and no folder `{name}` beside the lesson file in {}",
+            d.display()
+        )
+    });
+    bail!(
+        "lesson `{}` runs on the model `{name}`, but there is no built-in model `{name}` in {}{beside} (set GPTLENS_MODELS to the tiny-models folder, or pass --model DIR to use another model)",
+        safe_text(&l.name),
+        root.display()
+    );
 }
 
 pub fn run(
@@ -68,14 +81,23 @@ pub fn run(
     text: TextMode,
     a: Args,
 ) -> Result<()> {
-    let l = match (&a.file, &a.name) {
-        (Some(f), _) => lesson::load_file(f)?,
-        (None, Some(n)) => lesson::find(n)?,
+    let (l, beside) = match (&a.file, &a.name) {
+        (Some(f), _) => {
+            let dir = f.parent().map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".").to_path_buf()
+                } else {
+                    d.to_path_buf()
+                }
+            });
+            (lesson::load_file(f)?, dir)
+        }
+        (None, Some(n)) => (lesson::find(n)?, lesson::lessons_dir()),
         (None, None) => bail!("name a lesson (see `gptlens lessons`) or give --file PATH"),
     };
     // Everything that can fail (model, prompt, every placeholder of every
     // step) is checked here, before the terminal changes mode.
-    let dir = model_dir(model, &l)?;
+    let dir = model_dir(model, &l, beside.as_deref())?;
     let loaded = super::load_model(dir.as_deref())?;
     let trace = render::trace_prompt(&l, &loaded.gpt, &loaded.tokenizer)?;
     let env = Env::new(
@@ -100,7 +122,7 @@ pub fn run(
         let _ = writeln!(
             std::io::stderr(),
             "note: the lesson player needs an interactive terminal (stdin and stdout are not both a terminal), so here is the lesson as text; `gptlens lesson {} --print` writes just this",
-            gptlens::text::safe_text(&l.name)
+            safe_text(&l.name)
         );
         return print(&md);
     }

@@ -96,6 +96,16 @@ pub struct Loaded {
 /// Opens `--model DIR`, or the built-in model.
 pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
     let dir = match dir {
+        Some(d) if d.is_file() => {
+            let hint = d
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or(String::new(), |p| format!(" (perhaps {})", p.display()));
+            anyhow::bail!(
+                "--model {} is a file, not a folder: give the model folder that holds config.json, model.safetensors and tokenizer.json{hint}",
+                d.display()
+            );
+        }
         Some(d) => d.to_path_buf(),
         None => {
             let d = gptlens::paths::default_model_dir();

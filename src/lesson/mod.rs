@@ -63,7 +63,10 @@ pub struct Lesson {
     pub title: String,
     pub summary: String,
     pub prompt: String,
-    /// A built-in model's name (folder in tiny-models/); None = the default model.
+    /// Line of the `prompt:` entry, for errors about the prompt.
+    pub prompt_line: usize,
+    /// A built-in model's name (folder in tiny-models/) or a folder beside the
+    /// lesson file (relative, no `..`: checked by the parser); None = the default model.
     pub model: Option<String>,
     pub order: i64,
     /// Text before the first step.

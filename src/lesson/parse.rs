@@ -103,9 +103,11 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
             );
         }
     };
-    let model = get("model")
-        .map(|(_, v, _)| v.trim().to_string())
-        .filter(|m| !m.is_empty());
+    let prompt_line = get("prompt").map_or(1, |x| x.2);
+    let model = match get("model") {
+        Some((_, v, ln)) if !v.trim().is_empty() => Some(model_name(&cx, *ln, v.trim())?),
+        _ => None,
+    };
 
     // Body: intro, then `## ` steps.
     let mut intro = Text::default();
@@ -206,11 +208,32 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
         title,
         summary,
         prompt,
+        prompt_line,
         model,
         order,
         intro,
         scenes,
     })
+}
+
+/// `model:` names a built-in model or a folder beside the lesson file: a
+/// relative path that stays there. A lesson file (perhaps downloaded) must
+/// not pick any folder on the disk; other models come through `--model`.
+fn model_name(cx: &Ctx, ln: usize, v: &str) -> Result<String, LessonError> {
+    use std::path::Component;
+    let p = std::path::Path::new(v);
+    let escapes = p.is_absolute()
+        || p.components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
+    if escapes {
+        return cx.err(
+            ln,
+            format!(
+                "`model: {v}`: a lesson may name a built-in model (a folder of tiny-models/, e.g. `tinystories`) or a folder beside the lesson file, not an absolute path or one with `..`; to run the lesson on another model, remove the line and pass --model DIR"
+            ),
+        );
+    }
+    Ok(v.to_string())
 }
 
 /// The text a body line goes into: the last step's last text block, or the intro.

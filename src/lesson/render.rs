@@ -17,7 +17,7 @@ pub fn trace_prompt(
     let ids = tokenizer.encode(&lesson.prompt)?;
     let eval_err = |msg: String| LessonError::Eval {
         file: lesson.file.clone(),
-        line: 1,
+        line: lesson.prompt_line,
         msg,
     };
     if ids.is_empty() {
