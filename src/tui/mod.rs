@@ -1,7 +1,9 @@
-//! The step-through explorer: state ([`app`]), events ([`event`]), the frame
-//! ([`draw`], [`views`], [`heatmap`]) and the terminal runtime ([`run`]).
-//! Drawing and event handling are pure functions of the state, so tests render
-//! into ratatui's `TestBackend` and call the handlers directly.
+//! The step-through explorer, in the Elm shape: the state ([`app`]), every
+//! key binding once ([`keymap`]), events turned into actions and applied
+//! ([`event`]), the frame ([`draw`], [`views`], [`heatmap`], [`markdown`]), the
+//! lesson player ([`player`]) and the terminal runtime ([`run`]). Drawing and
+//! event handling are pure functions of the state, so tests render into
+//! ratatui's `TestBackend` and call the handlers directly.
 
 pub mod app;
 pub mod draw;
