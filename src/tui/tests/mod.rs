@@ -4,6 +4,7 @@
 
 mod cost_loss;
 mod explorer;
+mod layers;
 mod player;
 mod snapshots;
 mod support;
