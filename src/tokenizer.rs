@@ -13,22 +13,45 @@ pub struct Tokenizer {
 
 impl Tokenizer {
     pub fn open(path: &Path) -> Result<Self, ModelError> {
+        // GPT-2's is 1.4 MB; the largest byte-level BPE files on the hub are
+        // tens of MB. Refuse to read anything absurd whole.
+        const MAX_BYTES: u64 = 256 << 20;
         let dir = path.parent().unwrap_or(Path::new("."));
         let path = crate::paths::model_file(dir, "tokenizer.json")?;
-        let inner = tokenizers::Tokenizer::from_file(&path).map_err(|e| {
+        let io = |err| ModelError::Io {
+            path: path.clone(),
+            err,
+        };
+        let len = std::fs::metadata(&path).map_err(io)?.len();
+        if len > MAX_BYTES {
+            return Err(ModelError::Tokenizer(format!(
+                "{} is {len} bytes; a tokenizer.json is at most a few tens of MB (gptlens reads up to {MAX_BYTES})",
+                path.display()
+            )));
+        }
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        Self::parse(&text).map_err(|e| {
             ModelError::Tokenizer(format!(
                 "{} is not a Hugging Face tokenizer.json ({e})",
                 path.display()
             ))
-        })?;
-        Self::whole_text(inner)
+        })
     }
 
     pub fn from_json(json: &str) -> Result<Self, ModelError> {
+        Self::parse(json).map_err(ModelError::Tokenizer)
+    }
+
+    fn parse(json: &str) -> Result<Self, String> {
+        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        check_structure(&v)?;
         let inner = json
             .parse::<tokenizers::Tokenizer>()
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        Self::whole_text(inner)
+            .map_err(|e| e.to_string())?;
+        Self::whole_text(inner).map_err(|e| match e {
+            ModelError::Tokenizer(m) => m,
+            other => other.to_string(),
+        })
     }
 
     /// Switches off the truncation and padding a tokenizer.json may carry (the
@@ -152,6 +175,56 @@ impl Tokenizer {
     }
 }
 
+/// Checks the shape of the pipeline parts before the `tokenizers` crate sees
+/// them: it panics (instead of returning an error) on some malformed ones,
+/// e.g. a decoder that is not an object, or a broken `Precompiled` normalizer.
+/// Each part must be null or an object with a string "type"; a "Sequence"
+/// holds an array of such parts.
+fn check_structure(v: &serde_json::Value) -> Result<(), String> {
+    fn part(v: &serde_json::Value, what: &str, list: &str, depth: usize) -> Result<(), String> {
+        if v.is_null() {
+            return Ok(());
+        }
+        let ty = v
+            .get("type")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| format!("{what} is not an object with a \"type\""))?;
+        if ty == "Precompiled" {
+            return Err(format!(
+                "{what} is a SentencePiece \"Precompiled\" normalizer; gptlens reads byte-level BPE tokenizers (GPT-2's kind)"
+            ));
+        }
+        if ty == "Sequence" {
+            let items = v
+                .get(list)
+                .and_then(|l| l.as_array())
+                .ok_or_else(|| format!("{what} is a Sequence without a \"{list}\" list"))?;
+            if depth > 8 {
+                return Err(format!("{what} nests Sequences more than 8 deep"));
+            }
+            for item in items {
+                part(item, what, list, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+    if !v.is_object() {
+        return Err("the file is not a JSON object".into());
+    }
+    for (key, list) in [
+        ("normalizer", "normalizers"),
+        ("pre_tokenizer", "pretokenizers"),
+        ("post_processor", "processors"),
+        ("decoder", "decoders"),
+    ] {
+        part(v.get(key).unwrap_or(&serde_json::Value::Null), key, list, 0)?;
+    }
+    match v.get("model") {
+        Some(m) if m.get("type").is_none_or(|t| t.is_string()) && m.is_object() => Ok(()),
+        _ => Err("\"model\" is missing or not an object".into()),
+    }
+}
+
 /// GPT-2's reversible map from bytes to printable characters, which byte-level
 /// BPE vocabularies are written in.
 pub fn byte_to_char() -> Vec<char> {
@@ -242,6 +315,32 @@ mod tests {
             }
         );
         assert!(w.to_string().contains("1791 ids have no text"));
+    }
+
+    #[test]
+    fn malformed_pipeline_parts_are_errors_not_panics() {
+        let good: serde_json::Value = serde_json::from_str(&bytes_tokenizer_json()).unwrap();
+        for (key, bad) in [
+            ("decoder", serde_json::json!(1)),
+            (
+                "decoder",
+                serde_json::json!({"type": "Sequence", "decoders": [3]}),
+            ),
+            (
+                "normalizer",
+                serde_json::json!({"type": "Precompiled", "precompiled_charsmap": "x"}),
+            ),
+            ("normalizer", serde_json::json!([])),
+            ("model", serde_json::json!(null)),
+        ] {
+            let mut v = good.clone();
+            v[key] = bad;
+            let msg = Tokenizer::from_json(&v.to_string())
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(msg.contains(key), "{key}: {msg}");
+        }
     }
 
     #[test]
