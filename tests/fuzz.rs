@@ -213,7 +213,7 @@ fn mutate_weights(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
                 }
             }
             let mut text = serde_json::to_string(&h).expect("json");
-            while text.len() % 8 != 0 {
+            while !text.len().is_multiple_of(8) {
                 text.push(' ');
             }
             out = (text.len() as u64).to_le_bytes().to_vec();
