@@ -480,6 +480,58 @@ mod tests {
         }
     }
 
+    /// The tokens of the first column of the markdown tables in `doc`.
+    fn documented_keys(doc: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+        let text = std::fs::read_to_string(&path).expect("the docs");
+        text.lines()
+            .filter_map(|l| l.strip_prefix('|'))
+            .filter_map(|l| l.split('|').next())
+            .flat_map(|cell| {
+                cell.split(|c: char| c.is_whitespace() || matches!(c, '`' | '(' | ')'))
+                    .map(|t| {
+                        if t.len() > 1 {
+                            t.trim_end_matches(',')
+                        } else {
+                            t
+                        }
+                    })
+                    .filter(|t| !t.is_empty())
+                    // "PgDn" is pgdn, but B is not b.
+                    .map(|t| {
+                        if t.chars().count() > 1 {
+                            t.to_lowercase()
+                        } else {
+                            t.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_docs_name_every_bound_key() {
+        for (m, doc) in [
+            (&EXPLORER, "docs/views-and-stages.md"),
+            (&PLAYER, "docs/lesson-format.md"),
+        ] {
+            let keys = documented_keys(doc);
+            for b in m.rows.iter().flat_map(|r| r.binds.iter()) {
+                let name = match b.code {
+                    KeyCode::Char(c) if c.is_ascii_digit() && c != '0' => "1–9".to_string(),
+                    c if b.ctrl => format!("ctrl-{}", key_name(c)),
+                    c => key_name(c),
+                };
+                assert!(
+                    keys.contains(&name),
+                    "{doc} does not list the key {name} ({:?})",
+                    b.action
+                );
+            }
+        }
+    }
+
     #[test]
     fn control_c_quits_and_plain_keys_ignore_modifiers() {
         let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
