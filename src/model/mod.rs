@@ -3,12 +3,14 @@
 //! Nothing in here knows about terminals; the TUI and the lessons read the
 //! [`Trace`] this module records.
 
+mod arch;
 mod config;
 mod forward;
 mod init;
 mod trace;
 mod weights;
 
+pub use arch::{Arch, Family, Mlp, Norm, Positions};
 pub use config::{Activation, Config};
 pub use forward::{
     GELU_CUBIC, GELU_SQRT_2_OVER_PI, Interventions, KvCache, gelu_new, layer_norm, logsumexp,

@@ -99,6 +99,9 @@ impl std::fmt::Display for NonFinite {
 /// The forward pass of a whole sequence, stage by stage.
 #[derive(Clone, Debug)]
 pub struct Trace {
+    /// The architecture that produced it: which norm, MLP, positions and
+    /// how many key/value heads (what a stage's label or cost depends on).
+    pub arch: super::Arch,
     pub tokens: Vec<u32>,
     /// Token embedding rows wte[token]: [T, C].
     pub tok_emb: Array2<f32>,
@@ -156,6 +159,7 @@ impl Trace {
     pub fn new(cfg: &super::Config) -> Self {
         let (c, m, h) = (cfg.n_embd, cfg.mlp_dim(), cfg.n_head);
         Trace {
+            arch: cfg.arch(),
             tokens: vec![],
             tok_emb: empty(c),
             pos_emb: empty(c),
@@ -201,6 +205,7 @@ impl Trace {
             v.iter().map(|head| head[..n].to_vec()).collect()
         };
         Trace {
+            arch: self.arch,
             tokens: self.tokens[..n].to_vec(),
             tok_emb: rows(&self.tok_emb, n),
             pos_emb: rows(&self.pos_emb, n),
