@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 fn main() {
     let args = cli::Cli::parse();
@@ -12,7 +12,12 @@ fn main() {
         if cli::out::is_closed_pipe(&e) {
             std::process::exit(cli::out::CLOSED_PIPE_EXIT);
         }
-        let _ = writeln!(std::io::stderr(), "error: {}", cli::out::message(&e));
+        // Messages quote user input (lesson lines, names): escaped on a terminal.
+        let mut msg = cli::out::message(&e);
+        if std::io::stderr().is_terminal() {
+            msg = gptlens::text::safe_text(&msg);
+        }
+        let _ = writeln!(std::io::stderr(), "error: {msg}");
         std::process::exit(1);
     }
 }

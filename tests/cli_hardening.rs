@@ -204,6 +204,32 @@ fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> Vec<u8> {
     o.stdout
 }
 
+#[test]
+fn an_error_quoting_a_hostile_lesson_is_escaped_on_a_terminal() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = tmp.path().join("bad.md");
+    std::fs::write(
+        &f,
+        format!("---\ntitle: T\nsummary: S\nprompt: Tom\norder: 1\nmodel: x{HOSTILE}/../y\n---\n"),
+    )
+    .expect("write lesson");
+    // `script -e` passes on the exit status: run through `sh` so the error
+    // (stderr is the terminal too) is what is checked, not the status.
+    let l = f.to_str().unwrap();
+    let line = format!("'{BIN}' lesson --file '{l}' --print; true");
+    let o = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("`script` (util-linux) runs commands on a pseudo-terminal");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("bad.md:6:") && text.contains("␛]52"),
+        "{text:?}"
+    );
+    assert!(!has_raw_escapes(&o.stdout), "{text:?}");
+}
+
 fn has_raw_escapes(b: &[u8]) -> bool {
     b.contains(&0x1b) || b.contains(&0x07)
 }
