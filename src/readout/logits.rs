@@ -30,12 +30,12 @@ pub fn top_k_mass(probs: &[f32], k: usize) -> f64 {
         .sum()
 }
 
-/// The top logit at `pos` recomputed through the tied unembedding:
-/// (token, ln_f(x)·wte[token], the logit the engine computed).
+/// The top logit at `pos` recomputed through the unembedding (wte when tied,
+/// else lm_head): (token, ln_f(x)·W_U[token], the logit the engine computed).
 pub fn recompute_top(gpt: &Gpt, tr: &Trace, pos: usize) -> (usize, f32, f32) {
     let row = tr.logits.row(pos);
     let j = super::argmax(&row.to_vec());
-    let wte = gpt.weights.wte.view2();
+    let wte = gpt.weights.unembedding().view2();
     let re = tr
         .ln_f
         .out
