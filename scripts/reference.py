@@ -19,6 +19,13 @@ Subcommands (run from the repository root):
         loss and gradients of a fixed batch (grads.safetensors), and a forward
         fixture for every model folder in tiny-models/ (tests/fixtures/tiny-models/).
 
+    ~/refvenv/bin/python scripts/reference.py finetune-fixtures
+        Writes the fine-tuning fixtures: the masked (response-only) loss and every
+        gradient on a fixed batch of prompt/response pairs through the saved
+        random-odd model (tests/fixtures/random-odd/masked-grads.safetensors), and
+        transformers' apply_chat_template for a few conversations and templates,
+        the built-in default included (tests/fixtures/chat-templates.json).
+
     ~/refvenv/bin/python scripts/reference.py bench-decode --model DIR --tokens 64 [--json]
         PyTorch decode speed (fp32, KV cache, greedy, exactly N tokens), with the
         same prompt and JSON keys as `gptlens bench --json`.
@@ -41,6 +48,12 @@ Fixture contract (names other tests rely on):
     B*T positions), grad.<name> for every parameter with GPT-2 names without the
     `transformer.` prefix (Conv1D [in,out] layout; grad.wte.weight includes the
     tied unembedding's share).
+  masked-grads.safetensors (random-odd only): inputs, targets [B,T] I64, mask
+    [B,T] F32 (1 where predicting the target counts: response tokens and the
+    closing end-of-text token; 0 for prompt and padding), loss [1] (the masked
+    mean sum(mask*ce)/sum(mask)), grad.<name> as above.
+  chat-templates.json: {"templates": {name: source}, "cases": [{"template",
+    "messages", "add_generation_prompt", "bos_token", "eos_token", "rendered"}]}.
 """
 
 import argparse
@@ -302,6 +315,115 @@ def cmd_fixtures(_args):
         write(FIXTURES / "tiny-models" / f"{folder.name}.safetensors", fwd, dict(meta, prompt=TINY_PROMPT))
 
 
+# A fixed batch of pairs for the masked-loss fixture: prompt and response
+# lengths vary, so rows carry different amounts of padding.
+MASKED_ROWS = [(3, 4), (6, 1), (2, 7), (5, 3)]
+MASKED_T = 13
+DEFAULT_TEMPLATE = ROOT / "src" / "finetune" / "default_chat_template.jinja"
+# A template in the Hub's style: block tags on their own lines (trim_blocks and
+# lstrip_blocks must remove them), a system turn, bos/eos, loop variables, filters.
+FEATURE_TEMPLATE = """{{ bos_token }}
+{%- for message in messages %}
+    {% if message['role'] == 'system' %}
+[{{ message['content'] | trim }}]
+    {% elif message['role'] == 'user' %}
+User {{ loop.index }}: {{ message['content'] }}
+    {% elif message['role'] == 'assistant' %}
+Bot: {{ message['content'] }}{{ eos_token }}{% if not loop.last %}\n{% endif %}
+    {% else %}
+{{ raise_exception('unknown role ' ~ message['role']) }}
+    {% endif %}
+{% endfor %}
+{% if add_generation_prompt %}
+Bot:{% endif %}"""
+CONVERSATIONS = [
+    [{"role": "user", "content": "Write a story about Mia."}],
+    [{"role": "user", "content": "Write a story about Mia."},
+     {"role": "assistant", "content": "Once upon a time, Mia found a red ball."}],
+    [{"role": "system", "content": "  Be kind.  "},
+     {"role": "user", "content": "héllo ✓ \"quoted\"\n second line"},
+     {"role": "assistant", "content": " A reply with a leading space."},
+     {"role": "user", "content": "And then?"}],
+    [{"role": "user", "content": "{{ not a template }} {% raw %}"},
+     {"role": "assistant", "content": "<|endoftext|> inside text"}],
+]
+
+
+def masked_batch(vocab, seed):
+    """Rows of prompt, response, end-of-text (id vocab-1), then padding (id 0)."""
+    g = torch.Generator().manual_seed(seed)
+    eot = vocab - 1
+    inputs = torch.zeros((len(MASKED_ROWS), MASKED_T), dtype=torch.int64)
+    targets = torch.zeros_like(inputs)
+    mask = torch.zeros((len(MASKED_ROWS), MASKED_T), dtype=torch.float64)
+    for r, (np_, nr) in enumerate(MASKED_ROWS):
+        seq = torch.randint(0, vocab - 1, (np_ + nr,), generator=g).tolist() + [eot]
+        assert len(seq) - 1 <= MASKED_T
+        for i in range(len(seq) - 1):
+            inputs[r, i] = seq[i]
+            targets[r, i] = seq[i + 1]
+            # Predicting seq[i+1] counts when it is a response token or the end of text.
+            mask[r, i] = 1.0 if i + 1 >= np_ else 0.0
+    return inputs, targets, mask
+
+
+def masked_grads_reference(model, vocab, seed):
+    """The response-only loss and every parameter's gradient, float64 autograd."""
+    model = model.double().train()
+    inputs, targets, mask = masked_batch(vocab, seed)
+    model.zero_grad()
+    logits = model(inputs, use_cache=False).logits
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), reduction="none")
+    loss = (ce * mask.reshape(-1)).sum() / mask.sum()
+    loss.backward()
+    out = {
+        "inputs": inputs.numpy().astype(np.int64),
+        "targets": targets.numpy().astype(np.int64),
+        "mask": mask.numpy().astype(np.float32),
+        "loss": np.array([loss.item()], dtype=np.float32),
+    }
+    for name, p in model.transformer.named_parameters():
+        out[f"grad.{name}"] = f32(p.grad)
+    model.eval()
+    return out
+
+
+def render_cases():
+    """transformers' own apply_chat_template on every template and conversation."""
+    from transformers import PreTrainedTokenizerFast
+
+    templates = {"default": DEFAULT_TEMPLATE.read_text(), "feature": FEATURE_TEMPLATE}
+    tokens = {"default": ("<|endoftext|>", "<|endoftext|>"), "feature": ("<s>", "</s>")}
+    cases = []
+    for name, source in templates.items():
+        bos, eos = tokens[name]
+        tok = PreTrainedTokenizerFast(
+            tokenizer_file=str(TINY_MODELS / "tinystories" / "tokenizer.json"),
+            bos_token=bos, eos_token=eos, chat_template=source)
+        for conv in CONVERSATIONS:
+            if name == "default" and any(m["role"] == "system" for m in conv):
+                continue
+            for gen in (False, True):
+                text = tok.apply_chat_template(conv, tokenize=False, add_generation_prompt=gen)
+                cases.append({"template": name, "messages": conv, "add_generation_prompt": gen,
+                              "bos_token": bos, "eos_token": eos, "rendered": text})
+    return {"generator": "scripts/reference.py finetune-fixtures", "templates": templates, "cases": cases}
+
+
+def cmd_finetune_fixtures(_args):
+    torch.set_num_threads(2)
+    meta = {"generator": "scripts/reference.py finetune-fixtures", "torch": torch.__version__,
+            "precision": "float64, stored f32"}
+    name = "random-odd"
+    spec = RANDOM_MODELS[name]
+    # The committed model folder, not a regenerated one: the fixture answers for the file the test loads.
+    grads = masked_grads_reference(load_model(FIXTURES / name, torch.float64), spec["vocab_size"], spec["seed"] + 7)
+    write(FIXTURES / name / "masked-grads.safetensors", grads, meta)
+    path = FIXTURES / "chat-templates.json"
+    path.write_text(json.dumps(render_cases(), indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
 def cmd_bench_decode(args):
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -434,6 +556,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("fixtures", help="write tests/fixtures/")
+    sub.add_parser("finetune-fixtures", help="write the masked-loss and chat-template fixtures")
     d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
     d.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
     d.add_argument("--tokens", type=int, default=64)
@@ -463,7 +586,7 @@ def main():
     args = p.parse_args()
     if args.cmd in ("bench-decode", "eval") and not (Path(args.model) / "config.json").is_file():
         sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
-    {"fixtures": cmd_fixtures, "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
+    {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
      "eval": cmd_eval}[args.cmd](args)
 
 

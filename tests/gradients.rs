@@ -220,23 +220,77 @@ fn a_few_steps_on_one_batch_drive_the_loss_down() {
 
 #[test]
 fn gradients_match_pytorch_autograd_on_the_odd_random_model() {
-    check_against_pytorch("random-odd");
+    check_against_pytorch("random-odd", "grads.safetensors");
 }
 
 #[test]
 fn gradients_match_pytorch_autograd_with_a_custom_mlp_width() {
-    check_against_pytorch("random-inner");
+    check_against_pytorch("random-inner", "grads.safetensors");
+}
+
+/// The fine-tuning loss: only response tokens and the closing end-of-text
+/// token count; prompt and padding positions carry no loss and no gradient.
+#[test]
+fn masked_loss_and_gradients_match_pytorch_autograd_on_a_batch_of_pairs() {
+    check_against_pytorch("random-odd", "masked-grads.safetensors");
+}
+
+#[test]
+fn an_all_ones_mask_is_the_pretraining_loss_bit_for_bit() {
+    let cfg = Config::new(2, 2, 16, 31, 8);
+    let gpt = random_model(&cfg, 2, true);
+    let (inputs, targets) = batch(&cfg, 4, 8, 4);
+    let mut tr = Trainer::new(&gpt, 4, 8);
+    let plain = tr.loss_and_grads(&inputs, &targets);
+    let g = tr.grads.clone();
+    let ones = vec![1.0; inputs.len()];
+    let masked = tr.masked_loss_and_grads(&inputs, &targets, Some(&ones), None);
+    assert_eq!(plain, masked);
+    let worst = g
+        .iter()
+        .zip(&tr.grads)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= 1e-9, "all-ones mask moved a gradient by {worst:e}");
+}
+
+#[test]
+fn masked_positions_change_neither_the_loss_nor_the_gradient() {
+    let cfg = Config::new(2, 2, 16, 31, 8);
+    let gpt = random_model(&cfg, 2, true);
+    let (inputs, targets) = batch(&cfg, 2, 8, 4);
+    let mask: Vec<f32> = (0..16)
+        .map(|i| if i % 8 >= 5 { 1.0 } else { 0.0 })
+        .collect();
+    let mut tr = Trainer::new(&gpt, 2, 8);
+    let loss = tr.masked_loss_and_grads(&inputs, &targets, Some(&mask), None);
+    let g = tr.grads.clone();
+    // Other targets where the mask is 0 (prompt, padding): nothing may move.
+    let mut other = targets.clone();
+    for (t, m) in other.iter_mut().zip(&mask) {
+        if *m == 0.0 {
+            *t = (*t + 7) % 31;
+        }
+    }
+    assert_eq!(
+        loss,
+        tr.masked_loss_and_grads(&inputs, &other, Some(&mask), None)
+    );
+    assert_eq!(g, tr.grads);
+    // And the masked loss is not the full one.
+    assert_ne!(loss, tr.loss(&inputs, &targets));
 }
 
 /// Loss and every parameter's gradient against PyTorch autograd (float64,
 /// stored f32; written by scripts/reference.py fixtures). The error measure is
-/// ‖g − g_ref‖ / ‖g_ref‖ per tensor.
-fn check_against_pytorch(name: &str) {
+/// ‖g − g_ref‖ / ‖g_ref‖ per tensor. A fixture with a `mask` tensor holds the
+/// masked (fine-tuning) loss.
+fn check_against_pytorch(name: &str, file: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name);
     let gpt = Gpt::open(&dir).expect("fixture model");
-    let bytes = std::fs::read(dir.join("grads.safetensors")).expect("grads.safetensors");
+    let bytes = std::fs::read(dir.join(file)).expect("gradient fixture");
     let st = safetensors::SafeTensors::deserialize(&bytes).expect("safetensors");
     let read_f32 = |name: &str| -> (Vec<usize>, Vec<f32>) {
         let v = st
@@ -266,7 +320,8 @@ fn check_against_pytorch(name: &str) {
     let (_, targets) = read_ids("targets");
     let (b, t) = (shape[0], shape[1]);
     let mut tr = Trainer::new(&gpt, b, t);
-    let loss = tr.loss_and_grads(&inputs, &targets);
+    let mask = st.tensor("mask").is_ok().then(|| read_f32("mask").1);
+    let loss = tr.masked_loss_and_grads(&inputs, &targets, mask.as_deref(), None);
     let (_, ref_loss) = read_f32("loss");
     assert!(
         ((loss - ref_loss[0]) / ref_loss[0]).abs() < 1e-5,
@@ -286,7 +341,7 @@ fn check_against_pytorch(name: &str) {
         assert!(err < 1e-4, "{name}: relative error {err:.2e}");
     }
     eprintln!(
-        "{name}: loss {loss} vs {}; worst gradient relative error {:.2e} ({})",
+        "{name}/{file}: loss {loss} vs {}; worst gradient relative error {:.2e} ({})",
         ref_loss[0], worst.0, worst.1
     );
 }

@@ -6,7 +6,7 @@
 use super::attention::{AttnActs, self_attention_backward, self_attention_forward};
 use super::embedding::{embedding_backward, embedding_forward, unembed_backward, unembed_forward};
 use super::layernorm::{LnActs, layernorm_backward, layernorm_forward};
-use super::loss::{crossentropy_backward, crossentropy_forward};
+use super::loss::{crossentropy_backward, crossentropy_forward, mean_loss};
 use super::mlp::{mlp_backward, mlp_forward};
 use super::params::{Layout, views, views_mut};
 use crate::model::Config;
@@ -157,7 +157,9 @@ fn add_in_place(acc: &mut [f32], x: &[f32]) {
     }
 }
 
-/// The full forward pass: returns the mean cross-entropy over all B·T positions.
+/// The full forward pass: returns the mean cross-entropy over all B·T positions,
+/// or with `mask` (`[B·T]` weights, 1 where a prediction counts, 0 for prompt
+/// and padding) the weighted mean Σ mᵢ·lossᵢ / Σ mᵢ, the fine-tuning loss.
 /// `inputs` and `targets` are `[B·T]`, row-major; every id must be < vocab_size.
 /// With `dropout`, the embedding sum and each block's two branches (attention
 /// and MLP outputs, before they join the residual stream) are dropped out, as
@@ -169,12 +171,17 @@ pub fn forward(
     acts: &mut Acts,
     inputs: &[u32],
     targets: &[u32],
+    mask: Option<&[f32]>,
     dropout: Option<Dropout>,
 ) -> f32 {
     let (b, t) = (acts.b, acts.t);
     let (c, nh) = (cfg.n_embd, cfg.n_head);
     let eps = cfg.layer_norm_epsilon as f32;
     assert_eq!(inputs.len(), b * t, "inputs must be B·T ids");
+    assert!(
+        mask.is_none_or(|m| m.len() == b * t),
+        "the mask must be B·T weights"
+    );
     let p = views(params, layout);
     let mut rng = dropout
         .filter(|d| d.p > 0.0)
@@ -223,8 +230,7 @@ pub fn forward(
     layernorm_forward(&mut acts.ln_f, last, p.ln_f_g, p.ln_f_b, eps);
     unembed_forward(&mut acts.probs, &acts.ln_f.out, p.wte, c);
     crossentropy_forward(&mut acts.probs, &mut acts.losses, targets);
-    let sum: f64 = acts.losses.iter().map(|&l| l as f64).sum();
-    (sum / (b * t) as f64) as f32
+    mean_loss(&acts.losses, mask)
 }
 
 /// Scratch gradients of the activations, reused by every block.
@@ -267,7 +273,8 @@ impl GradScratch {
 }
 
 /// Backward through the whole model after [`forward`] with the same `acts`:
-/// adds d(mean loss)/d(parameter) into `grads` (same layout as `params`).
+/// adds d(mean loss)/d(parameter) into `grads` (same layout as `params`), the
+/// loss weighted by the same `mask` as the forward pass.
 /// Consumes `acts.probs` (turned into d loss/d logits).
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
@@ -279,12 +286,13 @@ pub fn backward(
     s: &mut GradScratch,
     inputs: &[u32],
     targets: &[u32],
+    mask: Option<&[f32]>,
 ) {
     let (t, c, nh) = (acts.t, cfg.n_embd, cfg.n_head);
     let p = views(params, layout);
     let mut g = views_mut(grads, layout);
 
-    crossentropy_backward(&mut acts.probs, targets);
+    crossentropy_backward(&mut acts.probs, targets, mask);
     unembed_backward(&mut s.dln, g.wte, &acts.probs, &acts.ln_f.out, p.wte, c);
     let last: &[f32] = match acts.layers.last() {
         Some(a) => &a.resid_post,

@@ -280,6 +280,18 @@ impl Trainer {
 
     /// Mean cross-entropy of a batch, with dropout if given.
     pub fn loss_with(&mut self, inputs: &[u32], targets: &[u32], dropout: Option<Dropout>) -> f32 {
+        self.masked_loss(inputs, targets, None, dropout)
+    }
+
+    /// The loss over the positions `mask` counts (`[B·T]` weights: 1 for a
+    /// response token, 0 for prompt and padding; None counts every position).
+    pub fn masked_loss(
+        &mut self,
+        inputs: &[u32],
+        targets: &[u32],
+        mask: Option<&[f32]>,
+        dropout: Option<Dropout>,
+    ) -> f32 {
         gpt::forward(
             &self.cfg,
             &self.layout,
@@ -287,6 +299,7 @@ impl Trainer {
             &mut self.acts,
             inputs,
             targets,
+            mask,
             dropout,
         )
     }
@@ -303,7 +316,19 @@ impl Trainer {
         targets: &[u32],
         dropout: Option<Dropout>,
     ) -> f32 {
-        let loss = self.loss_with(inputs, targets, dropout);
+        self.masked_loss_and_grads(inputs, targets, None, dropout)
+    }
+
+    /// As [`Trainer::masked_loss`], leaving its gradient in `grads`: positions
+    /// the mask leaves out carry no loss and no gradient.
+    pub fn masked_loss_and_grads(
+        &mut self,
+        inputs: &[u32],
+        targets: &[u32],
+        mask: Option<&[f32]>,
+        dropout: Option<Dropout>,
+    ) -> f32 {
+        let loss = self.masked_loss(inputs, targets, mask, dropout);
         self.grads.fill(0.0);
         gpt::backward(
             &self.cfg,
@@ -314,6 +339,7 @@ impl Trainer {
             &mut self.scratch,
             inputs,
             targets,
+            mask,
         );
         loss
     }
