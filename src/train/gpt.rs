@@ -164,6 +164,7 @@ fn add_in_place(acc: &mut [f32], x: &[f32]) {
 /// With `dropout`, the embedding sum and each block's two branches (attention
 /// and MLP outputs, before they join the residual stream) are dropped out, as
 /// in GPT-2; the masks are kept in `acts` for the backward pass.
+#[allow(clippy::too_many_arguments)]
 pub fn forward(
     cfg: &Config,
     layout: &Layout,
