@@ -3,6 +3,7 @@
 mod bench;
 mod cost;
 mod explore;
+mod finetune;
 mod generate;
 mod init;
 mod lesson;
@@ -57,6 +58,8 @@ pub enum Command {
     Bench(bench::Args),
     /// Train a GPT-2 from scratch on a text corpus (or time training with --bench).
     Train(train::Args),
+    /// Fine-tune a model on prompt/response pairs (or --eval: their response loss).
+    Finetune(finetune::Args),
     /// What a GPT costs: parameters, FLOPs, memory, accelerator-hours, for any shape.
     Cost(cost::Args),
     /// List the lessons with one-line summaries.
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench(a)) => bench::run(cli.model.as_deref(), a),
         Some(Command::Train(a)) => train::run(a),
+        Some(Command::Finetune(a)) => finetune::run(cli.model.as_deref(), a),
         Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
         Some(Command::Lessons) => lesson::list(text),
         Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), look, text, a),

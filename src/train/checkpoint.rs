@@ -12,12 +12,12 @@ use crate::model::write_safetensors;
 
 /// The state a checkpoint holds besides the tensors.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct CheckpointMeta {
-    pub(super) hyper: Hyper,
-    pub(super) step: u64,
-    pub(super) tokens_seen: u64,
-    pub(super) elapsed_secs: f64,
-    pub(super) last_train_loss: Option<f32>,
+pub(crate) struct CheckpointMeta {
+    pub(crate) hyper: Hyper,
+    pub(crate) step: u64,
+    pub(crate) tokens_seen: u64,
+    pub(crate) elapsed_secs: f64,
+    pub(crate) last_train_loss: Option<f32>,
 }
 
 /// Writes the model folder files (config.json, model.safetensors) through
@@ -69,7 +69,7 @@ pub(super) fn write_checkpoint(
     write_model(trainer, out)
 }
 
-pub(super) fn read_checkpoint(
+pub(crate) fn read_checkpoint(
     trainer: &mut Trainer,
     out: &Path,
     hyper: &Hyper,

@@ -34,7 +34,8 @@ use crate::model::{Config, ModelError, random_model};
 use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 use adamw::AdamW;
-use checkpoint::{CheckpointMeta, checkpoint_dir, read_checkpoint, write_checkpoint};
+pub(crate) use checkpoint::{CheckpointMeta, read_checkpoint};
+use checkpoint::{checkpoint_dir, write_checkpoint};
 use files::{CreatedDir, io_err, write_atomic};
 pub use gpt::Dropout;
 use gpt::{Acts, GradScratch};
@@ -441,6 +442,184 @@ fn resumed_tokenizer(out: &Path) -> Result<Tokenizer, TrainError> {
     Ok(Tokenizer::open(&p)?)
 }
 
+/// Where a run's batches come from: the loop asks for the batch of each step
+/// and, every `eval_every` steps, for a validation loss.
+pub trait Batches {
+    /// Fills the `[B, t]` batch of (0-based) `step` using `rng`, which depends
+    /// only on the seed and the step, so a resumed run sees the same data.
+    /// Leaves `mask` empty to count every position, or fills it with `[B·t]`
+    /// weights. Returns the tokens the batch holds (padding excluded).
+    fn fill(
+        &mut self,
+        step: u64,
+        rng: &mut Rng,
+        t: usize,
+        inputs: &mut [u32],
+        targets: &mut [u32],
+        mask: &mut Vec<f32>,
+    ) -> u64;
+    /// A validation loss over at most `max_batches` batches (None: no validation data).
+    fn evaluate(&mut self, trainer: &mut Trainer, max_batches: usize) -> Option<f32>;
+}
+
+/// Pretraining's batches: random windows of one token stream.
+struct StreamBatches<'a> {
+    train: &'a [u32],
+    valid: &'a [u32],
+}
+
+impl Batches for StreamBatches<'_> {
+    fn fill(
+        &mut self,
+        _step: u64,
+        rng: &mut Rng,
+        t: usize,
+        inputs: &mut [u32],
+        targets: &mut [u32],
+        _mask: &mut Vec<f32>,
+    ) -> u64 {
+        data::random_batch(self.train, t, rng, inputs, targets);
+        inputs.len() as u64
+    }
+
+    fn evaluate(&mut self, trainer: &mut Trainer, max_batches: usize) -> Option<f32> {
+        if self.valid.is_empty() {
+            return None;
+        }
+        trainer.evaluate(self.valid, max_batches)
+    }
+}
+
+/// The training loop `train` and `finetune` share: from the step in `meta`
+/// (0, or a resumed checkpoint's) to `hyper.steps`, with the log, periodic
+/// validation and checkpoints in `run.out`, stopping early (after a
+/// checkpoint) when `stop` is set. Returns the final state and whether the run
+/// was interrupted; the model and its checkpoint are written either way.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_loop(
+    trainer: &mut Trainer,
+    hyper: &Hyper,
+    run: &RunOptions,
+    mut meta: CheckpointMeta,
+    dir: &mut CreatedDir,
+    batches: &mut dyn Batches,
+    stop: &AtomicBool,
+    report: &mut dyn FnMut(&Progress),
+) -> Result<(CheckpointMeta, bool), TrainError> {
+    let out = &run.out;
+    let log_path = out.join("train-log.tsv");
+    if run.resume && log_path.exists() {
+        // A killed run may have logged steps past its checkpoint: they are run again.
+        let old = std::fs::read_to_string(&log_path).map_err(io_err(&log_path))?;
+        let kept = files::log_up_to(&old, meta.step);
+        write_atomic(&log_path, |tmp| {
+            std::fs::write(tmp, kept).map_err(io_err(tmp))
+        })?;
+    } else {
+        std::fs::write(
+            &log_path,
+            "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n",
+        )
+        .map_err(io_err(&log_path))?;
+    }
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log_path)
+        .map_err(io_err(&log_path))?;
+
+    let (b, t) = (trainer.acts.b, trainer.acts.t);
+    let mut inputs = vec![0u32; b * t];
+    let mut targets = vec![0u32; b * t];
+    let mut mask = Vec::new();
+    let start = Instant::now();
+    let base_elapsed = meta.elapsed_secs;
+    let mut interrupted = false;
+    let mut last_good = meta.clone();
+    let mut had_checkpoint = run.resume;
+    while meta.step < hyper.steps {
+        if stop.load(Ordering::SeqCst) {
+            interrupted = true;
+            break;
+        }
+        let step = meta.step;
+        let step_start = Instant::now();
+        // The batch depends only on (seed, step), so a resumed run sees the same data.
+        let mut rng = Rng::new(hyper.seed ^ (step + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let tokens_per_step = batches.fill(step, &mut rng, t, &mut inputs, &mut targets, &mut mask);
+        let dropout = Dropout {
+            p: hyper.dropout,
+            seed: rng.next_u64(),
+        };
+        let weights = (!mask.is_empty()).then_some(&mask[..]);
+        let loss = trainer.masked_loss_and_grads(&inputs, &targets, weights, Some(dropout));
+        let lr = adamw::learning_rate(step, hyper.warmup, hyper.steps, hyper.lr, hyper.min_lr);
+        let grad_norm = if loss.is_finite() {
+            trainer.update(lr, hyper.weight_decay, hyper.grad_clip, step + 1)
+        } else {
+            f32::NAN
+        };
+        if !loss.is_finite() || !grad_norm.is_finite() {
+            let kept = if had_checkpoint {
+                format!(
+                    "The last good checkpoint (step {}) is kept in {}.",
+                    last_good.step,
+                    checkpoint_dir(out).display()
+                )
+            } else {
+                "No checkpoint had been written yet.".to_string()
+            };
+            return Err(TrainError::NonFinite {
+                step: step + 1,
+                loss: if loss.is_finite() { grad_norm } else { loss },
+                kept,
+            });
+        }
+        meta.step += 1;
+        meta.tokens_seen += tokens_per_step;
+        meta.last_train_loss = Some(loss);
+        meta.elapsed_secs = base_elapsed + start.elapsed().as_secs_f64();
+        let tokens_per_sec = tokens_per_step as f64 / step_start.elapsed().as_secs_f64();
+        let last = meta.step == hyper.steps;
+        let val_loss = if run.eval_every > 0 && meta.step.is_multiple_of(run.eval_every) && !last {
+            batches.evaluate(trainer, run.eval_batches)
+        } else {
+            None
+        };
+        use std::io::Write;
+        if meta.step.is_multiple_of(10) || val_loss.is_some() || meta.step == 1 {
+            let v = val_loss.map(|v| v.to_string()).unwrap_or_default();
+            writeln!(
+                log,
+                "{}\t{lr:.6}\t{loss:.4}\t{v}\t{grad_norm:.4}\t{tokens_per_sec:.0}",
+                meta.step
+            )
+            .map_err(io_err(&log_path))?;
+        }
+        report(&Progress {
+            step: meta.step,
+            steps: hyper.steps,
+            loss,
+            lr,
+            grad_norm,
+            tokens_per_sec,
+            val_loss,
+            elapsed_secs: meta.elapsed_secs,
+            message: None,
+            tokenizing: None,
+        });
+        if run.checkpoint_every > 0 && meta.step.is_multiple_of(run.checkpoint_every) && !last {
+            write_checkpoint(trainer, out, &meta)?;
+            // From now on the folder holds a run worth keeping.
+            dir.keep();
+            last_good = meta.clone();
+            had_checkpoint = true;
+        }
+    }
+    write_checkpoint(trainer, out, &meta)?;
+    dir.keep();
+    Ok((meta, interrupted))
+}
+
 /// Trains a model as `hyper` says and writes it to `run.out`; `stop` (set by
 /// Ctrl-C or SIGTERM) ends the run early: after writing a checkpoint once
 /// training has begun, with [`TrainError::Interrupted`] before. `report` is
@@ -574,119 +753,21 @@ pub fn train(
         meta = read_checkpoint(&mut trainer, out, &hyper)?;
         note(report, steps, format!("resuming from step {}", meta.step));
     }
+    let mut batches = StreamBatches {
+        train: &train_stream,
+        valid: &valid_stream,
+    };
+    let (meta, interrupted) = run_loop(
+        &mut trainer,
+        &hyper,
+        run,
+        meta,
+        &mut dir,
+        &mut batches,
+        stop,
+        report,
+    )?;
     let log_path = out.join("train-log.tsv");
-    if run.resume && log_path.exists() {
-        // A killed run may have logged steps past its checkpoint: they are run again.
-        let old = std::fs::read_to_string(&log_path).map_err(io_err(&log_path))?;
-        let kept = files::log_up_to(&old, meta.step);
-        write_atomic(&log_path, |tmp| {
-            std::fs::write(tmp, kept).map_err(io_err(tmp))
-        })?;
-    } else {
-        std::fs::write(
-            &log_path,
-            "step\tlr\ttrain_loss\tval_loss\tgrad_norm\ttokens_per_sec\n",
-        )
-        .map_err(io_err(&log_path))?;
-    }
-    let mut log = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&log_path)
-        .map_err(io_err(&log_path))?;
-
-    let t = hyper.n_ctx;
-    let tokens_per_step = (hyper.batch * t) as u64;
-    let mut inputs = vec![0u32; hyper.batch * t];
-    let mut targets = vec![0u32; hyper.batch * t];
-    let start = Instant::now();
-    let base_elapsed = meta.elapsed_secs;
-    let mut interrupted = false;
-    let mut last_good = meta.clone();
-    let mut had_checkpoint = run.resume;
-    while meta.step < hyper.steps {
-        if stop.load(Ordering::SeqCst) {
-            interrupted = true;
-            break;
-        }
-        let step = meta.step;
-        let step_start = Instant::now();
-        // The batch depends only on (seed, step), so a resumed run sees the same data.
-        let mut rng = Rng::new(hyper.seed ^ (step + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        data::random_batch(&train_stream, t, &mut rng, &mut inputs, &mut targets);
-        let dropout = Dropout {
-            p: hyper.dropout,
-            seed: rng.next_u64(),
-        };
-        let loss = trainer.loss_and_grads_with(&inputs, &targets, Some(dropout));
-        let lr = adamw::learning_rate(step, hyper.warmup, hyper.steps, hyper.lr, hyper.min_lr);
-        let grad_norm = if loss.is_finite() {
-            trainer.update(lr, hyper.weight_decay, hyper.grad_clip, step + 1)
-        } else {
-            f32::NAN
-        };
-        if !loss.is_finite() || !grad_norm.is_finite() {
-            let kept = if had_checkpoint {
-                format!(
-                    "The last good checkpoint (step {}) is kept in {}.",
-                    last_good.step,
-                    checkpoint_dir(out).display()
-                )
-            } else {
-                "No checkpoint had been written yet.".to_string()
-            };
-            return Err(TrainError::NonFinite {
-                step: step + 1,
-                loss: if loss.is_finite() { grad_norm } else { loss },
-                kept,
-            });
-        }
-        meta.step += 1;
-        meta.tokens_seen += tokens_per_step;
-        meta.last_train_loss = Some(loss);
-        meta.elapsed_secs = base_elapsed + start.elapsed().as_secs_f64();
-        let tokens_per_sec = tokens_per_step as f64 / step_start.elapsed().as_secs_f64();
-        let last = meta.step == hyper.steps;
-        let val_loss = if !valid_stream.is_empty()
-            && run.eval_every > 0
-            && meta.step.is_multiple_of(run.eval_every)
-            && !last
-        {
-            trainer.evaluate(&valid_stream, run.eval_batches)
-        } else {
-            None
-        };
-        use std::io::Write;
-        if meta.step.is_multiple_of(10) || val_loss.is_some() || meta.step == 1 {
-            let v = val_loss.map(|v| v.to_string()).unwrap_or_default();
-            writeln!(
-                log,
-                "{}\t{lr:.6}\t{loss:.4}\t{v}\t{grad_norm:.4}\t{tokens_per_sec:.0}",
-                meta.step
-            )
-            .map_err(io_err(&log_path))?;
-        }
-        report(&Progress {
-            step: meta.step,
-            steps: hyper.steps,
-            loss,
-            lr,
-            grad_norm,
-            tokens_per_sec,
-            val_loss,
-            elapsed_secs: meta.elapsed_secs,
-            message: None,
-            tokenizing: None,
-        });
-        if run.checkpoint_every > 0 && meta.step.is_multiple_of(run.checkpoint_every) && !last {
-            write_checkpoint(&trainer, out, &meta)?;
-            // From now on the folder holds a run worth keeping.
-            dir.keep();
-            last_good = meta.clone();
-            had_checkpoint = true;
-        }
-    }
-    write_checkpoint(&trainer, out, &meta)?;
-    dir.keep();
     let mut summary = Summary {
         hyper: hyper.clone(),
         n_params: cfg.n_params(),
@@ -714,6 +795,10 @@ pub fn train(
         ));
         if let Some(v) = v {
             use std::io::Write;
+            let mut log = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log_path)
+                .map_err(io_err(&log_path))?;
             writeln!(log, "{}\t\t\t{v}\t\t", meta.step).map_err(io_err(&log_path))?;
         }
     }

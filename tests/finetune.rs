@@ -1,0 +1,504 @@
+//! Fine-tuning: the chat template renders as transformers' apply_chat_template
+//! does (committed fixture), pairs become tokens with the response-only mask,
+//! `finetune --eval --json` agrees with the engine's forward pass, a short run
+//! lowers the response loss and resumes exactly, and bad input gets a clear
+//! message.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use gptlens::finetune::{
+    ChatTemplate, DEFAULT_CHAT_TEMPLATE, FinetuneError, FinetuneOptions, Formatter, Message, Pair,
+};
+use gptlens::model::{Gpt, Interventions, KvCache};
+use gptlens::tokenizer::{END_OF_TEXT, Tokenizer};
+use gptlens::train::{Hyper, RunOptions};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn base_model() -> PathBuf {
+    root().join("tiny-models/tinystories")
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gptlens"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_pairs(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    p
+}
+
+/// A few pairs in both forms.
+fn some_pairs() -> Vec<String> {
+    let names = ["Mia", "Tom", "Zoe", "Ben", "Lily", "Sam"];
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let story = format!(
+                "Once upon a time, there was a girl named {n}. {n} liked to play with a red ball."
+            );
+            if i % 2 == 0 {
+                serde_json::json!({"prompt": format!("Write a story about {n}."), "response": story})
+            } else {
+                serde_json::json!({"messages": [
+                    {"role": "user", "content": format!("Write a story about {n}.")},
+                    {"role": "assistant", "content": story}]})
+            }
+            .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn chat_templates_render_as_transformers_apply_chat_template_byte_for_byte() {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/chat-templates.json")).unwrap();
+    let fx: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        fx["templates"]["default"].as_str().unwrap(),
+        DEFAULT_CHAT_TEMPLATE,
+        "the default template changed: rerun scripts/reference.py finetune-fixtures"
+    );
+    let cases = fx["cases"].as_array().unwrap();
+    assert!(cases.len() >= 12);
+    let mut generation_prompts = 0;
+    for c in cases {
+        let name = c["template"].as_str().unwrap();
+        let t = ChatTemplate::new(
+            fx["templates"][name].as_str().unwrap(),
+            c["bos_token"].as_str().unwrap(),
+            c["eos_token"].as_str().unwrap(),
+            name,
+        )
+        .unwrap();
+        let messages: Vec<Message> = serde_json::from_value(c["messages"].clone()).unwrap();
+        let add_gen = c["add_generation_prompt"].as_bool().unwrap();
+        generation_prompts += add_gen as usize;
+        let want = c["rendered"].as_str().unwrap();
+        assert_eq!(
+            t.render(&messages, add_gen).unwrap(),
+            want,
+            "{name}, add_generation_prompt {add_gen}, {messages:?}"
+        );
+    }
+    assert!(generation_prompts * 2 == cases.len());
+}
+
+fn formatter() -> Formatter {
+    let tok = Tokenizer::open(&base_model().join("tokenizer.json")).unwrap();
+    Formatter::for_model(&base_model(), tok).unwrap()
+}
+
+#[test]
+fn a_pair_becomes_the_templated_prompt_then_the_counted_response_and_end_of_text() {
+    let f = formatter();
+    let tok = &f.tokenizer;
+    let pair = Pair {
+        line: 1,
+        messages: vec![
+            Message::new("user", "Write a story about Mia."),
+            Message::new("assistant", "Mia had a red ball."),
+        ],
+    };
+    let ex = f.example(&pair).unwrap();
+    let prompt = tok.encode("Q: Write a story about Mia.\nA:").unwrap();
+    let response = tok.encode(" Mia had a red ball.").unwrap();
+    let eot = tok.end_of_text().unwrap();
+    assert_eq!(f.eot, eot);
+    let mut want = prompt.clone();
+    want.extend(&response);
+    want.push(eot);
+    assert_eq!(ex.ids, want);
+    let counted: Vec<bool> = (0..want.len()).map(|i| i >= prompt.len()).collect();
+    assert_eq!(ex.mask, counted);
+    assert_eq!(ex.counted(), response.len() + 1);
+}
+
+#[test]
+fn eval_json_losses_equal_the_engines_forward_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    let o = bin()
+        .args(["finetune", "--eval", "--json", "--batch", "4", "--model"])
+        .arg(base_model())
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let gpt = Gpt::open(&base_model()).unwrap();
+    let pairs = v["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 6);
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    for p in pairs {
+        let ids: Vec<u32> = serde_json::from_value(p["ids"].clone()).unwrap();
+        let mask: Vec<u8> = serde_json::from_value(p["mask"].clone()).unwrap();
+        assert_eq!(ids.len(), mask.len());
+        assert_eq!(
+            mask[0], 0,
+            "the first token has nothing to be predicted from"
+        );
+        let mut cache = KvCache::new(&gpt.config);
+        let logits = gpt
+            .forward(
+                &ids[..ids.len() - 1],
+                &mut cache,
+                &Interventions::default(),
+                None,
+                true,
+            )
+            .unwrap();
+        let (mut s, mut c) = (0.0f64, 0usize);
+        for (i, row) in logits.rows().into_iter().enumerate() {
+            if mask[i + 1] == 0 {
+                continue;
+            }
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let lse = row
+                .iter()
+                .map(|&x| (x as f64 - max).exp())
+                .sum::<f64>()
+                .ln()
+                + max;
+            s += lse - row[ids[i + 1] as usize] as f64;
+            c += 1;
+        }
+        let got = p["loss"].as_f64().unwrap();
+        assert!(
+            ((got - s / c as f64) / got).abs() < 1e-5,
+            "pair loss {got} vs engine {}",
+            s / c as f64
+        );
+        sum += s;
+        count += c;
+    }
+    assert_eq!(v["tokens"].as_u64().unwrap() as usize, count);
+    let mean = v["loss"].as_f64().unwrap();
+    assert!(((mean - sum / count as f64) / mean).abs() < 1e-5);
+}
+
+fn hyper(steps: u64) -> Hyper {
+    let mut h = Hyper::tiny();
+    h.batch = 3;
+    h.steps = steps;
+    h.lr = 3e-3;
+    h.min_lr = 3e-4;
+    h.warmup = 2;
+    h.weight_decay = 0.0;
+    h.dropout = 0.0;
+    h.seed = 5;
+    h
+}
+
+fn options(data: &Path, valid: Option<&Path>, out: &Path, resume: bool) -> FinetuneOptions {
+    FinetuneOptions {
+        base: base_model(),
+        epochs: 1,
+        run: RunOptions {
+            corpus: data.to_path_buf(),
+            valid: valid.map(Path::to_path_buf),
+            out: out.to_path_buf(),
+            eval_every: 0,
+            eval_batches: 0,
+            checkpoint_every: 4,
+            resume,
+            force: false,
+            max_memory: None,
+        },
+    }
+}
+
+#[test]
+fn a_short_run_lowers_the_response_loss_and_the_folder_carries_its_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    let out = dir.path().join("tuned");
+    let stop = AtomicBool::new(false);
+    let s = gptlens::finetune::finetune(
+        &hyper(12),
+        &options(&data, Some(&data), &out, false),
+        &stop,
+        &mut |_| {},
+    )
+    .unwrap();
+    let (before, after) = (s.valid_loss_before.unwrap(), s.valid_loss_after.unwrap());
+    assert!(after < 0.7 * before, "response loss {before} -> {after}");
+    assert_eq!(s.step, 12);
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "finetune-summary.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tokenizer_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        cfg["chat_template"].as_str().unwrap(),
+        DEFAULT_CHAT_TEMPLATE
+    );
+    assert_eq!(cfg["eos_token"].as_str().unwrap(), END_OF_TEXT);
+    // The folder is a model `--eval` reads, with the loss the run reported.
+    let o = bin()
+        .args(["finetune", "--eval", "--json", "--model"])
+        .arg(&out)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let l = v["loss"].as_f64().unwrap();
+    assert!((l - after).abs() < 1e-4 * after.max(1.0), "{l} vs {after}");
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    let whole = dir.path().join("whole");
+    let stop = AtomicBool::new(false);
+    gptlens::finetune::finetune(
+        &hyper(10),
+        &options(&data, None, &whole, false),
+        &stop,
+        &mut |_| {},
+    )
+    .unwrap();
+    let split = dir.path().join("split");
+    let s = gptlens::finetune::finetune(
+        &hyper(10),
+        &options(&data, None, &split, false),
+        &stop,
+        &mut |p| {
+            if p.step == 5 {
+                stop.store(true, Ordering::SeqCst);
+            }
+        },
+    )
+    .unwrap();
+    assert!(s.interrupted && s.step == 5);
+    stop.store(false, Ordering::SeqCst);
+    let s = gptlens::finetune::finetune(
+        &hyper(10),
+        &options(&data, None, &split, true),
+        &stop,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(!s.interrupted && s.step == 10);
+    let a = std::fs::read(whole.join("model.safetensors")).unwrap();
+    let b = std::fs::read(split.join("model.safetensors")).unwrap();
+    assert!(
+        a == b,
+        "resumed weights differ from the uninterrupted run's"
+    );
+}
+
+fn finetune_err(data: &Path, out: &Path) -> String {
+    let stop = AtomicBool::new(false);
+    match gptlens::finetune::finetune(
+        &hyper(2),
+        &options(data, None, out, false),
+        &stop,
+        &mut |_| {},
+    ) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_malformed_line_is_named_by_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = some_pairs();
+    lines.insert(2, "{\"prompt\": \"Write\", \"response\": ".into());
+    let data = write_pairs(dir.path(), "bad.jsonl", &lines);
+    let out = dir.path().join("out");
+    let e = finetune_err(&data, &out);
+    assert!(e.contains("bad.jsonl:3:"), "{e}");
+    assert!(e.contains("not a JSON object"), "{e}");
+    assert!(!out.exists(), "a failed run leaves no folder");
+}
+
+#[test]
+fn a_pair_without_a_response_is_refused_in_both_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, bad) in [
+        serde_json::json!({"prompt": "Write a story."}),
+        serde_json::json!({"prompt": "Write a story.", "response": ""}),
+        serde_json::json!({"messages": [{"role": "user", "content": "Write a story."}]}),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut lines = some_pairs();
+        lines.push(bad.to_string());
+        let data = write_pairs(dir.path(), &format!("p{i}.jsonl"), &lines);
+        let e = finetune_err(&data, &dir.path().join("out"));
+        assert!(e.contains(&format!("p{i}.jsonl:7:")), "{e}");
+        assert!(e.contains("has no response"), "{e}");
+    }
+}
+
+#[test]
+fn pairs_whose_prompt_fills_the_context_are_skipped_counted_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = some_pairs();
+    let long = "and then ".repeat(300);
+    lines.insert(
+        1,
+        serde_json::json!({"prompt": long, "response": "Yes."}).to_string(),
+    );
+    let data = write_pairs(dir.path(), "pairs.jsonl", &lines);
+    let out = dir.path().join("out");
+    let stop = AtomicBool::new(false);
+    let mut notes = Vec::new();
+    let s = gptlens::finetune::finetune(
+        &hyper(2),
+        &options(&data, None, &out, false),
+        &stop,
+        &mut |p| notes.extend(p.message.clone()),
+    )
+    .unwrap();
+    assert_eq!((s.pairs, s.skipped), (6, 1));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("skipped 1 pair(s) whose prompt alone fills")
+                && n.contains("line 2")),
+        "{notes:?}"
+    );
+    // The CLI's --eval says so too.
+    let o = bin()
+        .args(["finetune", "--eval", "--model"])
+        .arg(base_model())
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("skipped 1 pair(s)"), "{}", stderr(&o));
+    // Only prompts that fill it: nothing to train on.
+    let only = write_pairs(
+        dir.path(),
+        "long.jsonl",
+        &[serde_json::json!({"prompt": long, "response": "Yes."}).to_string()],
+    );
+    let e = finetune_err(&only, &dir.path().join("out2"));
+    assert!(e.contains("every prompt alone fills it"), "{e}");
+}
+
+/// A copy of the built-in model's folder whose tokenizer_config.json says `config`.
+fn model_with_config(dir: &Path, config: serde_json::Value) -> PathBuf {
+    let m = dir.join("base");
+    std::fs::create_dir_all(&m).unwrap();
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(base_model().join(f), m.join(f)).unwrap();
+    }
+    std::fs::write(m.join("tokenizer_config.json"), config.to_string()).unwrap();
+    m
+}
+
+#[test]
+fn a_template_that_fails_to_render_reports_the_engines_message_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    // Fails while rendering (raise_exception, as Hub templates use it) ...
+    let m = model_with_config(
+        dir.path(),
+        serde_json::json!({"chat_template":
+            "{% for m in messages %}{% if m.role == 'user' %}{{ raise_exception('only system turns, please') }}{% endif %}{% endfor %}"}),
+    );
+    let stop = AtomicBool::new(false);
+    let mut o = options(&data, None, &dir.path().join("out"), false);
+    o.base = m.clone();
+    let e = gptlens::finetune::finetune(&hyper(2), &o, &stop, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("only system turns, please"), "{e}");
+    assert!(e.contains("tokenizer_config.json"), "{e}");
+    assert!(e.contains("pair on line 1"), "{e}");
+    // ... and does not compile (a syntax error, with its line).
+    std::fs::write(
+        m.join("tokenizer_config.json"),
+        serde_json::json!({"chat_template": "{% for m in messages %}\n{{ m.content }"}).to_string(),
+    )
+    .unwrap();
+    let e = gptlens::finetune::finetune(&hyper(2), &o, &stop, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 2"), "{e}");
+    assert!(e.contains("syntax error"), "{e}");
+}
+
+#[test]
+fn a_tokenizer_without_end_of_text_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("noeot");
+    let o = bin()
+        .args([
+            "init", "--layers", "1", "--embd", "16", "--heads", "2", "--out",
+        ])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tp = m.join("tokenizer.json");
+    let mut tok: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tp).unwrap()).unwrap();
+    tok["added_tokens"] = serde_json::json!([]);
+    tok["model"]["vocab"]
+        .as_object_mut()
+        .unwrap()
+        .remove(END_OF_TEXT);
+    std::fs::write(&tp, tok.to_string()).unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    let stop = AtomicBool::new(false);
+    let mut o = options(&data, None, &dir.path().join("out"), false);
+    o.base = m;
+    let e = gptlens::finetune::finetune(&hyper(2), &o, &stop, &mut |_| {}).unwrap_err();
+    assert!(matches!(e, FinetuneError::Input(_)), "{e:?}");
+    let e = e.to_string();
+    assert!(e.contains("no end-of-text token"), "{e}");
+}
+
+#[test]
+fn an_existing_output_folder_is_not_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let o = bin()
+        .args(["finetune", "--steps", "2", "--model"])
+        .arg(base_model())
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+}
