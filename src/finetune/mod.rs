@@ -474,9 +474,10 @@ pub fn masked_losses(
         trainer.masked_loss(&inputs, &targets, Some(&mask), None);
         for (r, _) in rows.iter().enumerate() {
             let (mut s, mut c) = (0.0f64, 0usize);
-            for i in r * t..(r + 1) * t {
-                if mask[i] != 0.0 {
-                    s += trainer.acts.losses[i] as f64;
+            let row = r * t..(r + 1) * t;
+            for (&m, &l) in mask[row.clone()].iter().zip(&trainer.acts.losses[row]) {
+                if m != 0.0 {
+                    s += l as f64;
                     c += 1;
                 }
             }
