@@ -2,11 +2,9 @@
 //! prompt/response pairs (JSON Lines), and `--eval`: the response loss of the
 //! pairs under a model, without training.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use gptlens::finetune::{self, FinetuneError, FinetuneOptions, Formatter};
 use gptlens::train::memory::parse_size;
@@ -122,16 +120,8 @@ pub fn run(model: Option<&std::path::Path>, a: Args) -> Result<()> {
             max_memory: a.max_memory,
         },
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let signal = Arc::new(AtomicUsize::new(0));
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
-            .context("installing the Ctrl-C / SIGTERM handler")?;
-        signal_hook::flag::register(sig, stop.clone())
-            .context("installing the Ctrl-C / SIGTERM handler")?;
-    }
-    let exit_status = || 128 + signal.load(Ordering::SeqCst).max(SIGINT as usize) as i32;
+    let signals = super::train::StopSignals::install()?;
+    let (stop, exit_status) = (signals.flag(), || signals.exit_status());
     let tty = std::io::stderr().is_terminal();
     let mut last_val: Option<f32> = None;
     let mut report = |p: &Progress| {
@@ -162,7 +152,7 @@ pub fn run(model: Option<&std::path::Path>, a: Args) -> Result<()> {
             eprintln!("{line}");
         }
     };
-    let s = match finetune::finetune(&hyper, &opts, &stop, &mut report) {
+    let s = match finetune::finetune(&hyper, &opts, stop, &mut report) {
         Ok(s) => s,
         Err(FinetuneError::Train(e @ TrainError::Interrupted(_))) => {
             eprintln!("{e}");

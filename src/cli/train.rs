@@ -144,18 +144,8 @@ pub fn run(a: Args) -> Result<()> {
         force: a.force,
         max_memory: a.max_memory,
     };
-    // `stop` ends the run at the next step (or tokenizing round); `signal`
-    // remembers which signal it was, for the exit status 128 + signal.
-    let stop = Arc::new(AtomicBool::new(false));
-    let signal = Arc::new(AtomicUsize::new(0));
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
-            .context("installing the Ctrl-C / SIGTERM handler")?;
-        signal_hook::flag::register(sig, stop.clone())
-            .context("installing the Ctrl-C / SIGTERM handler")?;
-    }
-    let exit_status = || 128 + signal.load(Ordering::SeqCst).max(SIGINT as usize) as i32;
+    let signals = StopSignals::install()?;
+    let (stop, exit_status) = (signals.flag(), || signals.exit_status());
     let tty = std::io::stderr().is_terminal();
     let mut last_val: Option<f32> = None;
     let mut shown_tenth = usize::MAX;
@@ -213,7 +203,7 @@ pub fn run(a: Args) -> Result<()> {
             eprintln!("{line}");
         }
     };
-    let summary = match gptlens::train::train(&h, &run, &stop, &mut report) {
+    let summary = match gptlens::train::train(&h, &run, stop, &mut report) {
         Ok(s) => s,
         Err(e @ TrainError::Interrupted(_)) => {
             if tty {
@@ -324,4 +314,35 @@ fn bench(h: &Hyper, steps: u64, max_memory: Option<u64>) -> Result<()> {
     )?;
     out.flush()?;
     Ok(())
+}
+
+/// Ctrl-C and SIGTERM for a training-like run: `flag` ends the run at its next
+/// step (or tokenizing round), and `exit_status` is 128 + the signal that did.
+pub(crate) struct StopSignals {
+    stop: Arc<AtomicBool>,
+    signal: Arc<AtomicUsize>,
+}
+
+impl StopSignals {
+    pub(crate) fn install() -> Result<StopSignals> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let stop = Arc::new(AtomicBool::new(false));
+        let signal = Arc::new(AtomicUsize::new(0));
+        for sig in [SIGINT, SIGTERM] {
+            signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
+                .context("installing the Ctrl-C / SIGTERM handler")?;
+            signal_hook::flag::register(sig, stop.clone())
+                .context("installing the Ctrl-C / SIGTERM handler")?;
+        }
+        Ok(StopSignals { stop, signal })
+    }
+
+    pub(crate) fn flag(&self) -> &AtomicBool {
+        &self.stop
+    }
+
+    pub(crate) fn exit_status(&self) -> i32 {
+        let sigint = signal_hook::consts::SIGINT as usize;
+        128 + self.signal.load(Ordering::SeqCst).max(sigint) as i32
+    }
 }

@@ -17,7 +17,7 @@ use crate::rng::Rng;
 use crate::tokenizer::{END_OF_TEXT, Tokenizer};
 use crate::train::files::{CreatedDir, io_err, write_atomic};
 use crate::train::{
-    Batches, CheckpointMeta, Hyper, Progress, RunOptions, TrainError, Trainer, memory,
+    Batches, CheckpointMeta, Hyper, Progress, RunOptions, TrainError, Trainer, memory, note,
     read_checkpoint, run_loop,
 };
 pub use template::{ChatTemplate, DEFAULT_CHAT_TEMPLATE, Message, TOKENIZER_CONFIG};
@@ -579,22 +579,6 @@ pub struct FinetuneSummary {
     pub valid_loss_before: Option<f64>,
     pub valid_loss_after: Option<f64>,
     pub interrupted: bool,
-}
-
-/// Reports a line of text to the caller.
-fn note(report: &mut dyn FnMut(&Progress), steps: u64, message: String) {
-    report(&Progress {
-        step: 0,
-        steps,
-        loss: f32::NAN,
-        lr: 0.0,
-        grad_norm: 0.0,
-        tokens_per_sec: 0.0,
-        val_loss: None,
-        elapsed_secs: 0.0,
-        message: Some(message),
-        tokenizing: None,
-    })
 }
 
 /// Fine-tunes the model in `opts.base` on the pairs in `opts.run.corpus` and

@@ -392,7 +392,7 @@ impl Trainer {
 }
 
 /// Reports a line of text (not a step) to the caller.
-fn note(report: &mut dyn FnMut(&Progress), steps: u64, message: String) {
+pub(crate) fn note(report: &mut dyn FnMut(&Progress), steps: u64, message: String) {
     report(&Progress {
         step: 0,
         steps,
