@@ -502,3 +502,195 @@ fn an_existing_output_folder_is_not_overwritten() {
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
 }
+
+/// The shared corpus folder beside the clone (developer worktrees sit one
+/// level deeper, hence the second path).
+fn corpus_dir() -> PathBuf {
+    let beside = root().join("../shared/corpus");
+    if beside.join("tinystories_train.txt").is_file() {
+        beside
+    } else {
+        root().join("../../shared/corpus")
+    }
+}
+
+fn run_data_script(out: &Path, stories: &str) {
+    let o = Command::new("python3")
+        .arg(root().join("scripts/finetune_data.py"))
+        .arg(out)
+        .args(["--corpus"])
+        .arg(corpus_dir())
+        .args(["--stories", stories, "--valid-stories", "20"])
+        .output()
+        .expect("python3 runs (CI has it)");
+    assert!(o.status.success(), "finetune_data.py failed: {}", stderr(&o));
+}
+
+#[test]
+fn the_data_script_is_deterministic_and_never_trains_on_a_held_out_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_data_script(&a, "60");
+    run_data_script(&b, "60");
+    for f in ["train.jsonl", "valid.jsonl", "names.json", "summary.json"] {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(!x.is_empty(), "{f} is empty");
+        assert!(x == y, "{f} differs between two runs");
+    }
+    let train = std::fs::read_to_string(a.join("train.jsonl")).unwrap();
+    let names: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("names.json")).unwrap()).unwrap();
+    let list = |k: &str| -> Vec<String> {
+        names[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let (common, rare, pool) = (
+        list("heldout_common"),
+        list("heldout_rare"),
+        list("pool"),
+    );
+    assert!(common.len() >= 20 && rare.len() >= 20 && !pool.is_empty());
+    // The pairs parse as gptlens reads them, each response names the requested
+    // name, and the pairs of one story differ only in it.
+    let pairs = gptlens::finetune::read_pairs(&a.join("train.jsonl")).unwrap();
+    assert!(pairs.len() >= 60, "{} pairs from 60 stories", pairs.len());
+    let mut requested = std::collections::BTreeSet::new();
+    for p in &pairs {
+        let prompt = &p.messages[0].content;
+        let name = prompt
+            .strip_prefix("Write a story about ")
+            .and_then(|s| s.strip_suffix('.'))
+            .unwrap_or_else(|| panic!("prompt {prompt:?}"));
+        assert!(p.messages[1].content.contains(name), "{prompt} / {:?}", p.messages[1].content);
+        requested.insert(name.to_string());
+    }
+    assert!(requested.len() >= 100, "{} distinct names", requested.len());
+    for name in &pool {
+        assert!(requested.contains(name), "pool name {name} never requested");
+    }
+    // No held-out name occurs in the training file, as a word anywhere.
+    let is_word = |c: char| c.is_ascii_alphanumeric();
+    for name in common.iter().chain(&rare) {
+        for (i, _) in train.match_indices(name.as_str()) {
+            let before = train[..i].chars().next_back();
+            let after = train[i + name.len()..].chars().next();
+            assert!(
+                before.is_some_and(is_word) || after.is_some_and(is_word),
+                "held-out name {name} occurs in train.jsonl at byte {i}"
+            );
+        }
+    }
+    // The held-out pairs ask only for held-out names.
+    let valid = gptlens::finetune::read_pairs(&a.join("valid.jsonl")).unwrap();
+    assert!(!valid.is_empty());
+    for p in &valid {
+        let prompt = &p.messages[0].content;
+        assert!(
+            common.iter().chain(&rare).any(|n| prompt == &format!("Write a story about {n}.")),
+            "{prompt}"
+        );
+    }
+}
+
+/// The built-in model with a chat template: the default one, whose
+/// end-of-turn token is `eos`.
+fn chat_model(dir: &Path, eos: &str) -> PathBuf {
+    let m = dir.join("chat-model");
+    std::fs::create_dir_all(&m).unwrap();
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(base_model().join(f), m.join(f)).unwrap();
+    }
+    let cfg = serde_json::json!({"chat_template": DEFAULT_CHAT_TEMPLATE, "eos_token": eos});
+    std::fs::write(m.join("tokenizer_config.json"), cfg.to_string()).unwrap();
+    m
+}
+
+fn generate(model: &Path, args: &[&str]) -> String {
+    let o = bin()
+        .arg("--model")
+        .arg(model)
+        .args(["generate", "--temperature", "0", "--max-tokens", "40"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn generate_chat_prints_only_the_reply_to_the_templated_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = chat_model(dir.path(), END_OF_TEXT);
+    let prompt = "Q: Write a story about Mia.\nA:";
+    let written_out = generate(&m, &["--prompt", prompt]);
+    let reply = generate(&m, &["--chat", "Write a story about Mia."]);
+    let continuation = written_out.strip_prefix(prompt).unwrap();
+    assert!(!reply.contains("Q:"), "{reply:?}");
+    assert!(reply.len() > 10, "{reply:?}");
+    assert_eq!(reply, continuation.trim_start(), "the reply is the greedy continuation");
+}
+
+#[test]
+fn generate_chat_stops_at_the_templates_end_of_turn_token() {
+    let dir = tempfile::tempdir().unwrap();
+    // "." as the end-of-turn token: the greedy reply ends at its first sentence.
+    let m = chat_model(dir.path(), ".");
+    let prompt = "Q: Write a story about Mia.\nA:";
+    let written_out = generate(&m, &["--prompt", prompt]);
+    let first = written_out.strip_prefix(prompt).unwrap().trim_start();
+    let sentence = &first[..first.find('.').expect("the base writes a full stop in 40 tokens")];
+    let reply = generate(&m, &["--chat", "Write a story about Mia."]);
+    assert_eq!(reply, format!("{sentence}\n"));
+    // --ignore-eos goes on past it.
+    let on = generate(&m, &["--chat", "Write a story about Mia.", "--ignore-eos"]);
+    assert!(on.len() > reply.len() && on.starts_with(sentence), "{on:?}");
+}
+
+#[test]
+fn trace_chat_runs_the_templated_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = chat_model(dir.path(), END_OF_TEXT);
+    let o = bin()
+        .arg("--model")
+        .arg(&m)
+        .args(["trace", "--json", "--fields", "top", "--chat", "Write a story about Mia."])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<u32> = v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_u64().unwrap() as u32)
+        .collect();
+    let tok = Tokenizer::open(&m.join("tokenizer.json")).unwrap();
+    assert_eq!(ids, tok.encode("Q: Write a story about Mia.\nA:").unwrap());
+}
+
+#[test]
+fn chat_on_a_model_without_a_template_says_so_and_how_to_give_one() {
+    for cmd in [&["generate"][..], &["trace", "--json"]] {
+        let o = bin()
+            .arg("--model")
+            .arg(base_model())
+            .args(cmd)
+            .args(["--chat", "Write a story about Mia."])
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{cmd:?}");
+        let e = stderr(&o);
+        assert!(o.stdout.is_empty(), "{cmd:?}");
+        for part in ["has none", "chat_template", "tokenizer_config.json", "gptlens finetune", "--prompt"] {
+            assert!(e.contains(part), "{cmd:?}: {part:?} missing from {e}");
+        }
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}

@@ -344,3 +344,39 @@ fn sigterm_and_sighup_restore_the_terminal() {
         );
     }
 }
+
+/// `explore --chat` opens on the templated text (h-ft's test, issue 13).
+#[test]
+fn explore_chat_opens_on_the_templated_prompt_and_refuses_a_model_without_a_template() {
+    require_tmux();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = built_in_models().join("tinystories");
+    let m = tmp.path().join("chat");
+    std::fs::create_dir_all(&m).unwrap();
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(base.join(f), m.join(f)).unwrap();
+    }
+    let cfg = serde_json::json!({"chat_template": gptlens::finetune::DEFAULT_CHAT_TEMPLATE});
+    std::fs::write(m.join("tokenizer_config.json"), cfg.to_string()).unwrap();
+    let tok = gptlens::tokenizer::Tokenizer::open(&m.join("tokenizer.json")).unwrap();
+    let n = tok.encode("Q: Write a story about Mia.\nA:").unwrap().len();
+    let name = format!("gptlens-e2e-chat-{}", std::process::id());
+    let cmd = format!(
+        "{BIN} --model {} explore --chat 'Write a story about Mia.'; echo GPTLENS-EXIT=$?; sleep 30",
+        m.display()
+    );
+    let guard = start(&name, &cmd, 120, 40);
+    wait_for_all(&name, &[&format!("{n} tokens"), "embed"]);
+    keys(&name, &["C-c"]);
+    wait_for_all(&name, &["GPTLENS-EXIT=0"]);
+    drop(guard);
+    let name = format!("gptlens-e2e-nochat-{}", std::process::id());
+    let cmd = format!(
+        "{BIN} --model {} explore --chat 'Write a story about Mia.'; echo GPTLENS-EXIT=$?; sleep 30",
+        base.display()
+    );
+    let _guard = start(&name, &cmd, 200, 20);
+    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
+    assert!(pane.contains("chat_template"), "{pane}");
+}

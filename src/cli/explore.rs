@@ -15,6 +15,10 @@ pub struct Args {
     /// The text to start from.
     #[arg(long, short, default_value = DEFAULT_PROMPT)]
     prompt: String,
+    /// A user message, opened as the model folder's chat template renders it
+    /// with the generation prompt (the token strip shows the templated text).
+    #[arg(long, value_name = "USER TEXT", conflicts_with = "prompt")]
+    chat: Option<String>,
     /// Presenter mode: larger cells, high contrast, fewer panels.
     #[arg(long)]
     present: bool,
@@ -30,6 +34,7 @@ impl Default for Args {
     fn default() -> Self {
         Args {
             prompt: DEFAULT_PROMPT.into(),
+            chat: None,
             present: false,
             seed: 0,
             temperature: 1.0,
@@ -52,7 +57,11 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
         );
     }
     let l = super::load_model(model)?;
-    let ids = super::encode_prompt(&l, &a.prompt)?;
+    let prompt = match &a.chat {
+        Some(user) => gptlens::finetune::chat_prompt(&l.dir, &l.tokenizer, user)?.text,
+        None => a.prompt.clone(),
+    };
+    let ids = super::encode_prompt(&l, &prompt)?;
     let vocab: Vec<String> = (0..l.gpt.config.vocab_size as u32)
         .map(|i| l.tokenizer.token_text(i))
         .collect();

@@ -10,10 +10,15 @@ use gptlens::session::generate;
 use super::out::TextMode;
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["prompt", "chat"])))]
 pub struct Args {
     /// The text to continue.
     #[arg(long, short)]
-    prompt: String,
+    prompt: Option<String>,
+    /// A user message, put through the model folder's chat template (with the
+    /// generation prompt); prints the reply only, up to the end-of-turn token.
+    #[arg(long, value_name = "USER TEXT")]
+    chat: Option<String>,
     /// How many tokens to generate.
     #[arg(long, default_value_t = 50)]
     max_tokens: usize,
@@ -63,43 +68,64 @@ pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
         b.validate()?;
     }
     let l = super::load_model(model)?;
-    let ids = super::encode_prompt(&l, &a.prompt)?;
-    let eot = if a.ignore_eos {
-        None
-    } else {
-        l.tokenizer.end_of_text()
+    // With --chat the model reads the templated text and only the reply is
+    // printed; it ends at the template's end-of-turn token (or end-of-text).
+    let (prompt, shown, stops) = match (&a.chat, &a.prompt) {
+        (Some(user), _) => {
+            let c = gptlens::finetune::chat_prompt(&l.dir, &l.tokenizer, user)?;
+            (c.text, String::new(), c.stop)
+        }
+        (None, Some(p)) => (p.clone(), p.clone(), l.tokenizer.end_of_text().into_iter().collect()),
+        (None, None) => anyhow::bail!("give --prompt TEXT or --chat \"USER TEXT\""),
+    };
+    let chat = a.chat.is_some();
+    let ids = super::encode_prompt(&l, &prompt)?;
+    let stops: Vec<u32> = if a.ignore_eos { vec![] } else { stops };
+    let eot = stops.first().copied();
+    // The reply starts after the template's "A:"; its leading space is the template's.
+    let reply = |s: &str| -> String {
+        if chat {
+            s.trim_start().to_string()
+        } else {
+            s.to_string()
+        }
     };
     let mut out = super::out::stdout();
     if let Some(mut b) = beams {
         b.end_token = eot;
         let r = beam_search(&l.gpt, &ids, &b)?;
-        let best = r
+        let mut best = r
             .beams
             .first()
             .map(|b| b.tokens.clone())
             .unwrap_or_default();
+        if let Some(end) = best.iter().position(|t| stops.contains(t)) {
+            best.truncate(end);
+        }
         writeln!(
             out,
             "{}{}",
-            text.show(&a.prompt),
-            text.show(&l.tokenizer.decode(&best))
+            text.show(&shown),
+            text.show(&reply(&l.tokenizer.decode(&best)))
         )?;
         out.flush()?;
         return Ok(());
     }
-    write!(out, "{}", text.show(&a.prompt))?;
+    write!(out, "{}", text.show(&shown))?;
     out.flush()?;
     // Decode the whole continuation each time so multi-byte characters split
     // across tokens print correctly; print only what is new.
     let mut generated: Vec<u32> = vec![];
     let mut printed = String::new();
     let mut io_err = None;
+    let mut ended = false;
     let (_, non_finite) = generate(&l.gpt, &ids, a.max_tokens, &sampling, a.seed, eot, |t| {
-        if Some(t) == eot || io_err.is_some() {
+        ended |= stops.contains(&t);
+        if ended || io_err.is_some() {
             return;
         }
         generated.push(t);
-        let decoded = l.tokenizer.decode(&generated);
+        let decoded = reply(&l.tokenizer.decode(&generated));
         if !decoded.ends_with('\u{fffd}') && decoded.starts_with(printed.as_str()) {
             let new = &decoded[printed.len()..];
             if let Err(e) = write!(out, "{}", text.show(new)).and_then(|_| out.flush()) {
@@ -111,7 +137,7 @@ pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
     if let Some(e) = io_err {
         return Err(e.into());
     }
-    let decoded = l.tokenizer.decode(&generated);
+    let decoded = reply(&l.tokenizer.decode(&generated));
     if decoded.len() > printed.len() && decoded.starts_with(printed.as_str()) {
         write!(out, "{}", text.show(&decoded[printed.len()..]))?;
     }

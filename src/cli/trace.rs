@@ -17,11 +17,15 @@ use std::path::Path;
 use gptlens::model::{Interventions, LayerTrace, LnTrace, Trace};
 
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["prompt", "ids"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["prompt", "ids", "chat"])))]
 pub struct Args {
     /// Text to run.
     #[arg(long, short)]
     prompt: Option<String>,
+    /// A user message, run as the model folder's chat template renders it with
+    /// the generation prompt (the tokens show the templated text).
+    #[arg(long, value_name = "USER TEXT")]
+    chat: Option<String>,
     /// Token ids to run, comma-separated (e.g. 15496,995).
     #[arg(long, value_delimiter = ',')]
     ids: Option<Vec<String>>,
@@ -473,6 +477,10 @@ fn document<'a>(
 
 /// The token ids to run: the prompt's, or --ids checked against the vocabulary.
 fn input_ids(l: &super::Loaded, a: &Args) -> Result<Vec<u32>> {
+    if let Some(user) = &a.chat {
+        let c = gptlens::finetune::chat_prompt(&l.dir, &l.tokenizer, user)?;
+        return super::encode_prompt(l, &c.text);
+    }
     match (&a.prompt, &a.ids) {
         (Some(p), _) => super::encode_prompt(l, p),
         (None, Some(ids)) => {
@@ -506,7 +514,7 @@ fn input_ids(l: &super::Loaded, a: &Args) -> Result<Vec<u32>> {
             }
             Ok(out)
         }
-        (None, None) => bail!("give --prompt TEXT or --ids 1,2,3"),
+        (None, None) => bail!("give --prompt TEXT, --chat \"USER TEXT\" or --ids 1,2,3"),
     }
 }
 
@@ -538,6 +546,7 @@ mod tests {
     fn args(layers: Option<&str>, positions: Option<&str>, fields: Option<&str>) -> Args {
         Args {
             prompt: None,
+            chat: None,
             ids: Some(vec!["1".into()]),
             json: true,
             full: false,

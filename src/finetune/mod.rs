@@ -20,7 +20,9 @@ use crate::train::{
     Batches, CheckpointMeta, Hyper, Progress, RunOptions, TrainError, Trainer, memory, note,
     read_checkpoint, run_loop,
 };
-pub use template::{ChatTemplate, DEFAULT_CHAT_TEMPLATE, Message, TOKENIZER_CONFIG};
+pub use template::{
+    ChatPrompt, ChatTemplate, DEFAULT_CHAT_TEMPLATE, Message, TOKENIZER_CONFIG, chat_prompt,
+};
 
 /// What can stop fine-tuning; each message says what to do about it.
 #[derive(Debug, thiserror::Error)]

@@ -198,3 +198,46 @@ impl ChatTemplate {
         serde_json::to_string_pretty(&v).expect("json") + "\n"
     }
 }
+
+/// What `--chat "user text"` runs: one user turn through the model folder's
+/// template with `add_generation_prompt`, and the tokens that end the reply.
+#[derive(Clone, Debug)]
+pub struct ChatPrompt {
+    /// The templated text the model reads (e.g. "Q: …\nA:").
+    pub text: String,
+    /// The template's end-of-turn token first, then `<|endoftext|>` if it differs.
+    pub stop: Vec<u32>,
+}
+
+/// Applies the chat template of the model in `dir` to `user`; a folder without
+/// a template is told how to get one.
+pub fn chat_prompt(
+    dir: &Path,
+    tokenizer: &crate::tokenizer::Tokenizer,
+    user: &str,
+) -> Result<ChatPrompt, FinetuneError> {
+    use crate::tokenizer::END_OF_TEXT;
+    if user.is_empty() {
+        return Err(FinetuneError::Input(
+            "--chat is empty: give the user's message, e.g. --chat \"Write a story about Mia.\""
+                .into(),
+        ));
+    }
+    let Some(template) = ChatTemplate::from_model_dir(dir, END_OF_TEXT)? else {
+        return Err(FinetuneError::Input(format!(
+            "--chat needs a chat template, and the model in {} has none (no \"chat_template\" in its {TOKENIZER_CONFIG}). A model fine-tuned by `gptlens finetune` carries one; for another model add a \"chat_template\" (a Jinja template, e.g. the default Q:/A: one in docs/finetuning.md) to {}, or write the prompt out with --prompt",
+            dir.display(),
+            dir.join(TOKENIZER_CONFIG).display()
+        )));
+    };
+    let text = template.render(&[Message::new("user", user)], true)?;
+    let mut stop = Vec::new();
+    for t in [template.eos_token.as_str(), END_OF_TEXT] {
+        if let Some(id) = tokenizer.inner().token_to_id(t)
+            && !stop.contains(&id)
+        {
+            stop.push(id);
+        }
+    }
+    Ok(ChatPrompt { text, stop })
+}
