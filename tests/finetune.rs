@@ -523,7 +523,11 @@ fn run_data_script(out: &Path, stories: &str) {
         .args(["--stories", stories, "--valid-stories", "20"])
         .output()
         .expect("python3 runs (CI has it)");
-    assert!(o.status.success(), "finetune_data.py failed: {}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "finetune_data.py failed: {}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -551,11 +555,7 @@ fn the_data_script_is_deterministic_and_never_trains_on_a_held_out_name() {
             .map(|v| v.as_str().unwrap().to_string())
             .collect()
     };
-    let (common, rare, pool) = (
-        list("heldout_common"),
-        list("heldout_rare"),
-        list("pool"),
-    );
+    let (common, rare, pool) = (list("heldout_common"), list("heldout_rare"), list("pool"));
     assert!(common.len() >= 20 && rare.len() >= 20 && !pool.is_empty());
     // The pairs parse as gptlens reads them, each response names the requested
     // name, and the pairs of one story differ only in it.
@@ -568,7 +568,11 @@ fn the_data_script_is_deterministic_and_never_trains_on_a_held_out_name() {
             .strip_prefix("Write a story about ")
             .and_then(|s| s.strip_suffix('.'))
             .unwrap_or_else(|| panic!("prompt {prompt:?}"));
-        assert!(p.messages[1].content.contains(name), "{prompt} / {:?}", p.messages[1].content);
+        assert!(
+            p.messages[1].content.contains(name),
+            "{prompt} / {:?}",
+            p.messages[1].content
+        );
         requested.insert(name.to_string());
     }
     assert!(requested.len() >= 100, "{} distinct names", requested.len());
@@ -593,7 +597,10 @@ fn the_data_script_is_deterministic_and_never_trains_on_a_held_out_name() {
     for p in &valid {
         let prompt = &p.messages[0].content;
         assert!(
-            common.iter().chain(&rare).any(|n| prompt == &format!("Write a story about {n}.")),
+            common
+                .iter()
+                .chain(&rare)
+                .any(|n| prompt == &format!("Write a story about {n}.")),
             "{prompt}"
         );
     }
@@ -634,7 +641,11 @@ fn generate_chat_prints_only_the_reply_to_the_templated_prompt() {
     let continuation = written_out.strip_prefix(prompt).unwrap();
     assert!(!reply.contains("Q:"), "{reply:?}");
     assert!(reply.len() > 10, "{reply:?}");
-    assert_eq!(reply, continuation.trim_start(), "the reply is the greedy continuation");
+    assert_eq!(
+        reply,
+        continuation.trim_start(),
+        "the reply is the greedy continuation"
+    );
 }
 
 #[test]
@@ -645,7 +656,9 @@ fn generate_chat_stops_at_the_templates_end_of_turn_token() {
     let prompt = "Q: Write a story about Mia.\nA:";
     let written_out = generate(&m, &["--prompt", prompt]);
     let first = written_out.strip_prefix(prompt).unwrap().trim_start();
-    let sentence = &first[..first.find('.').expect("the base writes a full stop in 40 tokens")];
+    let sentence = &first[..first
+        .find('.')
+        .expect("the base writes a full stop in 40 tokens")];
     let reply = generate(&m, &["--chat", "Write a story about Mia."]);
     assert_eq!(reply, format!("{sentence}\n"));
     // --ignore-eos goes on past it.
@@ -660,7 +673,14 @@ fn trace_chat_runs_the_templated_text() {
     let o = bin()
         .arg("--model")
         .arg(&m)
-        .args(["trace", "--json", "--fields", "top", "--chat", "Write a story about Mia."])
+        .args([
+            "trace",
+            "--json",
+            "--fields",
+            "top",
+            "--chat",
+            "Write a story about Mia.",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -688,7 +708,13 @@ fn chat_on_a_model_without_a_template_says_so_and_how_to_give_one() {
         assert!(!o.status.success(), "{cmd:?}");
         let e = stderr(&o);
         assert!(o.stdout.is_empty(), "{cmd:?}");
-        for part in ["has none", "chat_template", "tokenizer_config.json", "gptlens finetune", "--prompt"] {
+        for part in [
+            "has none",
+            "chat_template",
+            "tokenizer_config.json",
+            "gptlens finetune",
+            "--prompt",
+        ] {
             assert!(e.contains(part), "{cmd:?}: {part:?} missing from {e}");
         }
         assert!(!e.contains("panicked"), "{e}");

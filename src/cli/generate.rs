@@ -75,7 +75,11 @@ pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
             let c = gptlens::finetune::chat_prompt(&l.dir, &l.tokenizer, user)?;
             (c.text, String::new(), c.stop)
         }
-        (None, Some(p)) => (p.clone(), p.clone(), l.tokenizer.end_of_text().into_iter().collect()),
+        (None, Some(p)) => (
+            p.clone(),
+            p.clone(),
+            l.tokenizer.end_of_text().into_iter().collect(),
+        ),
         (None, None) => anyhow::bail!("give --prompt TEXT or --chat \"USER TEXT\""),
     };
     let chat = a.chat.is_some();
