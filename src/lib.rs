@@ -4,6 +4,7 @@
 //! about terminals; the front ends read its [`model::Trace`]. See ARCHITECTURE.md.
 
 pub mod cost;
+pub mod embedded;
 pub mod finetune;
 pub mod fmt;
 pub mod lesson;

@@ -1,9 +1,10 @@
-//! Where the built-in models live.
+//! Where the built-in models are.
 
 use std::path::PathBuf;
 
-/// The folder of the built-in tiny models (`tiny-models/` in the source tree,
-/// or `$GPTLENS_MODELS`).
+/// The source tree's `tiny-models/` folder (or `$GPTLENS_MODELS`): what the
+/// built-in models are compiled from, read by tests. The program itself opens
+/// [`builtin_model`]s, which are in the binary.
 pub fn tiny_models_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("GPTLENS_MODELS") {
         return PathBuf::from(d);
@@ -14,9 +15,25 @@ pub fn tiny_models_dir() -> PathBuf {
 /// The name of the default built-in model.
 pub const DEFAULT_MODEL: &str = "tinystories";
 
-/// The default model folder, used when `--model` is not given.
+/// The source tree's copy of the default model (tests compare against it).
 pub fn default_model_dir() -> PathBuf {
     tiny_models_dir().join(DEFAULT_MODEL)
+}
+
+/// The built-in model `name` as a folder the loaders open: `(built-in)/NAME`
+/// (read from the binary), or `$GPTLENS_MODELS/NAME` when that variable is
+/// set. None when there is no such model.
+pub fn builtin_model(name: &str) -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("GPTLENS_MODELS") {
+        let d = PathBuf::from(d).join(name);
+        return d.is_dir().then_some(d);
+    }
+    crate::embedded::dir(name)
+}
+
+/// The model used when `--model` is not given.
+pub fn default_model() -> Option<PathBuf> {
+    builtin_model(DEFAULT_MODEL)
 }
 
 /// The path of `file` inside the model folder `dir`, checked to be a plain
@@ -28,6 +45,15 @@ pub fn model_file(
 ) -> Result<PathBuf, crate::model::ModelError> {
     use crate::model::ModelError;
     let path = dir.join(file);
+    if crate::embedded::model_at(dir).is_some() {
+        return match crate::embedded::file(&path) {
+            Some(_) => Ok(path),
+            None => Err(ModelError::MissingFile {
+                dir: dir.to_path_buf(),
+                file,
+            }),
+        };
+    }
     let not_a_file = |what| ModelError::NotAFile {
         path: path.clone(),
         file,

@@ -22,14 +22,19 @@ impl Tokenizer {
             path: path.clone(),
             err,
         };
-        let len = std::fs::metadata(&path).map_err(io)?.len();
-        if len > MAX_BYTES {
-            return Err(ModelError::Tokenizer(format!(
-                "{} is {len} bytes; a tokenizer.json is at most a few tens of MB (gptlens reads up to {MAX_BYTES})",
-                path.display()
-            )));
-        }
-        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let text = match crate::embedded::file(&path) {
+            Some(b) => String::from_utf8_lossy(b).into_owned(),
+            None => {
+                let len = std::fs::metadata(&path).map_err(io)?.len();
+                if len > MAX_BYTES {
+                    return Err(ModelError::Tokenizer(format!(
+                        "{} is {len} bytes; a tokenizer.json is at most a few tens of MB (gptlens reads up to {MAX_BYTES})",
+                        path.display()
+                    )));
+                }
+                std::fs::read_to_string(&path).map_err(io)?
+            }
+        };
         Self::parse(&text).map_err(|e| {
             ModelError::Tokenizer(format!(
                 "{} is not a Hugging Face tokenizer.json ({e})",

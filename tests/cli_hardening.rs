@@ -471,3 +471,85 @@ fn a_model_file_is_not_called_missing() {
     );
     assert!(!err.contains("does not exist"), "{err}");
 }
+
+// ---------------------------------------------------------------------------
+// A self-contained binary: the built-in models and lessons are inside it.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_copied_binary_runs_everything_with_no_source_tree() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bin = tmp.path().join("bin").join("gptlens");
+    std::fs::create_dir(tmp.path().join("bin")).expect("mkdir");
+    std::fs::copy(BIN, &bin).expect("copy the binary");
+    let elsewhere = tmp.path().join("cwd");
+    std::fs::create_dir(&elsewhere).expect("mkdir");
+    let source_tree = env!("CARGO_MANIFEST_DIR");
+    let run = |args: &[&str]| {
+        let o = Command::new(&bin)
+            .args(args)
+            .current_dir(&elsewhere)
+            .env_remove("CARGO_MANIFEST_DIR")
+            .env_remove("GPTLENS_MODELS")
+            .env_remove("GPTLENS_LESSONS")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run the copied gptlens");
+        let (out, err) = (String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o));
+        assert!(o.status.success(), "gptlens {args:?}: {err}");
+        // Nothing it says points into the tree it was built in.
+        assert!(
+            !out.contains(source_tree) && !err.contains(source_tree),
+            "gptlens {args:?} names the build directory: {out}{err}"
+        );
+        out
+    };
+    let lessons = run(&["lessons"]);
+    assert!(
+        lessons.contains("attention") && lessons.contains("tokens"),
+        "{lessons}"
+    );
+    let md = run(&["lesson", "attention", "--print"]);
+    assert!(
+        md.contains("· model tinystories ·") && md.contains("# Attention"),
+        "{md}"
+    );
+    let text = run(&[
+        "generate",
+        "--prompt",
+        "Once upon a time",
+        "--max-tokens",
+        "5",
+        "--temperature",
+        "0",
+    ]);
+    assert!(
+        text.starts_with("Once upon a time") && text.len() > 17,
+        "{text}"
+    );
+    let cost = run(&["cost"]);
+    assert!(cost.contains("(built-in)/tinystories"), "{cost}");
+    let bench = run(&["bench", "--tokens", "1", "--repeat", "1"]);
+    assert!(bench.contains("(built-in)/tinystories"), "{bench}");
+    // A folder still opens, and the built-in model goes by its name too.
+    let (_t, m) = model();
+    run(&[
+        "--model",
+        m.to_str().unwrap(),
+        "generate",
+        "--prompt",
+        "hi",
+        "--max-tokens",
+        "1",
+    ]);
+    run(&[
+        "--model",
+        "(built-in)/tinystories",
+        "trace",
+        "--ids",
+        "1",
+        "--json",
+        "--fields",
+        "top",
+    ]);
+}

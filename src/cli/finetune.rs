@@ -79,7 +79,7 @@ pub struct Args {
 pub fn run(model: Option<&std::path::Path>, a: Args) -> Result<()> {
     let base = match model {
         Some(d) => d.to_path_buf(),
-        None => gptlens::paths::default_model_dir(),
+        None => super::default_model()?,
     };
     if a.eval {
         return eval(&base, &a);

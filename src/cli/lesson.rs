@@ -54,9 +54,7 @@ fn model_dir(model: Option<&Path>, l: &Lesson, beside: Option<&Path>) -> Result<
     let Some(name) = &l.model else {
         return Ok(None);
     };
-    let root = gptlens::paths::tiny_models_dir();
-    let builtin = root.join(name);
-    if builtin.is_dir() {
+    if let Some(builtin) = gptlens::paths::builtin_model(name) {
         return Ok(Some(builtin));
     }
     if let Some(local) = beside.map(|d| d.join(name)).filter(|d| d.is_dir()) {
@@ -69,9 +67,13 @@ fn model_dir(model: Option<&Path>, l: &Lesson, beside: Option<&Path>) -> Result<
         )
     });
     bail!(
-        "lesson `{}` runs on the model `{name}`, but there is no built-in model `{name}` in {}{beside} (set GPTLENS_MODELS to the tiny-models folder, or pass --model DIR to use another model)",
+        "lesson `{}` runs on the model `{name}`, but there is no built-in model `{name}`{beside} (the built-in models: {}; or pass --model DIR to use another model)",
         safe_text(&l.name),
-        root.display()
+        gptlens::embedded::MODELS
+            .iter()
+            .map(|m| m.name)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 

@@ -90,6 +90,17 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The built-in default model (`(built-in)/tinystories`).
+pub fn default_model() -> Result<PathBuf> {
+    gptlens::paths::default_model().ok_or_else(|| {
+        anyhow::anyhow!(
+            "there is no model `{}` in GPTLENS_MODELS ({}): unset it to use the built-in model, or pass --model DIR",
+            gptlens::paths::DEFAULT_MODEL,
+            std::env::var_os("GPTLENS_MODELS").unwrap_or_default().to_string_lossy()
+        )
+    })
+}
+
 /// A loaded model and its tokenizer, checked against each other.
 pub struct Loaded {
     pub gpt: Arc<Gpt>,
@@ -111,16 +122,7 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
             );
         }
         Some(d) => d.to_path_buf(),
-        None => {
-            let d = gptlens::paths::default_model_dir();
-            if !d.is_dir() {
-                anyhow::bail!(
-                    "the built-in model is not at {} (set GPTLENS_MODELS to the tiny-models folder, or pass --model DIR)",
-                    d.display()
-                );
-            }
-            d
-        }
+        None => default_model()?,
     };
     let gpt = Gpt::open(&dir).with_context(|| format!("opening the model in {}", dir.display()))?;
     let tokenizer = Tokenizer::open(&dir.join("tokenizer.json"))

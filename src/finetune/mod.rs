@@ -694,9 +694,7 @@ pub fn finetune(
 
     let mut dir = CreatedDir::create(out)?;
     write_atomic(&out.join("tokenizer.json"), |tmp| {
-        std::fs::copy(opts.base.join("tokenizer.json"), tmp)
-            .map(|_| ())
-            .map_err(io_err(tmp))
+        crate::embedded::copy(&opts.base.join("tokenizer.json"), tmp).map_err(io_err(tmp))
     })?;
     let config = tokenizer_config(&opts.base, &fmt.template)?;
     write_atomic(&out.join(TOKENIZER_CONFIG), |tmp| {

@@ -187,34 +187,13 @@ impl Lesson {
     }
 }
 
-/// The lessons compiled into the binary, so an installed gptlens has them.
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("tokens", include_str!("../../lessons/tokens.md")),
-    ("embeddings", include_str!("../../lessons/embeddings.md")),
-    ("attention", include_str!("../../lessons/attention.md")),
-    ("multihead", include_str!("../../lessons/multihead.md")),
-    ("layernorm", include_str!("../../lessons/layernorm.md")),
-    ("mlp", include_str!("../../lessons/mlp.md")),
-    ("residual", include_str!("../../lessons/residual.md")),
-    ("logits", include_str!("../../lessons/logits.md")),
-    ("sampling", include_str!("../../lessons/sampling.md")),
-    ("loss", include_str!("../../lessons/loss.md")),
-    ("training", include_str!("../../lessons/training.md")),
-    ("cost", include_str!("../../lessons/cost.md")),
-    (
-        "gpt-vs-transformer",
-        include_str!("../../lessons/gpt-vs-transformer.md"),
-    ),
-];
+/// The lessons compiled into the binary (every `lessons/*.md`, by file
+/// stem; see `build.rs`), so an installed gptlens has them.
+pub static BUILTIN: &[(&str, &str)] = crate::embedded::LESSONS;
 
-/// The lessons folder: `$GPTLENS_LESSONS`, else `lessons/` in the source tree
-/// (beside `tiny-models/`). None when neither exists (then the built-in copies are used).
+/// A lessons folder to read instead of the built-in copies: `$GPTLENS_LESSONS`.
 pub fn lessons_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("GPTLENS_LESSONS") {
-        return Some(PathBuf::from(d));
-    }
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons");
-    d.is_dir().then_some(d)
+    std::env::var_os("GPTLENS_LESSONS").map(PathBuf::from)
 }
 
 /// Reads and parses one lesson file.

@@ -221,14 +221,19 @@ impl Config {
             path: path.to_path_buf(),
             err,
         };
-        let len = std::fs::metadata(path).map_err(io)?.len();
-        if len > MAX_BYTES {
-            return Err(ModelError::BadConfig(format!(
-                "{} is {len} bytes; a config.json is a few hundred bytes (at most {MAX_BYTES} are read)",
-                path.display()
-            )));
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        let text = match crate::embedded::file(path) {
+            Some(b) => String::from_utf8_lossy(b).into_owned(),
+            None => {
+                let len = std::fs::metadata(path).map_err(io)?.len();
+                if len > MAX_BYTES {
+                    return Err(ModelError::BadConfig(format!(
+                        "{} is {len} bytes; a config.json is a few hundred bytes (at most {MAX_BYTES} are read)",
+                        path.display()
+                    )));
+                }
+                std::fs::read_to_string(path).map_err(io)?
+            }
+        };
         let mut cfg: Config = serde_json::from_str(&text).map_err(|e| {
             ModelError::BadConfig(format!(
                 "{} is not a valid GPT-2 config.json: {e}",

@@ -139,13 +139,15 @@ impl Gpt {
     /// Opens `config.json` and `model.safetensors` in `dir` (the tokenizer is
     /// opened separately, see [`crate::tokenizer::Tokenizer::open`]).
     pub fn open(dir: &Path) -> Result<Self, ModelError> {
-        if dir.is_file() {
+        // A built-in model (`(built-in)/NAME`) is read from the binary.
+        let builtin = crate::embedded::model_at(dir).is_some();
+        if !builtin && dir.is_file() {
             return Err(ModelError::Input(format!(
                 "{} is a file, not a model folder. --model takes the folder that holds config.json, model.safetensors and tokenizer.json",
                 dir.display()
             )));
         }
-        if !dir.is_dir() {
+        if !builtin && !dir.is_dir() {
             return Err(ModelError::Input(format!(
                 "model folder {} does not exist. A model folder holds config.json, model.safetensors and tokenizer.json; leave out --model to use the built-in model",
                 dir.display()

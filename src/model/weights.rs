@@ -25,11 +25,28 @@ pub struct Tensor {
 #[derive(Clone)]
 enum Store {
     Mapped {
-        map: Arc<Mmap>,
+        map: Arc<Bytes>,
         offset: usize,
         len: usize,
     },
     Owned(Arc<Vec<f32>>),
+}
+
+/// The bytes of a safetensors file: memory-mapped, or built into the binary
+/// (`crate::embedded`, aligned for f32).
+enum Bytes {
+    Map(Mmap),
+    Static(&'static [u8]),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Map(m) => m,
+            Bytes::Static(b) => b,
+        }
+    }
 }
 
 impl std::fmt::Debug for Tensor {
@@ -346,10 +363,15 @@ impl Weights {
             path: path.to_path_buf(),
             err,
         };
-        let file = File::open(path).map_err(io)?;
-        // SAFETY: the file is opened read-only; like every mmap user we rely on
-        // nobody truncating the checkpoint while gptlens runs.
-        let map = Arc::new(unsafe { Mmap::map(&file) }.map_err(io)?);
+        let map = Arc::new(match crate::embedded::file(path) {
+            Some(b) => Bytes::Static(b),
+            None => {
+                let file = File::open(path).map_err(io)?;
+                // SAFETY: the file is opened read-only; like every mmap user we rely on
+                // nobody truncating the checkpoint while gptlens runs.
+                Bytes::Map(unsafe { Mmap::map(&file) }.map_err(io)?)
+            }
+        });
         let corrupt = |why: String| ModelError::CorruptWeights {
             path: path.to_path_buf(),
             why,

@@ -187,7 +187,7 @@ impl TrainRecord {
 
 /// The file's text, or None when it does not exist.
 fn read_optional(path: &Path) -> Result<Option<String>, RecordError> {
-    match std::fs::read_to_string(path) {
+    match crate::embedded::read_to_string(path) {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(RecordError::Io {
