@@ -552,11 +552,95 @@ def cmd_eval(args):
               f"({n} predicted tokens; stream {len(stream)} tokens)")
 
 
+GGUF_FIXTURES = FIXTURES / "gguf"
+
+
+def gguf_fixture_tensors():
+    """Seeded f32 data for each runnable ggml type; rows of 64 (two blocks),
+    with blocks made to hit the quantizers' edge cases: exact halves for
+    Q8_0's rounding, a positive and a negative largest magnitude for Q4_0's
+    signed scale, a constant block (zero scale), a tie in magnitude, and
+    values where Q4_0's fused rounding matters."""
+    rng = np.random.default_rng(2024)
+    base = rng.standard_normal((6, 64)).astype(np.float32)
+    base[0, :32] = np.arange(32, dtype=np.float32) - 16.0   # max 16: d = 16/127
+    base[1, :32] = 0.0
+    base[1, 0], base[1, 1], base[1, 2], base[1, 3] = 127.0, 2.5, -2.5, 3.5  # d = 1: exact halves
+    base[2, 32:] = 0.75                                     # constant block
+    base[3, :32] *= 0.01
+    base[3, 7], base[3, 9] = 1.5, -1.5                      # tie in magnitude: first one wins
+    base[4, 32:] = np.abs(base[4, 32:])                     # positive max for Q4_0
+    # Q4_0 with d = 3 (max -24): x·(1/d) + 8.5 lands next to an integer, where
+    # one rounding (ggml's C with fused multiply-adds) and two roundings (the
+    # released gguf package, numpy in float32) disagree.
+    base[5, :32] *= 3.0
+    base[5, :6] = [-24.0, -22.5, -19.5, -1.5000007152557373, 7.499998092651367, 10.499998092651367]
+    return {
+        "t.f32": (rng.standard_normal((3, 7)).astype(np.float32), "F32"),
+        "t.f16": (rng.standard_normal((2, 3, 5)).astype(np.float32), "F16"),
+        "t.q8_0": (base.copy(), "Q8_0"),
+        "t.q4_0": (base.copy(), "Q4_0"),
+        "t.q4_1": (base.copy(), "Q4_1"),
+        "t.vec": (rng.standard_normal(96).astype(np.float32), "Q8_0"),
+    }
+
+
+def cmd_gguf_fixtures(_args):
+    """A GGUF written by the `gguf` Python package (llama.cpp's own): every
+    metadata value type, arrays (strings, numbers, nested), alignment 64, and
+    tensors of every type gptlens runs, quantized by gguf.quants; beside it the
+    f32 source and gguf's dequantized values, and the metadata as JSON."""
+    import gguf
+    from gguf import GGUFValueType as T
+
+    GGUF_FIXTURES.mkdir(parents=True, exist_ok=True)
+    path = GGUF_FIXTURES / "python.gguf"
+    w = gguf.GGUFWriter(str(path), "gptlens-test")
+    w.add_custom_alignment(64)
+    meta = [
+        ("test.u8", T.UINT8, 200), ("test.i8", T.INT8, -100), ("test.u16", T.UINT16, 60000),
+        ("test.i16", T.INT16, -30000), ("test.u32", T.UINT32, 4000000000), ("test.i32", T.INT32, -2000000000),
+        ("test.f32", T.FLOAT32, float(np.float32(0.1))), ("test.bool", T.BOOL, True),
+        ("test.string", T.STRING, "héllo ✓"), ("test.u64", T.UINT64, 2**63 + 5), ("test.i64", T.INT64, -(2**62)),
+        ("test.f64", T.FLOAT64, 0.1),
+    ]
+    for key, ty, val in meta:
+        w.add_key_value(key, val, ty)
+    arrays = [
+        ("test.strings", T.STRING, ["a", "", "Ġthe", "<|endoftext|>"]),
+        ("test.i32s", T.INT32, [1, -2, 3]),
+        ("test.f32s", T.FLOAT32, [float(np.float32(x)) for x in (0.5, -1.25, 3.0)]),
+        ("test.nested", T.ARRAY, [[1, 2], [3]]),
+    ]
+    for key, sub, val in arrays:
+        w.add_key_value(key, val, T.ARRAY, sub_type=sub)
+    expected = {"metadata": [[k, ty.name, v] for k, ty, v in meta]
+                + [[k, "ARRAY", {"type": sub.name, "values": v}] for k, sub, v in arrays],
+                "alignment": 64, "tensors": []}
+    tensors = {}
+    for name, (data, tname) in gguf_fixture_tensors().items():
+        qtype = gguf.GGMLQuantizationType[tname]
+        raw = gguf.quants.quantize(data, qtype)
+        w.add_tensor(name, raw, raw_shape=list(data.shape) if qtype in (qtype.F32, qtype.F16) else None,
+                     raw_dtype=qtype)
+        tensors[f"source.{name}"] = data
+        tensors[f"dequant.{name}"] = gguf.quants.dequantize(raw, qtype).astype(np.float32).reshape(data.shape)
+        expected["tensors"].append({"name": name, "type": tname, "shape": list(data.shape)})
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    save_file(tensors, str(GGUF_FIXTURES / "python-values.safetensors"))
+    (GGUF_FIXTURES / "python.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {path} ({path.stat().st_size} bytes) and its expected values")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("fixtures", help="write tests/fixtures/")
     sub.add_parser("finetune-fixtures", help="write the masked-loss and chat-template fixtures")
+    sub.add_parser("gguf-fixtures", help="write tests/fixtures/gguf/ with the gguf package (pip install gguf)")
     d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
     d.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
     d.add_argument("--tokens", type=int, default=64)
@@ -586,7 +670,8 @@ def main():
     args = p.parse_args()
     if args.cmd in ("bench-decode", "eval") and not (Path(args.model) / "config.json").is_file():
         sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
-    {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
+    {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "gguf-fixtures": cmd_gguf_fixtures,
+     "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
      "eval": cmd_eval}[args.cmd](args)
 
 
