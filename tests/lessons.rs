@@ -844,3 +844,72 @@ fn logit_lens_ends_at_the_real_prediction() {
         }
     });
 }
+
+/// The corrections of issue 12, on the built-in model: each lesson states
+/// what is true, with the number of the model it belongs to, and claims only
+/// what its own live output shows.
+#[test]
+fn lesson_claims_are_true_and_shown_on_the_built_in_model() {
+    let dir = gptlens::paths::default_model_dir();
+    let gpt = Gpt::open(&dir).expect("open built-in model");
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    let md: std::collections::HashMap<String, String> =
+        render_all(&gpt, &tok, &dir).into_iter().collect();
+    let l = |n: &str| md.get(n).unwrap_or_else(|| panic!("lesson {n}")).as_str();
+    // The 2017 Transformer already ties its embedding and pre-softmax weights.
+    let gvt = l("gpt-vs-transformer");
+    assert!(
+        gvt.contains("§3.4") && gvt.contains("not* a difference"),
+        "{gvt}"
+    );
+    assert!(!gvt.contains("GELU, tied output embedding"), "{gvt}");
+    // Whose context: GPT-2's 1,024 positions, this model's own.
+    let emb = l("embeddings");
+    let ctx = gpt.config.n_positions.to_string();
+    assert!(
+        emb.contains("1,024 positions") && emb.contains(&format!("has {ctx}.")),
+        "{emb}"
+    );
+    assert!(!emb.contains("cannot read more than"), "{emb}");
+    // The residual additions are not small: the text says so next to the norms.
+    let res = l("residual");
+    assert!(
+        !res.contains("small correction") || res.contains("not small corrections"),
+        "{res}"
+    );
+    // Sampling: the loops the text talks about are on the page.
+    let smp = l("sampling");
+    let greedy = smp
+        .lines()
+        .find(|x| x.starts_with("tokens it writes"))
+        .unwrap_or_else(|| panic!("the greedy repeat sentence:\n{smp}"));
+    assert!(greedy.contains("a second time"), "{greedy}");
+    assert!(
+        smp.contains("2 of the 3 final beams write")
+            || smp.contains("3 of the 3 final beams write"),
+        "{smp}"
+    );
+    assert!(!smp.contains("love to repeat") && !smp.contains("tends to repeat itself"));
+    // One table per length penalty only if it changes a ranking: none is shown.
+    assert_eq!(smp.matches("| beam | continuation").count(), 1, "{smp}");
+    // Training: 0.02 is a standard deviation; heads are not all given a job.
+    let trn = l("training");
+    assert!(
+        trn.contains("N(0, 0.02²)") && !trn.contains("N(0, 0.02))"),
+        "{trn}"
+    );
+    assert!(!trn.contains("found a job"), "{trn}");
+    // Tokens: GPT-2's vocabulary against this model's.
+    let tks = l("tokens");
+    let v = gptlens::fmt::count(gpt.config.vocab_size as f64);
+    assert!(
+        tks.contains("50,257") && tks.contains(&format!("has {v}.")),
+        "{tks}"
+    );
+    // LayerNorm: the GPT-2 paper gives no reason for pre-LN.
+    let ln = l("layernorm");
+    assert!(
+        !ln.contains("that is why GPT-2 moved it") && ln.contains("Xiong"),
+        "{ln}"
+    );
+}
