@@ -635,12 +635,37 @@ def cmd_gguf_fixtures(_args):
     print(f"wrote {path} ({path.stat().st_size} bytes) and its expected values")
 
 
+def cmd_gguf_logits(args):
+    """transformers opens GGUF files gptlens wrote (`gguf_file=`, dequantized to
+    float32 by transformers itself) and runs TINY_PROMPT through them in
+    float64, its own GGUF tokenizer included; tests/gguf.rs compares gptlens's
+    logits on the same files. transformers maps gpt2.context_length to n_ctx
+    only, so the config is loaded first and n_positions set from it."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    GGUF_FIXTURES.mkdir(parents=True, exist_ok=True)
+    for f in args.gguf:
+        f = Path(f).resolve()
+        cfg = AutoConfig.from_pretrained(str(f.parent), gguf_file=f.name)
+        cfg.n_positions = cfg.n_ctx
+        model = GPT2LMHeadModel.from_pretrained(str(f.parent), gguf_file=f.name, config=cfg).eval()
+        tok = AutoTokenizer.from_pretrained(str(f.parent), gguf_file=f.name)
+        ids = tok(TINY_PROMPT)["input_ids"]
+        with torch.no_grad():
+            logits = model.double()(torch.tensor([ids])).logits[0]
+        out = GGUF_FIXTURES / f"{f.stem}.logits.safetensors"
+        save_file({"input_ids": np.array(ids, dtype=np.int64), "logits": f32(logits)}, str(out))
+        print(f"wrote {out}: {len(ids)} tokens, vocab {logits.shape[1]}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("fixtures", help="write tests/fixtures/")
     sub.add_parser("finetune-fixtures", help="write the masked-loss and chat-template fixtures")
     sub.add_parser("gguf-fixtures", help="write tests/fixtures/gguf/ with the gguf package (pip install gguf)")
+    g = sub.add_parser("gguf-logits", help="transformers' logits on GGUF files gptlens wrote (pip install gguf accelerate)")
+    g.add_argument("gguf", nargs="+", help="FILE.gguf written by `gptlens quantize`")
     d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
     d.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
     d.add_argument("--tokens", type=int, default=64)
@@ -670,7 +695,7 @@ def main():
     args = p.parse_args()
     if args.cmd in ("bench-decode", "eval") and not (Path(args.model) / "config.json").is_file():
         sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
-    {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "gguf-fixtures": cmd_gguf_fixtures,
+    {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "gguf-fixtures": cmd_gguf_fixtures, "gguf-logits": cmd_gguf_logits,
      "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
      "eval": cmd_eval}[args.cmd](args)
 

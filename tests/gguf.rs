@@ -421,3 +421,334 @@ fn gguf_package_reads_what_gptlens_writes() {
         }
     }
 }
+
+// ---- GPT-2 models as GGUF (gptlens quantize, --model FILE.gguf) ----
+
+use gptlens::gguf::gpt2;
+use gptlens::model::{Gpt, Interventions};
+use gptlens::tokenizer::Tokenizer;
+
+/// The prompt `reference.py gguf-logits` runs (its TINY_PROMPT).
+const TINY_PROMPT: &str = "Once upon a time, there was a little girl named Lily. She liked to";
+
+fn builtin_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny-models/tinystories")
+}
+
+fn open_dir(dir: &Path) -> (Gpt, Tokenizer) {
+    let gpt = Gpt::open(dir).unwrap();
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).unwrap();
+    (gpt, tok)
+}
+
+/// The built-in model written as `ty` into a temporary folder.
+fn quantized_builtin(ty: GgmlType) -> (tempfile::TempDir, PathBuf, Vec<gpt2::Kept>) {
+    let (gpt, tok) = open_dir(&builtin_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join(format!("tinystories-{}.gguf", ty.name().to_lowercase()));
+    let kept = gpt2::write(&gpt, &tok, ty, "tinystories", &path).unwrap();
+    (dir, path, kept)
+}
+
+fn logits(gpt: &Gpt, ids: &[u32]) -> Vec<f32> {
+    let t = gpt.trace(ids, &Interventions::default()).unwrap();
+    t.logits.iter().copied().collect()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// transformers (`gguf_file=`) loaded the files `gptlens quantize` writes and
+/// ran them in float64 (reference.py gguf-logits): our tokenizer from the
+/// GGUF gives its ids, and our logits on the dequantized weights match.
+#[test]
+fn transformers_reads_our_gguf_and_agrees_on_the_logits() {
+    for ty in [GgmlType::Q4_0, GgmlType::Q8_0] {
+        let (_dir, path, kept) = quantized_builtin(ty);
+        assert!(kept.is_empty(), "{kept:?}");
+        let fx_path = fixture_dir().join(format!(
+            "tinystories-{}.logits.safetensors",
+            ty.name().to_lowercase()
+        ));
+        let fx = std::fs::read(&fx_path).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&fx).unwrap();
+        let ids: Vec<u32> = st
+            .tensor("input_ids")
+            .unwrap()
+            .data()
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as u32)
+            .collect();
+        let theirs = f32s(&st, "logits");
+
+        let (gpt, tok, opened) = gpt2::open(&path).unwrap();
+        assert_eq!(
+            tok.encode(TINY_PROMPT).unwrap(),
+            ids,
+            "{ty}: tokenizer from the GGUF"
+        );
+        assert!(
+            opened.types.iter().any(|(t, _)| *t == ty),
+            "{:?}",
+            opened.types
+        );
+        let ours = logits(&gpt, &ids);
+        let err = max_abs_diff(&ours, &theirs);
+        println!("{ty}: max |logit error| vs transformers {err:.2e}");
+        assert!(err < 1e-4, "{ty}: {err}");
+        // Teeth: the f32 model's logits are far from this fixture.
+        let (f32_gpt, _) = open_dir(&builtin_dir());
+        let gap = max_abs_diff(&logits(&f32_gpt, &ids), &theirs);
+        assert!(
+            gap > 100.0 * err.max(1e-6),
+            "{ty}: the fixture hardly depends on quantization ({gap})"
+        );
+    }
+}
+
+#[test]
+fn f32_gguf_round_trips_every_weight_exactly() {
+    let (_dir, path, _) = quantized_builtin(GgmlType::F32);
+    let (orig, orig_tok) = open_dir(&builtin_dir());
+    let (back, tok, _) = gpt2::open(&path).unwrap();
+    assert_eq!(back.config.n_layer, orig.config.n_layer);
+    assert_eq!(back.config.n_positions, orig.config.n_positions);
+    assert_eq!(back.config.layer_norm_epsilon, 1e-5);
+    assert_eq!(
+        back.config.tie_word_embeddings,
+        orig.config.tie_word_embeddings
+    );
+    let a = orig.weights.named();
+    let b = back.weights.named();
+    assert_eq!(a.len(), b.len());
+    for ((na, ta), (nb, tb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        assert_eq!(ta.shape, tb.shape, "{na}");
+        assert!(ta.data() == tb.data(), "{na} differs after the round trip");
+    }
+    let text = "Once upon a time <|endoftext|> Lily's dog ran, fast!";
+    assert_eq!(tok.encode(text).unwrap(), orig_tok.encode(text).unwrap());
+    assert_eq!(tok.end_of_text(), orig_tok.end_of_text());
+}
+
+/// random-odd is 60 wide: no matrix row is a whole number of blocks, so each
+/// is kept in F16 and named; the file still opens and runs.
+#[test]
+fn rows_that_are_not_whole_blocks_stay_f16_and_are_named() {
+    let odd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/random-odd");
+    let gpt = Gpt::open(&odd).unwrap();
+    // random-odd has 97 ids: a 97-token byte-level tokenizer goes with it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd.gguf");
+    let small = small_tokenizer(gpt.config.vocab_size);
+    let kept = gpt2::write(&gpt, &small, GgmlType::Q8_0, "odd", &path).unwrap();
+    let names: Vec<&str> = kept.iter().map(|k| k.tensor.as_str()).collect();
+    assert!(names.contains(&"token_embd.weight"), "{names:?}");
+    assert!(names.contains(&"blk.2.ffn_down.weight"), "{names:?}");
+    assert!(kept.iter().all(|k| k.ty == GgmlType::F16), "{kept:?}");
+    let msg = kept[0].to_string();
+    assert!(
+        msg.contains("kept in F16") && msg.contains("60") && msg.contains("32"),
+        "{msg}"
+    );
+    let f = GgufFile::open(&path).unwrap();
+    assert!(f.tensors().iter().all(|t| t.ty != GgmlType::Q8_0));
+    let (back, _, _) = gpt2::open(&path).unwrap();
+    let ids = [1u32, 5, 7, 2];
+    let err = max_abs_diff(&logits(&back, &ids), &logits(&gpt, &ids));
+    assert!(err < 1e-2, "f16 weights change the logits by {err}");
+}
+
+/// A byte-level tokenizer of `n` single-character tokens (no merges).
+fn small_tokenizer(n: usize) -> Tokenizer {
+    let chars = gptlens::tokenizer::byte_to_char();
+    let vocab: serde_json::Map<String, serde_json::Value> = chars[..n - 1]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.to_string(), i.into()))
+        .chain([("<|endoftext|>".to_string(), (n - 1).into())])
+        .collect();
+    let bl = serde_json::json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true});
+    let json = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null,
+        "added_tokens": [{"id": n - 1, "content": "<|endoftext|>", "single_word": false, "lstrip": false,
+                          "rstrip": false, "normalized": false, "special": true}],
+        "normalizer": null, "pre_tokenizer": bl, "post_processor": null, "decoder": bl,
+        "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+                  "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+                  "vocab": vocab, "merges": []}
+    });
+    Tokenizer::from_json(&json.to_string()).unwrap()
+}
+
+/// A copy of `f` with metadata key `key` set to `v` (or removed), and
+/// tensors renamed by `rename`.
+fn rewrite(f: &GgufFile, key: &str, v: Option<Value>, rename: &dyn Fn(&str) -> String) -> Vec<u8> {
+    let mut w = GgufWriter::new();
+    for (k, val) in f.metadata() {
+        if k != key {
+            w.set(k, val.clone());
+        }
+    }
+    if let Some(v) = v {
+        w.set(key, v);
+    }
+    for t in f.tensors() {
+        w.add_tensor(&rename(&t.name), &t.shape(), t.ty, f.data(t).to_vec())
+            .unwrap();
+    }
+    w.to_bytes().unwrap()
+}
+
+fn open_err(dir: &Path, bytes: Vec<u8>) -> String {
+    let p = dir.join("bad.gguf");
+    std::fs::write(&p, bytes).unwrap();
+    match gpt2::open(&p) {
+        Ok(_) => panic!("must be refused"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn gguf_models_that_disagree_with_themselves_are_refused() {
+    let (dir, path, _) = quantized_builtin(GgmlType::Q8_0);
+    let f = GgufFile::open(&path).unwrap();
+    let same = |n: &str| n.to_string();
+
+    let msg = open_err(
+        dir.path(),
+        rewrite(
+            &f,
+            "general.architecture",
+            Some(Value::String("llama".into())),
+            &same,
+        ),
+    );
+    assert!(
+        msg.contains("\"llama\"") && msg.contains("architecture gpt2"),
+        "{msg}"
+    );
+
+    let msg = open_err(
+        dir.path(),
+        rewrite(&f, "gpt2.embedding_length", Some(Value::U32(96)), &same),
+    );
+    assert!(
+        msg.contains("gpt2.embedding_length is 96") && msg.contains("128"),
+        "{msg}"
+    );
+
+    let msg = open_err(
+        dir.path(),
+        rewrite(&f, "gpt2.feed_forward_length", Some(Value::U32(256)), &same),
+    );
+    assert!(
+        msg.contains("blk.0.ffn_up.weight") && msg.contains("[256, 128]"),
+        "{msg}"
+    );
+
+    let msg = open_err(
+        dir.path(),
+        rewrite(&f, "gpt2.block_count", Some(Value::U32(5)), &same),
+    );
+    assert!(msg.contains("blk.4.") && msg.contains("missing"), "{msg}");
+
+    let msg = open_err(
+        dir.path(),
+        rewrite(&f, "gpt2.block_count", Some(Value::U32(3)), &same),
+    );
+    assert!(
+        msg.contains("blk.3.") && msg.contains("block_count"),
+        "{msg}"
+    );
+
+    let msg = open_err(
+        dir.path(),
+        rewrite(&f, "gpt2.attention.head_count", None, &same),
+    );
+    assert!(
+        msg.contains("gpt2.attention.head_count is missing"),
+        "{msg}"
+    );
+
+    let msg = open_err(
+        dir.path(),
+        rewrite(
+            &f,
+            "tokenizer.ggml.model",
+            Some(Value::String("llama".into())),
+            &same,
+        ),
+    );
+    assert!(msg.contains("tokenizer.ggml.model"), "{msg}");
+
+    let msg = open_err(
+        dir.path(),
+        rewrite(&f, "", None, &|n: &str| {
+            n.replace("blk.1.attn_qkv", "blk.1.attn_q")
+        }),
+    );
+    assert!(msg.contains("blk.1.attn_qkv.weight is missing"), "{msg}");
+}
+
+#[test]
+fn cli_quantizes_and_runs_a_gguf_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.gguf");
+    let bin = env!("CARGO_BIN_EXE_gptlens");
+    let model = builtin_dir();
+    let r = Command::new(bin)
+        .args(["--model".as_ref(), model.as_os_str()])
+        .args(["quantize", "--type", "q4_1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("Q4_1"));
+    let again = Command::new(bin)
+        .args(["--model".as_ref(), model.as_os_str()])
+        .args(["quantize", "--type", "q4_1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let g = Command::new(bin)
+        .arg("--model")
+        .arg(&out)
+        .args([
+            "generate",
+            "--prompt",
+            "Once upon a time",
+            "--max-tokens",
+            "5",
+            "--seed",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&g.stderr);
+    assert!(g.status.success(), "{err}");
+    assert!(err.contains("Q4_1") && err.contains("dequantized"), "{err}");
+    assert!(String::from_utf8_lossy(&g.stdout).starts_with("Once upon a time"));
+    // A truncated GGUF is a clear error, not a panic.
+    let bytes = std::fs::read(&out).unwrap();
+    let cut = dir.path().join("cut.gguf");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let g = Command::new(bin)
+        .arg("--model")
+        .arg(&cut)
+        .args(["generate", "--prompt", "Once", "--max-tokens", "2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&g.stderr);
+    assert_eq!(g.status.code(), Some(1), "{err}");
+    assert!(err.contains("truncated"), "{err}");
+}

@@ -8,6 +8,7 @@ mod generate;
 mod init;
 mod lesson;
 pub mod out;
+mod quantize;
 mod trace;
 mod train;
 
@@ -25,7 +26,7 @@ use gptlens::tokenizer::Tokenizer;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Model folder (config.json, model.safetensors, tokenizer.json). Default: the built-in tiny model.
+    /// Model folder (config.json, model.safetensors, tokenizer.json) or a GGUF file (gpt2). Default: the built-in tiny model.
     #[arg(long, global = true, value_name = "DIR")]
     pub model: Option<PathBuf>,
     /// No colours (also honoured: the NO_COLOR environment variable).
@@ -62,6 +63,8 @@ pub enum Command {
     Finetune(finetune::Args),
     /// What a GPT costs: parameters, FLOPs, memory, accelerator-hours, for any shape.
     Cost(cost::Args),
+    /// Write the model as a GGUF file with quantized weights (q8_0, q4_0, q4_1) or f16.
+    Quantize(quantize::Args),
     /// List the lessons with one-line summaries.
     Lessons,
     /// Open a lesson (NAME from `gptlens lessons`, or --file PATH); --print writes it as markdown.
@@ -84,6 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => train::run(a),
         Some(Command::Finetune(a)) => finetune::run(cli.model.as_deref(), a),
         Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
+        Some(Command::Quantize(a)) => quantize::run(cli.model.as_deref(), a),
         Some(Command::Lessons) => lesson::list(text),
         Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), look, text, a),
         None => explore::run(cli.model.as_deref(), look, explore::Args::default()),
@@ -111,6 +115,7 @@ pub struct Loaded {
 /// Opens `--model DIR`, or the built-in model.
 pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
     let dir = match dir {
+        Some(d) if gptlens::gguf::gpt2::is_gguf(d) => return load_gguf(d),
         Some(d) if d.is_file() => {
             let hint = d
                 .parent()
@@ -148,6 +153,28 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
         gpt: Arc::new(gpt),
         tokenizer,
         dir,
+    })
+}
+
+/// Opens `--model FILE.gguf`: dequantized to the engine's f32 weights.
+fn load_gguf(path: &Path) -> Result<Loaded> {
+    let (gpt, tokenizer, opened) = gptlens::gguf::gpt2::open(path)
+        .with_context(|| format!("opening the GGUF model {}", path.display()))?;
+    tokenizer.check_matches(&gpt.config)?;
+    let types = opened
+        .types
+        .iter()
+        .map(|(t, n)| format!("{n} {t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    eprintln!(
+        "note: {} holds {types} tensors; dequantized to f32 on load",
+        path.display()
+    );
+    Ok(Loaded {
+        gpt: Arc::new(gpt),
+        tokenizer,
+        dir: path.to_path_buf(),
     })
 }
 

@@ -11,6 +11,7 @@
 //! before it allocates anything in proportion to it, and keeps the tensor data
 //! memory-mapped.
 
+pub mod gpt2;
 mod read;
 mod write;
 

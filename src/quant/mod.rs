@@ -15,7 +15,7 @@ pub const QK: usize = 32;
 /// A ggml tensor type as a GGUF file names it (`ggml_type`). Every type the
 /// format defines is known by name and size, so a file holding one gptlens
 /// does not run can still be listed and refused by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GgmlType {
     F32,
     F16,
