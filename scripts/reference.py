@@ -424,6 +424,141 @@ def cmd_finetune_fixtures(_args):
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+
+# Random Llama models (forward only). Odd on purpose: 9 query heads sharing 3
+# key/value heads (3 per group), an intermediate size that is no multiple of
+# anything, a rope_theta that is not 10000, an untied head. The second has 6
+# query heads over 2 key/value heads and a tied head, and its config.json is
+# rewritten to the older top-level `rope_theta` form.
+LLAMA_MODELS = {
+    "random-llama": dict(num_hidden_layers=3, num_attention_heads=9, num_key_value_heads=3, hidden_size=54,
+                         intermediate_size=71, vocab_size=83, max_position_embeddings=29, rope_theta=5000.0,
+                         rms_norm_eps=1e-6, tie_word_embeddings=False, seed=777),
+    "random-llama-tied": dict(num_hidden_layers=2, num_attention_heads=6, num_key_value_heads=2, hidden_size=60,
+                              intermediate_size=55, vocab_size=67, max_position_embeddings=23, rope_theta=321.0,
+                              rms_norm_eps=1e-5, tie_word_embeddings=True, seed=778, old_rope_form=True),
+}
+
+
+def llama_config(spec):
+    from transformers import LlamaConfig
+
+    kw = {k: v for k, v in spec.items() if k not in ("seed", "rope_theta", "old_rope_form")}
+    return LlamaConfig(**kw, hidden_act="silu", attention_bias=False, mlp_bias=False,
+                       rope_parameters={"rope_type": "default", "rope_theta": spec["rope_theta"]},
+                       bos_token_id=spec["vocab_size"] - 2, eos_token_id=spec["vocab_size"] - 1,
+                       architectures=["LlamaForCausalLM"])
+
+
+def perturbed_llama(spec):
+    """A LlamaForCausalLM with every parameter random (RMSNorm gains included),
+    scaled so attention is far from uniform and SiLU sees both signs."""
+    from transformers import LlamaForCausalLM
+
+    cfg = llama_config(spec)
+    torch.manual_seed(spec["seed"])
+    model = LlamaForCausalLM(cfg).eval()
+    g = torch.Generator().manual_seed(spec["seed"] + 1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g, dtype=torch.float32)
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.2 * noise)
+            elif "embed_tokens" in name or name == "lm_head.weight":
+                p.copy_(0.3 * noise)
+            else:  # nn.Linear weights are [out, in]
+                p.copy_(noise / (p.shape[1] ** 0.5) * 1.2)
+    tied = model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    assert tied == cfg.tie_word_embeddings, "lm_head must be tied exactly when the config says so"
+    return model
+
+
+def llama_forward_reference(model, ids):
+    """The float64 forward pass of a LlamaForCausalLM with the stages tests/llama.rs compares.
+    (transformers computes RoPE's cos/sin in float32 even in float64 mode.)"""
+    model = model.double()
+    out = {"input_ids": np.asarray(ids, dtype=np.int64)}
+    hooks = []
+    layers = model.model.layers
+    n_layer = len(layers)
+
+    def block_input(i):
+        def hook(_mod, args, kwargs):
+            x = args[0] if args else kwargs["hidden_states"]
+            out[f"resid.{i}"] = f32(x[0])
+
+        return hook
+
+    def norm_input(key):
+        def hook(_mod, args):
+            x = args[0][0]
+            out[f"{key}.ms"] = f32((x * x).mean(-1))
+            if key == "norm_f":
+                out[f"resid.{n_layer}"] = f32(x)
+
+        return hook
+
+    def output(key):
+        def hook(_mod, _args, y):
+            out[key] = f32(y[0])
+
+        return hook
+
+    def input_of(key):
+        def hook(_mod, args):
+            out[key] = f32(args[0][0])
+
+        return hook
+
+    for i, b in enumerate(layers):
+        hooks.append(b.register_forward_pre_hook(block_input(i), with_kwargs=True))
+        hooks.append(b.input_layernorm.register_forward_pre_hook(norm_input(f"norm_1.{i}")))
+        hooks.append(b.post_attention_layernorm.register_forward_pre_hook(norm_input(f"norm_2.{i}")))
+        hooks.append(b.self_attn.q_proj.register_forward_hook(output(f"q_proj.{i}")))
+        hooks.append(b.self_attn.k_proj.register_forward_hook(output(f"k_proj.{i}")))
+        hooks.append(b.self_attn.v_proj.register_forward_hook(output(f"v_proj.{i}")))
+        hooks.append(b.mlp.gate_proj.register_forward_hook(output(f"gate.{i}")))
+        hooks.append(b.mlp.up_proj.register_forward_hook(output(f"up.{i}")))
+        hooks.append(b.mlp.down_proj.register_forward_pre_hook(input_of(f"mlp_act.{i}")))
+    hooks.append(model.model.norm.register_forward_pre_hook(norm_input("norm_f")))
+    with torch.no_grad():
+        res = model(torch.tensor([ids]), output_attentions=True, use_cache=False)
+    for h in hooks:
+        h.remove()
+    out["logits"] = f32(res.logits[0])
+    assert len(res.attentions) == n_layer
+    for i, a in enumerate(res.attentions):
+        out[f"attn.{i}"] = f32(a[0])
+    return out
+
+
+def cmd_llama_fixtures(_args):
+    from transformers import LlamaForCausalLM
+
+    torch.set_num_threads(2)
+    meta = {"generator": "scripts/reference.py llama-fixtures", "torch": torch.__version__,
+            "transformers": __import__("transformers").__version__, "precision": "float64, stored f32"}
+    for name, spec in LLAMA_MODELS.items():
+        folder = FIXTURES / name
+        folder.mkdir(parents=True, exist_ok=True)
+        perturbed_llama(spec).save_pretrained(folder, safe_serialization=True)
+        (folder / "generation_config.json").unlink(missing_ok=True)
+        if spec.get("old_rope_form"):
+            # The pre-5 form many hub configs still have: top-level rope_theta, rope_scaling null.
+            cfg_path = folder / "config.json"
+            cfg = json.loads(cfg_path.read_text())
+            rp = cfg.pop("rope_parameters")
+            cfg["rope_theta"] = rp["rope_theta"]
+            cfg["rope_scaling"] = None
+            cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+        model = LlamaForCausalLM.from_pretrained(folder, attn_implementation="eager").eval()
+        got = model.model.rotary_emb.inv_freq[1].item()
+        d = spec["hidden_size"] // spec["num_attention_heads"]
+        assert abs(got - spec["rope_theta"] ** (-2 / d)) < 1e-6, "config.json's rope_theta was not read back"
+        ids = fixed_prompt(spec["vocab_size"], spec["seed"])
+        write(folder / "reference.safetensors", llama_forward_reference(model, ids), meta)
+
+
 def cmd_bench_decode(args):
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -666,6 +801,7 @@ def main():
     sub.add_parser("gguf-fixtures", help="write tests/fixtures/gguf/ with the gguf package (pip install gguf)")
     g = sub.add_parser("gguf-logits", help="transformers' logits on GGUF files gptlens wrote (pip install gguf accelerate)")
     g.add_argument("gguf", nargs="+", help="FILE.gguf written by `gptlens quantize`")
+    sub.add_parser("llama-fixtures", help="write the random Llama fixtures (tests/fixtures/random-llama*)")
     d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
     d.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
     d.add_argument("--tokens", type=int, default=64)
@@ -696,6 +832,7 @@ def main():
     if args.cmd in ("bench-decode", "eval") and not (Path(args.model) / "config.json").is_file():
         sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
     {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "gguf-fixtures": cmd_gguf_fixtures, "gguf-logits": cmd_gguf_logits,
+     "llama-fixtures": cmd_llama_fixtures,
      "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
      "eval": cmd_eval}[args.cmd](args)
 

@@ -613,6 +613,13 @@ pub fn finetune(
         ));
     }
     let gpt = Gpt::open(&opts.base)?;
+    // Training (and so fine-tuning) computes GPT-2 blocks only.
+    if gpt.config.is_llama() {
+        return Err(FinetuneError::Input(format!(
+            "{} is a Llama model; `gptlens finetune` trains GPT-2 models only (a Llama backward pass is not written yet)",
+            opts.base.display()
+        )));
+    }
     let tokenizer = Tokenizer::open(&opts.base.join("tokenizer.json"))?;
     tokenizer.check_matches(&gpt.config)?;
     let fmt = Formatter::for_model(&opts.base, tokenizer)?;

@@ -1,11 +1,10 @@
 //! What kind of transformer a model is, described by its parts rather than
-//! by name: the seam where a second family (Llama-style: RMSNorm, SwiGLU,
-//! grouped-query attention, rotary positions) can join GPT-2.
+//! by name: GPT-2 (LayerNorm, GELU, learned positions, multi-head attention)
+//! or Llama (RMSNorm, SwiGLU, rotary positions, grouped-query attention).
 //!
-//! The forward pass implements only [`Family::Gpt2`]. Front ends that label
-//! or count stages (the views, the cost ledger, the lessons) should read the
-//! [`Arch`] of a [`super::Config`] or [`super::Trace`] instead of assuming
-//! GPT-2, so that a sibling block later changes the engine, not them.
+//! The forward pass picks its block by [`Family`]. Front ends that label or
+//! count stages (the views, the cost ledger, the lessons) read the [`Arch`]
+//! of a [`super::Config`] or [`super::Trace`] instead of assuming GPT-2.
 
 use super::{Activation, Config};
 
@@ -14,6 +13,9 @@ use super::{Activation, Config};
 pub enum Family {
     /// GPT-2: pre-LayerNorm blocks, learned positions, GELU MLP.
     Gpt2,
+    /// Llama: pre-RMSNorm blocks, RoPE, SwiGLU MLP, grouped-query
+    /// attention, no biases (model_type "llama").
+    Llama,
 }
 
 /// How activations are normalised before attention, the MLP and the unembedding.
@@ -73,9 +75,20 @@ impl Arch {
 }
 
 impl Config {
-    /// The architecture this config describes (GPT-2 is the only family the
-    /// engine runs; `Config::validate` refuses the others).
+    /// The architecture this config describes (`Config::validate` refuses
+    /// model types other than gpt2 and llama).
     pub fn arch(&self) -> Arch {
+        if self.is_llama() {
+            return Arch {
+                family: Family::Llama,
+                norm: Norm::RmsNorm,
+                mlp: Mlp::SwiGlu,
+                positions: Positions::Rotary,
+                n_head: self.n_head,
+                n_kv_head: self.n_kv_head(),
+                tied_unembedding: self.tie_word_embeddings,
+            };
+        }
         Arch {
             family: Family::Gpt2,
             norm: Norm::LayerNorm,
@@ -107,6 +120,19 @@ mod tests {
         cfg.tie_word_embeddings = false;
         let a = cfg.arch();
         assert_eq!(a.mlp, Mlp::Plain(Activation::GeluErf));
+        assert!(!a.tied_unembedding);
+    }
+
+    #[test]
+    fn llama_is_rmsnorm_swiglu_rotary_grouped_query() {
+        let cfg = Config::llama(2, 9, 3, 54, 71, 83, 29, 5000.0);
+        let a = cfg.arch();
+        assert_eq!(a.family, Family::Llama);
+        assert_eq!(a.norm, Norm::RmsNorm);
+        assert!(!a.norm_has_bias());
+        assert_eq!(a.mlp, Mlp::SwiGlu);
+        assert_eq!(a.positions, Positions::Rotary);
+        assert_eq!((a.n_head, a.n_kv_head, a.heads_per_kv()), (9, 3, 3));
         assert!(!a.tied_unembedding);
     }
 

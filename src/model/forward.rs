@@ -1,4 +1,5 @@
-//! The GPT-2 forward pass, one function per stage.
+//! The GPT-2 forward pass, one function per stage (Llama's sibling block is
+//! in `llama.rs`; `Gpt::forward` picks by `Arch::family`).
 //!
 //! ```text
 //! x   = wte[tokens] + wpe[positions]                      embed
@@ -46,21 +47,22 @@ impl Interventions {
 }
 
 /// Keys and values of every position seen so far, per layer, so that a new
-/// token attends to the past without recomputing it. K and V rows are [C] wide;
-/// head h owns columns h·dₖ .. (h+1)·dₖ.
+/// token attends to the past without recomputing it. K and V rows are
+/// n_kv_head·dₖ wide (C in GPT-2; less with grouped-query attention); key/value
+/// head g owns columns g·dₖ .. (g+1)·dₖ. Llama's keys are cached after RoPE.
 #[derive(Clone, Debug)]
 pub struct KvCache {
-    k: Vec<Array2<f32>>, // [layer] → [T, C]
-    v: Vec<Array2<f32>>,
+    pub(super) k: Vec<Array2<f32>>, // [layer] → [T, kv_dim]
+    pub(super) v: Vec<Array2<f32>>,
     /// Where this sequence's pass first produced NaN or ±inf, if it did.
-    non_finite: Option<NonFinite>,
+    pub(super) non_finite: Option<NonFinite>,
 }
 
 impl KvCache {
     pub fn new(cfg: &super::Config) -> Self {
         let e = || {
             (0..cfg.n_layer)
-                .map(|_| Array2::zeros((0, cfg.n_embd)))
+                .map(|_| Array2::zeros((0, cfg.kv_dim())))
                 .collect()
         };
         KvCache {
@@ -136,6 +138,7 @@ pub fn layer_norm(
     let mut ln = LnTrace {
         mean: Vec::with_capacity(n),
         var: Vec::with_capacity(n),
+        rms: vec![],
         xhat: Array2::zeros((n, c)),
         out: Array2::zeros((n, c)),
     };
@@ -278,7 +281,7 @@ fn vec_mat(x: &[f32], w: &[f32], out: usize) -> Vec<f32> {
 }
 
 /// Dot product with eight independent accumulators, so it vectorises.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -295,23 +298,25 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Per-head attention rows, kept only when tracing.
-struct AttnRows {
-    scores: Vec<Vec<Vec<f32>>>, // [head][new query][key]
-    probs: Vec<Vec<Vec<f32>>>,
+pub(super) struct AttnRows {
+    pub(super) scores: Vec<Vec<Vec<f32>>>, // [head][new query][key]
+    pub(super) probs: Vec<Vec<Vec<f32>>>,
 }
 
-/// Causal multi-head self-attention for the new queries `q` [n, C] against all
-/// cached keys and values `k`, `v` [T, C] (the new positions already appended).
-/// For each head: softmax(q·Kᵀ/√dₖ over keys 0..=t) · V. Returns the heads'
-/// outputs concatenated, [n, C] (before W_O).
+/// Causal self-attention for the new queries `q` [n, H·dₖ] against all cached
+/// keys and values `k`, `v` [T, Hkv·dₖ] (the new positions already appended).
+/// For each query head h: softmax(q·Kᵀ/√dₖ over keys 0..=t) · V, with K and V
+/// of key/value head h / (H/Hkv): multi-head attention when Hkv = H (GPT-2),
+/// grouped-query attention when fewer. Returns the heads' outputs
+/// concatenated, [n, H·dₖ] (before W_O).
 /// `scale` multiplies q·k: 1/√dₖ in GPT-2 (see [`super::Config::attn_scale`]).
 #[allow(clippy::too_many_arguments)]
-fn causal_self_attention(
+pub(super) fn causal_self_attention(
     q: ArrayView2<f32>,
     k: ArrayView2<f32>,
     v: ArrayView2<f32>,
     start: usize,
-    n_head: usize,
+    (n_head, n_kv_head): (usize, usize),
     scale: f32,
     layer: usize,
     iv: &Interventions,
@@ -320,6 +325,7 @@ fn causal_self_attention(
     let (n, c) = q.dim();
     let total = k.nrows();
     let d = c / n_head;
+    let group = n_head / n_kv_head.max(1); // query heads per key/value head
     let scale = if iv.no_scale { 1.0 } else { scale };
     // One job per (query, head): scores, probabilities, weighted sum of V.
     let job = |(i, h): (usize, usize)| -> (Vec<f32>, Vec<f32>, Vec<f32>) {
@@ -330,9 +336,10 @@ fn causal_self_attention(
         };
         let qh = q.slice(s![i, h * d..(h + 1) * d]);
         let qh = qh.as_slice().expect("q row is contiguous");
+        let g = h / group;
         let mut scores = Vec::with_capacity(keys);
         for j in 0..keys {
-            let kh = k.slice(s![j, h * d..(h + 1) * d]);
+            let kh = k.slice(s![j, g * d..(g + 1) * d]);
             scores.push(dot(qh, kh.as_slice().expect("contiguous")) * scale);
         }
         let mut probs = scores.clone();
@@ -340,7 +347,7 @@ fn causal_self_attention(
         let mut y = vec![0.0f32; d];
         if !iv.ablate.contains(&(layer, h)) {
             for (j, &p) in probs.iter().enumerate() {
-                let vh = v.slice(s![j, h * d..(h + 1) * d]);
+                let vh = v.slice(s![j, g * d..(g + 1) * d]);
                 for (yk, vk) in y.iter_mut().zip(vh.iter()) {
                     *yk += p * vk;
                 }
@@ -373,7 +380,7 @@ fn causal_self_attention(
 }
 
 /// Logits = x · Wᵀ with W [V, C]: `wte` (tied) or `lm_head` (untied).
-fn unembed(x: ArrayView2<f32>, wte: &Tensor) -> Array2<f32> {
+pub(super) fn unembed(x: ArrayView2<f32>, wte: &Tensor) -> Array2<f32> {
     let w = wte.view2(); // [V, C]
     if x.nrows() == 1 {
         let xr = x.row(0).to_vec();
@@ -434,6 +441,9 @@ impl Gpt {
                 "without the causal mask the whole sequence must be run at once".into(),
             ));
         }
+        if self.config.is_llama() {
+            return super::llama::forward(self, tokens, cache, iv, trace, all_logits);
+        }
         let eps = cfg.layer_norm_epsilon as f32;
         let c = cfg.n_embd;
 
@@ -470,7 +480,7 @@ impl Gpt {
                 cache.k[l].view(),
                 cache.v[l].view(),
                 start,
-                cfg.n_head,
+                (cfg.n_head, cfg.n_head),
                 cfg.attn_scale(l),
                 l,
                 iv,
@@ -582,13 +592,13 @@ impl Gpt {
     }
 }
 
-fn all_finite(a: &Array2<f32>) -> bool {
+pub(super) fn all_finite(a: &Array2<f32>) -> bool {
     a.iter().all(|v| v.is_finite())
 }
 
 /// The first stage (in pass order) and the first row in it holding NaN or
 /// ±inf; row r of every stage is position `start + r`.
-fn first_non_finite(
+pub(super) fn first_non_finite(
     stages: &[(&'static str, ArrayView2<f32>)],
     layer: Option<usize>,
     start: usize,
@@ -605,9 +615,10 @@ fn first_non_finite(
     })
 }
 
-fn append_ln(dst: &mut LnTrace, src: LnTrace) {
+pub(super) fn append_ln(dst: &mut LnTrace, src: LnTrace) {
     dst.mean.extend(src.mean);
     dst.var.extend(src.var);
+    dst.rms.extend(src.rms);
     push_rows(&mut dst.xhat, src.xhat.view());
     push_rows(&mut dst.out, src.out.view());
 }

@@ -1,4 +1,4 @@
-//! The GPT-2 engine: configuration, weights, the forward pass and its trace.
+//! The engine (GPT-2 and Llama): configuration, weights, the forward pass and its trace.
 //!
 //! Nothing in here knows about terminals; the TUI and the lessons read the
 //! [`Trace`] this module records.
@@ -7,18 +7,21 @@ mod arch;
 mod config;
 mod forward;
 mod init;
+mod llama;
 mod trace;
 mod weights;
 
 pub use arch::{Arch, Family, Mlp, Norm, Positions};
-pub use config::{Activation, Config};
+pub use config::{Activation, Config, SUPPORTED};
 pub use forward::{
     GELU_CUBIC, GELU_SQRT_2_OVER_PI, Interventions, KvCache, gelu_new, layer_norm, logsumexp,
     softmax_in_place,
 };
 pub use init::random_model;
 pub use trace::{LayerTrace, LnTrace, NonFinite, Trace};
-pub use weights::{LayerWeights, Tensor, Weights, expected_tensors, write_safetensors};
+pub use weights::{
+    LayerWeights, LlamaLayerWeights, Tensor, Weights, expected_tensors, write_safetensors,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -64,7 +67,7 @@ pub enum ModelError {
     )]
     SizeMismatch { path: PathBuf, why: String },
     #[error(
-        "tensor {name} is missing from {file}; a GPT-2 checkpoint has it (with or without the `transformer.` prefix)"
+        "tensor {name} is missing from {file}; a checkpoint of this architecture has it (GPT-2: with or without the `transformer.` prefix; Llama: with or without `model.`)"
     )]
     MissingTensor { name: String, file: String },
     #[error(
@@ -75,6 +78,11 @@ pub enum ModelError {
         expected: Vec<usize>,
         found: Vec<usize>,
     },
+    /// config.json, the tokenizer and the tensors disagree on the vocabulary.
+    #[error(
+        "the vocabulary sizes disagree: {0}. config.json, the tokenizer and the weights must come from the same model"
+    )]
+    VocabMismatch(String),
     #[error("bad tokenizer: {0}")]
     Tokenizer(String),
     #[error("{0}")]
@@ -128,7 +136,7 @@ impl std::fmt::Display for LoadWarning {
     }
 }
 
-/// A GPT-2 model ready to run: its shape and its weights.
+/// A model ready to run (GPT-2 or Llama, as `config.arch()` says): its shape and its weights.
 #[derive(Clone, Debug)]
 pub struct Gpt {
     pub config: Config,

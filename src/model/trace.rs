@@ -9,17 +9,25 @@
 use ndarray::{Array2, ArrayView1, Axis};
 use serde::Serialize;
 
-/// A LayerNorm's input statistics and output, one row per position.
+/// A LayerNorm's (or RMSNorm's) input statistics and output, one row per position.
+///
+/// RMSNorm is LayerNorm without the centring and without β: for it `mean`
+/// is 0 and `var` is mean(x²), so x̂ = (x − mean)/√(var + ε) holds for both,
+/// and `rms` holds √mean(x²) (empty for LayerNorm).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct LnTrace {
-    /// μ of each position's input vector.
+    /// μ of each position's input vector (0 for RMSNorm, which does not centre).
     pub mean: Vec<f32>,
-    /// σ² (biased, as LayerNorm uses) of each position's input vector.
+    /// σ² (biased, as LayerNorm uses) of each position's input vector;
+    /// mean(x²) for RMSNorm.
     pub var: Vec<f32>,
+    /// RMSNorm only: √mean(x²) of each position's input vector.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rms: Vec<f32>,
     /// (x − μ)/√(σ² + ε), before γ and β. [T, C]
     #[serde(skip)]
     pub xhat: Array2<f32>,
-    /// γ ⊙ x̂ + β. [T, C]
+    /// γ ⊙ x̂ + β (RMSNorm: γ ⊙ x̂). [T, C]
     #[serde(skip)]
     pub out: Array2<f32>,
 }
@@ -33,12 +41,21 @@ pub struct LayerTrace {
     #[serde(skip)]
     pub attn_divisor: f32,
     /// Queries, keys, values [T, C]; head h owns columns h·dₖ .. (h+1)·dₖ.
+    /// Llama: q and k after RoPE, and k and v per *query* head (the key/value
+    /// head it shares, repeated as transformers' repeat_kv does), so head h's
+    /// columns are the ones its scores used in both families.
     #[serde(skip)]
     pub q: Array2<f32>,
     #[serde(skip)]
     pub k: Array2<f32>,
     #[serde(skip)]
     pub v: Array2<f32>,
+    /// Llama only (empty for GPT-2): q and k before RoPE rotated them, laid
+    /// out as `q` and `k`. [T, C]
+    #[serde(skip)]
+    pub q_pre_rope: Array2<f32>,
+    #[serde(skip)]
+    pub k_pre_rope: Array2<f32>,
     /// q·k/√dₖ before the mask, [head][query][key]; row t holds keys 0..=t
     /// (all keys when the causal mask is switched off).
     pub scores: Vec<Vec<Vec<f32>>>,
@@ -54,10 +71,17 @@ pub struct LayerTrace {
     #[serde(skip)]
     pub resid_mid: Array2<f32>,
     pub ln_2: LnTrace,
-    /// MLP up-projection before GELU: [T, M].
+    /// MLP up-projection before GELU: [T, M]. Llama: the gate, x·W_gateᵀ.
     #[serde(skip)]
     pub mlp_pre: Array2<f32>,
-    /// After GELU: [T, M].
+    /// Llama only (empty for GPT-2): silu(gate) [T, M] and the up
+    /// projection x·W_upᵀ [T, M], the two factors of `mlp_act`.
+    #[serde(skip)]
+    pub mlp_silu: Array2<f32>,
+    #[serde(skip)]
+    pub mlp_up: Array2<f32>,
+    /// After GELU: [T, M]. Llama: silu(gate) ⊙ up. Either way, what the
+    /// down-projection reads.
     #[serde(skip)]
     pub mlp_act: Array2<f32>,
     /// After the down-projection: [T, C].
@@ -105,7 +129,8 @@ pub struct Trace {
     pub tokens: Vec<u32>,
     /// Token embedding rows wte[token]: [T, C].
     pub tok_emb: Array2<f32>,
-    /// Position embedding rows wpe[t]: [T, C].
+    /// Position embedding rows wpe[t]: [T, C]. Zeros for Llama, whose
+    /// positions enter as RoPE rotations inside attention instead.
     pub pos_emb: Array2<f32>,
     /// Their sum, the residual stream entering layer 0: [T, C].
     pub embed: Array2<f32>,
@@ -126,6 +151,7 @@ impl LnTrace {
         LnTrace {
             mean: vec![],
             var: vec![],
+            rms: vec![],
             xhat: empty(c),
             out: empty(c),
         }
@@ -134,14 +160,17 @@ impl LnTrace {
         LnTrace {
             mean: self.mean[..n].to_vec(),
             var: self.var[..n].to_vec(),
+            rms: self.rms[..n.min(self.rms.len())].to_vec(),
             xhat: rows(&self.xhat, n),
             out: rows(&self.out, n),
         }
     }
 }
 
+/// The first `n` rows (all of them when there are fewer: the family-only
+/// fields are empty in the other family).
 fn rows(a: &Array2<f32>, n: usize) -> Array2<f32> {
-    a.slice(ndarray::s![..n, ..]).to_owned()
+    a.slice(ndarray::s![..n.min(a.nrows()), ..]).to_owned()
 }
 
 /// Appends the rows of `src` to `dst`.
@@ -171,6 +200,8 @@ impl Trace {
                     q: empty(c),
                     k: empty(c),
                     v: empty(c),
+                    q_pre_rope: empty(c),
+                    k_pre_rope: empty(c),
                     scores: vec![vec![]; h],
                     probs: vec![vec![]; h],
                     heads: empty(c),
@@ -178,6 +209,8 @@ impl Trace {
                     resid_mid: empty(c),
                     ln_2: LnTrace::new(c),
                     mlp_pre: empty(m),
+                    mlp_silu: empty(m),
+                    mlp_up: empty(m),
                     mlp_act: empty(m),
                     mlp_out: empty(c),
                     resid_post: empty(c),
@@ -219,6 +252,8 @@ impl Trace {
                     q: rows(&l.q, n),
                     k: rows(&l.k, n),
                     v: rows(&l.v, n),
+                    q_pre_rope: rows(&l.q_pre_rope, n),
+                    k_pre_rope: rows(&l.k_pre_rope, n),
                     scores: tri(&l.scores),
                     probs: tri(&l.probs),
                     heads: rows(&l.heads, n),
@@ -226,6 +261,8 @@ impl Trace {
                     resid_mid: rows(&l.resid_mid, n),
                     ln_2: l.ln_2.prefix(n),
                     mlp_pre: rows(&l.mlp_pre, n),
+                    mlp_silu: rows(&l.mlp_silu, n),
+                    mlp_up: rows(&l.mlp_up, n),
                     mlp_act: rows(&l.mlp_act, n),
                     mlp_out: rows(&l.mlp_out, n),
                     resid_post: rows(&l.resid_post, n),

@@ -2,7 +2,9 @@
 //! and written back in the same Hugging Face layout.
 //!
 //! Invariant: every tensor is f32, row-major, with GPT-2's Conv1D layout
-//! (`[in, out]`) for the four per-layer matrices. Files with f16/bf16 tensors are
+//! (`[in, out]`) for GPT-2's four per-layer matrices; Llama's seven keep
+//! `nn.Linear`'s `[out, in]` (as the file and GGUF store them, so they stay
+//! mapped), and the pass computes x·Wᵀ for them. Files with f16/bf16 tensors are
 //! converted to owned f32 on load; f32 tensors stay in the mapping, so thirty
 //! gptlens processes on one server share one copy of the weights.
 
@@ -113,13 +115,35 @@ pub struct LayerWeights {
     pub mlp_proj_b: Tensor,  // [C]
 }
 
+/// The weights of one Llama block. Matrices are `nn.Linear`'s [out, in];
+/// d = dₖ, Hq query heads, Hkv key/value heads, M the SwiGLU width.
+#[derive(Clone, Debug)]
+pub struct LlamaLayerWeights {
+    pub attn_norm: Tensor, // [C]        input_layernorm γ
+    pub wq: Tensor,        // [Hq·d, C]  q_proj
+    pub wk: Tensor,        // [Hkv·d, C] k_proj
+    pub wv: Tensor,        // [Hkv·d, C] v_proj
+    pub wo: Tensor,        // [C, Hq·d]  o_proj (W_O)
+    pub mlp_norm: Tensor,  // [C]        post_attention_layernorm γ
+    pub w_gate: Tensor,    // [M, C]     gate_proj
+    pub w_up: Tensor,      // [M, C]     up_proj
+    pub w_down: Tensor,    // [C, M]     down_proj
+}
+
 /// All weights of a GPT-2 model. The unembedding is tied to `wte` unless the
 /// config says `tie_word_embeddings: false`; then `lm_head` holds its own.
 #[derive(Clone, Debug)]
+///
+/// A Llama model has its blocks in `llama_layers` and none in `layers`;
+/// `wte` is `embed_tokens`, `wpe` is empty ([0, C]: no position table),
+/// `ln_f_g` is the final RMSNorm's γ and `ln_f_b` zeros (it has no β).
 pub struct Weights {
     pub wte: Tensor, // [V, C]
     pub wpe: Tensor, // [P, C]
+    /// GPT-2 blocks (empty for Llama).
     pub layers: Vec<LayerWeights>,
+    /// Llama blocks (empty for GPT-2).
+    pub llama_layers: Vec<LlamaLayerWeights>,
     pub ln_f_g: Tensor, // [C]
     pub ln_f_b: Tensor, // [C]
     /// The untied unembedding [V, C], or None when it is `wte`.
@@ -129,8 +153,12 @@ pub struct Weights {
     pub warnings: Vec<LoadWarning>,
 }
 
-/// The GPT-2 name (without `transformer.`) and expected shape of every tensor.
+/// The GPT-2 name (without `transformer.`) and expected shape of every tensor;
+/// for Llama, its Hugging Face names without `model.`.
 pub fn expected_tensors(cfg: &Config) -> Vec<(String, Vec<usize>)> {
+    if cfg.is_llama() {
+        return llama_tensors(cfg);
+    }
     let (c, m) = (cfg.n_embd, cfg.mlp_dim());
     let mut v = vec![
         ("wte.weight".to_string(), vec![cfg.vocab_size, c]),
@@ -155,6 +183,31 @@ pub fn expected_tensors(cfg: &Config) -> Vec<(String, Vec<usize>)> {
     }
     v.push(("ln_f.weight".to_string(), vec![c]));
     v.push(("ln_f.bias".to_string(), vec![c]));
+    if !cfg.tie_word_embeddings {
+        v.push(("lm_head.weight".to_string(), vec![cfg.vocab_size, c]));
+    }
+    v
+}
+
+/// Llama's tensors in `LlamaForCausalLM` order (names without `model.`).
+fn llama_tensors(cfg: &Config) -> Vec<(String, Vec<usize>)> {
+    let (c, m, kv) = (cfg.n_embd, cfg.mlp_dim(), cfg.kv_dim());
+    let mut v = vec![("embed_tokens.weight".to_string(), vec![cfg.vocab_size, c])];
+    for i in 0..cfg.n_layer {
+        let p = |s: &str| format!("layers.{i}.{s}");
+        v.extend([
+            (p("input_layernorm.weight"), vec![c]),
+            (p("self_attn.q_proj.weight"), vec![c, c]),
+            (p("self_attn.k_proj.weight"), vec![kv, c]),
+            (p("self_attn.v_proj.weight"), vec![kv, c]),
+            (p("self_attn.o_proj.weight"), vec![c, c]),
+            (p("post_attention_layernorm.weight"), vec![c]),
+            (p("mlp.gate_proj.weight"), vec![m, c]),
+            (p("mlp.up_proj.weight"), vec![m, c]),
+            (p("mlp.down_proj.weight"), vec![c, m]),
+        ]);
+    }
+    v.push(("norm.weight".to_string(), vec![c]));
     if !cfg.tie_word_embeddings {
         v.push(("lm_head.weight".to_string(), vec![cfg.vocab_size, c]));
     }
@@ -196,32 +249,44 @@ fn size_disagreement(
     };
     let totals = format!("config.json describes {need} but the file holds {file_values} numbers");
     let dim = |name: &str, i: usize| shapes.get(name).and_then(|s| s.get(i).copied());
+    let llama = cfg.is_llama();
+    // GPT-2's and Llama's names for the embedding, the MLP's up matrix (and
+    // which axis is its width) and the block prefix.
+    let (emb, up, up_axis, block) = if llama {
+        (
+            "embed_tokens.weight",
+            "layers.0.mlp.up_proj.weight",
+            0,
+            "layers.",
+        )
+    } else {
+        ("wte.weight", "h.0.mlp.c_fc.weight", 1, "h.")
+    };
     let mut field = None;
-    if let Some(v) = dim("wte.weight", 0).filter(|&v| v != cfg.vocab_size) {
+    if let Some(v) = dim(emb, 0).filter(|&v| v != cfg.vocab_size) {
         field = Some(format!(
-            "vocab_size is {} but wte.weight has {v} rows",
+            "vocab_size is {} but {emb} has {v} rows",
             cfg.vocab_size
         ));
-    } else if let Some(c) = dim("wte.weight", 1).filter(|&c| c != cfg.n_embd) {
-        field = Some(format!(
-            "n_embd is {} but wte.weight is {c} wide",
-            cfg.n_embd
-        ));
-    } else if let Some(p) = dim("wpe.weight", 0).filter(|&p| p != cfg.n_positions) {
+    } else if let Some(c) = dim(emb, 1).filter(|&c| c != cfg.n_embd) {
+        field = Some(format!("n_embd is {} but {emb} is {c} wide", cfg.n_embd));
+    } else if let Some(p) = dim("wpe.weight", 0).filter(|&p| !llama && p != cfg.n_positions) {
         field = Some(format!(
             "n_positions is {} but wpe.weight has {p} rows",
             cfg.n_positions
         ));
-    } else if let Some(m) = dim("h.0.mlp.c_fc.weight", 1).filter(|&m| m != cfg.mlp_dim()) {
-        field = Some(format!(
-            "n_inner is {} but h.0.mlp.c_fc.weight is {m} wide",
-            cfg.mlp_dim()
-        ));
+    } else if let Some(m) = dim(up, up_axis).filter(|&m| m != cfg.mlp_dim()) {
+        let name = if llama {
+            "intermediate_size"
+        } else {
+            "n_inner"
+        };
+        field = Some(format!("{name} is {} but {up} is {m} wide", cfg.mlp_dim()));
     } else {
         let blocks = shapes
             .keys()
             .filter_map(|n| {
-                n.strip_prefix("h.")?
+                n.strip_prefix(block)?
                     .split('.')
                     .next()?
                     .parse::<usize>()
@@ -231,7 +296,7 @@ fn size_disagreement(
             .map_or(0, |i| i + 1);
         if blocks != cfg.n_layer {
             field = Some(format!(
-                "n_layer is {} but the file has {blocks} blocks (h.0 … h.{})",
+                "n_layer is {} but the file has {blocks} blocks ({block}0 … {block}{})",
                 cfg.n_layer,
                 blocks.saturating_sub(1)
             ));
@@ -254,6 +319,9 @@ impl Weights {
         mut named: BTreeMap<String, Tensor>,
         source: &str,
     ) -> Result<Self, ModelError> {
+        if cfg.is_llama() {
+            return Self::from_named_llama(cfg, named, source);
+        }
         let (c, m, v) = (cfg.n_embd, cfg.mlp_dim(), cfg.vocab_size);
         let named = &mut named;
         let wte = take(named, "wte.weight".into(), &[v, c], source)?;
@@ -300,6 +368,7 @@ impl Weights {
             wte,
             wpe,
             layers,
+            llama_layers: vec![],
             ln_f_g,
             ln_f_b,
             lm_head,
@@ -307,13 +376,107 @@ impl Weights {
         })
     }
 
+    /// [`Weights::from_named`] for Llama names (no `model.` prefix).
+    fn from_named_llama(
+        cfg: &Config,
+        mut named: BTreeMap<String, Tensor>,
+        source: &str,
+    ) -> Result<Self, ModelError> {
+        let (c, m, v, kv) = (cfg.n_embd, cfg.mlp_dim(), cfg.vocab_size, cfg.kv_dim());
+        let named = &mut named;
+        // The vocabulary is named plainly: it is the size most often mixed up
+        // (a tokenizer's or a padded vocabulary instead of the model's).
+        for name in ["embed_tokens.weight", "lm_head.weight"] {
+            if let Some(t) = named.get(name)
+                && t.shape.len() == 2
+                && t.shape[0] != v
+            {
+                return Err(ModelError::VocabMismatch(format!(
+                    "config.json's vocab_size is {v} but {name} in {source} has {} rows",
+                    t.shape[0]
+                )));
+            }
+        }
+        let wte = take(named, "embed_tokens.weight".into(), &[v, c], source)?;
+        let mut llama_layers = Vec::new();
+        for i in 0..cfg.n_layer {
+            let mut t =
+                |s: &str, shape: &[usize]| take(named, format!("layers.{i}.{s}"), shape, source);
+            llama_layers.push(LlamaLayerWeights {
+                attn_norm: t("input_layernorm.weight", &[c])?,
+                wq: t("self_attn.q_proj.weight", &[c, c])?,
+                wk: t("self_attn.k_proj.weight", &[kv, c])?,
+                wv: t("self_attn.v_proj.weight", &[kv, c])?,
+                wo: t("self_attn.o_proj.weight", &[c, c])?,
+                mlp_norm: t("post_attention_layernorm.weight", &[c])?,
+                w_gate: t("mlp.gate_proj.weight", &[m, c])?,
+                w_up: t("mlp.up_proj.weight", &[m, c])?,
+                w_down: t("mlp.down_proj.weight", &[c, m])?,
+            });
+        }
+        let ln_f_g = take(named, "norm.weight".into(), &[c], source)?;
+        let mut warnings = vec![];
+        let lm_head = if cfg.tie_word_embeddings {
+            if let Some(h) = named.remove("lm_head.weight")
+                && h.data() != wte.data()
+            {
+                warnings.push(LoadWarning::IgnoredHead);
+            }
+            None
+        } else {
+            Some(take(named, "lm_head.weight".into(), &[v, c], source)?)
+        };
+        if !named.is_empty() {
+            warnings.push(LoadWarning::UnexpectedTensors {
+                names: named.keys().cloned().collect(),
+            });
+        }
+        Ok(Weights {
+            wte,
+            wpe: Tensor::from_vec(vec![0, c], vec![]),
+            layers: vec![],
+            llama_layers,
+            ln_f_g,
+            ln_f_b: Tensor::from_vec(vec![c], vec![0.0; c]),
+            lm_head,
+            warnings,
+        })
+    }
+
+    /// Whether these are a Llama model's weights.
+    pub fn is_llama(&self) -> bool {
+        !self.llama_layers.is_empty()
+    }
+
     /// The unembedding [V, C]: `lm_head` when untied, else `wte`.
     pub fn unembedding(&self) -> &Tensor {
         self.lm_head.as_ref().unwrap_or(&self.wte)
     }
 
-    /// Every tensor with its GPT-2 name, in file order.
+    /// Every tensor with its GPT-2 name (Llama: its name without `model.`), in file order.
     pub fn named(&self) -> Vec<(String, &Tensor)> {
+        if self.is_llama() {
+            let mut v = vec![("embed_tokens.weight".to_string(), &self.wte)];
+            for (i, l) in self.llama_layers.iter().enumerate() {
+                let p = |s: &str| format!("layers.{i}.{s}");
+                v.extend([
+                    (p("input_layernorm.weight"), &l.attn_norm),
+                    (p("self_attn.q_proj.weight"), &l.wq),
+                    (p("self_attn.k_proj.weight"), &l.wk),
+                    (p("self_attn.v_proj.weight"), &l.wv),
+                    (p("self_attn.o_proj.weight"), &l.wo),
+                    (p("post_attention_layernorm.weight"), &l.mlp_norm),
+                    (p("mlp.gate_proj.weight"), &l.w_gate),
+                    (p("mlp.up_proj.weight"), &l.w_up),
+                    (p("mlp.down_proj.weight"), &l.w_down),
+                ]);
+            }
+            v.push(("norm.weight".to_string(), &self.ln_f_g));
+            if let Some(h) = &self.lm_head {
+                v.push(("lm_head.weight".to_string(), h));
+            }
+            return v;
+        }
         let mut v = vec![
             ("wte.weight".to_string(), &self.wte),
             ("wpe.weight".to_string(), &self.wpe),
@@ -381,11 +544,19 @@ impl Weights {
         let st = SafeTensors::deserialize(&map[..]).map_err(|e| corrupt(e.to_string()))?;
         let mut shapes = BTreeMap::new();
         let mut file_values = 0u64;
+        // GPT-2's tensors may carry `transformer.`, Llama's carry `model.`.
+        let prefix = if cfg.is_llama() {
+            "model."
+        } else {
+            "transformer."
+        };
         for (name, view) in st.iter() {
-            let short = name.strip_prefix("transformer.").unwrap_or(name);
-            // The causal-mask buffers older checkpoints carry are not parameters.
+            let short = name.strip_prefix(prefix).unwrap_or(name);
+            // The causal-mask buffers older checkpoints carry are not
+            // parameters, nor are older Llama checkpoints' RoPE frequencies.
             if short.ends_with("attn.bias") && view.shape().len() == 4
                 || short.ends_with("attn.masked_bias")
+                || short.ends_with("rotary_emb.inv_freq")
             {
                 continue;
             }
@@ -409,10 +580,7 @@ impl Weights {
         let base = map.as_ptr() as usize;
         let mut named = BTreeMap::new();
         for (name, view) in st.iter() {
-            let short = name
-                .strip_prefix("transformer.")
-                .unwrap_or(name)
-                .to_string();
+            let short = name.strip_prefix(prefix).unwrap_or(name).to_string();
             let name = name.to_string();
             if !shapes.contains_key(&short) {
                 continue;
@@ -469,10 +637,19 @@ impl Weights {
     /// Writes the weights as `model.safetensors` with GPT-2's tensor names
     /// (no prefix; the head only when untied), as `transformers` saves them.
     pub fn save_safetensors(&self, path: &Path) -> Result<(), ModelError> {
+        let llama = self.is_llama();
         let tensors: Vec<(String, &[usize], &[f32])> = self
             .named()
             .into_iter()
-            .map(|(n, t)| (n, t.shape.as_slice(), t.data()))
+            .map(|(n, t)| {
+                // LlamaForCausalLM's names: everything but the head under `model.`.
+                let n = if llama && n != "lm_head.weight" {
+                    format!("model.{n}")
+                } else {
+                    n
+                };
+                (n, t.shape.as_slice(), t.data())
+            })
             .collect();
         write_safetensors(path, &tensors, &[("format", "pt")])
     }

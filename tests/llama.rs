@@ -1,0 +1,433 @@
+//! The Llama block against transformers' `LlamaForCausalLM` (fixtures written
+//! by `scripts/reference.py llama-fixtures`: float64 forward passes of seeded
+//! random models of odd sizes), and the Llama folder's bad inputs.
+//!
+//! `cargo test --release --test llama -- --nocapture` prints the measured errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gptlens::model::{
+    Config, Family, Gpt, Interventions, KvCache, ModelError, Norm, Positions, random_model,
+};
+use gptlens::tokenizer::Tokenizer;
+use ndarray::{ArrayView2, s};
+use safetensors::{Dtype, SafeTensors};
+
+fn fixture_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+struct RefTensor {
+    shape: Vec<usize>,
+    f: Vec<f32>,
+    ids: Vec<i64>,
+}
+
+fn read_fixture(path: &Path) -> BTreeMap<String, RefTensor> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e} (scripts/reference.py llama-fixtures writes it)",
+            path.display()
+        )
+    });
+    let st = SafeTensors::deserialize(&bytes).expect("safetensors");
+    st.tensors()
+        .into_iter()
+        .map(|(name, v)| {
+            let (f, ids) = match v.dtype() {
+                Dtype::F32 => (
+                    v.data()
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect(),
+                    vec![],
+                ),
+                Dtype::I64 => (
+                    vec![],
+                    v.data()
+                        .chunks_exact(8)
+                        .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+                        .collect(),
+                ),
+                d => panic!("{name}: unexpected dtype {d:?}"),
+            };
+            let shape = v.shape().to_vec();
+            (name, RefTensor { shape, f, ids })
+        })
+        .collect()
+}
+
+fn get<'a>(fx: &'a BTreeMap<String, RefTensor>, name: &str) -> &'a RefTensor {
+    fx.get(name)
+        .unwrap_or_else(|| panic!("fixture has no tensor {name}"))
+}
+
+/// Largest |a − b| relative to the reference's largest |value| (at least 1).
+fn rel_err(ours: ArrayView2<f32>, r: &RefTensor, what: &str) -> f32 {
+    assert_eq!(vec![ours.nrows(), ours.ncols()], r.shape, "{what}: shape");
+    let scale = r.f.iter().map(|v| v.abs()).fold(1.0, f32::max);
+    ours.iter()
+        .zip(&r.f)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+        / scale
+}
+
+/// Errors per stage (each the max over layers and positions, relative to
+/// the tensor's scale except the attention probabilities, which are absolute).
+#[derive(Debug, Default)]
+struct Errors {
+    logits: f32,
+    resid: f32,
+    norm_ms: f32,
+    attn: f32,
+    qkv: f32,
+    mlp: f32,
+}
+
+fn compare(name: &str) -> Errors {
+    let dir = fixture_dir(name);
+    let gpt = Gpt::open(&dir).expect("fixture model opens");
+    let fx = read_fixture(&dir.join("reference.safetensors"));
+    let cfg = &gpt.config;
+    let ids: Vec<u32> = get(&fx, "input_ids")
+        .ids
+        .iter()
+        .map(|&i| i as u32)
+        .collect();
+    let t = ids.len();
+    let tr = gpt.trace(&ids, &Interventions::default()).expect("runs");
+    let mut e = Errors {
+        logits: rel_err(tr.logits.view(), get(&fx, "logits"), "logits"),
+        ..Default::default()
+    };
+    for i in 0..=cfg.n_layer {
+        let r = get(&fx, &format!("resid.{i}"));
+        e.resid = e
+            .resid
+            .max(rel_err(tr.resid_in(i).view(), r, &format!("resid.{i}")));
+    }
+    let mut ms = |ours: &[f32], key: &str| {
+        let r = get(&fx, &format!("{key}.ms"));
+        let v = ndarray::ArrayView2::from_shape((1, ours.len()), ours).unwrap();
+        let r2 = RefTensor {
+            shape: vec![1, r.f.len()],
+            f: r.f.clone(),
+            ids: vec![],
+        };
+        e.norm_ms = e.norm_ms.max(rel_err(v, &r2, key));
+    };
+    for (i, l) in tr.layers.iter().enumerate() {
+        ms(&l.ln_1.var, &format!("norm_1.{i}"));
+        ms(&l.ln_2.var, &format!("norm_2.{i}"));
+        // RMS is √mean(x²) and mean is 0: RMSNorm does not centre.
+        assert!(l.ln_1.mean.iter().all(|&m| m == 0.0));
+        for (r, v) in l.ln_1.rms.iter().zip(&l.ln_1.var) {
+            assert!((r * r - v).abs() <= 1e-5 * v.max(1.0));
+        }
+    }
+    ms(&tr.ln_f.var, "norm_f");
+    let d = cfg.head_dim();
+    let group = cfg.n_head / cfg.n_kv_head();
+    for (i, l) in tr.layers.iter().enumerate() {
+        let a = get(&fx, &format!("attn.{i}"));
+        assert_eq!(a.shape, vec![cfg.n_head, t, t], "attn.{i}: shape");
+        for (h, rows) in l.probs.iter().enumerate() {
+            for (q, row) in rows.iter().enumerate() {
+                assert_eq!(row.len(), q + 1, "row {q} holds keys 0..={q}");
+                for (k, &p) in a.f[(h * t + q) * t..(h * t + q + 1) * t].iter().enumerate() {
+                    let ours = row.get(k).copied().unwrap_or(0.0);
+                    e.attn = e.attn.max((ours - p).abs());
+                }
+            }
+        }
+        // q before RoPE is q_proj's output; k and v are laid out per query
+        // head: the reference's key/value head g is our head g·group.
+        e.qkv = e.qkv.max(rel_err(
+            l.q_pre_rope.view(),
+            get(&fx, &format!("q_proj.{i}")),
+            "q_proj",
+        ));
+        for (ours, key) in [(&l.k_pre_rope, "k_proj"), (&l.v, "v_proj")] {
+            let r = get(&fx, &format!("{key}.{i}"));
+            let mut kv = ndarray::Array2::zeros((t, cfg.kv_dim()));
+            for g in 0..cfg.n_kv_head() {
+                let h = g * group;
+                kv.slice_mut(s![.., g * d..(g + 1) * d])
+                    .assign(&ours.slice(s![.., h * d..(h + 1) * d]));
+            }
+            e.qkv = e.qkv.max(rel_err(kv.view(), r, key));
+        }
+        for (ours, key) in [
+            (&l.mlp_pre, "gate"),
+            (&l.mlp_up, "up"),
+            (&l.mlp_act, "mlp_act"),
+        ] {
+            e.mlp = e
+                .mlp
+                .max(rel_err(ours.view(), get(&fx, &format!("{key}.{i}")), key));
+        }
+        // The SiLU factor times the up projection is what down_proj reads.
+        let prod = &l.mlp_silu * &l.mlp_up;
+        assert!(
+            prod.iter()
+                .zip(&l.mlp_act)
+                .all(|(a, b)| (a - b).abs() <= 1e-6 * b.abs().max(1.0))
+        );
+    }
+    println!(
+        "{name}: relative max |Δ| logits {:.2e}, residual streams {:.2e}, RMSNorm mean(x²) {:.2e}, \
+         q/k/v before RoPE {:.2e}, gate/up/SwiGLU {:.2e}; attention probs {:.2e} absolute",
+        e.logits, e.resid, e.norm_ms, e.qkv, e.mlp, e.attn
+    );
+    e
+}
+
+/// The reference is float64 of the same f32 weights: these bound the f32
+/// rounding of the engine (measured errors are 10–100× smaller).
+fn assert_within(e: &Errors, name: &str) {
+    assert!(e.logits <= 1e-5, "{name}: logits off by {}", e.logits);
+    assert!(
+        e.resid <= 1e-5,
+        "{name}: residual stream off by {}",
+        e.resid
+    );
+    assert!(e.norm_ms <= 1e-5, "{name}: RMSNorm off by {}", e.norm_ms);
+    assert!(e.attn <= 1e-5, "{name}: attention off by {}", e.attn);
+    assert!(e.qkv <= 1e-5, "{name}: q/k/v off by {}", e.qkv);
+    assert!(e.mlp <= 1e-5, "{name}: MLP off by {}", e.mlp);
+}
+
+/// 3 layers, 9 query heads over 3 key/value heads, width 54, SwiGLU width 71,
+/// rope_theta 5000 in transformers 5's rope_parameters, untied head.
+#[test]
+fn matches_transformers_on_random_gqa_llama_with_untied_head() {
+    let gpt = Gpt::open(&fixture_dir("random-llama")).unwrap();
+    let a = gpt.config.arch();
+    assert_eq!(a.family, Family::Llama);
+    assert_eq!((a.n_head, a.n_kv_head), (9, 3));
+    assert!(!a.tied_unembedding && gpt.weights.lm_head.is_some());
+    assert_eq!(gpt.config.rope_theta, Some(5000.0));
+    let e = compare("random-llama");
+    assert_within(&e, "random-llama");
+}
+
+/// 2 layers, 6 query heads over 2 key/value heads, tied head, and the older
+/// config form: top-level rope_theta 321 with rope_scaling null.
+#[test]
+fn matches_transformers_on_tied_llama_with_top_level_rope_theta() {
+    let gpt = Gpt::open(&fixture_dir("random-llama-tied")).unwrap();
+    assert_eq!(gpt.config.rope_theta, Some(321.0));
+    assert!(gpt.weights.lm_head.is_none());
+    assert_eq!(gpt.config.arch().norm, Norm::RmsNorm);
+    assert_eq!(gpt.config.arch().positions, Positions::Rotary);
+    let e = compare("random-llama-tied");
+    assert_within(&e, "random-llama-tied");
+}
+
+/// Each piece is needed: a wrong rotary base, a tied head read as untied or
+/// plain multi-head attention would all be caught by the fixture.
+#[test]
+fn the_fixture_catches_a_wrong_rope_base() {
+    let dir = fixture_dir("random-llama");
+    let mut gpt = Gpt::open(&dir).unwrap();
+    gpt.config.rope_theta = Some(10000.0);
+    let fx = read_fixture(&dir.join("reference.safetensors"));
+    let ids: Vec<u32> = get(&fx, "input_ids")
+        .ids
+        .iter()
+        .map(|&i| i as u32)
+        .collect();
+    let tr = gpt.trace(&ids, &Interventions::default()).unwrap();
+    let err = rel_err(tr.logits.view(), get(&fx, "logits"), "logits");
+    println!("rope_theta 10000 instead of 5000: relative logit error {err:.2e}");
+    assert!(
+        err > 1e-3,
+        "θ = 10000 instead of 5000 changed logits by only {err}"
+    );
+}
+
+#[test]
+fn cached_decoding_of_the_fixture_equals_the_full_pass() {
+    let gpt = Gpt::open(&fixture_dir("random-llama")).unwrap();
+    let ids = [5u32, 17, 82, 0, 40, 40, 3, 66, 12];
+    let full = gpt.trace(&ids, &Interventions::default()).unwrap();
+    let mut cache = KvCache::new(&gpt.config);
+    // A prompt of four, then one token at a time.
+    let mut logits = gpt
+        .forward(
+            &ids[..4],
+            &mut cache,
+            &Interventions::default(),
+            None,
+            false,
+        )
+        .unwrap();
+    for &t in &ids[4..] {
+        logits = gpt
+            .forward(&[t], &mut cache, &Interventions::default(), None, false)
+            .unwrap();
+    }
+    let err = logits
+        .row(0)
+        .iter()
+        .zip(full.last_logits())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(err < 1e-5, "{err}");
+    assert_eq!(
+        cache.bytes(),
+        3 * 2 * ids.len() * 18 * 4,
+        "GQA: 3 of 9 heads cached"
+    );
+}
+
+#[test]
+fn a_saved_random_llama_reopens_with_llama_names_and_the_same_logits() {
+    let cfg = Config::llama(2, 5, 1, 20, 33, 45, 12, 777.0);
+    let gpt = random_model(&cfg, 4, true);
+    let dir = tempfile::tempdir().unwrap();
+    gpt.save(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
+    assert!(text.contains("\"num_key_value_heads\": 1"), "{text}");
+    let bytes = std::fs::read(dir.path().join("model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let names: Vec<String> = st.names().into_iter().map(String::from).collect();
+    assert!(names.contains(&"model.layers.1.mlp.gate_proj.weight".to_string()));
+    assert!(names.contains(&"lm_head.weight".to_string()));
+    let back = Gpt::open(dir.path()).unwrap();
+    assert_eq!(back.config, cfg);
+    let ids = [1u32, 44, 2, 9];
+    assert_eq!(
+        back.last_logits(&ids).unwrap(),
+        gpt.last_logits(&ids).unwrap()
+    );
+}
+
+/// A copy of a fixture folder with config.json edited.
+fn edited_fixture(edit: impl Fn(&mut serde_json::Value)) -> tempfile::TempDir {
+    let src = fixture_dir("random-llama");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        src.join("model.safetensors"),
+        dir.path().join("model.safetensors"),
+    )
+    .unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    edit(&mut cfg);
+    std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
+    dir
+}
+
+fn open_err(dir: &Path) -> String {
+    match Gpt::open(dir) {
+        Ok(_) => panic!("{} opened", dir.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn vocabulary_disagreeing_between_config_and_tensors_is_named() {
+    // Smaller in config.json than in the file: the embedding's rows are named.
+    let dir = edited_fixture(|c| c["vocab_size"] = 80.into());
+    let e = open_err(dir.path());
+    assert!(
+        e.contains("vocabulary sizes disagree")
+            && e.contains("vocab_size is 80 but embed_tokens.weight")
+            && e.contains("has 83 rows"),
+        "{e}"
+    );
+    // Larger: refused before anything is allocated, with the same two numbers.
+    let dir = edited_fixture(|c| c["vocab_size"] = 500.into());
+    let e = open_err(dir.path());
+    assert!(
+        e.contains("vocab_size is 500 but embed_tokens.weight has 83 rows"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vocabulary_disagreeing_between_tokenizer_and_config_is_named() {
+    let gpt = Gpt::open(&fixture_dir("random-llama")).unwrap();
+    // A byte-level tokenizer with 257 ids for a model of 83.
+    let tok = Tokenizer::from_json(&gptlens::tokenizer::bytes_tokenizer_json()).unwrap();
+    let e = tok.check_matches(&gpt.config).unwrap_err().to_string();
+    assert!(
+        e.contains("ids up to 256") && e.contains("vocab_size is 83"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unsupported_architecture_is_named_with_the_supported_ones() {
+    let dir = edited_fixture(|c| {
+        c["model_type"] = "mistral".into();
+        c["architectures"] = serde_json::json!(["MistralForCausalLM"]);
+    });
+    let e = open_err(dir.path());
+    assert!(e.contains("\"mistral\" (MistralForCausalLM)"), "{e}");
+    assert!(
+        e.contains("gpt2 (GPT2LMHeadModel) and llama (LlamaForCausalLM"),
+        "{e}"
+    );
+    let dir = edited_fixture(|c| {
+        c["rope_parameters"] =
+            serde_json::json!({"rope_type": "yarn", "rope_theta": 5000.0, "factor": 4.0});
+    });
+    let e = open_err(dir.path());
+    assert!(e.contains("rope_type \"yarn\" is not supported"), "{e}");
+}
+
+#[test]
+fn a_missing_llama_tensor_names_it() {
+    let cfg = Config::llama(1, 2, 1, 8, 10, 12, 8, 100.0);
+    let gpt = random_model(&cfg, 1, false);
+    let dir = tempfile::tempdir().unwrap();
+    gpt.save(dir.path()).unwrap();
+    // Drop one tensor by rewriting the file without it.
+    let keep: Vec<(String, Vec<usize>, Vec<f32>)> = gpt
+        .weights
+        .named()
+        .into_iter()
+        .filter(|(n, _)| n != "layers.0.mlp.up_proj.weight")
+        .map(|(n, t)| (format!("model.{n}"), t.shape.clone(), t.data().to_vec()))
+        .collect();
+    let refs: Vec<(String, &[usize], &[f32])> = keep
+        .iter()
+        .map(|(n, s, d)| (n.clone(), s.as_slice(), d.as_slice()))
+        .collect();
+    gptlens::model::write_safetensors(&dir.path().join("model.safetensors"), &refs, &[]).unwrap();
+    match Gpt::open(dir.path()) {
+        Err(e @ ModelError::SizeMismatch { .. }) | Err(e @ ModelError::MissingTensor { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains("up_proj") || m.contains("parameters"), "{m}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn finetune_refuses_a_llama_model_instead_of_training_it_as_gpt2() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("pairs.jsonl");
+    std::fs::write(&data, "{\"prompt\": \"a\", \"response\": \"b\"}\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gptlens"))
+        .args(["finetune", "--model"])
+        .arg(fixture_dir("random-llama"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("is a Llama model") && !err.contains("panicked"),
+        "{err}"
+    );
+}
