@@ -82,6 +82,36 @@ fn compact_f64(v: f64) -> String {
     }
 }
 
+/// `x` with `digits` significant digits in plain decimals (e-notation below
+/// 10⁻⁴ and from 10⁶): for the operands of a formula a reader redoes, which
+/// need more digits than its result so that rounding them does not move the
+/// result's last digit (σ² = 0.006750, not 0.007).
+pub fn sig_digits(x: f64, digits: usize) -> String {
+    let digits = digits.max(1);
+    if x == 0.0 {
+        return "0".into();
+    }
+    if !x.is_finite() {
+        return compact_f64(x);
+    }
+    let a = x.abs();
+    if !(1e-4..1e6).contains(&a) {
+        return format!("{:.*e}", digits - 1, x);
+    }
+    let magnitude = a.log10().floor() as i32;
+    let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
+    let s = format!("{x:.decimals$}");
+    // Rounding can carry into a new digit (9.99996 → "10.0000"): one decimal less.
+    let carried = s
+        .parse::<f64>()
+        .is_ok_and(|r| r.abs() >= 10f64.powi(magnitude + 1));
+    if decimals > 0 && carried {
+        format!("{x:.*}", decimals - 1)
+    } else {
+        s
+    }
+}
+
 /// A whole number with thousands separators.
 pub fn count(n: f64) -> String {
     let s = format!("{:.0}", n.abs());
@@ -206,6 +236,12 @@ mod tests {
         assert_eq!(compact(f32::NAN), "masked");
         assert_eq!(compact(f32::NEG_INFINITY), "−∞");
         assert_eq!(number(2.5, Precision::Compact), compact(2.5));
+        assert_eq!(sig_digits(0.00675012, 4), "0.006750");
+        assert_eq!(sig_digits(-0.0047312, 5), "-0.0047312");
+        assert_eq!(sig_digits(12.34567, 4), "12.35");
+        assert_eq!(sig_digits(9.99996, 5), "10.000");
+        assert_eq!(sig_digits(0.0, 4), "0");
+        assert_eq!(sig_digits(1.5e-6, 3), "1.50e-6");
     }
 
     /// The unit policy: binary units (the cost view's and the CLI's sizes agree).

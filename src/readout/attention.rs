@@ -32,6 +32,9 @@ pub struct Cell {
     pub score: f32,
     /// The maximum m of the query's score row (the softmax subtracts it).
     pub row_max: f32,
+    /// s − m: exactly 0 when this key holds the row's maximum (the dot
+    /// product recomputed in another order would leave float noise, 1e-7).
+    pub shifted: f32,
     /// exp(s − m).
     pub exp: f32,
     /// Σ over the row of exp(s − m).
@@ -55,7 +58,12 @@ pub fn cell(tr: &Trace, layer: usize, head: usize, query: usize, key: usize, sca
     let scale = if scaled { l.attn_divisor } else { 1.0 };
     let score = dot / scale;
     let row_max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp = (score - row_max).exp();
+    let shifted = if row.get(key) == Some(&row_max) {
+        0.0
+    } else {
+        score - row_max
+    };
+    let exp = shifted.exp();
     let sum_exp: f32 = row.iter().map(|x| (x - row_max).exp()).sum();
     Cell {
         query,
@@ -66,6 +74,7 @@ pub fn cell(tr: &Trace, layer: usize, head: usize, query: usize, key: usize, sca
         scale,
         score,
         row_max,
+        shifted,
         exp,
         sum_exp,
         weight: exp / sum_exp,

@@ -74,7 +74,10 @@ impl Default for Theme {
     }
 }
 
-/// How values map to colours.
+/// How values map to colours. Which one a view uses follows from what the
+/// data means, not from the signs it happens to have: signed quantities
+/// (scores, Q/K/V, the residual stream) are always [`Scale::signed`], so a head
+/// whose scores are all negative is drawn blue under a blue–white–red legend.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Scale {
     /// lo..hi onto the sequential map.
@@ -86,11 +89,7 @@ pub enum Scale {
 impl Scale {
     /// The scale that fits `data` (NaN ignored): signed when it has both signs.
     pub fn fit(data: &[f32]) -> Scale {
-        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        for &v in data.iter().filter(|v| v.is_finite()) {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
+        let (lo, hi) = finite_range(data);
         if !lo.is_finite() {
             return Scale::Magnitude { lo: 0.0, hi: 1.0 };
         }
@@ -100,6 +99,26 @@ impl Scale {
             }
         } else {
             Scale::Magnitude { lo, hi }
+        }
+    }
+
+    /// The diverging scale centred on 0 for signed data, whatever signs `data`
+    /// happens to have: ±max|v| (±1 when there is nothing finite or all zero).
+    pub fn signed(data: &[f32]) -> Scale {
+        let (lo, hi) = finite_range(data);
+        let m = lo.abs().max(hi.abs());
+        Scale::Signed {
+            max_abs: if m.is_finite() && m > 0.0 { m } else { 1.0 },
+        }
+    }
+
+    /// The sequential scale over `data`'s own range (non-negative data: norms).
+    pub fn magnitude(data: &[f32]) -> Scale {
+        let (lo, hi) = finite_range(data);
+        if lo.is_finite() {
+            Scale::Magnitude { lo, hi }
+        } else {
+            Scale::Magnitude { lo: 0.0, hi: 1.0 }
         }
     }
 
@@ -136,6 +155,16 @@ impl Scale {
     }
 }
 
+/// Smallest and largest finite value (∞, −∞ when there is none).
+fn finite_range(data: &[f32]) -> (f32, f32) {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for &v in data.iter().filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    (lo, hi)
+}
+
 const VIRIDIS: [(u8, u8, u8); 9] = [
     (68, 1, 84),
     (71, 44, 122),
@@ -169,8 +198,18 @@ const DIVERGING: [(u8, u8, u8); 7] = [
 /// Dark grey for masked cells (future keys) in every colour mode.
 pub const MASKED_RGB: (u8, u8, u8) = (48, 48, 48);
 
-/// Glyph ramp for NO_COLOR, dark to bright.
-pub const RAMP: &[u8] = b" .:-=+*#%@";
+/// Glyph ramp for NO_COLOR, sparse to dense (magnitudes: weights, norms). It
+/// holds neither '.' nor '-', which mean "masked" and "negative".
+pub const RAMP: &[u8] = b" :=+*#%@";
+
+/// Signed glyphs for NO_COLOR, weak to strong: below zero and above zero, so
+/// the sign reads without colour (near zero is blank).
+pub const NEG_GLYPHS: [char; 3] = ['-', '=', '≡'];
+pub const POS_GLYPHS: [char; 3] = ['+', '*', '#'];
+const NEG_GLYPHS_ASCII: [char; 3] = ['-', '=', '='];
+
+/// What a masked cell (a later key) shows: '·' on dark grey, "−∞" in words.
+pub const MASKED_GLYPH: char = '·';
 
 fn lerp_table(table: &[(u8, u8, u8)], t: f32) -> (u8, u8, u8) {
     let x = t.clamp(0.0, 1.0) * (table.len() - 1) as f32;
@@ -233,10 +272,62 @@ impl Theme {
         }
     }
 
-    /// Glyph for position t when colour is off.
+    /// Glyph for position t when colour is off (sequential ramp).
     pub fn glyph(t: f32) -> char {
         let i = (t.clamp(0.0, 1.0) * (RAMP.len() - 1) as f32).round() as usize;
         RAMP[i] as char
+    }
+
+    /// Glyph for position t on a diverging scale when colour is off: blank
+    /// near 0, then three strengths of '−'-like or '+'-like glyphs.
+    pub fn signed_glyph(&self, t: f32) -> char {
+        let v = 2.0 * t.clamp(0.0, 1.0) - 1.0;
+        let a = v.abs();
+        if a < 0.1 {
+            return ' ';
+        }
+        let level = if a < 0.4 {
+            0
+        } else if a < 0.75 {
+            1
+        } else {
+            2
+        };
+        match (v < 0.0, self.ascii) {
+            (true, false) => NEG_GLYPHS[level],
+            (true, true) => NEG_GLYPHS_ASCII[level],
+            (false, _) => POS_GLYPHS[level],
+        }
+    }
+
+    /// The glyph of a masked cell.
+    pub fn masked_glyph(&self) -> char {
+        if self.ascii { '.' } else { MASKED_GLYPH }
+    }
+
+    /// The name of what a legend's gradient shows, true to the colour mode.
+    pub fn scale_name(&self, diverging: bool) -> String {
+        match (self.mode, diverging) {
+            (ColorMode::None, true) => {
+                let neg = if self.ascii {
+                    NEG_GLYPHS_ASCII
+                } else {
+                    NEG_GLYPHS
+                };
+                format!(
+                    "{}{}{} below 0, {}{}{} above",
+                    neg[2], neg[1], neg[0], POS_GLYPHS[0], POS_GLYPHS[1], POS_GLYPHS[2]
+                )
+            }
+            (ColorMode::None, false) => "sparse to dense glyphs".into(),
+            (_, true) => "blue−white−red, 0 white".into(),
+            (ColorMode::Basic16, false) => "blue−cyan−white".into(),
+            (_, false) => match self.palette {
+                Palette::Viridis => "viridis".into(),
+                Palette::Cividis => "cividis".into(),
+                Palette::Gray => "gray".into(),
+            },
+        }
     }
 
     /// Accent colour for highlights (selection, cursor).
@@ -281,25 +372,41 @@ impl Theme {
     }
 }
 
+/// The 16-colour ramps, each ordered dark to bright (sequential) or blue to
+/// red through white (diverging).
+pub const BASIC16_SEQ: [Color; 5] = [
+    Color::Blue,
+    Color::LightBlue,
+    Color::Cyan,
+    Color::LightCyan,
+    Color::White,
+];
+const BASIC16_DIV: [Color; 5] = [
+    Color::Blue,
+    Color::LightBlue,
+    Color::White,
+    Color::LightRed,
+    Color::Red,
+];
+
 fn basic16(t: f32, diverging: bool) -> Color {
-    let seq = [
-        Color::Blue,
-        Color::Magenta,
-        Color::Cyan,
-        Color::Green,
-        Color::Yellow,
-        Color::White,
-    ];
-    let div = [
-        Color::Blue,
-        Color::LightBlue,
-        Color::White,
-        Color::LightRed,
-        Color::Red,
-    ];
     let pick =
         |tab: &[Color]| tab[((t * (tab.len() - 1) as f32).round() as usize).min(tab.len() - 1)];
-    if diverging { pick(&div) } else { pick(&seq) }
+    if diverging {
+        pick(&BASIC16_DIV)
+    } else {
+        pick(&BASIC16_SEQ)
+    }
+}
+
+/// Black or white, whichever reads on an RGB background.
+fn contrast((r, g, b): (u8, u8, u8)) -> Color {
+    let lum = 0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32;
+    if lum > 140.0 {
+        Color::Black
+    } else {
+        Color::White
+    }
 }
 
 /// A matrix to draw: row-major `rows × cols`; NaN marks a masked cell.
@@ -310,8 +417,60 @@ pub struct Heatmap<'a> {
     pub cols: usize,
     pub scale: Scale,
     pub theme: &'a Theme,
-    /// Terminal columns per matrix column (when the matrix fits).
+    /// Most terminal columns one matrix column may take (cells grow up to it
+    /// to fill the area; presenter mode triples it, see [`Heatmap::max_cell_w`]).
     pub cell_w: u16,
+    /// The selected (row, column): drawn with '◆' on its colour, or reversed
+    /// without colour, so it is found on every heatmap.
+    pub mark: Option<(usize, usize)>,
+    /// How a NaN cell looks.
+    pub masked: Masked,
+}
+
+/// What a NaN cell means where it is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Masked {
+    /// Masked (score −∞, weight 0): '·' on dark grey.
+    Masked,
+    /// Not part of this picture (later keys before the mask is applied): blank.
+    Blank,
+}
+
+impl<'a> Heatmap<'a> {
+    pub fn new(data: &'a [f32], rows: usize, cols: usize, scale: Scale, theme: &'a Theme) -> Self {
+        Heatmap {
+            data,
+            rows,
+            cols,
+            scale,
+            theme,
+            cell_w: 1,
+            mark: None,
+            masked: Masked::Masked,
+        }
+    }
+
+    pub fn cell_w(self, cell_w: u16) -> Self {
+        Heatmap { cell_w, ..self }
+    }
+
+    pub fn mark(self, mark: Option<(usize, usize)>) -> Self {
+        Heatmap { mark, ..self }
+    }
+
+    pub fn masked(self, masked: Masked) -> Self {
+        Heatmap { masked, ..self }
+    }
+
+    /// The cap on a cell's width: `cell_w`, three times that in presenter
+    /// mode, so that a view given the whole projector gets large cells.
+    pub fn max_cell_w(&self) -> u16 {
+        if self.theme.present {
+            self.cell_w.saturating_mul(3)
+        } else {
+            self.cell_w
+        }
+    }
 }
 
 /// Where the matrix lands on screen, shared by drawing and mouse hit-testing.
@@ -448,7 +607,7 @@ impl Heatmap<'_> {
             area,
             self.rows,
             self.cols,
-            self.cell_w,
+            self.max_cell_w(),
             self.theme.rows_per_cell(),
         )
     }
@@ -499,6 +658,26 @@ impl Widget for Heatmap<'_> {
                 }
             }
         }
+        if let Some((r, c)) = self.mark
+            && r < self.rows
+            && c < self.cols
+        {
+            let x = g.x_of_col(c) + g.cell_w / 2;
+            let y = g.y_of_row(r) + g.row_h / 2;
+            let v = self
+                .data
+                .get(r * self.cols + c)
+                .copied()
+                .unwrap_or(f32::NAN);
+            let (ch, style) = self.mark_look(v, div);
+            if x < g.area.x + g.width
+                && y < g.area.y + g.height
+                && let Some(cell) = buf.cell_mut((x, y))
+            {
+                cell.set_style(Style::reset());
+                cell.set_char(ch).set_style(style);
+            }
+        }
     }
 }
 
@@ -506,22 +685,42 @@ impl Heatmap<'_> {
     /// Glyph and colours of one terminal cell; `None` is a row past the end.
     fn cell_look(&self, vals: &[Option<f32>], div: bool) -> (char, Style) {
         let th = self.theme;
+        let blank = self.masked == Masked::Blank;
         let colour = |v: f32| {
             if v.is_nan() {
-                th.masked()
+                if blank { None } else { th.masked() }
             } else {
                 th.color(self.scale.unit(v), div)
             }
         };
+        let masked_fg = match th.mode {
+            ColorMode::Basic16 => Color::Gray,
+            ColorMode::Indexed256 => Color::Indexed(rgb_to_256(150, 150, 150)),
+            _ => Color::Rgb(150, 150, 150),
+        };
         match (th.mode, vals) {
             (ColorMode::None, [Some(v), ..]) => {
                 let ch = if v.is_nan() {
-                    ' '
+                    if blank { ' ' } else { th.masked_glyph() }
+                } else if div {
+                    th.signed_glyph(self.scale.unit(*v))
                 } else {
                     Theme::glyph(self.scale.unit(*v))
                 };
                 (ch, Style::default())
             }
+            (_, [Some(v)]) | (_, [Some(v), None]) if v.is_nan() && !blank => (
+                th.masked_glyph(),
+                Style::default()
+                    .fg(masked_fg)
+                    .bg(th.masked().unwrap_or(Color::Reset)),
+            ),
+            (_, [Some(a), Some(b)]) if a.is_nan() && b.is_nan() && !blank => (
+                th.masked_glyph(),
+                Style::default()
+                    .fg(masked_fg)
+                    .bg(th.masked().unwrap_or(Color::Reset)),
+            ),
             (_, [Some(v)]) => {
                 let bg = colour(*v).unwrap_or(Color::Reset);
                 (' ', Style::default().bg(bg))
@@ -542,34 +741,77 @@ impl Heatmap<'_> {
             _ => (' ', Style::default()),
         }
     }
+
+    /// The selected cell: '◆' (ascii 'X') in a contrasting colour on the
+    /// value's own colour; without colour, the value's glyph reversed.
+    fn mark_look(&self, v: f32, div: bool) -> (char, Style) {
+        let th = self.theme;
+        let bold = Style::default().add_modifier(Modifier::BOLD);
+        if th.mode == ColorMode::None {
+            let ch = if v.is_nan() {
+                th.masked_glyph()
+            } else if div {
+                th.signed_glyph(self.scale.unit(v))
+            } else {
+                Theme::glyph(self.scale.unit(v))
+            };
+            return (ch, bold.add_modifier(Modifier::REVERSED));
+        }
+        let ch = if th.ascii { 'X' } else { '◆' };
+        let (rgb, bg) = if v.is_nan() {
+            (MASKED_RGB, th.masked())
+        } else {
+            let t = self.scale.unit(v);
+            (th.rgb(t, div), th.color(t, div))
+        };
+        let fg = match (th.mode, bg) {
+            (ColorMode::Basic16, Some(Color::Blue | Color::Red | Color::Black)) => Color::White,
+            (ColorMode::Basic16, _) => Color::Black,
+            _ => contrast(rgb),
+        };
+        (ch, bold.fg(fg).bg(bg.unwrap_or(Color::Reset)))
+    }
 }
 
-/// A one-line legend: low end, the gradient, high end, and the map's name.
+/// A one-line legend: low end, the gradient (colours, or the glyphs drawn
+/// when colour is off), high end, and what the gradient is called in this mode.
 pub fn legend(theme: &Theme, scale: Scale, width: u16) -> Line<'static> {
     let (lo, hi) = scale.range();
     let div = scale.diverging();
     let (los, his) = (compact(lo), compact(hi));
-    let name = if div {
-        "blue−white−red"
+    let name = theme.scale_name(div);
+    // Never wider than `width`: the name goes first, then gradient steps, so
+    // that legends side by side never run into each other.
+    let w = width as usize;
+    let numbers = los.chars().count() + his.chars().count() + 2;
+    let name_w = unicode_width::UnicodeWidthStr::width(name.as_str()) + 1;
+    let (n, name) = if w >= numbers + 4 + name_w {
+        ((w - numbers - name_w).min(24), name)
+    } else if w >= numbers + 2 {
+        ((w - numbers).min(24), String::new())
     } else {
-        match theme.palette {
-            Palette::Viridis => "viridis",
-            Palette::Cividis => "cividis",
-            Palette::Gray => "gray",
-        }
+        let both = format!("{los}…{his}");
+        return if both.chars().count() <= w {
+            Line::raw(both)
+        } else {
+            Line::default()
+        };
     };
-    let fixed = los.len() + his.len() + name.len() + 4;
-    let n = (width as usize).saturating_sub(fixed).clamp(4, 24);
     let mut spans = vec![Span::raw(format!("{los} "))];
     for i in 0..n {
         let t = i as f32 / (n - 1) as f32;
         match theme.color(t, div) {
             Some(c) => spans.push(Span::styled(" ", Style::default().bg(c))),
+            None if div => spans.push(Span::raw(theme.signed_glyph(t).to_string())),
             None => spans.push(Span::raw(Theme::glyph(t).to_string())),
         }
     }
-    spans.push(Span::raw(format!(" {his} ")));
-    spans.push(Span::styled(name, theme.dim()));
+    if name.is_empty() {
+        spans.push(Span::raw(format!(" {his}")));
+    } else {
+        spans.push(Span::raw(format!(" {his} ")));
+        spans.push(Span::styled(name, theme.dim()));
+    }
     Line::from(spans)
 }
 
@@ -623,6 +865,8 @@ mod tests {
             scale: Scale::Magnitude { lo: 0.0, hi: 1.0 },
             theme: &th,
             cell_w: 1,
+            mark: None,
+            masked: Masked::Masked,
         };
         // One terminal row for two matrix rows: half blocks.
         let mut buf = Buffer::empty(Rect::new(0, 0, 4, 1));
@@ -651,6 +895,8 @@ mod tests {
             scale: Scale::Magnitude { lo: 0.0, hi: 1.0 },
             theme: &th,
             cell_w: 1,
+            mark: None,
+            masked: Masked::Masked,
         };
         let mut buf = Buffer::empty(Rect::new(0, 0, 1, 2));
         hm.render(Rect::new(0, 0, 1, 2), &mut buf);
@@ -679,6 +925,8 @@ mod tests {
             scale: Scale::fit(&data),
             theme: &th,
             cell_w: 2,
+            mark: None,
+            masked: Masked::Masked,
         };
         let area = Rect::new(0, 0, 10, 5);
         let mut buf = Buffer::empty(area);

@@ -116,7 +116,7 @@ fn cost_view_shows_the_ledger_of_the_selected_position() {
             let s = render(&mut a, w, h);
             for want in [
                 format!("token {pos}: {} FLOPs", count(tok.flops())),
-                format!("0..={pos} in one pass: {} FLOPs", count(all.flops())),
+                format!("tokens 0–{pos} in one pass: {} FLOPs", count(all.flops())),
                 "Q, K, V projection".to_string(),
                 si(qkv_ma),
                 "unembedding (logits)".to_string(),

@@ -4,6 +4,8 @@
 
 mod cost_loss;
 mod explorer;
+mod formulas;
+mod heatmaps;
 mod layers;
 mod player;
 mod snapshots;

@@ -4,19 +4,16 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{
-    Hits, attn_matrix, fit, flat, heatmap_with_legend, panel, text, token_label, token_quoted,
-};
+use super::{Hits, attn_matrix, fit, flat, heatmap_with_legend, panel, text, token_quoted};
 use crate::fmt::compact;
 use crate::model::Trace;
 use crate::pass::Stage;
 use crate::readout::attention;
 use crate::tui::app::{App, Hit};
-use crate::tui::heatmap::{Heatmap, Scale};
-use ratatui::widgets::Widget;
+use crate::tui::heatmap::{Heatmap, Masked, Scale, legend};
+use ratatui::widgets::{Paragraph, Widget};
 
 /// Which matrix the stage shows: raw scores before the softmax, or weights.
 fn shows_scores(stage: Stage) -> bool {
@@ -38,8 +35,14 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     } else {
         (area.width / 2).clamp(34, 64)
     };
+    // Presenter mode keeps one line of arithmetic under the picture, outside
+    // its border.
+    let caption_h = u16::from(app.theme().present && side_w == 0 && area.height > 8);
     let [main, side] =
-        Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(Rect {
+            height: area.height - caption_h,
+            ..area
+        });
     if app.stage() == Stage::Qkv && !app.zoom() {
         qkv(app, tr, main, buf);
     } else if app.stage() == Stage::OutProj && !app.zoom() {
@@ -58,8 +61,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             false,
         );
         super::wrapped(arithmetic(app, tr), inner, buf);
-    } else if app.theme().present {
-        // Presenter mode keeps one line of arithmetic under the picture.
+    } else if caption_h > 0 {
         let lines = arithmetic(app, tr);
         let y = area.bottom().saturating_sub(1);
         if let Some(l) = lines
@@ -79,27 +81,63 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     }
 }
 
-fn matrix_for(app: &App, tr: &Trace, head: usize) -> (Vec<f32>, Scale) {
+/// The matrix of one head at this stage: raw scores (with NaN for the later
+/// keys) or the weights after the softmax.
+fn matrix_of(app: &App, tr: &Trace, head: usize) -> Vec<f32> {
     let n = tr.len();
     let l = &tr.layers[app.layer()];
     if shows_scores(app.stage()) {
-        let m = attn_matrix(&l.scores[head], n);
-        let s = Scale::fit(&m);
-        (m, s)
+        attn_matrix(&l.scores[head], n)
     } else {
-        (
-            attn_matrix(&l.probs[head], n),
-            Scale::Magnitude { lo: 0.0, hi: 1.0 },
-        )
+        attn_matrix(&l.probs[head], n)
     }
 }
 
-/// One small heatmap per head of the layer.
-fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    let what = if shows_scores(app.stage()) {
-        "scores q·k/√dₖ"
+/// The colour scale of a set of heads: scores are signed (blue–white–red
+/// centred on 0, ±max|score| of those heads), weights run over [0, 1].
+fn scale_of(app: &App, mats: &[&[f32]]) -> Scale {
+    if shows_scores(app.stage()) {
+        let all: Vec<f32> = mats.iter().flat_map(|m| m.iter().copied()).collect();
+        Scale::signed(&all)
     } else {
-        "weights softmax"
+        Scale::Magnitude { lo: 0.0, hi: 1.0 }
+    }
+}
+
+/// How this stage draws the later keys, and the line that says so.
+fn masked_look(app: &App) -> (Masked, Option<String>) {
+    let th = app.theme();
+    if app.iv().no_causal_mask {
+        return (Masked::Masked, None);
+    }
+    let g = th.masked_glyph();
+    match app.stage() {
+        Stage::Scores | Stage::Qkv => (
+            Masked::Blank,
+            Some("blank: later keys (the mask hides them next)".into()),
+        ),
+        Stage::Mask => (
+            Masked::Masked,
+            Some(format!("'{g}' = −∞: later keys are masked")),
+        ),
+        _ => (
+            Masked::Masked,
+            Some(format!("'{g}' = later key, masked (weight 0)")),
+        ),
+    }
+}
+
+/// The selected (query, key) cell.
+fn selected(app: &App, n: usize) -> Option<(usize, usize)> {
+    (n > 0).then(|| (app.pos().min(n - 1), app.cell().min(n - 1)))
+}
+
+/// One small heatmap per head of the layer, all on one scale with one legend.
+fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    let what = match app.stage() {
+        Stage::Mask => "scores masked: later keys −∞",
+        s if shows_scores(s) => "scores q·k/√dₖ",
+        _ => "weights softmax",
     };
     let inner = panel(
         app.theme(),
@@ -108,35 +146,54 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
         buf,
         true,
     );
-    text(
-        vec![Line::styled(
-            "rows: query, cols: key (enter: zoom)",
-            app.theme().dim(),
-        )],
-        inner,
-        buf,
-    );
-    let inner = Rect {
-        y: inner.y + 1,
-        height: inner.height.saturating_sub(1),
-        ..inner
-    };
     let h = app.n_head();
     let n = tr.len();
     if inner.area() == 0 || n == 0 {
         return;
     }
-    let cols = ((inner.width as usize + 1) / (n.min(40) + 4).max(8)).clamp(1, h);
+    let (masked, note) = masked_look(app);
+    let mut top = format!(
+        "rows: query, cols: key (enter: zoom) · {} marks query {} key {}",
+        if app.theme().ascii || app.theme().mode == crate::tui::heatmap::ColorMode::None {
+            "reversed"
+        } else {
+            "◆"
+        },
+        app.pos(),
+        app.cell()
+    );
+    if let Some(note) = &note {
+        top.push_str(" · ");
+        top.push_str(note);
+    }
+    super::wrapped(
+        vec![Line::styled(top, app.theme().dim())],
+        Rect {
+            height: inner.height.min(2),
+            ..inner
+        },
+        buf,
+    );
+    let top_h = if inner.height > 12 { 2 } else { 1 };
+    let inner = Rect {
+        y: inner.y + top_h,
+        height: inner.height.saturating_sub(top_h),
+        ..inner
+    };
+    if inner.area() == 0 {
+        return;
+    }
+    let cols = grid_columns(h, n, inner.width, inner.height.saturating_sub(1));
     let grid_rows = h.div_ceil(cols);
     let cw = inner.width / cols as u16;
     let ch = (inner.height.saturating_sub(1)) / grid_rows as u16;
     if cw < 4 || ch < 2 {
         return;
     }
-    let mut scale = None;
-    for head in 0..h {
-        let (m, s) = matrix_for(app, tr, head);
-        scale.get_or_insert(s);
+    let mats: Vec<Vec<f32>> = (0..h).map(|head| matrix_of(app, tr, head)).collect();
+    let refs: Vec<&[f32]> = mats.iter().map(|m| m.as_slice()).collect();
+    let scale = scale_of(app, &refs);
+    for (head, m) in mats.iter().enumerate() {
         let cell = Rect::new(
             inner.x + (head % cols) as u16 * cw,
             inner.y + (head / cols) as u16 * ch,
@@ -162,29 +219,43 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
             height: cell.height - 1,
             ..cell
         };
-        let hm = Heatmap {
-            data: &m,
-            rows: n,
-            cols: n,
-            scale: s,
-            theme: app.theme(),
-            cell_w: 6,
-        };
-        hm.render(map, buf);
+        let hm = Heatmap::new(m, n, n, scale, app.theme())
+            .cell_w(6)
+            .mark(selected(app, n))
+            .masked(masked);
+        // Index labels on both axes where they leave room for the cells.
+        let idx_w = n.saturating_sub(1).max(1).to_string().len() as u16;
+        if map.width >= idx_w + 1 + (n as u16).min(8) && map.height >= idx_w + 3 {
+            super::labelled_heatmap(app, hm, &tr.tokens, map, buf, false);
+        } else {
+            hm.render(map, buf);
+        }
         hits.push((cell, Hit::Head(head)));
     }
-    if let Some(s) = scale {
-        let y = inner.bottom() - 1;
-        ratatui::widgets::Paragraph::new(crate::tui::heatmap::legend(app.theme(), s, inner.width))
-            .render(
-                Rect {
-                    y,
-                    height: 1,
-                    ..inner
-                },
-                buf,
-            );
-    }
+    let y = inner.bottom() - 1;
+    Paragraph::new(legend(app.theme(), scale, inner.width)).render(
+        Rect {
+            y,
+            height: 1,
+            ..inner
+        },
+        buf,
+    );
+}
+
+/// How many heads side by side make each head's cells largest: a terminal
+/// cell is about twice as tall as wide, so a matrix cell one row tall and two
+/// columns wide is square.
+fn grid_columns(heads: usize, n: usize, width: u16, height: u16) -> usize {
+    let n = n.max(1) as f32;
+    let size = |c: usize| {
+        let w = (width / c as u16) as f32 - 4.0;
+        let h = (height / heads.div_ceil(c) as u16) as f32 - 3.0;
+        (w / n).min(2.0 * h / n)
+    };
+    (1..=heads.max(1))
+        .max_by(|&a, &b| size(a).total_cmp(&size(b)).then(a.cmp(&b)))
+        .unwrap_or(1)
 }
 
 /// Q, K and V of the selected head: [T, dₖ] each.
@@ -203,7 +274,10 @@ fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
     let dk = app.gpt().config.head_dim();
     let l = &tr.layers[app.layer()];
     let cols = dk * app.head()..dk * (app.head() + 1);
-    let parts = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(inner);
+    // A column between the three, so that their legends never touch.
+    let parts = Layout::horizontal([Constraint::Ratio(1, 3); 3])
+        .spacing(1)
+        .split(inner);
     for (i, (name, a)) in [("Q", &l.q), ("K", &l.k), ("V", &l.v)]
         .into_iter()
         .enumerate()
@@ -218,7 +292,7 @@ fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
         heatmap_with_legend(
             app.theme(),
             (&m, tr.len(), dk),
-            Scale::fit(&m),
+            Scale::signed(&m),
             4,
             area,
             buf,
@@ -266,7 +340,14 @@ fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
             height: p.height - 1,
             ..p
         };
-        heatmap_with_legend(app.theme(), (&m, tr.len(), c), Scale::fit(&m), 2, area, buf);
+        heatmap_with_legend(
+            app.theme(),
+            (&m, tr.len(), c),
+            Scale::signed(&m),
+            2,
+            area,
+            buf,
+        );
     }
 }
 
@@ -287,90 +368,40 @@ fn zoomed(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) 
     if inner.height < 5 || inner.width < 16 || n == 0 {
         return;
     }
-    let (m, scale) = matrix_for(app, tr, app.head());
-    let label_w: u16 = 14;
-    // Line 0: axis titles; line 1: key positions; then the rows.
-    text(
-        vec![Line::from(vec![
-            Span::styled(fit("query ↓ key →", label_w as usize), app.theme().dim()),
-            Span::raw(format!(
-                " key {}: {}",
-                app.cell(),
-                token_quoted(app, tr.tokens[app.cell().min(n - 1)])
-            )),
-        ])],
-        inner,
-        buf,
-    );
-    let map = Rect {
-        x: inner.x + label_w,
-        y: inner.y + 2,
-        width: inner.width - label_w,
-        height: inner.height - 2,
-    };
-    let g = heatmap_with_legend(app.theme(), (&m, n, n), scale, 6, map, buf);
-    // Key markers along the top: the selected column gets ▼.
-    let mut top = String::new();
-    for c in 0..n {
-        let x = g.x_of_col(c);
-        if x >= g.area.x + g.width {
-            break;
-        }
-        while (top.chars().count() as u16) < x - map.x {
-            top.push(' ');
-        }
-        let mark = if c == app.cell() {
-            'v'
-        } else {
-            char::from_digit((c % 10) as u32, 10).unwrap_or('?')
-        };
-        let mark = if c == app.cell() && !app.theme().ascii {
-            '▼'
-        } else {
-            mark
-        };
-        top.push(mark);
+    let m = matrix_of(app, tr, app.head());
+    let scale = scale_of(app, &[&m]);
+    let (masked, note) = masked_look(app);
+    let (q, k) = selected(app, n).unwrap_or((0, 0));
+    let spans = vec![
+        Span::styled("query ↓ key → ", app.theme().dim()),
+        Span::raw(format!(
+            "query {q} {} · key {k} {}",
+            token_quoted(app, tr.tokens[q]),
+            token_quoted(app, tr.tokens[k])
+        )),
+    ];
+    let mut lines = vec![Line::from(spans)];
+    if let Some(note) = note {
+        lines.push(Line::styled(note, app.theme().dim()));
     }
     text(
-        vec![Line::raw(top)],
+        lines,
         Rect {
-            y: inner.y + 1,
-            height: 1,
-            ..map
+            height: 2.min(inner.height),
+            ..inner
         },
         buf,
     );
-    // Query labels down the left.
-    let mut last_y = None;
-    for q in 0..n {
-        let y = g.y_of_row(q);
-        if y >= g.area.y + g.height {
-            break;
-        }
-        if last_y == Some(y) && q != app.pos() {
-            continue;
-        }
-        last_y = Some(y);
-        let style = if q == app.pos() {
-            app.theme().accent()
-        } else {
-            Style::default()
-        };
-        let lab = format!(
-            "{q:>3} {}",
-            token_label(app, tr.tokens[q], label_w as usize - 5)
-        );
-        text(
-            vec![Line::styled(lab, style)],
-            Rect {
-                x: inner.x,
-                y,
-                width: label_w,
-                height: 1,
-            },
-            buf,
-        );
-    }
+    let map = Rect {
+        y: inner.y + 2,
+        height: inner.height - 2,
+        ..inner
+    };
+    let hm = Heatmap::new(&m, n, n, scale, app.theme())
+        .cell_w(6)
+        .mark(selected(app, n))
+        .masked(masked);
+    let g = super::labelled_heatmap(app, hm, &tr.tokens, map, buf, true);
     hits.push((
         Rect {
             width: g.width,
@@ -428,7 +459,16 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     } else {
         out.push(Line::raw(format!("÷ √dₖ = ÷ √{dk} = ÷ {}", compact(scale))));
     }
-    out.push(Line::raw(format!("score s = {}", compact(s))));
+    if app.iv().no_scale {
+        out.push(Line::raw(format!("score s = {}", compact(s))));
+    } else {
+        out.push(Line::raw(format!(
+            "score s = {} ÷ {} = {}",
+            compact(dot),
+            compact(scale),
+            compact(s)
+        )));
+    }
     if app.iv().no_causal_mask {
         out.push(Line::styled(
             "causal mask off: later keys included".to_string(),
@@ -438,16 +478,22 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         let hidden = if qi + 1 >= n {
             "mask: no later keys exist yet (last position)".to_string()
         } else {
-            format!("mask: keys {}..={} are hidden (score −∞)", qi + 1, n - 1)
+            format!("mask: keys {} to {} are hidden (score −∞)", qi + 1, n - 1)
         };
         out.push(Line::styled(hidden, dim));
     }
     out.push(Line::raw(format!("row max m = {}", compact(max))));
-    out.push(Line::raw(format!(
-        "exp(s − m) = exp({}) = {}",
-        compact(s - max),
-        compact(e)
-    )));
+    if c.shifted == 0.0 {
+        out.push(Line::raw(
+            "exp(s − m) = exp(0) = 1 (this key holds the max)",
+        ));
+    } else {
+        out.push(Line::raw(format!(
+            "exp(s − m) = exp({}) = {}",
+            compact(c.shifted),
+            compact(e)
+        )));
+    }
     out.push(Line::raw(format!(
         "Σ over the row of exp(s − m) = {}",
         compact(z)

@@ -116,7 +116,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             app.theme().accent(),
         ),
         Span::raw(format!(
-            " · 0..={pos} in one pass: {} FLOPs",
+            " · tokens 0–{pos} in one pass: {} FLOPs",
             count(all.flops())
         )),
     ])];
@@ -150,9 +150,9 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             "mul-add".into(),
             "FLOPs".into(),
             "share".into(),
-            format!("0..={pos}"),
+            format!("0–{pos}"),
         ],
-        wide.then(|| "0..FLOPs".into()),
+        wide.then(|| "0–t FLOPs".into()),
     ) + "bar (longest = top stage)";
     lines.push(Line::styled(fit(&header, w), app.theme().dim()));
     // Room for every stage first, then the total, then the selected stage's line.
@@ -289,10 +289,10 @@ fn groups_and_rule(
     let mut lines = vec![Line::styled(
         fit(
             &format!(
-                "{} {:>COL_W$} {:>COL_W$}   this token / 0..={pos}",
+                "{} {:>COL_W$} {:>COL_W$}   this token / tokens 0–{pos}",
                 fit("by part", 12),
                 "share",
-                format!("0..={pos}")
+                format!("0–{pos}")
             ),
             w,
         ),

@@ -41,7 +41,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         .chain(tr.embed.iter())
         .copied()
         .collect();
-    let scale = Scale::fit(&all);
+    let scale = Scale::signed(&all);
     let parts = Layout::vertical([Constraint::Ratio(1, 3); 3]).split(inner);
     let id = tr.tokens[app.pos()];
     for (i, (name, a)) in [

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 
 use super::{Hits, flat, heatmap_with_legend, panel, text, token_label};
-use crate::fmt::compact;
+use crate::fmt::{compact, sig_digits};
 use crate::model::Trace;
 use crate::readout::layernorm;
 use crate::tui::app::{App, Hit};
@@ -114,7 +114,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             height: p.height - 1,
             ..p
         };
-        let g = heatmap_with_legend(app.theme(), (m, n, c), Scale::fit(m), 2, a, buf);
+        let g = heatmap_with_legend(app.theme(), (m, n, c), Scale::signed(m), 2, a, buf);
         hits.push((
             Rect {
                 width: g.width,
@@ -143,7 +143,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             height: p.height - 1,
             ..p
         };
-        heatmap_with_legend(app.theme(), (&gb, 2, c), Scale::fit(&gb), 2, a, buf);
+        heatmap_with_legend(app.theme(), (&gb, 2, c), Scale::signed(&gb), 2, a, buf);
     }
     if side_w > 0 {
         let inner = panel(app.theme(), "the formula, filled in", side, buf, false);
@@ -151,6 +151,8 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     }
 }
 
+/// Operands get six significant digits and results four, so that the
+/// formula redone from the printed operands gives the printed result.
 fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
     let c = app.gpt().config.n_embd;
     let t = app.pos().min(tr.len().saturating_sub(1));
@@ -158,35 +160,29 @@ fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
     let eps = ln.at.eps;
     let e = ln.at.element(t, d);
     let (mu, var, x, xhat, y) = (e.mean, e.var, e.x, e.xhat, e.y);
+    let op = |v: f32| sig_digits(v as f64, 6);
+    let res = |v: f32| sig_digits(v as f64, 4);
     let dim = app.theme().dim();
     let mut v = vec![
         Line::raw(format!(
             "position {t} {}, dim {d} (↑↓)",
             super::token_quoted(app, tr.tokens[t])
         )),
-        Line::styled(
-            format!("μ = (1/{c}) Σ x_i = {}", compact(mu)),
-            Style::default(),
-        ),
-        Line::raw(format!("σ² = (1/{c}) Σ (x_i − μ)² = {}", compact(var))),
+        Line::styled(format!("μ = (1/{c}) Σ x_i = {}", op(mu)), Style::default()),
+        Line::raw(format!("σ² = (1/{c}) Σ (x_i − μ)² = {}", op(var))),
         Line::raw(format!("ε = {eps:e}")),
         Line::raw("x̂ = (x − μ)/√(σ² + ε)".to_string()),
-        Line::raw(format!(
-            "   = ({} − {})/√({} + ε)",
-            compact(x),
-            compact(mu),
-            compact(var)
-        )),
-        Line::raw(format!("   = {}", compact(xhat))),
-        Line::styled(format!("   (engine: {})", compact(e.engine_xhat)), dim),
+        Line::raw(format!("   = ({} − {})/√({} + ε)", op(x), op(mu), op(var))),
+        Line::raw(format!("   = {}", res(xhat))),
+        Line::styled(format!("   (engine: {})", res(e.engine_xhat)), dim),
         Line::raw(format!(
             "y = x̂·γ + β = {}·{} + {}",
-            compact(xhat),
-            compact(ln.at.gamma[d]),
-            compact(ln.at.beta[d])
+            op(xhat),
+            op(ln.at.gamma[d]),
+            op(ln.at.beta[d])
         )),
-        Line::raw(format!("  = {}", compact(y))),
-        Line::styled(format!("  (engine: {})", compact(e.engine_y)), dim),
+        Line::raw(format!("  = {}", res(y))),
+        Line::styled(format!("  (engine: {})", res(e.engine_y)), dim),
     ];
     if app.iv().skip_layernorm {
         v.push(Line::styled(

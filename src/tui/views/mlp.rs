@@ -170,7 +170,7 @@ fn gelu_curve(app: &App, pre: &[f32], area: Rect, buf: &mut Buffer) {
     }
     text(
         vec![Line::styled(
-            "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4..4; o = this position's neurons".to_string(),
+            "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4 to 4; o = this position's neurons".to_string(),
             app.theme().dim(),
         )],
         area,

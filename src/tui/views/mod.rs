@@ -122,11 +122,12 @@ pub fn heatmap_with_legend(
     area: Rect,
     buf: &mut Buffer,
 ) -> Geometry {
-    let cell_w = if theme.present {
-        max_cell_w + 1
-    } else {
-        max_cell_w
-    };
+    let hm = Heatmap::new(data, rows, cols, scale, theme).cell_w(max_cell_w);
+    draw_with_legend(hm, area, buf)
+}
+
+/// Draws `hm` with its legend on the last line of `area`; returns its geometry.
+pub fn draw_with_legend(hm: Heatmap<'_>, area: Rect, buf: &mut Buffer) -> Geometry {
     let (map, leg) = if area.height > 2 {
         (
             Rect {
@@ -142,14 +143,6 @@ pub fn heatmap_with_legend(
     } else {
         (area, None)
     };
-    let hm = Heatmap {
-        data,
-        rows,
-        cols,
-        scale,
-        theme,
-        cell_w,
-    };
     let g = hm.geometry(map);
     hm.render(map, buf);
     if let Some(l) = leg {
@@ -157,7 +150,125 @@ pub fn heatmap_with_legend(
             y: (g.area.y + g.height).min(l.y),
             ..l
         };
-        Paragraph::new(super::heatmap::legend(theme, scale, l.width)).render(legend_area, buf);
+        Paragraph::new(super::heatmap::legend(hm.theme, hm.scale, l.width))
+            .render(legend_area, buf);
+    }
+    g
+}
+
+/// Digits of the largest index in 0..n.
+fn digits(n: usize) -> usize {
+    n.saturating_sub(1).max(1).to_string().len()
+}
+
+/// A T×T attention heatmap with both axes labelled: query rows on the left
+/// (index and token when there is room), key columns on top (index and token
+/// over wide cells, the full index written downwards over narrow ones). The
+/// selected query and key are highlighted on the axes; `hm.mark` marks the
+/// cell. With `legend`, its legend goes on the line under the map.
+pub fn labelled_heatmap(
+    app: &App,
+    hm: Heatmap<'_>,
+    tokens: &[u32],
+    area: Rect,
+    buf: &mut Buffer,
+    legend: bool,
+) -> Geometry {
+    let n = hm.rows.min(tokens.len());
+    let idx_w = digits(hm.rows.max(hm.cols));
+    // Row labels: index, then as much of the token as fits.
+    let tok_w = (area.width as usize / 4).saturating_sub(idx_w + 1).min(10);
+    let tok_w = if tok_w >= 3 { tok_w } else { 0 };
+    let label_w = (idx_w + 1 + if tok_w > 0 { tok_w + 1 } else { 0 }) as u16;
+    let legend_h = u16::from(legend && area.height > 4);
+    let probe = hm.geometry(Rect {
+        x: area.x + label_w,
+        width: area.width.saturating_sub(label_w),
+        ..area
+    });
+    // Key axis: tokens and indices over wide cells, digits downwards otherwise.
+    let horizontal = probe.cell_w as usize > idx_w;
+    let with_tokens = probe.cell_w >= 4;
+    let head_h: u16 = if horizontal {
+        1 + u16::from(with_tokens)
+    } else {
+        idx_w as u16
+    };
+    let map = Rect {
+        x: area.x + label_w,
+        y: area.y + head_h,
+        width: area.width.saturating_sub(label_w),
+        height: area.height.saturating_sub(head_h + legend_h),
+    };
+    if map.area() == 0 {
+        return hm.geometry(map);
+    }
+    let g = hm.geometry(map);
+    hm.render(map, buf);
+    let (sel_q, sel_k) = hm.mark.unwrap_or((usize::MAX, usize::MAX));
+    let accent = app.theme().accent();
+    let plain = Style::default();
+    let put = |buf: &mut Buffer, x: u16, y: u16, s: &str, st: Style, w: u16| {
+        let r = Rect::new(x, y, w.min(area.right().saturating_sub(x)), 1);
+        if r.area() > 0 {
+            Paragraph::new(Line::styled(s.to_string(), st)).render(r, buf);
+        }
+    };
+    // Key labels: skip a column whose label would overlap the previous one,
+    // but never the selected one.
+    let mut next_free = map.x;
+    for (c, &id) in tokens.iter().enumerate().take(hm.cols) {
+        let x = g.x_of_col(c);
+        if x >= g.area.x + g.width {
+            break;
+        }
+        let st = if c == sel_k { accent } else { plain };
+        if horizontal {
+            let idx = c.to_string();
+            let w = g.cell_w.max(idx.len() as u16);
+            if x < next_free && c != sel_k {
+                continue;
+            }
+            if with_tokens {
+                let t = token_label(app, id, g.cell_w.saturating_sub(1) as usize);
+                put(buf, x, area.y, &t, st, g.cell_w);
+            }
+            put(buf, x, area.y + head_h - 1, &idx, st, w);
+            next_free = x + w;
+        } else {
+            if x < next_free && c != sel_k {
+                continue;
+            }
+            let idx = format!("{c:>idx_w$}");
+            for (i, d) in idx.chars().enumerate() {
+                put(buf, x, area.y + i as u16, &d.to_string(), st, 1);
+            }
+            next_free = x + 1;
+        }
+    }
+    // Query labels down the left.
+    let mut last_y = None;
+    for (q, &id) in tokens.iter().enumerate().take(n) {
+        let y = g.y_of_row(q);
+        if y >= g.area.y + g.height {
+            break;
+        }
+        if last_y == Some(y) && q != sel_q {
+            continue;
+        }
+        last_y = Some(y);
+        let mut lab = format!("{q:>idx_w$}");
+        if tok_w > 0 {
+            lab.push(' ');
+            lab.push_str(&token_label(app, id, tok_w));
+        }
+        let st = if q == sel_q { accent } else { plain };
+        put(buf, area.x, y, &lab, st, label_w.saturating_sub(1));
+    }
+    if legend_h > 0 {
+        let y = (g.area.y + g.height).min(area.bottom() - 1);
+        Paragraph::new(super::heatmap::legend(hm.theme, hm.scale, area.width))
+            .render(Rect::new(area.x, y, area.width, 1), buf);
     }
     g
 }

@@ -61,7 +61,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         width: inner.width.saturating_sub(label_w),
         ..inner
     };
-    let scale = Scale::fit(&norms);
+    let scale = Scale::magnitude(&norms);
     let g = heatmap_with_legend(app.theme(), (&norms, b.len(), n), scale, 6, map, buf);
     let mut last_y = None;
     for (i, (name, _)) in b.iter().enumerate() {
@@ -98,24 +98,32 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         format!("‖x‖ at position {}:", app.pos()),
         app.theme().dim(),
     )];
-    let mut row = String::new();
-    for (i, (name, _)) in b.iter().enumerate() {
-        row.push_str(&format!("{name} {}  ", compact(norms[i * n + app.pos()])));
+    let w = below.width as usize;
+    let items: Vec<String> = b
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| format!("{name} {}", compact(norms[i * n + app.pos()])))
+        .collect();
+    for l in packed(&items, w) {
+        lines.push(Line::raw(l));
     }
-    lines.push(Line::raw(row));
     if app.iv().is_active()
         && let Some(normal) = app.trace()
         && normal.len() == n
         && app.alt().is_some()
     {
-        let mut row = String::from("without interventions: ");
-        for (name, m) in boundaries(normal) {
-            let r = m.row(app.pos());
-            row.push_str(&format!("{name} {}  ", compact(norm(r))));
+        let mut items: Vec<String> = boundaries(normal)
+            .into_iter()
+            .map(|(name, m)| format!("{name} {}", compact(norm(m.row(app.pos())))))
+            .collect();
+        if let Some(first) = items.first_mut() {
+            *first = format!("without interventions: {first}");
         }
-        lines.push(Line::styled(row, app.theme().alarm()));
+        for l in packed(&items, w) {
+            lines.push(Line::styled(l, app.theme().alarm()));
+        }
     }
-    super::wrapped(lines, below, buf);
+    text(lines, below, buf);
     if lens_w == 0 {
         return;
     }
@@ -155,4 +163,25 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         ));
     }
     text(lines, inner, buf);
+}
+
+/// Packs "label value" items into lines of at most `w` columns, two spaces
+/// apart, never breaking an item (a label stays beside its value).
+fn packed(items: &[String], w: usize) -> Vec<String> {
+    let mut out = vec![];
+    let mut line = String::new();
+    for it in items {
+        let need = super::width(it) + if line.is_empty() { 0 } else { 2 };
+        if !line.is_empty() && super::width(&line) + need > w {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push_str("  ");
+        }
+        line.push_str(it);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
 }
