@@ -9,6 +9,10 @@ pub const END_OF_TEXT: &str = "<|endoftext|>";
 
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
+    /// BPE merge ranks, pieces spelt as the vocabulary spells them (GPT-2's
+    /// byte-to-char map): read once from tokenizer.json, for showing merging
+    /// step by step (the `tokenizers` crate keeps its own private).
+    merges: std::sync::Arc<std::collections::HashMap<(String, String), u32>>,
 }
 
 impl Tokenizer {
@@ -53,10 +57,12 @@ impl Tokenizer {
         let inner = json
             .parse::<tokenizers::Tokenizer>()
             .map_err(|e| e.to_string())?;
-        Self::whole_text(inner).map_err(|e| match e {
+        let mut t = Self::whole_text(inner).map_err(|e| match e {
             ModelError::Tokenizer(m) => m,
             other => other.to_string(),
-        })
+        })?;
+        t.merges = std::sync::Arc::new(merge_ranks(&v["model"]["merges"]));
+        Ok(t)
     }
 
     /// Switches off the truncation and padding a tokenizer.json may carry (the
@@ -92,7 +98,10 @@ impl Tokenizer {
             .with_truncation(None)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
         inner.with_padding(None);
-        Ok(Tokenizer { inner })
+        Ok(Tokenizer {
+            inner,
+            merges: Default::default(),
+        })
     }
 
     pub fn inner(&self) -> &tokenizers::Tokenizer {
@@ -175,6 +184,37 @@ impl Tokenizer {
         self.decode(&[id])
     }
 
+    /// The bytes a token stands for: its vocabulary entry read back through
+    /// GPT-2's byte-to-char map (a special token: its text's UTF-8). None for
+    /// an id the tokenizer has no token for.
+    pub fn token_bytes(&self, id: u32) -> Option<Vec<u8>> {
+        let piece = self.inner.id_to_token(id)?;
+        Some(piece_bytes(&piece).unwrap_or_else(|| piece.into_bytes()))
+    }
+
+    /// A token as a person should see it: its text, with each byte that is
+    /// not part of a whole UTF-8 character (a piece of a Chinese character,
+    /// say) written `<e4>`, so that no token reads as a bare `�`.
+    pub fn token_display(&self, id: u32) -> String {
+        match self.token_bytes(id) {
+            Some(b) => bytes_display(&b),
+            None => self.token_text(id),
+        }
+    }
+
+    /// The rank of the merge of two adjacent pieces (lower merges first),
+    /// pieces given as bytes; None when the tokenizer never merges them.
+    pub fn merge_rank(&self, left: &[u8], right: &[u8]) -> Option<u32> {
+        self.merges
+            .get(&(bytes_piece(left), bytes_piece(right)))
+            .copied()
+    }
+
+    /// How many merges the tokenizer has.
+    pub fn merge_count(&self) -> usize {
+        self.merges.len()
+    }
+
     pub fn end_of_text(&self) -> Option<u32> {
         self.inner.token_to_id(END_OF_TEXT)
     }
@@ -228,6 +268,84 @@ fn check_structure(v: &serde_json::Value) -> Result<(), String> {
         Some(m) if m.get("type").is_none_or(|t| t.is_string()) && m.is_object() => Ok(()),
         _ => Err("\"model\" is missing or not an object".into()),
     }
+}
+
+/// The merges of a tokenizer.json's BPE model, in either spelling ("a b" or
+/// ["a", "b"]), as (left, right) → rank. Anything else is skipped: merges are
+/// only shown, the `tokenizers` crate does the encoding.
+fn merge_ranks(v: &serde_json::Value) -> std::collections::HashMap<(String, String), u32> {
+    let mut out = std::collections::HashMap::new();
+    for (rank, m) in v.as_array().into_iter().flatten().enumerate() {
+        let pair = match m {
+            serde_json::Value::String(s) => s
+                .split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string())),
+            serde_json::Value::Array(a) => match a.as_slice() {
+                [serde_json::Value::String(l), serde_json::Value::String(r)] => {
+                    Some((l.clone(), r.clone()))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(p) = pair {
+            out.entry(p).or_insert(rank as u32);
+        }
+    }
+    out
+}
+
+/// Bytes shown as text: whole UTF-8 characters as themselves, every other
+/// byte as `<xx>`.
+pub fn bytes_display(mut b: &[u8]) -> String {
+    let mut out = String::new();
+    while !b.is_empty() {
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let ok = e.valid_up_to();
+                out.push_str(std::str::from_utf8(&b[..ok]).unwrap_or_default());
+                let bad = e.error_len().unwrap_or(b.len() - ok).max(1);
+                for x in &b[ok..ok + bad] {
+                    out.push_str(&format!("<{x:02x}>"));
+                }
+                b = &b[ok + bad..];
+            }
+        }
+    }
+    out
+}
+
+/// A vocabulary piece read back to bytes (None if a char is not in the map).
+fn piece_bytes(piece: &str) -> Option<Vec<u8>> {
+    let back = char_to_byte();
+    piece.chars().map(|c| back.get(&c).copied()).collect()
+}
+
+/// Bytes spelt as the vocabulary spells them.
+fn bytes_piece(b: &[u8]) -> String {
+    let fwd = byte_chars();
+    b.iter().map(|&x| fwd[x as usize]).collect()
+}
+
+fn byte_chars() -> &'static [char] {
+    static MAP: std::sync::OnceLock<Vec<char>> = std::sync::OnceLock::new();
+    MAP.get_or_init(byte_to_char)
+}
+
+fn char_to_byte() -> &'static std::collections::HashMap<char, u8> {
+    static MAP: std::sync::OnceLock<std::collections::HashMap<char, u8>> =
+        std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        byte_chars()
+            .iter()
+            .enumerate()
+            .map(|(b, &c)| (c, b as u8))
+            .collect()
+    })
 }
 
 /// GPT-2's reversible map from bytes to printable characters, which byte-level
@@ -288,6 +406,23 @@ mod tests {
         assert!(ids.contains(&256));
         assert_eq!(t.encode("ab").unwrap(), vec![b'a' as u32, b'b' as u32]);
         assert_eq!(t.vocab_size(), 257);
+    }
+
+    #[test]
+    fn partial_characters_show_their_real_bytes() {
+        let t = Tokenizer::from_json(&bytes_tokenizer_json()).expect("loads");
+        // 猫 is e7 8c ab: each byte alone is a token of this tokenizer.
+        let ids = t.encode("猫").unwrap();
+        assert_eq!(ids, vec![0xe7, 0x8c, 0xab]);
+        assert_eq!(t.token_bytes(0xe7), Some(vec![0xe7]));
+        assert_eq!(t.token_display(0xe7), "<e7>");
+        assert_eq!(t.token_text(0xe7), "\u{fffd}");
+        assert_eq!(t.token_display(b'a' as u32), "a");
+        assert_eq!(t.token_display(256), END_OF_TEXT);
+        assert_eq!(t.token_display(300), "<id 300>");
+        assert_eq!(bytes_display(b" \xe5\xb0"), " <e5><b0>");
+        assert_eq!(bytes_display("猫".as_bytes()), "猫");
+        assert_eq!(bytes_display(b"a\xffb"), "a<ff>b");
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! [`Trace`]: crate::model::Trace
 
 pub mod attention;
+pub mod bpe;
 pub mod embedding;
 pub mod generate;
 pub mod layernorm;
