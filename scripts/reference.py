@@ -559,6 +559,52 @@ def cmd_llama_fixtures(_args):
         write(folder / "reference.safetensors", llama_forward_reference(model, ids), meta)
 
 
+
+SMOLLM2_GGUF = Path.home() / ".cache" / "gptlens" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_QUESTION = "What is the capital of France?"
+SMOLLM2_GREEDY = 20
+
+
+def cmd_smollm2_fixture(args):
+    """transformers on the real SmolLM2 GGUF (it dequantizes the file to f32, as
+    gptlens does): the chat-templated question's ids, the last position's
+    top-k logits, two full logit rows and the greedy continuation, in float64."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.set_num_threads(2)
+    path = Path(args.gguf)
+    if not path.is_file():
+        sys.exit(f"error: {path} does not exist; scripts/fetch-smollm2.sh fetches it")
+    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32).eval()
+    model = model.double()
+    text = tok.apply_chat_template([{"role": "user", "content": SMOLLM2_QUESTION}], tokenize=False,
+                                   add_generation_prompt=True)
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(torch.tensor([ids]), use_cache=False).logits[0]
+        greedy = model.generate(torch.tensor([ids]), max_new_tokens=SMOLLM2_GREEDY, do_sample=False,
+                                min_new_tokens=SMOLLM2_GREEDY, eos_token_id=None, pad_token_id=tok.eos_token_id)
+    new = greedy[0, len(ids):].tolist()
+    last = logits[-1]
+    top = torch.topk(last, 20)
+    rows = [0, len(ids) // 2, len(ids) - 1]
+    out = {
+        "input_ids": np.asarray(ids, dtype=np.int64),
+        "top_ids": top.indices.numpy().astype(np.int64),
+        "top_logits": f32(top.values),
+        "row_positions": np.asarray(rows, dtype=np.int64),
+        "rows": f32(logits[rows]),
+        "greedy": np.asarray(new, dtype=np.int64),
+    }
+    meta = {"generator": "scripts/reference.py smollm2-fixture", "torch": torch.__version__,
+            "transformers": __import__("transformers").__version__, "file": path.name,
+            "precision": "float64 of the dequantized f32 weights, stored f32"}
+    write(FIXTURES / "smollm2" / "reference.safetensors", out, meta)
+    (FIXTURES / "smollm2" / "prompt.txt").write_text(text)
+    print(f"prompt {len(ids)} tokens; greedy: {tok.decode(new)!r}")
+
+
 def cmd_bench_decode(args):
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -802,6 +848,8 @@ def main():
     g = sub.add_parser("gguf-logits", help="transformers' logits on GGUF files gptlens wrote (pip install gguf accelerate)")
     g.add_argument("gguf", nargs="+", help="FILE.gguf written by `gptlens quantize`")
     sub.add_parser("llama-fixtures", help="write the random Llama fixtures (tests/fixtures/random-llama*)")
+    sm = sub.add_parser("smollm2-fixture", help="transformers on the SmolLM2 GGUF (pip install gguf accelerate)")
+    sm.add_argument("--gguf", default=str(SMOLLM2_GGUF), help="the file scripts/fetch-smollm2.sh fetched")
     d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
     d.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
     d.add_argument("--tokens", type=int, default=64)
@@ -832,7 +880,7 @@ def main():
     if args.cmd in ("bench-decode", "eval") and not (Path(args.model) / "config.json").is_file():
         sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
     {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "gguf-fixtures": cmd_gguf_fixtures, "gguf-logits": cmd_gguf_logits,
-     "llama-fixtures": cmd_llama_fixtures,
+     "llama-fixtures": cmd_llama_fixtures, "smollm2-fixture": cmd_smollm2_fixture,
      "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
      "eval": cmd_eval}[args.cmd](args)
 

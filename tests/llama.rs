@@ -431,3 +431,172 @@ fn finetune_refuses_a_llama_model_instead_of_training_it_as_gpt2() {
         "{err}"
     );
 }
+
+/// The random-llama fixture written as llama.cpp's converter would (ggml
+/// names, Q/K rows permuted for its RoPE, F32), with `edit` applied to the
+/// metadata; returns the file.
+fn fixture_as_gguf(edit: impl Fn(&mut gptlens::gguf::GgufWriter)) -> tempfile::NamedTempFile {
+    use gptlens::gguf::{GgufWriter, Value, ValueType};
+    use gptlens::quant::GgmlType;
+    let gpt = Gpt::open(&fixture_dir("random-llama")).unwrap();
+    let c = &gpt.config;
+    let mut w = GgufWriter::new();
+    let s = |v: &str| Value::String(v.into());
+    let u = |v: usize| Value::U32(v as u32);
+    w.set("general.architecture", s("llama"));
+    w.set("llama.block_count", u(c.n_layer));
+    w.set("llama.context_length", u(c.n_positions));
+    w.set("llama.embedding_length", u(c.n_embd));
+    w.set("llama.feed_forward_length", u(c.mlp_dim()));
+    w.set("llama.attention.head_count", u(c.n_head));
+    w.set("llama.attention.head_count_kv", u(c.n_kv_head()));
+    w.set("llama.rope.freq_base", Value::F32(5000.0));
+    w.set("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-6));
+    w.set("llama.rope.dimension_count", u(c.head_dim()));
+    let chars = gptlens::tokenizer::byte_to_char();
+    let tokens: Vec<Value> = (0..c.vocab_size)
+        .map(|i| s(&chars[32 + i].to_string()))
+        .collect();
+    w.set("tokenizer.ggml.model", s("gpt2"));
+    w.set("tokenizer.ggml.pre", s("gpt2"));
+    w.set(
+        "tokenizer.ggml.tokens",
+        Value::Array(ValueType::String, tokens),
+    );
+    w.set(
+        "tokenizer.ggml.merges",
+        Value::Array(ValueType::String, vec![]),
+    );
+    w.set(
+        "tokenizer.chat_template",
+        s("{% for m in messages %}<{{ m['content'] }}>{% endfor %}"),
+    );
+    edit(&mut w);
+    // llama.cpp's permute: rows [heads, 2, d/2] → [heads, d/2, 2].
+    let permute = |data: &[f32], heads: usize, cols: usize| {
+        let d = data.len() / cols / heads;
+        let mut out = vec![0.0; data.len()];
+        for h in 0..heads {
+            for j in 0..2 {
+                for i in 0..d / 2 {
+                    let (src, dst) = (h * d + j * (d / 2) + i, h * d + 2 * i + j);
+                    out[dst * cols..(dst + 1) * cols]
+                        .copy_from_slice(&data[src * cols..(src + 1) * cols]);
+                }
+            }
+        }
+        out
+    };
+    for (name, t) in gpt.weights.named() {
+        let g = match name.as_str() {
+            "embed_tokens.weight" => "token_embd.weight".to_string(),
+            "norm.weight" => "output_norm.weight".to_string(),
+            "lm_head.weight" => "output.weight".to_string(),
+            n => {
+                let (i, part) = n.strip_prefix("layers.").unwrap().split_once('.').unwrap();
+                let g = match part {
+                    "input_layernorm.weight" => "attn_norm",
+                    "self_attn.q_proj.weight" => "attn_q",
+                    "self_attn.k_proj.weight" => "attn_k",
+                    "self_attn.v_proj.weight" => "attn_v",
+                    "self_attn.o_proj.weight" => "attn_output",
+                    "post_attention_layernorm.weight" => "ffn_norm",
+                    "mlp.gate_proj.weight" => "ffn_gate",
+                    "mlp.up_proj.weight" => "ffn_up",
+                    "mlp.down_proj.weight" => "ffn_down",
+                    p => panic!("{p}"),
+                };
+                format!("blk.{i}.{g}.weight")
+            }
+        };
+        let cols = *t.shape.last().unwrap();
+        let data = if g.ends_with("attn_q.weight") {
+            permute(t.data(), c.n_head, cols)
+        } else if g.ends_with("attn_k.weight") {
+            permute(t.data(), c.n_kv_head(), cols)
+        } else {
+            t.data().to_vec()
+        };
+        let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        w.add_tensor(&g, &t.shape, GgmlType::F32, bytes).unwrap();
+    }
+    let f = tempfile::Builder::new().suffix(".gguf").tempfile().unwrap();
+    w.write(f.path()).unwrap();
+    f
+}
+
+#[test]
+fn a_llama_gguf_with_permuted_q_k_computes_what_the_safetensors_folder_does() {
+    let f = fixture_as_gguf(|_| {});
+    let m = gptlens::model::GgufModel::open(f.path()).unwrap();
+    let st = Gpt::open(&fixture_dir("random-llama")).unwrap();
+    assert_eq!(m.gpt.config.rope_theta, Some(5000.0));
+    assert!(
+        !m.gpt.config.tie_word_embeddings,
+        "output.weight present: untied"
+    );
+    let ids = [4u32, 81, 0, 33, 33, 7];
+    assert_eq!(
+        m.gpt.last_logits(&ids).unwrap(),
+        st.last_logits(&ids).unwrap()
+    );
+    // F32 only: nothing was dequantized, so nothing is said.
+    assert!(
+        m.gpt.weights.warnings.is_empty(),
+        "{:?}",
+        m.gpt.weights.warnings
+    );
+    // Gpt::open takes the file too, and the tokenizer and template come along.
+    assert_eq!(
+        Gpt::open(f.path()).unwrap().last_logits(&ids).unwrap(),
+        st.last_logits(&ids).unwrap()
+    );
+    let tok = Tokenizer::from_json(&m.tokenizer_json).unwrap();
+    assert_eq!(tok.vocab_size(), 83);
+    assert!(m.chat_template.unwrap().contains("m['content']"));
+}
+
+#[test]
+fn a_gguf_tokenizer_that_is_not_byte_level_bpe_is_refused() {
+    use gptlens::gguf::Value;
+    let f = fixture_as_gguf(|w| w.set("tokenizer.ggml.model", Value::String("llama".into())));
+    let e = gptlens::model::GgufModel::open(f.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("tokenizer.ggml.model is \"llama\"") && e.contains("byte-level BPE"),
+        "{e}"
+    );
+    let f = fixture_as_gguf(|w| w.set("tokenizer.ggml.pre", Value::String("qwen2".into())));
+    let e = gptlens::model::GgufModel::open(f.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("tokenizer.ggml.pre is \"qwen2\""), "{e}");
+}
+
+#[test]
+fn a_gguf_vocabulary_disagreeing_with_its_tokens_is_named() {
+    use gptlens::gguf::Value;
+    let f = fixture_as_gguf(|w| w.set("llama.vocab_size", Value::U32(90)));
+    let e = gptlens::model::GgufModel::open(f.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("vocabulary sizes disagree") && e.contains("llama.vocab_size is 90"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_gguf_of_another_architecture_is_named() {
+    use gptlens::gguf::Value;
+    let f = fixture_as_gguf(|w| w.set("general.architecture", Value::String("qwen2".into())));
+    let e = gptlens::model::GgufModel::open(f.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("\"qwen2\"") && e.contains("llama"), "{e}");
+}

