@@ -26,6 +26,13 @@ Subcommands (run from the repository root):
         transformers' apply_chat_template for a few conversations and templates,
         the built-in default included (tests/fixtures/chat-templates.json).
 
+    ~/refvenv/bin/python scripts/reference.py lora-fixtures
+        Writes tests/fixtures/random-odd/lora-grads.safetensors: rank-3 LoRA
+        adapters (fixed A and B, both non-zero) on every block's c_attn, c_proj,
+        c_fc and mlp.c_proj of the saved random-odd model, W = W0 + (alpha/r)·A·B,
+        the masked loss of the finetune-fixtures batch and dL/dA, dL/dB from
+        float64 autograd. Writes nothing else.
+
     ~/refvenv/bin/python scripts/reference.py bench-decode --model DIR --tokens 64 [--json]
         PyTorch decode speed (fp32, KV cache, greedy, exactly N tokens), with the
         same prompt and JSON keys as `gptlens bench --json`.
@@ -557,6 +564,52 @@ def cmd_llama_fixtures(_args):
         assert abs(got - spec["rope_theta"] ** (-2 / d)) < 1e-6, "config.json's rope_theta was not read back"
         ids = fixed_prompt(spec["vocab_size"], spec["seed"])
         write(folder / "reference.safetensors", llama_forward_reference(model, ids), meta)
+LORA_RANK, LORA_ALPHA = 3, 6.0
+LORA_MATRICES = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
+
+
+def cmd_lora_fixtures(_args):
+    """LoRA's gradients: the base frozen, W = W0 + s·A·B (Conv1D layout, A [in, r],
+    B [r, out]) on the four projections of each block, through functional_call."""
+    from torch.func import functional_call
+
+    torch.set_num_threads(2)
+    name = "random-odd"
+    spec = RANDOM_MODELS[name]
+    model = load_model(FIXTURES / name, torch.float64)
+    vocab, scale = spec["vocab_size"], LORA_ALPHA / LORA_RANK
+    inputs, targets, mask = masked_batch(vocab, spec["seed"] + 7)
+    g = torch.Generator().manual_seed(spec["seed"] + 11)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    adapters, out = {}, {}
+    for layer in range(spec["n_layer"]):
+        for m in LORA_MATRICES:
+            key = f"h.{layer}.{m}.weight"
+            w0 = params[f"transformer.{key}"]
+            n_in, n_out = w0.shape
+            # Drawn in float32 so that gptlens reads exactly these values.
+            a = (torch.rand((n_in, LORA_RANK), generator=g, dtype=torch.float32) * 2 - 1) / n_in ** 0.5
+            b = (torch.rand((LORA_RANK, n_out), generator=g, dtype=torch.float32) * 2 - 1) * 0.05
+            a, b = a.double().requires_grad_(), b.double().requires_grad_()
+            adapters[key] = (a, b)
+            out[f"lora.{key}.A"], out[f"lora.{key}.B"] = f32(a), f32(b)
+    merged = dict(params)
+    for key, (a, b) in adapters.items():
+        merged[f"transformer.{key}"] = params[f"transformer.{key}"] + scale * (a @ b)
+    logits = functional_call(model, merged, (inputs,), {"use_cache": False}).logits
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), reduction="none")
+    loss = (ce * mask.reshape(-1)).sum() / mask.sum()
+    loss.backward()
+    for key, (a, b) in adapters.items():
+        out[f"grad.lora.{key}.A"], out[f"grad.lora.{key}.B"] = f32(a.grad), f32(b.grad)
+    out["inputs"] = inputs.numpy().astype(np.int64)
+    out["targets"] = targets.numpy().astype(np.int64)
+    out["mask"] = mask.numpy().astype(np.float32)
+    out["loss"] = np.array([loss.item()], dtype=np.float32)
+    out["rank_alpha"] = np.array([LORA_RANK, LORA_ALPHA], dtype=np.float32)
+    meta = {"generator": "scripts/reference.py lora-fixtures", "torch": torch.__version__,
+            "precision": "float64, stored f32", "lora": f"rank {LORA_RANK}, alpha {LORA_ALPHA}"}
+    write(FIXTURES / name / "lora-grads.safetensors", out, meta)
 
 
 
@@ -850,6 +903,7 @@ def main():
     sub.add_parser("llama-fixtures", help="write the random Llama fixtures (tests/fixtures/random-llama*)")
     sm = sub.add_parser("smollm2-fixture", help="transformers on the SmolLM2 GGUF (pip install gguf accelerate)")
     sm.add_argument("--gguf", default=str(SMOLLM2_GGUF), help="the file scripts/fetch-smollm2.sh fetched")
+    sub.add_parser("lora-fixtures", help="write the LoRA gradient fixture (random-odd only)")
     d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
     d.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
     d.add_argument("--tokens", type=int, default=64)
@@ -881,6 +935,7 @@ def main():
         sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
     {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "gguf-fixtures": cmd_gguf_fixtures, "gguf-logits": cmd_gguf_logits,
      "llama-fixtures": cmd_llama_fixtures, "smollm2-fixture": cmd_smollm2_fixture,
+     "lora-fixtures": cmd_lora_fixtures,
      "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
      "eval": cmd_eval}[args.cmd](args)
 

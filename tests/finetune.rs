@@ -217,6 +217,7 @@ fn options(data: &Path, valid: Option<&Path>, out: &Path, resume: bool) -> Finet
             force: false,
             max_memory: None,
         },
+        lora: None,
     }
 }
 
@@ -719,4 +720,251 @@ fn chat_on_a_model_without_a_template_says_so_and_how_to_give_one() {
         }
         assert!(!e.contains("panicked"), "{e}");
     }
+}
+
+fn lora_options(data: &Path, out: &Path, resume: bool, rank: usize) -> FinetuneOptions {
+    let mut o = options(data, Some(data), out, resume);
+    o.lora = Some(gptlens::finetune::LoraOptions {
+        rank,
+        alpha: 2.0 * rank as f32,
+    });
+    o
+}
+
+#[test]
+fn a_lora_run_trains_only_adapters_and_saves_a_plain_merged_gpt2_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    let out = dir.path().join("lora");
+    let stop = AtomicBool::new(false);
+    let mut notes = Vec::new();
+    let s = gptlens::finetune::finetune(
+        &hyper(12),
+        &lora_options(&data, &out, false, 4),
+        &stop,
+        &mut |p| notes.extend(p.message.clone()),
+    )
+    .unwrap();
+    let base = Gpt::open(&base_model()).unwrap();
+    let cfg = &base.config;
+    let (c, m) = (cfg.n_embd, cfg.mlp_dim());
+    let expected = cfg.n_layer * 4 * ((c + 3 * c) + (c + c) + (c + m) + (m + c));
+    assert_eq!(s.trainable_params, expected);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&format!("{expected} trainable parameters"))),
+        "{notes:?}"
+    );
+    let (before, after) = (s.valid_loss_before.unwrap(), s.valid_loss_after.unwrap());
+    assert!(after < 0.85 * before, "response loss {before} -> {after}");
+    // A plain GPT-2 folder: the engine opens it, and its file holds exactly
+    // GPT-2's tensors (no adapters).
+    let tuned = Gpt::open(&out).unwrap();
+    let bytes = std::fs::read(out.join("model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = st.names().into_iter().map(|n| n.to_string()).collect();
+    names.sort();
+    let mut want: Vec<String> = gptlens::model::expected_tensors(cfg)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    want.sort();
+    assert_eq!(names, want);
+    // The base is frozen: only the four projections of each block changed,
+    // each by a matrix of rank at most 4.
+    for ((name, a), (_, b)) in base.weights.named().into_iter().zip(tuned.weights.named()) {
+        let adapted = gptlens::train::lora::ADAPTED
+            .iter()
+            .any(|s| name.ends_with(s));
+        if adapted {
+            assert!(a.data() != b.data(), "{name} did not train");
+            let (rows, cols) = a.view2().dim();
+            let delta: Vec<f64> = a
+                .data()
+                .iter()
+                .zip(b.data())
+                .map(|(x, y)| (*y - *x) as f64)
+                .collect();
+            assert!(numerical_rank(&delta, rows, cols) <= 4, "{name}");
+        } else {
+            assert!(a.data() == b.data(), "{name} is frozen but changed");
+        }
+    }
+}
+
+/// The rank of a `rows × cols` matrix by Gaussian elimination with partial
+/// pivoting (pivots below 1e-3 of the largest entry count as zero: the f32
+/// rounding of W₀ + ΔW is far below that).
+fn numerical_rank(m: &[f64], rows: usize, cols: usize) -> usize {
+    let mut a = m.to_vec();
+    let tol = 1e-3 * a.iter().fold(0.0f64, |x, y| x.max(y.abs()));
+    let mut rank = 0;
+    for col in 0..cols {
+        if rank == rows {
+            break;
+        }
+        let pivot = (rank..rows)
+            .max_by(|&i, &j| a[i * cols + col].abs().total_cmp(&a[j * cols + col].abs()))
+            .unwrap();
+        if a[pivot * cols + col].abs() <= tol {
+            continue;
+        }
+        for k in 0..cols {
+            a.swap(rank * cols + k, pivot * cols + k);
+        }
+        for i in rank + 1..rows {
+            let f = a[i * cols + col] / a[rank * cols + col];
+            for k in col..cols {
+                a[i * cols + k] -= f * a[rank * cols + k];
+            }
+        }
+        rank += 1;
+    }
+    rank
+}
+
+#[test]
+fn an_interrupted_lora_run_resumes_to_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    let stop = AtomicBool::new(false);
+    let whole = dir.path().join("whole");
+    gptlens::finetune::finetune(
+        &hyper(10),
+        &lora_options(&data, &whole, false, 2),
+        &stop,
+        &mut |_| {},
+    )
+    .unwrap();
+    let split = dir.path().join("split");
+    let s = gptlens::finetune::finetune(
+        &hyper(10),
+        &lora_options(&data, &split, false, 2),
+        &stop,
+        &mut |p| {
+            if p.step == 5 {
+                stop.store(true, Ordering::SeqCst);
+            }
+        },
+    )
+    .unwrap();
+    assert!(s.interrupted && s.step == 5);
+    stop.store(false, Ordering::SeqCst);
+    // Resuming a LoRA checkpoint as full fine-tuning is refused.
+    let e = gptlens::finetune::finetune(
+        &hyper(10),
+        &options(&data, None, &split, true),
+        &stop,
+        &mut |_| {},
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("LoRA run"), "{e}");
+    let s = gptlens::finetune::finetune(
+        &hyper(10),
+        &lora_options(&data, &split, true, 2),
+        &stop,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(!s.interrupted && s.step == 10);
+    let a = std::fs::read(whole.join("model.safetensors")).unwrap();
+    let b = std::fs::read(split.join("model.safetensors")).unwrap();
+    assert!(
+        a == b,
+        "resumed LoRA weights differ from the uninterrupted run's"
+    );
+}
+
+#[test]
+fn lora_rank_zero_and_a_rank_above_the_width_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_pairs(dir.path(), "pairs.jsonl", &some_pairs());
+    for (rank, want) in [
+        ("0", "--lora 0: the rank"),
+        ("129", "above the model's width (128)"),
+    ] {
+        let out = dir.path().join(format!("out-{rank}"));
+        let o = bin()
+            .arg("--model")
+            .arg(base_model())
+            .args(["finetune", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .args(["--lora", rank, "--steps", "2"])
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let e = stderr(&o);
+        assert!(e.contains(want), "--lora {rank}: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+        assert!(!out.exists(), "--lora {rank} left a folder");
+    }
+}
+
+/// The LoRA gradients against PyTorch: the random-odd model with fixed
+/// adapters A, B (B non-zero, so that both gradients are), the masked loss of
+/// the fine-tuning batch, and ∂L/∂A, ∂L/∂B from float64 autograd
+/// (`scripts/reference.py lora-fixtures`).
+#[test]
+fn lora_gradients_match_pytorch() {
+    let dir = root().join("tests/fixtures/random-odd");
+    let bytes = std::fs::read(dir.join("lora-grads.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let f32s = |name: &str| -> Vec<f32> {
+        let t = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        t.data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    };
+    let i64s = |name: &str| -> Vec<u32> {
+        let t = st.tensor(name).unwrap();
+        t.data()
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as u32)
+            .collect()
+    };
+    let (inputs, targets, mask) = (i64s("inputs"), i64s("targets"), f32s("mask"));
+    let shape = st.tensor("inputs").unwrap().shape().to_vec();
+    let (b, t) = (shape[0], shape[1]);
+    let meta = f32s("rank_alpha");
+    let (rank, alpha) = (meta[0] as usize, meta[1]);
+    let gpt = Gpt::open(&dir).unwrap();
+    let mut trainer = gptlens::train::Trainer::new(&gpt, b, t);
+    trainer.enable_lora(rank, alpha, 0).unwrap();
+    let lora = trainer.lora.as_mut().unwrap();
+    for ad in lora.adapters.clone() {
+        lora.params[ad.a.clone()].copy_from_slice(&f32s(&format!("lora.{}.A", ad.name)));
+        lora.params[ad.b.clone()].copy_from_slice(&f32s(&format!("lora.{}.B", ad.name)));
+    }
+    let lora = trainer.lora.take().unwrap();
+    lora.merge(&mut trainer.params);
+    trainer.lora = Some(lora);
+    let loss = trainer.masked_loss_and_grads(&inputs, &targets, Some(&mask), None);
+    let want = f32s("loss")[0];
+    assert!((loss - want).abs() < 1e-5, "loss {loss} vs PyTorch {want}");
+    let grads = trainer.grads.clone();
+    let lora = trainer.lora.as_mut().unwrap();
+    lora.gradients(&grads);
+    let mut worst = 0.0f32;
+    for ad in &lora.adapters {
+        for (part, range) in [("A", &ad.a), ("B", &ad.b)] {
+            let want = f32s(&format!("grad.lora.{}.{part}", ad.name));
+            let got = &lora.grads[range.clone()];
+            let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+            for (g, w) in got.iter().zip(&want) {
+                worst = worst.max((g - w).abs() / scale);
+            }
+            assert!(
+                want.iter().any(|&v| v != 0.0),
+                "{} {part}: zero reference",
+                ad.name
+            );
+        }
+    }
+    assert!(worst < 1e-4, "worst relative LoRA gradient error {worst}");
 }

@@ -74,6 +74,13 @@ pub struct Args {
     /// Refuse a run that needs more memory than this (e.g. 8G, 512M).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<u64>,
+    /// LoRA: freeze the model and train rank-R adapters on every block's
+    /// c_attn, W_O and MLP matrices (merged into the saved weights).
+    #[arg(long, value_name = "R")]
+    lora: Option<usize>,
+    /// LoRA scaling: the update is (alpha / R)·A·B. Default: 2·R (scale 2).
+    #[arg(long, value_name = "ALPHA", requires = "lora")]
+    lora_alpha: Option<f32>,
 }
 
 pub fn run(model: Option<&std::path::Path>, a: Args) -> Result<()> {
@@ -119,6 +126,10 @@ pub fn run(model: Option<&std::path::Path>, a: Args) -> Result<()> {
             force: a.force,
             max_memory: a.max_memory,
         },
+        lora: a.lora.map(|rank| finetune::LoraOptions {
+            rank,
+            alpha: a.lora_alpha.unwrap_or(2.0 * rank as f32),
+        }),
     };
     let signals = super::train::StopSignals::install()?;
     let (stop, exit_status) = (signals.flag(), || signals.exit_status());

@@ -559,6 +559,15 @@ pub struct FinetuneOptions {
     /// Passes over the pairs when `hyper.steps` is 0.
     pub epochs: u64,
     pub run: RunOptions,
+    /// Train LoRA adapters instead of every weight.
+    pub lora: Option<LoraOptions>,
+}
+
+/// `--lora R --lora-alpha A`: rank-R adapters scaled by A / R.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoraOptions {
+    pub rank: usize,
+    pub alpha: f32,
 }
 
 /// How a fine-tuning run ended (also written as finetune-summary.json).
@@ -581,6 +590,12 @@ pub struct FinetuneSummary {
     pub valid_loss_before: Option<f64>,
     pub valid_loss_after: Option<f64>,
     pub interrupted: bool,
+    /// The LoRA settings, when only adapters trained.
+    #[serde(default)]
+    pub lora: Option<LoraOptions>,
+    /// Parameters the optimizer updated (all of them without LoRA).
+    #[serde(default)]
+    pub trainable_params: usize,
 }
 
 /// Fine-tunes the model in `opts.base` on the pairs in `opts.run.corpus` and
@@ -624,6 +639,9 @@ pub fn finetune(
     tokenizer.check_matches(&gpt.config)?;
     let fmt = Formatter::for_model(&opts.base, tokenizer)?;
     let cfg = gpt.config.clone();
+    if let Some(l) = &opts.lora {
+        crate::train::lora::validate(&cfg, l.rank, l.alpha)?;
+    }
     let pairs = read_pairs(&run.corpus)?;
     let enc = fmt.encode(&pairs, cfg.n_positions)?;
     if enc.examples.is_empty() {
@@ -710,6 +728,23 @@ pub fn finetune(
 
     let n_train = enc.examples.len();
     let mut trainer = Trainer::new(&gpt, hyper.batch, t);
+    let total_params = trainer.params.len();
+    if let Some(l) = &opts.lora {
+        trainer.enable_lora(l.rank, l.alpha, hyper.seed)?;
+        let n = trainer.opt.m.len();
+        note(
+            report,
+            steps,
+            format!(
+                "LoRA rank {} (alpha {}, scale {}) on every block's c_attn, W_O, MLP up and down: {n} trainable parameters, {:.1}% of the model's {total_params}; the base is frozen, the adapters are merged into the saved weights",
+                l.rank,
+                l.alpha,
+                l.alpha / l.rank as f32,
+                100.0 * n as f64 / total_params as f64
+            ),
+        );
+    }
+    let trainable_params = trainer.opt.m.len();
     let mut batches = PairBatches::new(enc.examples, valid, hyper.batch, hyper.seed, fmt.eot);
     let mut meta = CheckpointMeta {
         hyper: hyper.clone(),
@@ -761,6 +796,8 @@ pub fn finetune(
         valid_loss_before,
         valid_loss_after,
         interrupted,
+        lora: opts.lora,
+        trainable_params,
     };
     let sp = out.join("finetune-summary.json");
     let json = serde_json::to_string_pretty(&summary).expect("json");

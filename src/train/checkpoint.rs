@@ -42,19 +42,21 @@ pub(super) fn write_checkpoint(
 ) -> Result<(), TrainError> {
     let dir = checkpoint_dir(out);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let n = trainer.params.len();
+    let (n, k) = (trainer.params.len(), trainer.opt.m.len());
     let st = dir.join("state.safetensors");
-    let st_tmp = write_tmp(&st, |tmp| {
-        Ok(write_safetensors(
-            tmp,
-            &[
-                ("params".to_string(), &[n][..], &trainer.params[..]),
-                ("adam_m".to_string(), &[n][..], &trainer.opt.m[..]),
-                ("adam_v".to_string(), &[n][..], &trainer.opt.v[..]),
-            ],
-            &[],
-        )?)
-    })?;
+    // A LoRA run also keeps its adapters (the moments are theirs) and scale.
+    let scale = trainer.lora.as_ref().map(|l| [l.scale]);
+    let (n, k, one) = ([n], [k], [1]);
+    let mut tensors = vec![
+        ("params".to_string(), &n[..], &trainer.params[..]),
+        ("adam_m".to_string(), &k[..], &trainer.opt.m[..]),
+        ("adam_v".to_string(), &k[..], &trainer.opt.v[..]),
+    ];
+    if let (Some(l), Some(s)) = (&trainer.lora, &scale) {
+        tensors.push(("lora".to_string(), &k[..], &l.params[..]));
+        tensors.push(("lora_scale".to_string(), &one[..], &s[..]));
+    }
+    let st_tmp = write_tmp(&st, |tmp| Ok(write_safetensors(tmp, &tensors, &[])?))?;
     let js = dir.join("state.json");
     let text = serde_json::to_string_pretty(meta).expect("json");
     let js_tmp =
@@ -105,12 +107,32 @@ pub(crate) fn read_checkpoint(
             st.display()
         ))
     })?;
-    let n = trainer.params.len();
-    for (name, dst) in [
-        ("params", &mut trainer.params),
-        ("adam_m", &mut trainer.opt.m),
-        ("adam_v", &mut trainer.opt.v),
-    ] {
+    let (n, k) = (trainer.params.len(), trainer.opt.m.len());
+    let has_lora = tensors.tensor("lora").is_ok();
+    if has_lora != trainer.lora.is_some() {
+        return Err(TrainError::Input(format!(
+            "--resume: the checkpoint in {} is of a {} run; resume it {} --lora, or start a new run with --force",
+            dir.display(),
+            if has_lora { "LoRA" } else { "full fine-tuning" },
+            if has_lora { "with the same" } else { "without" }
+        )));
+    }
+    let mut scale = [0.0f32];
+    let mut lora_params = trainer
+        .lora
+        .as_mut()
+        .map(|l| std::mem::take(&mut l.params))
+        .unwrap_or_default();
+    let mut targets: Vec<(&str, &mut [f32], usize)> = vec![
+        ("params", &mut trainer.params[..], n),
+        ("adam_m", &mut trainer.opt.m[..], k),
+        ("adam_v", &mut trainer.opt.v[..], k),
+    ];
+    if has_lora {
+        targets.push(("lora", &mut lora_params[..], k));
+        targets.push(("lora_scale", &mut scale[..], 1));
+    }
+    for (name, dst, n) in targets {
         let view = tensors.tensor(name).map_err(|e| {
             TrainError::Input(format!(
                 "{} lacks {name} ({e}); start again with --force",
@@ -119,7 +141,7 @@ pub(crate) fn read_checkpoint(
         })?;
         if view.shape() != [n] || view.dtype() != safetensors::Dtype::F32 {
             return Err(TrainError::Input(format!(
-                "{}: {name} has shape {:?}, the model needs [{n}]; start again with --force",
+                "{}: {name} has shape {:?}, this run needs [{n}]; start again with --force",
                 st.display(),
                 view.shape()
             )));
@@ -127,6 +149,16 @@ pub(crate) fn read_checkpoint(
         for (d, b) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
             *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
+    }
+    if let Some(l) = &mut trainer.lora {
+        l.params = lora_params;
+        if scale[0] != l.scale {
+            return Err(TrainError::Input(format!(
+                "--resume: the checkpoint's LoRA scale alpha/rank is {}, this run's {}; resume with the same --lora and --lora-alpha, or start a new run with --force",
+                scale[0], l.scale
+            )));
+        }
+        l.merge(&mut trainer.params);
     }
     Ok(meta)
 }

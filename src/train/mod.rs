@@ -17,6 +17,7 @@ pub mod gpt;
 pub mod kernels;
 pub mod layernorm;
 pub mod linear;
+pub mod lora;
 pub mod loss;
 pub mod memory;
 pub mod mlp;
@@ -246,6 +247,9 @@ pub struct Trainer {
     scratch: GradScratch,
     inputs: Vec<u32>,
     targets: Vec<u32>,
+    /// LoRA adapters: when set, only they train (`opt` holds their moments)
+    /// and `params` holds the merged weights.
+    pub lora: Option<lora::Lora>,
 }
 
 impl Trainer {
@@ -271,7 +275,17 @@ impl Trainer {
             layout,
             params,
             decay,
+            lora: None,
         }
+    }
+
+    /// Freezes the model and trains rank-`rank` adapters instead (see [`lora`]).
+    pub fn enable_lora(&mut self, rank: usize, alpha: f32, seed: u64) -> Result<(), TrainError> {
+        let l = lora::Lora::new(&self.cfg, &self.layout, &self.params, rank, alpha, seed)?;
+        self.opt = AdamW::new(l.n_params());
+        l.merge(&mut self.params);
+        self.lora = Some(l);
+        Ok(())
     }
 
     /// Mean cross-entropy of a batch (no gradients, no dropout).
@@ -348,6 +362,14 @@ impl Trainer {
     /// Clips the gradients and takes one AdamW step (1-based `step`); returns the
     /// gradient norm before clipping.
     pub fn update(&mut self, lr: f32, weight_decay: f32, grad_clip: f32, step: u64) -> f32 {
+        if let Some(l) = &mut self.lora {
+            l.gradients(&self.grads);
+            let norm = adamw::clip_grad_norm(&mut l.grads, grad_clip);
+            self.opt
+                .step(&mut l.params, &l.grads, &l.decay, lr, weight_decay, step);
+            l.merge(&mut self.params);
+            return norm;
+        }
         let norm = adamw::clip_grad_norm(&mut self.grads, grad_clip);
         self.opt.step(
             &mut self.params,
