@@ -809,8 +809,8 @@ pub fn finetune(
 /// fine-tune was trained with, so the folder carries it.
 fn tokenizer_config(base: &Path, template: &ChatTemplate) -> Result<String, FinetuneError> {
     let path = base.join(TOKENIZER_CONFIG);
-    let mut v = if path.is_file() {
-        let text = std::fs::read_to_string(&path).map_err(|e| FinetuneError::Io {
+    let mut v = if crate::embedded::file(&path).is_some() || path.is_file() {
+        let text = crate::embedded::read_to_string(&path).map_err(|e| FinetuneError::Io {
             path: path.clone(),
             source: e,
         })?;

@@ -136,10 +136,11 @@ impl ChatTemplate {
     /// `<|endoftext|>` serves as both).
     pub fn from_model_dir(dir: &Path, eos: &str) -> Result<Option<Self>, FinetuneError> {
         let path = dir.join(TOKENIZER_CONFIG);
-        if !path.is_file() {
+        // A built-in model's files are in the binary.
+        if crate::embedded::file(&path).is_none() && !path.is_file() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| FinetuneError::Io {
+        let text = crate::embedded::read_to_string(&path).map_err(|e| FinetuneError::Io {
             path: path.clone(),
             source: e,
         })?;
