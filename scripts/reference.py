@@ -33,6 +33,11 @@ Subcommands (run from the repository root):
         the masked loss of the finetune-fixtures batch and dL/dA, dL/dB from
         float64 autograd. Writes nothing else.
 
+    ~/refvenv/bin/python scripts/reference.py tiny-model-fixture NAME
+        Writes only tests/fixtures/tiny-models/NAME.safetensors (the forward
+        fixture `fixtures` writes for every tiny-models/ folder), for a newly
+        shipped model.
+
     ~/refvenv/bin/python scripts/reference.py bench-decode --model DIR --tokens 64 [--json]
         PyTorch decode speed (fp32, KV cache, greedy, exactly N tokens), with the
         same prompt and JSON keys as `gptlens bench --json`.
@@ -320,6 +325,19 @@ def cmd_fixtures(_args):
         ids = open_tokenizer(folder).encode(TINY_PROMPT, add_special_tokens=False).ids
         fwd = forward_reference(load_model(folder, torch.float64), ids)
         write(FIXTURES / "tiny-models" / f"{folder.name}.safetensors", fwd, dict(meta, prompt=TINY_PROMPT))
+
+
+def cmd_tiny_model_fixture(args):
+    """The forward fixture of one folder of tiny-models/ only (what `fixtures`
+    writes for each), for a newly shipped model without touching the others."""
+    torch.set_num_threads(2)
+    meta = {"generator": "scripts/reference.py", "torch": torch.__version__, "precision": "float64, stored f32"}
+    folder = TINY_MODELS / args.name
+    if not (folder / "config.json").is_file():
+        sys.exit(f"error: tiny-models/{args.name} has no config.json")
+    ids = open_tokenizer(folder).encode(TINY_PROMPT, add_special_tokens=False).ids
+    fwd = forward_reference(load_model(folder, torch.float64), ids)
+    write(FIXTURES / "tiny-models" / f"{folder.name}.safetensors", fwd, dict(meta, prompt=TINY_PROMPT))
 
 
 # A fixed batch of pairs for the masked-loss fixture: prompt and response
@@ -904,6 +922,8 @@ def main():
     sm = sub.add_parser("smollm2-fixture", help="transformers on the SmolLM2 GGUF (pip install gguf accelerate)")
     sm.add_argument("--gguf", default=str(SMOLLM2_GGUF), help="the file scripts/fetch-smollm2.sh fetched")
     sub.add_parser("lora-fixtures", help="write the LoRA gradient fixture (random-odd only)")
+    tm = sub.add_parser("tiny-model-fixture", help="write tests/fixtures/tiny-models/NAME.safetensors only")
+    tm.add_argument("name", help="a folder of tiny-models/")
     d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
     d.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
     d.add_argument("--tokens", type=int, default=64)
@@ -936,6 +956,7 @@ def main():
     {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "gguf-fixtures": cmd_gguf_fixtures, "gguf-logits": cmd_gguf_logits,
      "llama-fixtures": cmd_llama_fixtures, "smollm2-fixture": cmd_smollm2_fixture,
      "lora-fixtures": cmd_lora_fixtures,
+     "tiny-model-fixture": cmd_tiny_model_fixture,
      "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
      "eval": cmd_eval}[args.cmd](args)
 

@@ -968,3 +968,21 @@ fn lora_gradients_match_pytorch() {
     }
     assert!(worst < 1e-4, "worst relative LoRA gradient error {worst}");
 }
+
+/// The shipped instruct model copies a name it never saw in training (a
+/// held-out generated one, several tokens long) into its greedy reply, from
+/// its folder on disk and as the built-in model read from the binary.
+#[test]
+fn the_shipped_instruct_model_writes_about_a_held_out_name() {
+    let disk = root().join("tiny-models/tinystories-instruct");
+    for model in [disk.as_path(), Path::new("(built-in)/tinystories-instruct")] {
+        let reply = generate(model, &["--chat", "Write a story about Thepak."]);
+        assert!(reply.contains("Thepak"), "{}: {reply:?}", model.display());
+        assert!(!reply.starts_with("Q:"), "{reply:?}");
+    }
+    let tok = Tokenizer::open(&disk.join("tokenizer.json")).unwrap();
+    assert!(
+        tok.encode(" Thepak").unwrap().len() >= 3,
+        "a multi-piece name"
+    );
+}
