@@ -319,6 +319,31 @@ pub fn bytes_display(mut b: &[u8]) -> String {
     out
 }
 
+/// The bytes behind a token's display: `<xx>` is byte xx, anything else its
+/// UTF-8 (the inverse of [`bytes_display`]; a token whose own text is
+/// literally `<e4>` reads as the byte, which the display cannot tell apart).
+pub fn display_bytes(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'<'
+            && i + 3 < b.len()
+            && b[i + 3] == b'>'
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+            && let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(x);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// A vocabulary piece read back to bytes (None if a char is not in the map).
 fn piece_bytes(piece: &str) -> Option<Vec<u8>> {
     let back = char_to_byte();
@@ -423,6 +448,9 @@ mod tests {
         assert_eq!(bytes_display(b" \xe5\xb0"), " <e5><b0>");
         assert_eq!(bytes_display("猫".as_bytes()), "猫");
         assert_eq!(bytes_display(b"a\xffb"), "a<ff>b");
+        assert_eq!(display_bytes(" <e5><b0>"), b" \xe5\xb0");
+        assert_eq!(display_bytes("猫<x"), "猫<x".as_bytes());
+        assert_eq!(display_bytes("<+f>"), b"<+f>");
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
     };
     let ids = super::encode_prompt(&l, &prompt)?;
     let vocab: Vec<String> = (0..l.gpt.config.vocab_size as u32)
-        .map(|i| l.tokenizer.token_text(i))
+        .map(|i| l.tokenizer.token_display(i))
         .collect();
     let sampling = Sampling {
         temperature: a.temperature,

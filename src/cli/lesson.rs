@@ -136,7 +136,7 @@ pub fn run(
     }
     let ids = trace.tokens.clone();
     let vocab: Vec<String> = (0..loaded.gpt.config.vocab_size as u32)
-        .map(|i| loaded.tokenizer.token_text(i))
+        .map(|i| loaded.tokenizer.token_display(i))
         .collect();
     let theme = Theme {
         mode: ColorMode::detect(look.no_color),

@@ -2,6 +2,7 @@
 //! `support` draws into ratatui's `TestBackend` and builds the apps and
 //! players the others share; `snapshots` pins whole screens with `insta`.
 
+mod bytes;
 mod cost_loss;
 mod explorer;
 mod formulas;

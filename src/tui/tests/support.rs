@@ -65,9 +65,9 @@ pub fn built_in() -> (std::sync::Arc<Gpt>, Tokenizer) {
     (std::sync::Arc::new(gpt), tok)
 }
 
-/// Every token id's raw text.
+/// Every token id's text as the explorer gets it (partial UTF-8 bytes as `<e4>`).
 pub fn vocab_of(gpt: &Gpt, tok: &Tokenizer) -> Vec<String> {
     (0..gpt.config.vocab_size as u32)
-        .map(|i| tok.token_text(i))
+        .map(|i| tok.token_display(i))
         .collect()
 }

@@ -111,7 +111,11 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
     for i in first..n.min(first + rows) {
         let id = s.tokens[i];
         let raw = app.token_text(id);
-        let bytes: Vec<String> = raw.bytes().take(8).map(|b| format!("{b:02x}")).collect();
+        let bytes: Vec<String> = crate::tokenizer::display_bytes(raw)
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let how = if i < s.prompt_len {
             "prompt".to_string()
         } else {
