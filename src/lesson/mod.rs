@@ -86,7 +86,19 @@ pub struct Scene {
     pub view: View,
     pub stage: Option<Stage>,
     pub select: Select,
+    /// How the explorer shows the step (zoom, what an open question hides).
+    pub show: Show,
     pub body: Vec<Block>,
+}
+
+/// How a step asks the explorer to look.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Show {
+    /// `zoom: on`: the view's zoomed close-up of the selected head or cell.
+    pub zoom: bool,
+    /// `hide: view`: while one of the step's questions is open the explorer
+    /// is not drawn, so nothing on screen gives the answer away.
+    pub hide_view: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

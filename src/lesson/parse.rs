@@ -3,13 +3,16 @@
 
 use super::placeholders;
 use super::{
-    Block, Checkpoint, KeyPos, Lesson, LessonError, Part, Placeholder, Pos, Scene, Select, Text,
+    Block, Checkpoint, KeyPos, Lesson, LessonError, Part, Placeholder, Pos, Scene, Select, Show,
+    Text,
 };
 use crate::pass::{Stage, View};
 use crate::suggest::did_you_mean;
 
 const FRONT_KEYS: &[&str] = &["title", "summary", "prompt", "model", "order"];
-const STEP_KEYS: &[&str] = &["view", "stage", "layer", "head", "position", "key"];
+const STEP_KEYS: &[&str] = &[
+    "view", "stage", "layer", "head", "position", "key", "zoom", "hide",
+];
 const PREDICT_KEYS: &[&str] = &["question", "answer", "match"];
 
 /// `key: value` lines of a block, each with its line number.
@@ -130,19 +133,20 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
             if lines.get(i).map(|l| l.trim()) != Some("```step") {
                 return cx.err(
                     block_line.min(lines.len().max(1)),
-                    format!("expected a ```step block (view, stage, layer, head, position, key) right after the step heading `## {title}` on line {ln}"),
+                    format!("expected a ```step block (view, stage, layer, head, position, key, zoom, hide) right after the step heading `## {title}` on line {ln}"),
                 );
             }
             i += 1;
             let (kvs, next) = fenced_kvs(&cx, &lines, i, block_line, "step")?;
             i = next;
-            let (view, stage, select) = step_fields(&cx, block_line, &kvs)?;
+            let (view, stage, select, show) = step_fields(&cx, block_line, &kvs)?;
             scenes.push(Scene {
                 line: ln,
                 title,
                 view,
                 stage,
                 select,
+                show,
                 body: vec![],
             });
             continue;
@@ -469,10 +473,11 @@ fn step_fields(
     cx: &Ctx,
     block_line: usize,
     kvs: &Kvs,
-) -> Result<(View, Option<Stage>, Select), LessonError> {
+) -> Result<(View, Option<Stage>, Select, Show), LessonError> {
     let mut view = None;
     let mut stage = None;
     let mut sel = Select::default();
+    let mut show = Show::default();
     for (k, v, ln) in kvs {
         let ln = *ln;
         let v = unquote(v);
@@ -495,6 +500,32 @@ fn step_fields(
                     KeyPos::Pos(position(cx, ln, "key", &v)?)
                 })
             }
+            "zoom" => {
+                show.zoom = match v.trim() {
+                    "on" => true,
+                    "off" => false,
+                    _ => {
+                        return cx.err(
+                            ln,
+                            format!("expected `on` or `off` after `zoom:`, found `{v}`"),
+                        );
+                    }
+                }
+            }
+            "hide" => {
+                show.hide_view = match v.trim() {
+                    "view" => true,
+                    "none" => false,
+                    _ => {
+                        return cx.err(
+                            ln,
+                            format!(
+                                "expected `view` (the explorer is hidden while the step's question is open) or `none` after `hide:`, found `{v}`"
+                            ),
+                        );
+                    }
+                }
+            }
             other => {
                 return cx.err(
                     ln,
@@ -516,7 +547,7 @@ fn step_fields(
             ),
         );
     };
-    Ok((view, stage, sel))
+    Ok((view, stage, sel, show))
 }
 
 fn number(cx: &Ctx, ln: usize, what: &str, v: &str) -> Result<usize, LessonError> {

@@ -372,9 +372,14 @@ pub const PLAYER: Keymap = Keymap {
             ],
         },
         Row {
-            keys: "d u",
+            keys: "d u ctrl-d ctrl-u",
             help: "scroll the lesson text (or the mouse wheel on it)",
-            binds: &[shown(ch('d', A::ScrollDown)), shown(ch('u', A::ScrollUp))],
+            binds: &[
+                shown(ch('d', A::ScrollDown)),
+                shown(ch('u', A::ScrollUp)),
+                ctrl('d', A::ScrollDown),
+                ctrl('u', A::ScrollUp),
+            ],
         },
         Row {
             keys: "r",

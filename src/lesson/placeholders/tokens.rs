@@ -20,6 +20,12 @@ pub(super) const SPECS: &[Spec] = &[
         "how many characters the prompt is",
         |c| Ok(c.env.prompt.chars().count().to_string()),
     ),
+    ph(
+        "tokens.words",
+        NONE,
+        "how many words the prompt is (runs of text between spaces)",
+        |c| Ok(c.env.prompt.split_whitespace().count().to_string()),
+    ),
     ph("token", NONE, "the token at the selected position", |c| {
         Ok(c.tok(c.tr().tokens[c.sel.pos]))
     }),

@@ -18,7 +18,7 @@ use crate::tui::markdown::{markdown, wrap_md};
 use crate::tui::views::{Hits, fit, panel, text, width};
 
 /// (text area, explorer area or None when only the text fits or is asked for).
-pub(super) fn layout(p: &Player, area: Rect) -> (Rect, Option<Rect>) {
+pub fn layout(p: &Player, area: Rect) -> (Rect, Option<Rect>) {
     if p.expanded || area.width < MIN_W || area.height < MIN_H + 4 {
         return (area, None);
     }
@@ -40,6 +40,10 @@ pub(super) fn layout(p: &Player, area: Rect) -> (Rect, Option<Rect>) {
 pub fn draw_player(p: &Player, area: Rect, buf: &mut Buffer) -> Hits {
     let (text_area, view_area) = layout(p, area);
     let hits = match view_area {
+        Some(v) if p.hiding_view() => {
+            draw_hidden(p, v, buf);
+            Hits::new()
+        }
         Some(v) => draw::draw(&p.app, v, buf),
         None => Hits::new(),
     };
@@ -48,6 +52,24 @@ pub fn draw_player(p: &Player, area: Rect, buf: &mut Buffer) -> Hits {
         draw_help(p, area, buf);
     }
     hits
+}
+
+/// What stands in for the explorer while the step's question is open.
+fn draw_hidden(p: &Player, area: Rect, buf: &mut Buffer) {
+    let theme = p.app.theme();
+    let inner = panel(theme, "predict first", area, buf, false);
+    let keys = p
+        .open_question()
+        .map(|(_, k)| k.iter().map(char::to_string).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default();
+    let msg = format!(
+        "The view is hidden until you answer the question: it would give the answer away. Press {keys} to answer, or = to see the answer."
+    );
+    text(
+        wrap_md(&msg, inner.width as usize, theme.accent()),
+        inner,
+        buf,
+    );
 }
 
 fn progress(p: &Player) -> String {
@@ -152,7 +174,9 @@ fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
             return out;
         }
     };
-    if !compact {
+    // The caption names the selected cell, which may be the answer.
+    let hiding = p.hiding_view();
+    if !compact && !hiding {
         out.extend(wrap_md(&f.caption, w, theme.dim()));
     }
     if p.free {
@@ -188,6 +212,10 @@ fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
                     .unwrap_or(false);
                 out.extend(checkpoint_lines(p, c, state, has_match, w));
                 qi += 1;
+                // What follows an open question is its reveal.
+                if state == Check::Open {
+                    break;
+                }
             }
         }
         out.push(Line::raw(""));

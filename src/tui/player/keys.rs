@@ -62,11 +62,15 @@ impl Player {
     }
 
     fn lesson_key(&mut self, k: &KeyEvent) -> bool {
-        if self.app.help()
-            || k.modifiers
-                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-        {
+        if self.app.help() || k.modifiers.contains(KeyModifiers::ALT) {
             return false;
+        }
+        // Ctrl-d / Ctrl-u scroll even while a question's choices include d.
+        if k.modifiers.contains(KeyModifiers::CONTROL) {
+            return match PLAYER.action(k) {
+                Some(a @ (Action::ScrollDown | Action::ScrollUp)) => self.update(a),
+                _ => false,
+            };
         }
         // An open question's choice keys come first (they may be letters the
         // lesson's own keys use).

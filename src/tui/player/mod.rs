@@ -14,5 +14,5 @@ mod draw;
 mod keys;
 mod state;
 
-pub use draw::draw_player;
+pub use draw::{draw_player, layout};
 pub use state::{Check, FillResult, Filled, Player};

@@ -198,7 +198,7 @@ impl Player {
         let app = &mut self.app;
         app.goto_stage(stage, sel.layer);
         app.show_view(view);
-        app.set_zoom(false);
+        app.set_zoom(scene.show.zoom);
         app.select_layer(sel.layer);
         app.select_head(sel.head);
         app.select_pos(sel.pos);
@@ -288,6 +288,16 @@ impl Player {
             .enumerate()
             .find(|(i, _)| checks.get(*i) == Some(&Check::Open))
             .map(|(i, c)| (i, c.choices.iter().map(|(k, _)| *k).collect()))
+    }
+
+    /// The step hides the explorer while one of its questions is open
+    /// (`hide: view`), so the picture does not give the answer away.
+    pub fn hiding_view(&self) -> bool {
+        self.lesson
+            .scenes
+            .get(self.scene)
+            .is_some_and(|s| s.show.hide_view)
+            && self.open_question().is_some()
     }
 
     pub(super) fn scroll_by(&mut self, n: usize) {

@@ -91,8 +91,9 @@ fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
         }
         let first = render(&mut p, w, h);
         assert!(first.contains("step 2/6"), "{w}×{h}:\n{first}");
+        // The step zooms on its cell; the header names the stage's formula.
         assert!(
-            first.contains("scores q·k/√dₖ"),
+            first.contains("scores = Q·Kᵀ/√dₖ"),
             "view title {w}×{h}:\n{first}"
         );
         assert!(all.contains("2. Scores: q·k / √dₖ"), "{all}");
@@ -112,6 +113,7 @@ fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
 #[test]
 fn text_and_view_sit_side_by_side_when_wide_and_stacked_when_narrow() {
     let mut p = attention();
+    p.apply(&ch('=')); // the first step hides the view until its question is answered
     let wide = render(&mut p, 200, 60);
     let row = wide.lines().nth(1).unwrap_or_default();
     // The lesson's title and the explorer's header share the top rows.
@@ -419,4 +421,244 @@ fn the_markdown_widget_draws_the_lines_markdown_gives() {
             .contains(ratatui::style::Modifier::BOLD)
     });
     assert!(bold, "**bold** is drawn bold:\n{drawn}");
+}
+
+fn ctrl_d() -> Event {
+    Event::Key(ratatui::crossterm::event::KeyEvent::new(
+        KeyCode::Char('d'),
+        KeyModifiers::CONTROL,
+    ))
+}
+
+/// The text in `r` of a drawn buffer, row by row.
+fn region(b: &ratatui::buffer::Buffer, r: ratatui::layout::Rect) -> String {
+    let mut s = String::new();
+    for y in r.top()..r.bottom() {
+        let mut x = r.left();
+        while x < r.right() {
+            let sym = b[(x, y)].symbol();
+            s.push_str(sym);
+            x += crate::tui::views::width(sym).max(1) as u16;
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The numbers written in `s`, as written (signs dropped).
+fn number_words(s: &str) -> Vec<String> {
+    s.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map(|w| w.trim_matches('.'))
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The quoted token texts ('·Tom') in `s`.
+fn quoted(s: &str) -> Vec<String> {
+    s.split('\'')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("'{t}'"))
+        .collect()
+}
+
+/// What would give an open question's answer away: the answer's numbers
+/// (with a decimal point or two digits or more) and quoted tokens, and the
+/// tokens of the right choice, less what the question and the other choices
+/// show anyway.
+fn answer_values(c: &crate::lesson::render::FilledCheckpoint) -> (Vec<String>, Vec<String>) {
+    let others: String = std::iter::once(c.question.as_str())
+        .chain(
+            c.choices
+                .iter()
+                .filter(|(k, _)| Some(*k) != c.correct)
+                .map(|(_, t)| t.as_str()),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
+    let all_choices: String = c
+        .choices
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let shown_nums = number_words(&format!("{others} {all_choices}"));
+    let nums = number_words(&c.answer)
+        .into_iter()
+        .filter(|n| n.contains('.') || n.len() >= 2)
+        .filter(|n| !shown_nums.contains(n))
+        .collect();
+    let right = c
+        .correct
+        .and_then(|k| c.choices.iter().find(|(k2, _)| *k2 == k))
+        .map_or(String::new(), |(_, t)| t.clone());
+    let shown_toks = quoted(&others);
+    let mut toks: Vec<String> = quoted(&c.answer);
+    toks.extend(quoted(&right));
+    toks.retain(|t| !shown_toks.contains(t));
+    toks.dedup();
+    (nums, toks)
+}
+
+fn text_of(f: &crate::tui::player::Filled, upto: Option<usize>) -> String {
+    use crate::lesson::render::FilledBlock;
+    let mut s = f.intro.clone().unwrap_or_default();
+    let mut q = 0;
+    for b in &f.blocks {
+        match b {
+            FilledBlock::Text(t) => s.push_str(t),
+            FilledBlock::Predict(c) => {
+                if Some(q) == upto {
+                    break;
+                }
+                q += 1;
+                s.push_str(&format!("{} {}", c.question, c.answer));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Predict, then reveal: for every question of every lesson, nothing shown
+/// before it is answered — the lesson's earlier steps, the step's text before
+/// the question, its caption, the explorer's picture at every size and scroll
+/// — holds the answer's numbers, and the step's text and view hold none of
+/// its tokens.
+#[test]
+fn no_open_question_gives_its_answer_away() {
+    use crate::lesson::render::FilledBlock;
+    let dir = super::support::built_in_dir();
+    let gpt = Arc::new(Gpt::open(&dir).expect("built-in model"));
+    let path = dir.join("tokenizer.json");
+    let mut asked = 0;
+    for l in lesson::all().expect("lessons") {
+        let name = l.name.clone();
+        let mut p = player(
+            l,
+            gpt.clone(),
+            Tokenizer::open(&path).expect("tok"),
+            Some(dir.clone()),
+        );
+        let mut earlier = String::new();
+        for i in 0..p.n_scenes() {
+            p.goto(i);
+            let f = p.filled().as_ref().expect("filled");
+            let questions: Vec<_> = f
+                .blocks
+                .iter()
+                .filter_map(|b| match b {
+                    FilledBlock::Predict(c) => Some(c),
+                    FilledBlock::Text(_) => None,
+                })
+                .collect();
+            let all_text = text_of(f, None);
+            for (qi, c) in questions.iter().enumerate() {
+                asked += 1;
+                let (nums, toks) = answer_values(c);
+                let at = format!("{name} step {} question {}", i + 1, qi + 1);
+                let before = format!("{}\n{}", f.caption, text_of(f, Some(qi)));
+                let before = if p.lesson().scenes[i].show.hide_view {
+                    text_of(f, Some(qi))
+                } else {
+                    before
+                };
+                let earlier_nums = number_words(&earlier);
+                let before_nums = number_words(&before);
+                for n in &nums {
+                    assert!(!earlier_nums.contains(n), "{at}: an earlier step shows {n}");
+                    assert!(
+                        !before_nums.contains(n),
+                        "{at}: the text before the question shows {n}:\n{before}"
+                    );
+                }
+                for t in &toks {
+                    assert!(
+                        !before.contains(t.as_str()),
+                        "{at}: the text before the question shows {t}:\n{before}"
+                    );
+                }
+                // The screen, at every size, scrolled all the way.
+                for &(w, h) in &[(80u16, 24u16), (120, 40), (200, 60)] {
+                    let mut q = player(
+                        p.lesson().clone(),
+                        gpt.clone(),
+                        Tokenizer::open(&path).expect("tok"),
+                        Some(dir.clone()),
+                    );
+                    q.goto(i);
+                    for _ in 0..qi {
+                        q.apply(&ch('='));
+                    }
+                    for _ in 0..30 {
+                        let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+                        q.sync();
+                        t.draw(|fr| {
+                            draw_player(&q, fr.area(), fr.buffer_mut());
+                        })
+                        .expect("draw");
+                        let buf = t.backend().buffer();
+                        let (text_r, view_r) = crate::tui::player::layout(&q, buf.area);
+                        let text_nums = number_words(&region(buf, text_r));
+                        for n in &nums {
+                            assert!(
+                                !text_nums.contains(n),
+                                "{at} {w}×{h}: the text panel shows {n}:\n{}",
+                                screen(buf)
+                            );
+                        }
+                        if let Some(v) = view_r {
+                            let view = region(buf, v);
+                            let vn = number_words(&view);
+                            for n in &nums {
+                                assert!(
+                                    !vn.contains(n),
+                                    "{at} {w}×{h}: the view shows {n}:\n{view}"
+                                );
+                            }
+                            for t in &toks {
+                                assert!(
+                                    !view.contains(t.as_str()),
+                                    "{at} {w}×{h}: the view shows {t}:\n{view}"
+                                );
+                            }
+                        }
+                        q.apply(&ctrl_d());
+                    }
+                    assert_eq!(
+                        q.checks()[i][qi],
+                        Check::Open,
+                        "{at}: scrolling left it open"
+                    );
+                }
+            }
+            earlier.push_str(&format!("{}\n{all_text}", f.caption));
+        }
+    }
+    assert!(asked >= 6, "the lessons ask {asked} questions");
+}
+
+/// `zoom: on` zooms the explorer for that step only; bad values are errors at their line.
+#[test]
+fn a_step_can_ask_for_zoom_and_its_cell() {
+    let mut p = attention();
+    assert!(!p.app().zoom(), "step 1 does not zoom");
+    p.apply(&ch('='));
+    p.apply(&key(KeyCode::PageDown));
+    assert!(p.app().zoom(), "the scores step zooms on its cell");
+    let sel = p.filled().as_ref().map(|f| f.sel).expect("filled");
+    assert_eq!((p.app().head(), p.app().cell()), (sel.head, sel.key));
+    p.apply(&key(KeyCode::PageUp));
+    assert!(!p.app().zoom());
+    let bad = "---\ntitle: T\nsummary: S\nprompt: ab\norder: 1\n---\n## A\n```step\nview: attention\nzoom: yes\n```\n";
+    let e = lesson::parse("t", "t.md", bad)
+        .expect_err("zoom: yes")
+        .to_string();
+    assert!(e.contains("t.md:10") && e.contains("`on` or `off`"), "{e}");
+    let e = lesson::parse("t", "t.md", &bad.replace("zoom: yes", "hide: all"))
+        .expect_err("hide: all")
+        .to_string();
+    assert!(e.contains("t.md:10") && e.contains("`view`"), "{e}");
 }
