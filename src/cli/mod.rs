@@ -2,6 +2,7 @@
 
 mod bench;
 mod cost;
+mod eval;
 mod explore;
 mod finetune;
 mod generate;
@@ -63,6 +64,8 @@ pub enum Command {
     Finetune(finetune::Args),
     /// What a GPT costs: parameters, FLOPs, memory, accelerator-hours, for any shape.
     Cost(cost::Args),
+    /// Loss, perplexity and bits per byte on a text; with --reference, what was lost (KL, top-1, per tensor).
+    Eval(eval::Args),
     /// Write the model as a GGUF file with quantized weights (q8_0, q4_0, q4_1) or f16.
     Quantize(quantize::Args),
     /// List the lessons with one-line summaries.
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => train::run(a),
         Some(Command::Finetune(a)) => finetune::run(cli.model.as_deref(), a),
         Some(Command::Cost(a)) => cost::run(cli.model.as_deref(), a),
+        Some(Command::Eval(a)) => eval::run(cli.model.as_deref(), a),
         Some(Command::Quantize(a)) => quantize::run(cli.model.as_deref(), a),
         Some(Command::Lessons) => lesson::list(text),
         Some(Command::Lesson(a)) => lesson::run(cli.model.as_deref(), look, text, a),

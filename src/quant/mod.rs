@@ -9,6 +9,8 @@
 
 use half::f16;
 
+pub mod eval;
+
 /// Values per block in every format gptlens writes.
 pub const QK: usize = 32;
 

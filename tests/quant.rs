@@ -1,0 +1,119 @@
+//! `gptlens eval`: its loss equals `scripts/reference.py eval` (transformers)
+//! on the built-in model, and against a reference it measures what
+//! quantization lost.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn gptlens(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gptlens"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn eval_json(model: &Path, extra: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let text = root().join("tests/fixtures/gguf/eval-text.txt");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "--model".as_ref(),
+        model.as_os_str(),
+        "eval".as_ref(),
+        "--text".as_ref(),
+        text.as_os_str(),
+        "--json".as_ref(),
+    ];
+    args.extend(extra);
+    let r = gptlens(&args);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    serde_json::from_slice(&r.stdout).unwrap()
+}
+
+/// reference.py eval on the same text (the first 20,000 characters of the
+/// validation stories): same windows, same tokens, same loss.
+#[test]
+fn eval_matches_reference_py_on_the_builtin_model() {
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/gguf/eval-tinystories.json")).unwrap(),
+    )
+    .unwrap();
+    let ours = eval_json(&root().join("tiny-models/tinystories"), &[]);
+    for k in ["windows", "tokens", "stream_tokens", "bytes"] {
+        assert_eq!(ours[k], fx[k], "{k}");
+    }
+    let (a, b) = (ours["loss"].as_f64().unwrap(), fx["loss"].as_f64().unwrap());
+    println!("loss: gptlens {a:.7}, transformers {b:.7}");
+    assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    assert!((ours["perplexity"].as_f64().unwrap() - a.exp()).abs() < 1e-9);
+    let bpb = ours["bits_per_byte"].as_f64().unwrap();
+    let want = a * 5327.0 / 20000.0 / std::f64::consts::LN_2;
+    assert!((bpb - want).abs() < 1e-9, "{bpb} vs {want}");
+}
+
+#[test]
+fn eval_against_a_reference_measures_what_quantization_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = root().join("tiny-models/tinystories");
+    let mut kl = vec![];
+    for ty in ["q8_0", "q4_0"] {
+        let out = dir.path().join(format!("{ty}.gguf"));
+        let r = gptlens(&[
+            "--model".as_ref(),
+            builtin.as_os_str(),
+            "quantize".as_ref(),
+            "--type".as_ref(),
+            ty.as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let v = eval_json(&out, &["--reference".as_ref(), builtin.as_os_str()]);
+        let r = &v["reference"];
+        let k = r["mean_kl"].as_f64().unwrap();
+        let top1 = r["top1_agreement"].as_f64().unwrap();
+        let dppl = r["perplexity_change"].as_f64().unwrap();
+        println!("{ty}: KL {k:.3e}, top-1 {top1:.4}, perplexity change {dppl:+.5}");
+        assert!(k > 0.0 && k < 0.1, "{ty}: {k}");
+        assert!(top1 > 0.8 && top1 < 1.0, "{ty}: {top1}");
+        let expect = (v["loss"].as_f64().unwrap() - r["loss"].as_f64().unwrap()).exp() - 1.0;
+        assert!((dppl - expect).abs() < 1e-12);
+        let tensors = v["tensors"].as_array().unwrap();
+        let qkv = tensors
+            .iter()
+            .find(|t| t["name"] == "h.0.attn.c_attn.weight")
+            .expect("per tensor errors");
+        assert!(qkv["rms"].as_f64().unwrap() > 0.0);
+        assert!(qkv["max"].as_f64().unwrap() >= qkv["rms"].as_f64().unwrap());
+        let ln = tensors
+            .iter()
+            .find(|t| t["name"] == "h.0.ln_1.weight")
+            .unwrap();
+        assert_eq!(ln["max"].as_f64().unwrap(), 0.0, "vectors stay f32");
+        kl.push(k);
+    }
+    assert!(kl[1] > kl[0] * 5.0, "4-bit loses more than 8-bit: {kl:?}");
+    // The model against itself: nothing lost.
+    let v = eval_json(&builtin, &["--reference".as_ref(), builtin.as_os_str()]);
+    assert!(v["reference"]["mean_kl"].as_f64().unwrap().abs() < 1e-12);
+    assert_eq!(v["reference"]["top1_agreement"].as_f64().unwrap(), 1.0);
+}
+
+#[test]
+fn eval_refuses_a_text_too_short_for_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("short.txt");
+    std::fs::write(&t, "Once upon a time.\n").unwrap();
+    let r = gptlens(&["eval".as_ref(), "--text".as_ref(), t.as_os_str()]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(err.contains("longer text"), "{err}");
+    let r = gptlens(&[
+        "eval".as_ref(),
+        "--text".as_ref(),
+        dir.path().join("none.txt").as_os_str(),
+    ]);
+    assert!(String::from_utf8_lossy(&r.stderr).contains("does not exist"));
+}
