@@ -5,6 +5,7 @@
 
 pub mod cost;
 pub mod embedded;
+pub mod export;
 pub mod finetune;
 pub mod fmt;
 pub mod gguf;

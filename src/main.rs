@@ -2,11 +2,10 @@
 
 mod cli;
 
-use clap::Parser;
 use std::io::{IsTerminal, Write};
 
 fn main() {
-    let args = cli::Cli::parse();
+    let args = cli::parse();
     if let Err(e) = cli::run(args) {
         // The reader went away (`gptlens lessons | head -1`): nothing to say.
         if cli::out::is_closed_pipe(&e) {
@@ -18,6 +17,10 @@ fn main() {
             msg = gptlens::text::safe_text(&msg);
         }
         let _ = writeln!(std::io::stderr(), "error: {msg}");
-        std::process::exit(1);
+        std::process::exit(if cli::out::is_usage(&e) {
+            cli::out::USAGE_EXIT
+        } else {
+            1
+        });
     }
 }

@@ -46,12 +46,15 @@ impl Sampling {
         let bad = |m: String| Err(ModelError::Input(m));
         if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
             return bad(format!(
-                "temperature {} must be 0 (greedy) or positive",
+                "temperature {} must be ≥ 0 (0 = greedy; 1 samples from the model's own probabilities)",
                 self.temperature
             ));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return bad(format!("top-p {} must be in (0, 1]", self.top_p));
+            return bad(format!(
+                "top-p {} must be > 0 and ≤ 1 (1 = off; 0.9 keeps the tokens that make up 90% of the probability)",
+                self.top_p
+            ));
         }
         if !(self.repetition_penalty > 0.0 && self.repetition_penalty.is_finite()) {
             return bad(format!(

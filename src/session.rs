@@ -1,6 +1,7 @@
 //! Generation one token at a time with the full trace kept: what the explorer
 //! and the lessons drive. Plain generation for scripts is [`generate`].
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crate::model::{Gpt, Interventions, KvCache, ModelError, NonFinite, Trace};
@@ -162,45 +163,79 @@ pub fn generate(
     stop_at: Option<u32>,
     mut on_token: impl FnMut(u32),
 ) -> Result<(Vec<u32>, Option<NonFinite>), ModelError> {
-    sampling.validate()?;
+    let go = |t| {
+        on_token(t);
+        ControlFlow::Continue(())
+    };
+    let g = Generation {
+        max_tokens,
+        sampling,
+        seed,
+        stop_at,
+        iv: &Interventions::default(),
+    };
+    generate_with(gpt, prompt, &g, go)
+}
+
+/// What [`generate_with`] runs.
+pub struct Generation<'a> {
+    pub max_tokens: usize,
+    pub sampling: &'a Sampling,
+    pub seed: u64,
+    pub stop_at: Option<u32>,
+    /// Ablated heads, no √dₖ, no mask, no LayerNorm. Without the causal mask
+    /// earlier positions see the new token, so every step reruns the window.
+    pub iv: &'a Interventions,
+}
+
+/// [`generate`] with interventions, stopping early when `on_token` says
+/// [`ControlFlow::Break`] (the reader went away).
+pub fn generate_with(
+    gpt: &Gpt,
+    prompt: &[u32],
+    g: &Generation,
+    mut on_token: impl FnMut(u32) -> ControlFlow<()>,
+) -> Result<(Vec<u32>, Option<NonFinite>), ModelError> {
+    g.sampling.validate()?;
     if prompt.is_empty() {
         return Err(ModelError::Input(
             "the prompt is empty: give at least one token".into(),
         ));
     }
-    let iv = Interventions::default();
+    let iv = g.iv;
     let ctx = gpt.config.n_positions;
     let (mut window, _) = fit_context(prompt, ctx);
     let mut history = prompt.to_vec();
     let mut cache = KvCache::new(&gpt.config);
     let mut logits = gpt
-        .forward(&window, &mut cache, &iv, None, false)?
+        .forward(&window, &mut cache, iv, None, false)?
         .row(0)
         .to_vec();
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(g.seed);
     let mut out = vec![];
     let mut non_finite = cache.non_finite().cloned();
-    for _ in 0..max_tokens {
-        let p = pick(&logits, &history, sampling, &mut rng, 1);
+    for _ in 0..g.max_tokens {
+        let p = pick(&logits, &history, g.sampling, &mut rng, 1);
         out.push(p.token);
         history.push(p.token);
-        on_token(p.token);
-        if Some(p.token) == stop_at {
+        if on_token(p.token).is_break() || Some(p.token) == g.stop_at {
             break;
         }
         window.push(p.token);
-        if window.len() > ctx {
-            // Keep the last three quarters of the context and recompute it.
-            let keep = (ctx * 3 / 4).max(1);
-            window.drain(..window.len() - keep);
+        if window.len() > ctx || iv.no_causal_mask {
+            if window.len() > ctx {
+                // Keep the last three quarters of the context and recompute it.
+                let keep = (ctx * 3 / 4).max(1);
+                window.drain(..window.len() - keep);
+            }
             cache = KvCache::new(&gpt.config);
             logits = gpt
-                .forward(&window, &mut cache, &iv, None, false)?
+                .forward(&window, &mut cache, iv, None, false)?
                 .row(0)
                 .to_vec();
         } else {
             logits = gpt
-                .forward(&[p.token], &mut cache, &iv, None, false)?
+                .forward(&[p.token], &mut cache, iv, None, false)?
                 .row(0)
                 .to_vec();
         }

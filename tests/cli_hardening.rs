@@ -323,20 +323,21 @@ fn bad_beam_settings_are_refused_with_the_limit() {
     for bad in ["NaN", "inf", "-inf"] {
         let flag = format!("--length-penalty={bad}");
         let (code, out, err) = beams(&["--beams", "2", &flag]);
-        assert_eq!((code, out.as_str()), (Some(1), ""), "{bad}: {err}");
+        // A setting out of range is a usage error (exit 2).
+        assert_eq!((code, out.as_str()), (Some(2), ""), "{bad}: {err}");
         assert!(
             err.contains("length penalty") && err.contains("finite"),
             "{err}"
         );
     }
     let (code, out, err) = beams(&["--beams", "100000"]);
-    assert_eq!((code, out.as_str()), (Some(1), ""), "{err}");
+    assert_eq!((code, out.as_str()), (Some(2), ""), "{err}");
     assert!(
         err.contains("100000 beams") && err.contains("1 to 32"),
         "{err}"
     );
     let (code, _, err) = beams(&["--beams", "0"]);
-    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     let (code, out, err) = beams(&["--beams", "32"]);
     assert_eq!(code, Some(0), "the cap itself is allowed: {err}");
     assert!(out.starts_with("Tom"), "{out}");
@@ -354,7 +355,7 @@ fn sampling_errors_come_before_the_prompt_is_printed() {
         let mut a = vec!["--model", m, "generate", "--prompt", "Tom"];
         a.extend_from_slice(bad);
         let (code, out, err) = run(&a);
-        assert_eq!(code, Some(1), "{bad:?}: {err}");
+        assert_eq!(code, Some(2), "{bad:?}: a usage error: {err}");
         assert_eq!(out, "", "{bad:?}: nothing printed before the error");
         assert!(err.starts_with("error: "), "{err}");
     }
@@ -552,4 +553,465 @@ fn a_copied_binary_runs_everything_with_no_source_tree() {
         "--fields",
         "top",
     ]);
+}
+
+// ---------------------------------------------------------------------------
+// Pipes: `gptlens … | head -c 1` for every printing command.
+// ---------------------------------------------------------------------------
+
+/// Runs `gptlens ARGS | head -c 1` in bash; gptlens's exit status and stderr.
+fn into_head(args: &[String]) -> (Option<i32>, String) {
+    let script = r#"bin="$1"; shift; "$bin" "$@" 2>"$ERRFILE" | head -c 1 >/dev/null; exit "${PIPESTATUS[0]}""#;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let errfile = tmp.path().join("stderr");
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("bash")
+        .arg(BIN)
+        .args(args)
+        .env("ERRFILE", &errfile)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
+        .spawn()
+        .expect("run bash");
+    // A watchdog, not a measurement: a command that keeps working after its
+    // reader left (generate used to) would otherwise hang the suite.
+    let mut waited = 0;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if waited > 1200 {
+            let _ = child.kill();
+            panic!("gptlens {args:?} | head -c 1 did not end in 2 minutes");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    };
+    let err = std::fs::read_to_string(&errfile).unwrap_or_default();
+    (status.code(), err)
+}
+
+#[test]
+fn every_printing_command_piped_into_head_ends_quietly() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    let pairs = dir.join("pairs.jsonl");
+    std::fs::write(
+        &pairs,
+        "{\"prompt\": \"Hi\", \"response\": \"Hello there.\"}\n{\"prompt\": \"Yo\", \"response\": \"Hey.\"}\n",
+    )
+    .expect("write pairs");
+    let mut runs = printing_commands(m);
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    runs.extend([
+        v(&["--help"]),
+        v(&["trace", "--help"]),
+        v(&["lesson", "attention", "--print"]),
+        v(&[
+            "--model",
+            m,
+            "finetune",
+            "--data",
+            pairs.to_str().unwrap(),
+            "--eval",
+        ]),
+        v(&[
+            "train",
+            "--bench",
+            "--bench-steps",
+            "1",
+            "--layers",
+            "1",
+            "--heads",
+            "1",
+            "--embd",
+            "8",
+            "--ctx",
+            "8",
+            "--vocab",
+            "300",
+            "--batch",
+            "1",
+        ]),
+    ]);
+    for args in &runs {
+        let (code, err) = into_head(args);
+        assert!(!err.contains("panicked"), "gptlens {args:?}: {err}");
+        // Short outputs may be written whole before head exits.
+        assert!(
+            code == Some(CLOSED_PIPE) || code == Some(0),
+            "gptlens {args:?}: exit {code:?}: {err}"
+        );
+        assert_eq!(
+            err, "",
+            "gptlens {args:?}: nothing to say about a closed pipe"
+        );
+    }
+    // Far more than a pipe holds: gptlens must notice, and stop generating.
+    let endless = v(&[
+        "--model",
+        m,
+        "generate",
+        "--prompt",
+        "hi",
+        "--max-tokens",
+        "100000000",
+        "--ignore-eos",
+    ]);
+    let (code, err) = into_head(&endless);
+    assert_eq!(code, Some(CLOSED_PIPE), "{err}");
+    assert_eq!(err, "");
+}
+
+// ---------------------------------------------------------------------------
+// The command line itself: headings, help, values, prefixes, exit codes.
+// ---------------------------------------------------------------------------
+
+fn help(args: &[&str]) -> String {
+    let (code, out, err) = run(args);
+    assert_eq!(code, Some(0), "{args:?}: {err}");
+    out
+}
+
+#[test]
+fn shared_options_sit_under_their_heading_only_where_they_act() {
+    let top = help(&["--help"]);
+    for h in [
+        "Display:",
+        "Model:",
+        "Output:",
+        "Exit status: 0",
+        "2 a usage error",
+    ] {
+        assert!(top.contains(h), "gptlens --help lacks {h}: {top}");
+    }
+    for (cmd, has, lacks) in [
+        (
+            "explore",
+            &["Display:", "--palette", "--no-color", "--ascii", "Model:"][..],
+            &["--raw"][..],
+        ),
+        (
+            "lesson",
+            &["Display:", "--palette", "Output:", "--raw", "Model:"],
+            &[],
+        ),
+        (
+            "generate",
+            &[
+                "Model:",
+                "--model",
+                "Output:",
+                "--raw",
+                "Interventions:",
+                "--ablate",
+            ],
+            &["--palette", "--no-color", "--ascii"],
+        ),
+        (
+            "trace",
+            &["Model:", "Interventions:", "--no-mask"],
+            &["--palette", "--no-color", "--ascii", "--raw"],
+        ),
+        (
+            "cost",
+            &["Model:"],
+            &["--palette", "--no-color", "--ascii", "--raw"],
+        ),
+        ("bench", &["Model:"], &["--palette", "--no-color", "--raw"]),
+        (
+            "train",
+            &[],
+            &["--palette", "--no-color", "--raw", "--model"],
+        ),
+        (
+            "init",
+            &[],
+            &["--palette", "--no-color", "--raw", "--model"],
+        ),
+        ("lessons", &["--raw"], &["--palette", "--model"]),
+    ] {
+        let h = help(&[cmd, "--help"]);
+        for s in has {
+            assert!(h.contains(s), "gptlens {cmd} --help lacks {s}: {h}");
+        }
+        for s in lacks {
+            assert!(!h.contains(s), "gptlens {cmd} --help shows {s}: {h}");
+        }
+    }
+    // Given before the command, a shared option acts on it or is refused.
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    let (code, out, _) = run(&[
+        "--model",
+        m,
+        "--raw",
+        "generate",
+        "--prompt",
+        "hi",
+        "--max-tokens",
+        "1",
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("hi"), "{out}");
+    let (code, out, err) = run(&[
+        "--model",
+        m,
+        "--palette",
+        "gray",
+        "generate",
+        "--prompt",
+        "hi",
+    ]);
+    assert_eq!((code, out.as_str()), (Some(2), ""), "{err}");
+    assert!(
+        err.starts_with("error: --palette does not apply to `gptlens generate`"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["--model", m, "train"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--model does not apply"), "{err}");
+}
+
+#[test]
+fn numbers_with_a_minus_sign_are_read_and_refused_with_the_range() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    for (flag, value, says) in [
+        ("--temperature", "-1", "must be ≥ 0"),
+        ("--top-p", "1.5", "≤ 1"),
+        ("--top-p", "-0.5", "> 0"),
+        ("--top-k", "-1", "must be 0 or more"),
+        ("--max-tokens", "-3", "must be 0 or more"),
+        ("--repetition-penalty", "-2", "positive"),
+    ] {
+        let (code, out, err) = run(&["--model", m, "generate", "--prompt", "hi", flag, value]);
+        assert_eq!(code, Some(2), "{flag} {value}: {err}");
+        assert_eq!(out, "", "{flag} {value}: nothing printed before the error");
+        assert!(
+            err.starts_with("error: ") && err.contains(says),
+            "{flag} {value}: {err}"
+        );
+        assert!(!err.contains("unexpected argument"), "{err}");
+    }
+    let (code, _, err) = run(&["--model", m, "trace", "--ids", "1", "--ablate", "-1.0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("≥ 0"), "{err}");
+}
+
+#[test]
+fn every_error_has_one_prefix_and_the_documented_status() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    let missing = dir.join("nothing-here");
+    for (args, status) in [
+        (vec!["generate", "--prompt", "hi", "--no-such-option"], 2),
+        (vec!["generate"], 2),
+        (vec!["lesson", "atention", "--print"], 1),
+        (
+            vec![
+                "--model",
+                missing.to_str().unwrap(),
+                "generate",
+                "--prompt",
+                "hi",
+            ],
+            1,
+        ),
+        (
+            vec!["--model", m, "trace", "--ids", "1", "--ablate", "9.0"],
+            2,
+        ),
+        (
+            vec![
+                "--model",
+                m,
+                "generate",
+                "--prompt",
+                "hi",
+                "--beams",
+                "2",
+                "--no-mask",
+            ],
+            2,
+        ),
+        (
+            vec!["lesson", "--file", missing.to_str().unwrap(), "--print"],
+            1,
+        ),
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, Some(status), "{args:?}: {err}");
+        assert_eq!(out, "", "{args:?}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(!err.contains("Error:"), "{args:?}: {err}");
+        assert_eq!(err.matches("error: ").count(), 1, "{args:?}: {err}");
+        assert_eq!(
+            err.matches("os error 2)").count().min(1),
+            err.matches("os error").count().min(1),
+            "{err}"
+        );
+        if let Some(i) = err.find("(os error") {
+            assert_eq!(err.matches(&err[i..i + 12]).count(), 1, "said once: {err}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Interventions from the command line, and the logit lens in the trace.
+// ---------------------------------------------------------------------------
+
+fn trace_json(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = run(args);
+    assert_eq!(code, Some(0), "{args:?}: {err}");
+    serde_json::from_str(&out).expect("trace JSON")
+}
+
+#[test]
+fn an_ablated_head_writes_zeros_and_the_others_do_not() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    let t = |extra: &[&str]| {
+        let mut a = vec![
+            "--model", m, "trace", "--ids", "5,6,7,8", "--fields", "heads", "--layers", "1",
+        ];
+        a.extend_from_slice(extra);
+        trace_json(&a)
+    };
+    let cfg = t(&[])["config"].clone();
+    let dk = (cfg["n_embd"].as_u64().unwrap() / cfg["n_head"].as_u64().unwrap()) as usize;
+    let cols = |v: &serde_json::Value, head: usize| -> Vec<f64> {
+        v["layers"][0]["heads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap()[head * dk..(head + 1) * dk].to_vec())
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let plain = t(&[]);
+    let ablated = t(&["--ablate", "1.1"]);
+    assert!(
+        cols(&plain, 1).iter().any(|x| *x != 0.0),
+        "head 1 is live unablated"
+    );
+    assert!(
+        cols(&ablated, 1).iter().all(|x| *x == 0.0),
+        "head 1 ablated is zero"
+    );
+    assert_eq!(cols(&plain, 0), cols(&ablated, 0), "head 0 untouched");
+    assert_eq!(
+        ablated["interventions"]["ablate"],
+        serde_json::json!([[1, 1]])
+    );
+    assert!(plain.get("interventions").is_none());
+}
+
+#[test]
+fn no_mask_lets_early_positions_see_later_ones_and_changes_later_attention() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    let args = [
+        "--model",
+        m,
+        "trace",
+        "--ids",
+        "5,6,7,8,9",
+        "--fields",
+        "attention",
+    ];
+    let masked = trace_json(&args);
+    let mut a = args.to_vec();
+    a.push("--no-mask");
+    let open = trace_json(&a);
+    let probs = |v: &serde_json::Value, layer: usize, q: usize| -> Vec<f64> {
+        v["layers"][layer]["attn"]["probs"][0][q]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        probs(&masked, 0, 0),
+        [1.0],
+        "masked: query 0 sees key 0 only"
+    );
+    let q0 = probs(&open, 0, 0);
+    assert_eq!(q0.len(), 5, "unmasked: every key");
+    assert!(q0[1..].iter().all(|p| *p > 0.0), "{q0:?}");
+    // Layer 0's last query saw every key anyway; layer 1's reads a residual
+    // stream the earlier positions wrote while looking ahead.
+    assert_eq!(probs(&masked, 0, 4).len(), probs(&open, 0, 4).len());
+    assert_ne!(probs(&masked, 1, 4), probs(&open, 1, 4));
+    assert_eq!(open["interventions"]["no_mask"], true);
+}
+
+#[test]
+fn the_logit_lens_at_the_last_layer_is_the_logits() {
+    let (_t, dir) = model();
+    let m = dir.to_str().unwrap();
+    for extra in [
+        &[][..],
+        &["--no-layernorm"],
+        &["--no-scale", "--ablate", "0.0"],
+    ] {
+        let mut a = vec!["--model", m, "trace", "--ids", "3,1,4,1,5"];
+        a.extend_from_slice(extra);
+        let v = trace_json(&a);
+        let layers = v["layers"].as_array().unwrap();
+        let last = layers.last().unwrap()["lens"].as_array().unwrap();
+        assert_eq!(last.len(), 5, "one entry per position");
+        let lens_top = &last[4].as_array().unwrap()[0];
+        let top = &v["top"][0];
+        assert_eq!(lens_top["id"], top["id"], "{extra:?}");
+        let (p, q) = (
+            lens_top["prob"].as_f64().unwrap(),
+            top["prob"].as_f64().unwrap(),
+        );
+        assert!((p - q).abs() < 1e-5, "{extra:?}: {p} vs {q}");
+        for l in layers {
+            let tops = l["lens"][0].as_array().unwrap();
+            assert_eq!(tops.len(), 5);
+            let ps: Vec<f64> = tops.iter().map(|t| t["prob"].as_f64().unwrap()).collect();
+            assert!(ps.windows(2).all(|w| w[0] >= w[1]), "ranked: {ps:?}");
+            assert!(tops[0]["text"].is_string());
+        }
+    }
+}
+
+#[test]
+fn generate_takes_the_interventions() {
+    // The built-in model: a random one repeats one token whatever is done to it.
+    let g = |extra: &[&str]| {
+        let mut a = vec![
+            "generate",
+            "--prompt",
+            "Tom",
+            "--max-tokens",
+            "20",
+            "--temperature",
+            "0",
+            "--ignore-eos",
+        ];
+        a.extend_from_slice(extra);
+        let (code, out, err) = run(&a);
+        assert_eq!(code, Some(0), "{extra:?}: {err}");
+        out
+    };
+    let plain = g(&[]);
+    assert_eq!(plain, g(&[]), "greedy is reproducible");
+    let changed = [
+        g(&["--no-layernorm"]),
+        g(&["--no-mask"]),
+        g(&["--ablate", "0.0", "--ablate", "1.1", "--no-scale"]),
+    ];
+    for c in &changed {
+        assert_ne!(*c, plain, "each intervention changes the greedy text");
+    }
+    for c in &changed {
+        assert!(c.starts_with("Tom"), "{c}");
+    }
 }

@@ -16,6 +16,7 @@ pub struct Args {
     /// Repeat the measurement this many times and report the median.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// The prompt prefilled before decoding.
     #[arg(long, default_value = "Once upon a time, there was a little")]
     prompt: String,
     /// Print a JSON object instead of text.

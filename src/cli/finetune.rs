@@ -40,6 +40,7 @@ pub struct Args {
     /// Peak learning rate (after warm-up), decayed along a cosine to --min-lr.
     #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true)]
     lr: f32,
+    /// Learning rate at the end of the cosine decay.
     #[arg(long, default_value_t = 1e-4, allow_hyphen_values = true)]
     min_lr: f32,
     /// Linear warm-up steps.
@@ -54,6 +55,7 @@ pub struct Args {
     /// Shuffles the pairs each epoch and draws the dropout masks.
     #[arg(long, default_value_t = 1337)]
     seed: u64,
+    /// Dropout probability during training (0: none).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     dropout: f32,
     /// Validate every N steps (0: only before and after).

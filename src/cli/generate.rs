@@ -2,10 +2,11 @@
 
 use anyhow::Result;
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use gptlens::sample::{BeamSettings, Sampling, beam_search};
-use gptlens::session::generate;
+use gptlens::session::{Generation, generate_with};
 
 use super::out::TextMode;
 
@@ -46,6 +47,8 @@ pub struct Args {
     /// Keep going past the end-of-text token.
     #[arg(long)]
     ignore_eos: bool,
+    #[command(flatten)]
+    intervene: super::intervene::Args,
 }
 
 pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
@@ -56,7 +59,7 @@ pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
         top_p: a.top_p,
         repetition_penalty: a.repetition_penalty,
     };
-    sampling.validate()?;
+    sampling.validate().map_err(super::out::usage_from)?;
     let beams = a.beams.map(|width| BeamSettings {
         width,
         max_tokens: a.max_tokens,
@@ -65,9 +68,15 @@ pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
         end_token: None,
     });
     if let Some(b) = &beams {
-        b.validate()?;
+        b.validate().map_err(super::out::usage_from)?;
     }
     let l = super::load_model(model)?;
+    let iv = a.intervene.resolve(&l.gpt.config)?;
+    if beams.is_some() && iv.is_active() {
+        return Err(super::out::usage(
+            "--beams runs without interventions; leave out --ablate/--no-scale/--no-mask/--no-layernorm, or --beams",
+        ));
+    }
     // With --chat the model reads the templated text and only the reply is
     // printed; it ends at the template's end-of-turn token (or end-of-text).
     let (prompt, shown, stops) = match (&a.chat, &a.prompt) {
@@ -122,21 +131,30 @@ pub fn run(model: Option<&Path>, text: TextMode, a: Args) -> Result<()> {
     let mut generated: Vec<u32> = vec![];
     let mut printed = String::new();
     let mut io_err = None;
-    let mut ended = false;
-    let (_, non_finite) = generate(&l.gpt, &ids, a.max_tokens, &sampling, a.seed, eot, |t| {
-        ended |= stops.contains(&t);
-        if ended || io_err.is_some() {
-            return;
+    let g = Generation {
+        max_tokens: a.max_tokens,
+        sampling: &sampling,
+        seed: a.seed,
+        stop_at: eot,
+        iv: &iv,
+    };
+    let (_, non_finite) = generate_with(&l.gpt, &ids, &g, |t| {
+        // The end of the text or of the turn: nothing more to print.
+        if stops.contains(&t) {
+            return ControlFlow::Break(());
         }
         generated.push(t);
         let decoded = reply(&l.tokenizer.decode(&generated));
         if !decoded.ends_with('\u{fffd}') && decoded.starts_with(printed.as_str()) {
             let new = &decoded[printed.len()..];
             if let Err(e) = write!(out, "{}", text.show(new)).and_then(|_| out.flush()) {
-                io_err.get_or_insert(e);
+                // The reader went away or the disk is full: stop generating.
+                io_err = Some(e);
+                return ControlFlow::Break(());
             }
             printed = decoded;
         }
+        ControlFlow::Continue(())
     })?;
     if let Some(e) = io_err {
         return Err(e.into());

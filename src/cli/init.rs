@@ -25,6 +25,7 @@ pub struct Args {
     /// Context length (positions).
     #[arg(long, default_value_t = 128)]
     ctx: usize,
+    /// Random seed for the weights: the same seed writes the same model.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Use this tokenizer.json instead of the 257-token byte tokenizer.

@@ -23,9 +23,19 @@ pub struct Args {
     /// Write the lesson with its live numbers to stdout as markdown (for handouts).
     #[arg(long)]
     print: bool,
+    /// With --print: md (markdown), or html (a self-contained page with each
+    /// step's screen inline as SVG).
+    #[arg(long, value_name = "FORMAT", default_value = "md", requires = "print")]
+    format: PrintFormat,
     /// Open a lesson file of your own instead of a built-in one (format: docs/lesson-format.md).
     #[arg(long, value_name = "PATH", conflicts_with = "name")]
     file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PrintFormat {
+    Md,
+    Html,
 }
 
 /// `gptlens lessons`: one line per lesson, in teaching order.
@@ -47,7 +57,11 @@ pub fn list(text: TextMode) -> Result<()> {
 /// The model folder a lesson runs on: --model; else the model the lesson
 /// names, a built-in one (tiny-models/NAME) or a folder beside the lesson
 /// file (the parser has refused absolute paths and `..`); else the default.
-fn model_dir(model: Option<&Path>, l: &Lesson, beside: Option<&Path>) -> Result<Option<PathBuf>> {
+pub(super) fn model_dir(
+    model: Option<&Path>,
+    l: &Lesson,
+    beside: Option<&Path>,
+) -> Result<Option<PathBuf>> {
     if let Some(m) = model {
         return Ok(Some(m.to_path_buf()));
     }
@@ -116,6 +130,13 @@ pub fn run(
         out.flush()?;
         Ok(())
     };
+    if a.print && a.format == PrintFormat::Html {
+        let p = super::export::player(model, &look, l, beside.as_deref())?;
+        let mut out = super::out::stdout();
+        out.write_all(super::export::handout(p, &md, (120, 40)).as_bytes())?;
+        out.flush()?;
+        return Ok(());
+    }
     if a.print {
         return print(&md);
     }

@@ -57,6 +57,38 @@ impl Write for Stdout {
     }
 }
 
+/// The exit status of a usage error: an option or value the command line
+/// got wrong (clap's own errors exit with it too).
+pub const USAGE_EXIT: i32 = 2;
+
+/// A mistake on the command line that the program found (a value out of
+/// range, an option on a command it does not act on): main exits with
+/// [`USAGE_EXIT`].
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage(msg.into()))
+}
+
+/// A library error about a setting (e.g. `Sampling::validate`) as a usage error.
+pub fn usage_from(e: impl fmt::Display) -> anyhow::Error {
+    usage(e.to_string())
+}
+
+/// True when `e` is a [`Usage`] error.
+pub fn is_usage(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<Usage>().is_some())
+}
+
 /// True when `e` (or anything it was caused by) is a write to a pipe nobody
 /// reads any more: main then ends quietly with [`CLOSED_PIPE_EXIT`].
 pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
@@ -85,6 +117,11 @@ pub fn message(e: &anyhow::Error) -> String {
         out.push_str(&s);
     }
     out
+}
+
+/// A note on standard error (what a command wrote where).
+pub fn note(msg: fmt::Arguments) {
+    let _ = writeln!(io::stderr(), "{msg}");
 }
 
 /// A warning on standard error; a closed or full stderr is not worth a panic.

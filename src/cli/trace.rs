@@ -14,7 +14,7 @@ use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
 
-use gptlens::model::{Interventions, LayerTrace, LnTrace, Trace};
+use gptlens::model::{Gpt, LayerTrace, LnTrace, Trace};
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["prompt", "ids", "chat"])))]
@@ -45,10 +45,12 @@ pub struct Args {
     positions: Option<String>,
     /// Only these fields, comma-separated, e.g. attention,logits. Top level:
     /// embed_norm ln_f logits top tok_emb pos_emb embed; per layer: ln_1 attn
-    /// (or attention) ln_2 resid_post_norm q k v heads attn_out resid_mid
+    /// (or attention) ln_2 resid_post_norm lens q k v heads attn_out resid_mid
     /// mlp_pre mlp_act mlp_out resid_post. format, config and tokens are always written.
     #[arg(long, value_name = "LIST")]
     fields: Option<String>,
+    #[command(flatten)]
+    intervene: super::intervene::Args,
 }
 
 /// Top-level fields, in the order the help lists them; the first four are
@@ -63,12 +65,13 @@ const TOP_FIELDS: &[&str] = &[
     "embed",
 ];
 const TOP_DEFAULT: usize = 4;
-/// Per-layer fields; the first four by default, the matrices with --full.
+/// Per-layer fields; the first five by default, the matrices with --full.
 const LAYER_FIELDS: &[&str] = &[
     "ln_1",
     "attn",
     "ln_2",
     "resid_post_norm",
+    "lens",
     "q",
     "k",
     "v",
@@ -80,7 +83,7 @@ const LAYER_FIELDS: &[&str] = &[
     "mlp_out",
     "resid_post",
 ];
-const LAYER_DEFAULT: usize = 4;
+const LAYER_DEFAULT: usize = 5;
 
 /// What to write: the result of checking the selection options against the trace.
 #[derive(Debug, PartialEq)]
@@ -237,6 +240,8 @@ enum Item<'a> {
     /// [head][query][key], only the query rows in the range.
     Heads(&'a [Vec<Vec<f32>>], Range<usize>),
     List(Vec<Item<'a>>),
+    /// The logit lens of each row: its top tokens through ln_f and the unembedding.
+    Lens(&'a Lens<'a>, ArrayView2<'a, f32>),
     /// Keys written in sorted order: the order the schema has always had.
     Obj(Vec<(&'static str, Item<'a>)>),
 }
@@ -323,6 +328,24 @@ impl Serialize for Item<'_> {
                 }
                 seq.end()
             }
+            Item::Lens(lens, rows) => {
+                let mut seq = s.serialize_seq(Some(rows.nrows()))?;
+                for r in rows.rows() {
+                    let top: Vec<serde_json::Value> = gptlens::readout::lens::top(
+                        lens.gpt,
+                        r,
+                        LENS_TOP,
+                        lens.skip_ln,
+                    )
+                    .into_iter()
+                    .map(
+                        |(id, p)| serde_json::json!({"id": id, "text": (lens.text)(id), "prob": p}),
+                    )
+                    .collect();
+                    seq.serialize_element(&top)?;
+                }
+                seq.end()
+            }
             Item::List(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for i in items {
@@ -339,6 +362,17 @@ impl Serialize for Item<'_> {
             }
         }
     }
+}
+
+/// How many tokens the logit lens lists per position.
+const LENS_TOP: usize = 5;
+
+/// What the logit lens needs: the model's ln_f and unembedding, the token
+/// text, and whether LayerNorm is switched off (then ln_f is too, as in the pass).
+struct Lens<'a> {
+    gpt: &'a Gpt,
+    text: &'a dyn Fn(u32) -> String,
+    skip_ln: bool,
 }
 
 fn obj<'a>(mut entries: Vec<(&'static str, Item<'a>)>) -> Item<'a> {
@@ -363,7 +397,7 @@ fn ln<'a>(l: &'a LnTrace, p: &Plan) -> Item<'a> {
     obj(v)
 }
 
-fn layer<'a>(i: usize, l: &'a LayerTrace, p: &Plan) -> Item<'a> {
+fn layer<'a>(i: usize, l: &'a LayerTrace, p: &Plan, lens: &'a Lens<'a>) -> Item<'a> {
     let r = &p.rows;
     let mut v = vec![("index", Item::Int(i))];
     if p.has("ln_1") {
@@ -383,6 +417,9 @@ fn layer<'a>(i: usize, l: &'a LayerTrace, p: &Plan) -> Item<'a> {
     }
     if p.has("resid_post_norm") {
         v.push(("resid_post_norm", Item::Norms(rows(&l.resid_post, r))));
+    }
+    if p.has("lens") {
+        v.push(("lens", Item::Lens(lens, rows(&l.resid_post, r))));
     }
     for (k, a) in [
         ("q", &l.q),
@@ -420,10 +457,12 @@ fn top(t: &Trace, text: &dyn Fn(u32) -> String) -> serde_json::Value {
 /// The document for `t` as `p` selects it (nothing is formatted until it is serialized).
 fn document<'a>(
     t: &'a Trace,
-    text: &'a dyn Fn(u32) -> String,
-    cfg: &gptlens::model::Config,
+    lens: &'a Lens<'a>,
+    iv: &gptlens::model::Interventions,
     p: &Plan,
 ) -> Item<'a> {
+    let text = lens.text;
+    let cfg = &lens.gpt.config;
     let r = &p.rows;
     let mut v = vec![
         ("format", Item::Str("gptlens-trace/1")),
@@ -440,7 +479,7 @@ fn document<'a>(
         let layers = p
             .layers
             .iter()
-            .map(|&i| layer(i, &t.layers[i], p))
+            .map(|&i| layer(i, &t.layers[i], p, lens))
             .collect();
         v.push(("layers", Item::List(layers)));
     }
@@ -461,6 +500,9 @@ fn document<'a>(
         if p.has(k) {
             v.push((k, Item::Rows(rows(a, r))));
         }
+    }
+    if iv.is_active() {
+        v.push(("interventions", Item::Json(super::intervene::json(iv))));
     }
     if p.selected {
         v.push((
@@ -525,13 +567,19 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
     let plan = Plan::new(&a, ids.len(), l.gpt.config.n_layer)?;
     // Causality: rows before B do not depend on later tokens, so they are not run.
     ids.truncate(plan.rows.end);
-    let trace = l.gpt.trace(&ids, &Interventions::default())?;
+    let iv = a.intervene.resolve(&l.gpt.config)?;
+    let trace = l.gpt.trace(&ids, &iv)?;
     if let Some(nf) = &trace.non_finite {
         eprintln!("warning: {nf}");
     }
     let tok = &l.tokenizer;
     let text = |id| tok.token_text(id);
-    let doc = document(&trace, &text, &l.gpt.config, &plan);
+    let lens = Lens {
+        gpt: &l.gpt,
+        text: &text,
+        skip_ln: iv.skip_layernorm,
+    };
+    let doc = document(&trace, &lens, &iv, &plan);
     let mut out = super::out::stdout();
     doc.serialize(&mut serde_json::Serializer::new(&mut out))?;
     writeln!(out)?;
@@ -553,6 +601,7 @@ mod tests {
             layers: layers.map(Into::into),
             positions: positions.map(Into::into),
             fields: fields.map(Into::into),
+            intervene: Default::default(),
         }
     }
 

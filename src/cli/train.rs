@@ -37,10 +37,13 @@ pub struct Args {
     /// Start from a preset's settings; the options below override it.
     #[arg(long, value_enum, default_value = "tiny")]
     preset: Preset,
+    /// Transformer blocks (layers).
     #[arg(long)]
     layers: Option<usize>,
+    /// Attention heads per block (must divide --embd).
     #[arg(long)]
     heads: Option<usize>,
+    /// Width of the residual stream (n_embd).
     #[arg(long)]
     embd: Option<usize>,
     /// Context length (tokens per training window).
@@ -54,6 +57,7 @@ pub struct Args {
     /// Windows per batch.
     #[arg(long)]
     batch: Option<usize>,
+    /// Optimizer steps to train for.
     #[arg(long)]
     steps: Option<u64>,
     /// Peak learning rate (after warm-up).
@@ -71,6 +75,7 @@ pub struct Args {
     /// Clip the global gradient norm to this (0: no clipping).
     #[arg(long, allow_hyphen_values = true)]
     grad_clip: Option<f32>,
+    /// Random seed: the initial weights and each step's draws (batches, dropout).
     #[arg(long)]
     seed: Option<u64>,
     /// Dropout probability (embedding sum, attention and MLP outputs) while training.

@@ -118,6 +118,8 @@ pub struct App {
     jobs: Vec<Job>,
     /// A short message for the hint bar (errors, "nothing to undo").
     status: Option<String>,
+    /// `w` was pressed: the terminal loop writes the next frame to a file.
+    write_screen: bool,
     hits: Vec<(Rect, Hit)>,
     dirty: bool,
     quit: bool,
@@ -169,6 +171,7 @@ impl App {
             projection,
             jobs: vec![],
             status: None,
+            write_screen: false,
             hits: vec![],
             dirty: true,
             quit: false,
@@ -377,6 +380,17 @@ impl App {
 
     pub fn set_zoom(&mut self, on: bool) {
         self.zoom = on;
+    }
+
+    /// Asks the terminal loop to write the next frame as a file (`w`).
+    pub fn request_write_screen(&mut self) {
+        self.write_screen = true;
+        self.dirty = true;
+    }
+
+    /// Whether a write was asked for since the last call.
+    pub fn take_write_screen(&mut self) -> bool {
+        std::mem::take(&mut self.write_screen)
     }
 
     pub fn set_status(&mut self, s: Option<String>) {

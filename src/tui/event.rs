@@ -172,6 +172,7 @@ pub fn update(app: &mut App, a: Action) {
             app.set_interventions(iv);
         }
         Action::ClearInterventions => app.set_interventions(Default::default()),
+        Action::WriteScreen => app.request_write_screen(),
         Action::NextPalette => app.set_palette(match app.theme().palette {
             Palette::Viridis => Palette::Cividis,
             Palette::Cividis => Palette::Gray,

@@ -44,6 +44,8 @@ pub enum Action {
     ToggleLayerNorm,
     ClearInterventions,
     NextPalette,
+    /// Write the screen as an SVG file in the current folder.
+    WriteScreen,
     // The lesson player's own.
     NextScene,
     PrevScene,
@@ -325,6 +327,11 @@ pub const EXPLORER: Keymap = Keymap {
             keys: "v",
             help: "next colour palette (viridis, cividis, gray)",
             binds: &[ch('v', A::NextPalette)],
+        },
+        Row {
+            keys: "w",
+            help: "write this screen to gptlens-screen-N.svg in the current folder",
+            binds: &[ch('w', A::WriteScreen)],
         },
         Row {
             keys: "mouse",

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
+use std::path::Path;
 use std::sync::mpsc;
 
 use ratatui::Terminal;
@@ -140,8 +141,22 @@ pub fn run_screen<S: Screen>(mut screen: S) -> io::Result<()> {
         }
         if screen.app().is_dirty() {
             let mut hits = vec![];
-            terminal.draw(|f| hits = screen.draw(f.area(), f.buffer_mut()))?;
+            let frame = terminal.draw(|f| hits = screen.draw(f.area(), f.buffer_mut()))?;
+            // `w`: the frame just drawn is the screen the person sees.
+            let said = screen
+                .app_mut()
+                .take_write_screen()
+                .then(|| crate::export::write_screen(frame.buffer, Path::new(".")));
             screen.app_mut().drawn(hits);
+            if let Some(r) = said {
+                screen.app_mut().set_status(Some(match r {
+                    Ok(p) => format!("screen written to {}", p.display()),
+                    Err(e) => format!("could not write the screen: {e}"),
+                }));
+                let mut hits = vec![];
+                terminal.draw(|f| hits = screen.draw(f.area(), f.buffer_mut()))?;
+                screen.app_mut().drawn(hits);
+            }
         }
         match rx.recv() {
             Ok(Msg::Term(ev)) => {
