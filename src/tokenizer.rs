@@ -21,7 +21,15 @@ impl Tokenizer {
         // tens of MB. Refuse to read anything absurd whole.
         const MAX_BYTES: u64 = 256 << 20;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let path = crate::paths::model_file(dir, "tokenizer.json")?;
+        let path = match crate::paths::model_file(dir, "tokenizer.json") {
+            // Many GPT-2 fine-tunes carry the slow tokenizer's two files instead.
+            Err(ModelError::MissingFile { .. })
+                if dir.join("vocab.json").exists() && dir.join("merges.txt").exists() =>
+            {
+                return Self::from_vocab_merges(dir);
+            }
+            other => other?,
+        };
         let io = |err| ModelError::Io {
             path: path.clone(),
             err,
@@ -43,6 +51,92 @@ impl Tokenizer {
             ModelError::Tokenizer(format!(
                 "{} is not a Hugging Face tokenizer.json ({e})",
                 path.display()
+            ))
+        })
+    }
+
+    /// GPT-2's byte-level BPE from `vocab.json` (token → id) and `merges.txt`
+    /// (one merge "a b" per line, after a `#version` line), with GPT-2's
+    /// pre-tokenizer and decoder: the tokenizer.json transformers would write
+    /// for them, built here and read like any other.
+    pub fn from_vocab_merges(dir: &Path) -> Result<Self, ModelError> {
+        const MAX_BYTES: u64 = 256 << 20;
+        let read = |file: &'static str| -> Result<String, ModelError> {
+            let path = crate::paths::model_file(dir, file)?;
+            let io = |err| ModelError::Io {
+                path: path.clone(),
+                err,
+            };
+            let len = std::fs::metadata(&path).map_err(io)?.len();
+            if len > MAX_BYTES {
+                return Err(ModelError::Tokenizer(format!(
+                    "{} is {len} bytes; gptlens reads up to {MAX_BYTES}",
+                    path.display()
+                )));
+            }
+            std::fs::read_to_string(&path).map_err(io)
+        };
+        let bad = |file: &str, why: String| {
+            ModelError::Tokenizer(format!("{}: {why}", dir.join(file).display()))
+        };
+        let vocab: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&read("vocab.json")?).map_err(|e| {
+                bad(
+                    "vocab.json",
+                    format!("not a JSON object of token → id ({e})"),
+                )
+            })?;
+        if let Some((t, _)) = vocab.iter().find(|(_, id)| !id.is_u64()) {
+            return Err(bad(
+                "vocab.json",
+                format!("the id of {t:?} is not a whole number"),
+            ));
+        }
+        let mut merges = vec![];
+        for (i, line) in read("merges.txt")?.lines().enumerate() {
+            if line.starts_with("#version") || line.trim().is_empty() {
+                continue;
+            }
+            let mut parts = line.split(' ');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(a), Some(b), None) if !a.is_empty() && !b.is_empty() => {
+                    merges.push(serde_json::json!([a, b]))
+                }
+                _ => {
+                    return Err(bad(
+                        "merges.txt",
+                        format!(
+                            "line {} is not two tokens separated by one space: {line:?}",
+                            i + 1
+                        ),
+                    ));
+                }
+            }
+        }
+        let byte_level = serde_json::json!({
+            "type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true
+        });
+        let added: Vec<serde_json::Value> = vocab
+            .get(END_OF_TEXT)
+            .map(|id| {
+                serde_json::json!({"id": id, "content": END_OF_TEXT, "single_word": false,
+                    "lstrip": false, "rstrip": false, "normalized": false, "special": true})
+            })
+            .into_iter()
+            .collect();
+        let json = serde_json::json!({
+            "version": "1.0", "truncation": null, "padding": null,
+            "added_tokens": added, "normalizer": null,
+            "pre_tokenizer": byte_level, "post_processor": null, "decoder": byte_level,
+            "model": {"type": "BPE", "dropout": null, "unk_token": null,
+                "continuing_subword_prefix": null, "end_of_word_suffix": null,
+                "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                "vocab": vocab, "merges": merges},
+        });
+        Self::parse(&json.to_string()).map_err(|e| {
+            ModelError::Tokenizer(format!(
+                "vocab.json and merges.txt in {} do not make a byte-level BPE ({e})",
+                dir.display()
             ))
         })
     }

@@ -609,6 +609,9 @@ fn every_printing_command_piped_into_head_ends_quietly() {
         v(&["--help"]),
         v(&["trace", "--help"]),
         v(&["lesson", "attention", "--print"]),
+        v(&["lesson", "attention", "--print", "--format", "html"]),
+        v(&["export", "--view", "attention", "--format", "txt"]),
+        v(&["export", "--view", "mlp", "--format", "svg"]),
         v(&[
             "--model",
             m,
@@ -1014,4 +1017,120 @@ fn generate_takes_the_interventions() {
     for c in &changed {
         assert!(c.starts_with("Tom"), "{c}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Folders as fine-tunes ship them: vocab.json + merges.txt, or a pickle.
+// ---------------------------------------------------------------------------
+
+/// The built-in model with its tokenizer.json replaced by vocab.json and
+/// merges.txt made from it (what the slow GPT-2 tokenizer files hold).
+fn vocab_merges_model() -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny-models/tinystories");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).expect("copy");
+    }
+    let tj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("tokenizer.json")).unwrap())
+            .unwrap();
+    let mut vocab = tj["model"]["vocab"].as_object().unwrap().clone();
+    for t in tj["added_tokens"].as_array().unwrap() {
+        vocab.insert(t["content"].as_str().unwrap().into(), t["id"].clone());
+    }
+    std::fs::write(
+        tmp.path().join("vocab.json"),
+        serde_json::to_string(&vocab).unwrap(),
+    )
+    .unwrap();
+    let mut merges = String::from("#version: 0.2\n");
+    for m in tj["model"]["merges"].as_array().unwrap() {
+        let pair = match m {
+            serde_json::Value::String(s) => s.clone(),
+            v => format!("{} {}", v[0].as_str().unwrap(), v[1].as_str().unwrap()),
+        };
+        merges.push_str(&pair);
+        merges.push('\n');
+    }
+    std::fs::write(tmp.path().join("merges.txt"), merges).unwrap();
+    tmp
+}
+
+#[test]
+fn a_folder_with_vocab_json_and_merges_txt_opens_and_tokenizes_the_same() {
+    let m = vocab_merges_model();
+    let d = m.path().to_str().unwrap();
+    let text = "Once upon a time, Tom saw a big dog.<|endoftext|>Lily's cat: \"hi\" 42 ünïcode";
+    let ids = |model: &[&str]| {
+        let mut a = model.to_vec();
+        a.extend(["trace", "--prompt", text, "--fields", "top"]);
+        let (code, out, err) = run(&a);
+        assert_eq!(code, Some(0), "{a:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        (v["tokens"].clone(), v["top"].clone())
+    };
+    let built_in = ids(&[]);
+    assert_eq!(
+        ids(&["--model", d]),
+        built_in,
+        "same tokens, same prediction"
+    );
+    let eot = built_in
+        .0
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["text"] == "<|endoftext|>")
+        .count();
+    assert_eq!(eot, 1, "<|endoftext|> is one special token");
+    let generated = |model: &[&str]| {
+        let mut a = model.to_vec();
+        a.extend([
+            "generate",
+            "--prompt",
+            "Tom had",
+            "--max-tokens",
+            "12",
+            "--temperature",
+            "0",
+        ]);
+        run(&a).1
+    };
+    assert_eq!(
+        generated(&["--model", d]),
+        generated(&[]),
+        "decodes the same"
+    );
+
+    std::fs::write(
+        m.path().join("merges.txt"),
+        "#version: 0.2\nĠ t\nbroken line here\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["--model", d, "generate", "--prompt", "hi"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("merges.txt") && err.contains("line 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_folder_with_only_pytorch_model_bin_is_refused_with_the_reason_and_the_fix() {
+    let (_t, m) = model();
+    std::fs::remove_file(m.join("model.safetensors")).unwrap();
+    std::fs::write(m.join("pytorch_model.bin"), b"PK\x03\x04 a pickle").unwrap();
+    let (code, out, err) = run(&["--model", m.to_str().unwrap(), "generate", "--prompt", "hi"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""), "{err}");
+    for says in [
+        "pytorch_model.bin",
+        "pickle",
+        "runs",
+        "safetensors",
+        "save_pretrained(",
+        "safe_serialization=True",
+    ] {
+        assert!(err.contains(says), "{says}: {err}");
+    }
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -197,13 +197,15 @@ impl Gpt {
         let config = Config::read(&cfg_path)?;
         let st = match crate::paths::model_file(dir, "model.safetensors") {
             Err(ModelError::MissingFile { .. }) => {
-                let hint = if dir.join("pytorch_model.bin").is_file() {
-                    " (found pytorch_model.bin: convert it with transformers' save_pretrained(..., safe_serialization=True))"
-                } else {
-                    ""
-                };
+                if dir.join("pytorch_model.bin").is_file() {
+                    return Err(ModelError::Input(format!(
+                        "{} has pytorch_model.bin but no model.safetensors. gptlens does not open pytorch_model.bin: it is a Python pickle, and loading a pickle runs whatever code it holds, while a safetensors file is only a header and numbers. Convert it once, with transformers installed (this loads the pickle: do it only for a file you trust): python -c \"import sys; from transformers import AutoModelForCausalLM as M; M.from_pretrained(sys.argv[1]).save_pretrained(sys.argv[1], safe_serialization=True)\" '{}'",
+                        dir.display(),
+                        dir.display()
+                    )));
+                }
                 return Err(ModelError::Input(format!(
-                    "{} has no model.safetensors{hint}. A model folder holds config.json, model.safetensors and tokenizer.json",
+                    "{} has no model.safetensors. A model folder holds config.json, model.safetensors and tokenizer.json",
                     dir.display()
                 )));
             }

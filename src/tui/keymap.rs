@@ -324,14 +324,9 @@ pub const EXPLORER: Keymap = Keymap {
             binds: &[ch('c', A::ClearInterventions)],
         },
         Row {
-            keys: "v",
-            help: "next colour palette (viridis, cividis, gray)",
-            binds: &[ch('v', A::NextPalette)],
-        },
-        Row {
-            keys: "w",
-            help: "write this screen to gptlens-screen-N.svg in the current folder",
-            binds: &[ch('w', A::WriteScreen)],
+            keys: "v / w",
+            help: "next palette / write the screen to gptlens-screen-N.svg",
+            binds: &[ch('v', A::NextPalette), ch('w', A::WriteScreen)],
         },
         Row {
             keys: "mouse",
