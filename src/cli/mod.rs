@@ -234,7 +234,10 @@ fn negative_for_unsigned(e: clap::Error) -> clap::Error {
     else {
         return e;
     };
+    // Only the standard integer parser's complaint; a command's own parser
+    // already says what it wants.
     if e.kind() != ErrorKind::ValueValidation
+        || !e.to_string().contains("invalid digit found in string")
         || !value.starts_with('-')
         || value[1..].parse::<f64>().is_err()
     {
