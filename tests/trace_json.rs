@@ -97,6 +97,14 @@ fn expected(t: &Trace, tok: &Tokenizer, gpt: &Gpt, full: bool) -> Value {
                 "attn": {"scores": heads(&l.scores, &r), "probs": heads(&l.probs, &r)},
                 "ln_2": ln(&l.ln_2, &r, full),
                 "resid_post_norm": norms(l.resid_post.view()),
+                // The logit lens (its numbers are checked against the logits in
+                // tests/cli_hardening.rs); here: its place and shape.
+                "lens": l.resid_post.rows().into_iter().map(|x| {
+                    gptlens::readout::lens::top(gpt, x, 5, false)
+                        .into_iter()
+                        .map(|(id, p)| json!({"id": id, "text": tok.token_text(id), "prob": p}))
+                        .collect::<Vec<_>>()
+                }).collect::<Vec<_>>(),
             });
             if full {
                 for (k, a) in [
