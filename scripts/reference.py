@@ -774,6 +774,8 @@ def cmd_eval(args):
     tok = open_tokenizer(args.model)
     eot = tok.token_to_id("<|endoftext|>")
     text = Path(args.text).read_text(encoding="utf-8")
+    if args.chars:
+        text = text[:args.chars]  # as `gptlens eval --chars N`
     docs = [d.strip("\n") for d in text.split("<|endoftext|>")]
     stream = []
     for d in docs:
@@ -946,6 +948,7 @@ def main():
     e.add_argument("--model", required=True)
     e.add_argument("--text", required=True, help="validation text (stories separated by <|endoftext|> lines)")
     e.add_argument("--ctx", type=int, default=256)
+    e.add_argument("--chars", type=int, default=0, help="only the first N characters of the text (0: all)")
     e.add_argument("--batch-multiple", type=int, default=16,
                    help="drop the windows past the last whole batch of this many, as gptlens does (0: keep all)")
     e.add_argument("--threads", type=int, default=2)

@@ -9,6 +9,17 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
+/// The shared corpus folder beside the clone (developer worktrees sit one
+/// level deeper, hence the second path).
+fn corpus_dir() -> PathBuf {
+    let beside = root().join("../shared/corpus");
+    if beside.join("tinystories_valid.txt").is_file() {
+        beside
+    } else {
+        root().join("../../shared/corpus")
+    }
+}
+
 fn gptlens(args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gptlens"))
         .args(args)
@@ -17,13 +28,17 @@ fn gptlens(args: &[&std::ffi::OsStr]) -> std::process::Output {
 }
 
 fn eval_json(model: &Path, extra: &[&std::ffi::OsStr]) -> serde_json::Value {
-    let text = root().join("tests/fixtures/gguf/eval-text.txt");
+    // The first 20,000 characters of the shared validation stories, read from
+    // shared/ beside the clone (the corpus is never copied into the repo).
+    let text = corpus_dir().join("tinystories_valid.txt");
     let mut args: Vec<&std::ffi::OsStr> = vec![
         "--model".as_ref(),
         model.as_os_str(),
         "eval".as_ref(),
         "--text".as_ref(),
         text.as_os_str(),
+        "--chars".as_ref(),
+        "20000".as_ref(),
         "--json".as_ref(),
     ];
     args.extend(extra);

@@ -254,8 +254,9 @@ fn lesson_player_in_a_real_terminal() {
             "step 2/",
             "2. Scores: q·k / √dₖ",
             "score = q·k/√dₖ = ",
-            "scores q·k/√dₖ",
-            "rows: query, cols: key",
+            // The step zooms on its head (the lesson's `zoom: on`).
+            "layer 1/4 · scores · head 3",
+            "layer 1 head 3 (enter: back to all heads)",
         ],
     );
 
