@@ -600,3 +600,42 @@ fn a_gguf_of_another_architecture_is_named() {
         .to_string();
     assert!(e.contains("\"qwen2\"") && e.contains("llama"), "{e}");
 }
+
+#[test]
+fn the_cost_ledger_counts_the_smaller_kv_cache_and_swiglus_three_matrices() {
+    use gptlens::cost::{Key, Ledger, Params};
+    use gptlens::pass::Stage;
+    // SmolLM2-135M's shape: 30 layers, 9 query heads over 3 key/value heads.
+    let cfg = Config::llama(30, 9, 3, 576, 1536, 49152, 8192, 1e5);
+    let mut tied = cfg.clone();
+    tied.tie_word_embeddings = true;
+    let p = Params::of(&tied);
+    assert_eq!(
+        p.total,
+        tied.n_params() as f64,
+        "the ledger and the loader count alike"
+    );
+    assert!(
+        (p.total - 134.5e6).abs() < 0.1e6,
+        "SmolLM2-135M: {}",
+        p.total
+    );
+    let (l, c, m, kv) = (30.0, 576.0, 1536.0, 192.0);
+    let t = 100;
+    let led = Ledger::for_forward(&cfg, t - 1, 1, false);
+    assert_eq!(led.kv_cache_bytes, 2.0 * l * t as f64 * kv * 4.0);
+    // Multi-head attention of the same width caches 9/3 = 3 times as much.
+    let mut mha = cfg.clone();
+    mha.n_kv_head = Some(9);
+    let full = Ledger::for_forward(&mha, t - 1, 1, false);
+    assert_eq!(full.kv_cache_bytes, 3.0 * led.kv_cache_bytes);
+    // Gate and up (C → 2M) and down (M → C): three C·M matrices, no biases.
+    let up = led.stage(Stage::MlpUp).unwrap();
+    let down = led.stage(Stage::MlpDown).unwrap();
+    assert_eq!(up.multiply_adds, l * c * 2.0 * m);
+    assert_eq!(up.weight_bytes + down.weight_bytes, l * 3.0 * c * m * 4.0);
+    let qkv = led.stage(Stage::Qkv).unwrap();
+    assert_eq!(qkv.weight_bytes, l * c * (c + 2.0 * kv) * 4.0);
+    assert!(led.stage(Stage::Ln1).unwrap().name.contains("RMSNorm"));
+    assert!(led.row(Key::BiasResidual).unwrap().name.contains("RoPE"));
+}

@@ -141,6 +141,7 @@ fn resolve_shape(model: Option<&Path>, a: &Args) -> Result<(Shape, String, Optio
                 n_embd: 0,
                 vocab_size: 50257,
                 n_ctx: 1024,
+                llama: None,
             };
             (s, "custom".to_string(), None)
         }
@@ -158,6 +159,7 @@ fn resolve_shape(model: Option<&Path>, a: &Args) -> Result<(Shape, String, Optio
         n_embd: a.embd.unwrap_or(base.n_embd),
         vocab_size: a.vocab.unwrap_or(base.vocab_size),
         n_ctx: a.ctx.unwrap_or(base.n_ctx),
+        llama: base.llama,
     };
     let label = if preset.is_some() && shape != base {
         format!("{label}, modified")
@@ -290,12 +292,18 @@ fn print_text(
     writeln!(out, "gptlens cost: {label}")?;
     writeln!(
         out,
-        "shape         {} layers, {} heads, {} wide, vocabulary {}, context {}{}",
+        "shape         {} layers, {} heads, {} wide, vocabulary {}, context {}{}{}",
         s.n_layer,
         s.n_head,
         s.n_embd,
         s.vocab_size,
         s.n_ctx,
+        s.llama.map_or(String::new(), |ls| format!(
+            "; Llama: {} key/value heads (grouped-query), SwiGLU {} wide (three matrices), {} head",
+            ls.n_kv_head,
+            ls.mlp_dim,
+            if ls.tied { "tied" } else { "untied" }
+        )),
         preset.map_or(String::new(), src)
     )?;
     let published = preset.map_or(String::new(), |p| {
@@ -303,10 +311,15 @@ fn print_text(
     });
     writeln!(
         out,
-        "parameters    {} total{published}; non-embedding N = {} ({} in weight matrices, 12·L·C²); embeddings {}",
+        "parameters    {} total{published}; non-embedding N = {} ({} in weight matrices, {}); embeddings {}",
         short(p.total),
         short(p.non_embedding),
         short(p.matrices),
+        if s.llama.is_some() {
+            "L·(2C² + 2C·kv + 3C·M)"
+        } else {
+            "12·L·C²"
+        },
         short(p.embedding)
     )?;
     writeln!(
@@ -318,8 +331,12 @@ fn print_text(
     )?;
     writeln!(
         out,
-        "KV cache      {} per token (2·L·C numbers at {} bytes); {} for a full {}-token context",
+        "KV cache      {} per token ({} numbers at {} bytes); {} for a full {}-token context",
         bytes(e.kv_cache_bytes_per_token),
+        s.llama.map_or("2·L·C".to_string(), |ls| format!(
+            "2·L·{}·dₖ ({} key/value heads for {} query heads)",
+            ls.n_kv_head, ls.n_kv_head, s.n_head
+        )),
         a.weight_bytes,
         bytes(e.kv_cache_bytes_full_context),
         s.n_ctx

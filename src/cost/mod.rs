@@ -41,6 +41,14 @@ pub mod elementwise {
     /// GELU (tanh form) per element: x³ (2 mul), ·0.044715, +x, ·√(2/π), tanh,
     /// +1, ·x, ·0.5.
     pub const GELU: f64 = 9.0;
+    /// RMSNorm per element (Llama): square and sum (mul, add), normalise
+    /// (mul), scale (mul).
+    pub const RMS_NORM: f64 = 4.0;
+    /// SwiGLU's middle per element (Llama): SiLU (negate, exp, +1, divide),
+    /// then the product with up (mul).
+    pub const SWIGLU: f64 = 5.0;
+    /// RoPE per rotated number (Llama): a pair costs 4 mul and 2 adds.
+    pub const ROPE: f64 = 3.0;
 }
 
 /// Whether a stage is a matrix product (2 FLOPs per multiply-add) or
@@ -136,6 +144,22 @@ pub struct Params {
 impl Params {
     pub fn of(cfg: &Config) -> Params {
         let (l, c, m) = dims(cfg);
+        if cfg.is_llama() {
+            // q and o C² each, k and v C·kv each, SwiGLU's three C·M; two
+            // RMSNorm gains a block and the final one; no biases. The
+            // embedding counts an untied head as well.
+            let kv = cfg.kv_dim() as f64;
+            let matrices = l * (2.0 * c * c + 2.0 * c * kv + 3.0 * c * m);
+            let small = l * 2.0 * c + c;
+            let heads = if cfg.tie_word_embeddings { 1.0 } else { 2.0 };
+            let embedding = heads * cfg.vocab_size as f64 * c;
+            return Params {
+                total: embedding + matrices + small,
+                embedding,
+                non_embedding: matrices + small,
+                matrices,
+            };
+        }
         let (v, p) = (cfg.vocab_size as f64, cfg.n_positions as f64);
         let matrices = l * (4.0 * c * c + 2.0 * c * m);
         // ln_1, ln_2 (2C each), biases 3C + C + M + C, then ln_f.
@@ -163,7 +187,8 @@ pub struct Ledger {
     /// One row per stage, in the order of the pass.
     #[serde(rename = "stages")]
     pub rows: Vec<Row>,
-    /// Bytes of KV cache held after the step: 2·L·T·C·4.
+    /// Bytes of KV cache held after the step: 2·L·T·kv·4, kv = n_kv_head·dₖ
+    /// (C without grouped-query attention).
     pub kv_cache_bytes: f64,
     /// Bytes of KV cache the attention reads (every cached row at least once).
     pub kv_read_bytes: f64,
@@ -227,33 +252,58 @@ impl Ledger {
             flops,
             weight_bytes: weights * b,
         };
-        let ln = elementwise::LAYER_NORM * n * c;
+        // Llama: RMSNorm (γ only), no biases, no position table, RoPE, keys
+        // and values kv = n_kv_head·dₖ wide (C in GPT-2), SwiGLU's three matrices.
+        let llama = cfg.is_llama();
+        let kv = cfg.kv_dim() as f64;
+        let bias = if llama { 0.0 } else { 1.0 };
+        let (norm_flops, norm_weights) = if llama {
+            (elementwise::RMS_NORM, 1.0)
+        } else {
+            (elementwise::LAYER_NORM, 2.0)
+        };
+        let ln = norm_flops * n * c;
         let st = Key::Stage;
         let rows = vec![
             // Rows of wte and wpe are looked up (read), then added.
-            elem(
-                st(Stage::Embed),
-                "embedding (token + position)",
-                "embedding",
-                false,
-                n * c,
-                2.0 * n * c,
-            ),
+            if llama {
+                elem(
+                    st(Stage::Embed),
+                    "embedding (token only)",
+                    "embedding",
+                    false,
+                    0.0,
+                    n * c,
+                )
+            } else {
+                elem(
+                    st(Stage::Embed),
+                    "embedding (token + position)",
+                    "embedding",
+                    false,
+                    n * c,
+                    2.0 * n * c,
+                )
+            },
             elem(
                 st(Stage::Ln1),
-                "LayerNorm 1",
+                if llama { "RMSNorm 1" } else { "LayerNorm 1" },
                 "norm",
                 true,
                 l * ln,
-                l * 2.0 * c,
+                l * norm_weights * c,
             ),
             mat(
                 Stage::Qkv,
-                "Q, K, V projection",
+                if llama {
+                    "Q, K, V (grouped K, V)"
+                } else {
+                    "Q, K, V projection"
+                },
                 "attention",
                 true,
-                l * n * c * 3.0 * c,
-                l * (3.0 * c * c + 3.0 * c),
+                l * n * c * (c + 2.0 * kv),
+                l * (c * (c + 2.0 * kv) + bias * (c + 2.0 * kv)),
             ),
             mat(
                 Stage::Scores,
@@ -285,56 +335,94 @@ impl Ledger {
                 "attention",
                 true,
                 l * n * c * c,
-                l * (c * c + c),
+                l * (c * c + bias * c),
             ),
-            // Biases of the four linear layers, then the two residual adds.
-            elem(
-                Key::BiasResidual,
-                "bias and residual adds",
-                "norm",
-                true,
-                l * n * (3.0 * c + c + m + c + 2.0 * c),
-                0.0,
-            ),
+            // GPT-2: biases of the four linear layers, then the two residual
+            // adds. Llama: no biases; RoPE's rotations of q and k instead.
+            if llama {
+                elem(
+                    Key::BiasResidual,
+                    "RoPE and residual adds",
+                    "norm",
+                    true,
+                    l * n * (2.0 * c + elementwise::ROPE * (c + kv)),
+                    0.0,
+                )
+            } else {
+                elem(
+                    Key::BiasResidual,
+                    "bias and residual adds",
+                    "norm",
+                    true,
+                    l * n * (3.0 * c + c + m + c + 2.0 * c),
+                    0.0,
+                )
+            },
             elem(
                 st(Stage::Ln2),
-                "LayerNorm 2",
+                if llama { "RMSNorm 2" } else { "LayerNorm 2" },
                 "norm",
                 true,
                 l * ln,
-                l * 2.0 * c,
+                l * norm_weights * c,
             ),
-            mat(
-                Stage::MlpUp,
-                "MLP up (C → M)",
-                "mlp",
-                true,
-                l * n * c * m,
-                l * (c * m + m),
-            ),
-            elem(
-                st(Stage::Gelu),
-                "GELU",
-                "mlp",
-                true,
-                l * n * m * elementwise::GELU,
-                0.0,
-            ),
+            if llama {
+                mat(
+                    Stage::MlpUp,
+                    "MLP gate and up (C → 2·M)",
+                    "mlp",
+                    true,
+                    l * n * c * 2.0 * m,
+                    l * 2.0 * c * m,
+                )
+            } else {
+                mat(
+                    Stage::MlpUp,
+                    "MLP up (C → M)",
+                    "mlp",
+                    true,
+                    l * n * c * m,
+                    l * (c * m + m),
+                )
+            },
+            if llama {
+                elem(
+                    st(Stage::Gelu),
+                    "SiLU(gate) ⊙ up",
+                    "mlp",
+                    true,
+                    l * n * m * elementwise::SWIGLU,
+                    0.0,
+                )
+            } else {
+                elem(
+                    st(Stage::Gelu),
+                    "GELU",
+                    "mlp",
+                    true,
+                    l * n * m * elementwise::GELU,
+                    0.0,
+                )
+            },
             mat(
                 Stage::MlpDown,
                 "MLP down (M → C)",
                 "mlp",
                 true,
                 l * n * m * c,
-                l * (m * c + c),
+                l * (m * c + bias * c),
             ),
             elem(
                 st(Stage::FinalLn),
-                "final LayerNorm",
+                if llama {
+                    "final RMSNorm"
+                } else {
+                    "final LayerNorm"
+                },
                 "norm",
                 false,
                 ln,
-                2.0 * c,
+                norm_weights * c,
             ),
             mat(
                 Stage::Logits,
@@ -352,8 +440,8 @@ impl Ledger {
             logit_rows,
             params: Params::of(cfg),
             rows,
-            kv_cache_bytes: 2.0 * l * t * c * b,
-            kv_read_bytes: 2.0 * l * t * c * b,
+            kv_cache_bytes: 2.0 * l * t * kv * b,
+            kv_read_bytes: 2.0 * l * t * kv * b,
         }
     }
 

@@ -14,6 +14,19 @@ pub struct Shape {
     pub n_embd: usize,
     pub vocab_size: usize,
     pub n_ctx: usize,
+    /// What a Llama shape has beyond GPT-2's fields (None: GPT-2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llama: Option<LlamaShape>,
+}
+
+/// A Llama shape's own numbers: grouped-query key/value heads, the SwiGLU
+/// width, a tied or untied head, the RoPE base.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct LlamaShape {
+    pub n_kv_head: usize,
+    pub mlp_dim: usize,
+    pub tied: bool,
+    pub rope_theta: f64,
 }
 
 /// Largest sizes the calculator accepts: well above any published model, low
@@ -54,11 +67,34 @@ impl Shape {
                 divisors_near(self.n_embd, self.n_head)
             ));
         }
+        if let Some(ls) = self.llama
+            && (ls.n_kv_head == 0 || !self.n_head.is_multiple_of(ls.n_kv_head))
+        {
+            return bad(format!(
+                "--heads {} is not a multiple of the model's {} key/value heads",
+                self.n_head, ls.n_kv_head
+            ));
+        }
         Ok(())
     }
 
-    /// The engine's config for this shape (GPT-2 conventions: MLP 4·C).
+    /// The engine's config for this shape (GPT-2 conventions: MLP 4·C; a
+    /// Llama shape keeps its own).
     pub fn config(&self) -> Config {
+        if let Some(ls) = self.llama {
+            let mut cfg = Config::llama(
+                self.n_layer,
+                self.n_head,
+                ls.n_kv_head,
+                self.n_embd,
+                ls.mlp_dim,
+                self.vocab_size,
+                self.n_ctx,
+                ls.rope_theta,
+            );
+            cfg.tie_word_embeddings = ls.tied;
+            return cfg;
+        }
         Config::new(
             self.n_layer,
             self.n_head,
@@ -75,6 +111,12 @@ impl Shape {
             n_embd: cfg.n_embd,
             vocab_size: cfg.vocab_size,
             n_ctx: cfg.n_positions,
+            llama: cfg.is_llama().then(|| LlamaShape {
+                n_kv_head: cfg.n_kv_head(),
+                mlp_dim: cfg.mlp_dim(),
+                tied: cfg.tie_word_embeddings,
+                rope_theta: cfg.rope_theta.unwrap_or(10000.0),
+            }),
         }
     }
 }
@@ -117,6 +159,7 @@ const fn shape(
         n_embd,
         vocab_size,
         n_ctx,
+        llama: None,
     }
 }
 
@@ -269,7 +312,8 @@ pub struct Estimate {
     /// Weights at `weight_bytes` per parameter plus a full-context KV cache.
     pub inference_memory_bytes: f64,
     pub weights_bytes: f64,
-    /// 2·L·C·weight_bytes: keys and values of one position in every layer.
+    /// 2·L·kv·weight_bytes: keys and values of one position in every layer
+    /// (kv = C, or n_kv_head·dₖ with grouped-query attention).
     pub kv_cache_bytes_per_token: f64,
     pub kv_cache_bytes_full_context: f64,
     /// Weights, gradients and optimizer state (activations not included).
@@ -320,7 +364,9 @@ impl Estimate {
         let d = train_tokens;
         let training_flops = 6.0 * n * d;
         let accelerator_hours = training_flops / (a.peak_flops * a.utilisation) / 3600.0;
-        let kv_tok = 2.0 * l * c * a.weight_bytes;
+        // Keys and values of one position: 2·L·kv numbers, kv = n_kv_head·dₖ
+        // (C in GPT-2; smaller with grouped-query attention).
+        let kv_tok = 2.0 * l * cfg.kv_dim() as f64 * a.weight_bytes;
         let weights_bytes = params.total * a.weight_bytes;
         Ok(Estimate {
             shape,

@@ -357,6 +357,7 @@ fn products_beyond_u64_stay_finite() {
         n_embd: MAX_EMBD,
         vocab_size: MAX_VOCAB,
         n_ctx: MAX_CTX,
+        llama: None,
     };
     let e = Estimate::new(s, MAX_TRAIN_TOKENS, &Assumptions::default(), Some(1.0)).unwrap();
     assert!(e.training_flops > u64::MAX as f64);
