@@ -237,11 +237,18 @@ fn lesson_player_in_a_real_terminal() {
     );
     let _guard = start(&name, &cmd, 200, 50);
 
-    // The first step's text and the attention view of its stage.
+    // The first step asks before it shows: the view is hidden until `=`.
     wait_for_all(
         &name,
-        &["step 1/", "1. Queries, keys and values", "Q, K, V"],
+        &[
+            "step 1/",
+            "1. Queries, keys and values",
+            "Predict:",
+            "predict first",
+        ],
     );
+    keys(&name, &["="]);
+    wait_for_all(&name, &["The model's answer:", "Q, K, V"]);
 
     // The next step: the scores heatmap, and the text with the live score.
     keys(&name, &["PageDown"]);
