@@ -390,7 +390,7 @@ pub const PLAYER: Keymap = Keymap {
         },
         Row {
             keys: "x",
-            help: "lesson text full screen / beside the view",
+            help: "lesson text full screen / beside the view (short screens: the text or the view)",
             binds: &[shown(ch('x', A::ToggleText))],
         },
         Row {

@@ -11,15 +11,35 @@ use super::{Check, Player};
 use crate::lesson::Block;
 use crate::lesson::render::{FilledBlock, FilledCheckpoint};
 use crate::tui::draw::{self, MIN_H, MIN_W};
-use crate::tui::keymap::{
-    EXPLORER, PLAYER, PLAYER_FOOTER_HINTS, PLAYER_HEADER_HINTS, PLAYER_HELP_HINT,
-};
+use crate::tui::keymap::{EXPLORER, PLAYER};
 use crate::tui::markdown::{markdown, wrap_md};
 use crate::tui::views::{Hits, fit, panel, text, width};
 
+/// The fewest rows of lesson text worth showing beside the explorer; a
+/// screen too short for these and the explorer shows one of the two (`x`).
+pub const MIN_TEXT_ROWS: u16 = 12;
+
+/// The screen is too short for the text above the explorer: the player
+/// shows the text, or (after `x`) the explorer under a one-row lesson bar.
+pub fn one_at_a_time(area: Rect) -> bool {
+    area.width < 120 && area.height < MIN_H + MIN_TEXT_ROWS
+}
+
 /// (text area, explorer area or None when only the text fits or is asked for).
 pub fn layout(p: &Player, area: Rect) -> (Rect, Option<Rect>) {
-    if p.expanded || area.width < MIN_W || area.height < MIN_H + 4 {
+    if area.width < MIN_W || area.height <= MIN_H {
+        return (area, None);
+    }
+    if one_at_a_time(area) {
+        if !p.expanded {
+            return (area, None);
+        }
+        // `x`: the explorer, under the lesson's bar (step, keys).
+        let bar = Rect::new(area.x, area.y, area.width, 1);
+        let view = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
+        return (bar, Some(view));
+    }
+    if p.expanded {
         return (area, None);
     }
     if area.width >= 120 {
@@ -28,16 +48,65 @@ pub fn layout(p: &Player, area: Rect) -> (Rect, Option<Rect>) {
         let view = Rect::new(area.x + tw, area.y, area.width - tw, area.height);
         return (text, Some(view));
     }
-    let vh = MIN_H.max(area.height * 3 / 5);
+    let vh = MIN_H
+        .max(area.height * 3 / 5)
+        .min(area.height - MIN_TEXT_ROWS);
     let th = area.height - vh;
     let text = Rect::new(area.x, area.y, area.width, th);
     let view = Rect::new(area.x, area.y + th, area.width, vh);
     (text, Some(view))
 }
 
+/// The player's key line: `want` (key, word) pairs in order, dropped from
+/// the end of `optional` until it fits `w`; help and quit always stay.
+fn key_line(p: &Player, area: Rect, lead: &str, w: usize) -> String {
+    use crate::tui::keymap::Action as A;
+    let k = |a| PLAYER.hint_keys(a);
+    // What `x` shows next.
+    let x_word = match (one_at_a_time(area), p.expanded) {
+        (true, false) | (false, true) => "view",
+        (true, true) | (false, false) => "text",
+    };
+    let must = [
+        format!("{} help", EXPLORER.hint_keys(A::Help)),
+        format!("{} quit", EXPLORER.hint_keys(A::Quit)),
+    ];
+    let mut optional = vec![
+        format!("{} next", k(A::NextScene)),
+        format!("{} {x_word}", k(A::ToggleText)),
+        format!("{} back", k(A::PrevScene)),
+        format!("{}/{} scroll", k(A::ScrollDown), k(A::ScrollUp)),
+        format!("{} return", k(A::ReturnToScene)),
+    ];
+    loop {
+        let mut parts: Vec<String> = vec![];
+        if !lead.is_empty() {
+            parts.push(lead.to_string());
+        }
+        parts.extend(optional.iter().cloned());
+        parts.extend(must.iter().cloned());
+        let line = parts.join(" · ");
+        if width(&line) <= w || optional.is_empty() {
+            return line;
+        }
+        optional.pop();
+    }
+}
+
+/// "more ↓", "↑ more ↓", "↑" or "" for text scrolled to `first` of `max`.
+fn scroll_marker(first: usize, max: usize) -> &'static str {
+    match (first > 0, first < max) {
+        (true, true) => "↑ more ↓",
+        (false, true) => "more ↓",
+        (true, false) => "↑",
+        (false, false) => "",
+    }
+}
+
 /// Draws the lesson text and, beside or below it, the explorer. Pure: call
 /// [`Player::sync`] first after changing the state by hand.
 pub fn draw_player(p: &Player, area: Rect, buf: &mut Buffer) -> Hits {
+    p.last_area.set(area);
     let (text_area, view_area) = layout(p, area);
     let hits = match view_area {
         Some(v) if p.hiding_view() => {
@@ -97,17 +166,15 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
     };
     if let Some(h) = head {
         let left = format!(" {} · {} ", progress(p), p.lesson.title);
-        let hint = format!(
-            "│ {} · {}",
-            PLAYER.hint_line(PLAYER_HEADER_HINTS, " · "),
-            EXPLORER.hint(&PLAYER_HELP_HINT)
-        );
         let w = h.width as usize;
-        let right = fit(&hint, w.saturating_sub(width(&left)));
+        // The keys first, then the title; "step i/n" always stays.
+        let keep = width(&progress(p)) + 3;
+        let keys = key_line(p, p.last_area.get(), "", w.saturating_sub(keep + 2));
+        let left = fit(&left, w.saturating_sub(width(&keys) + 2));
         text(
             vec![Line::from(vec![
                 Span::styled(left, bold.patch(theme.accent())),
-                Span::styled(right, theme.dim()),
+                Span::styled(format!("│ {keys}"), theme.dim()),
             ])],
             h,
             buf,
@@ -134,17 +201,24 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
         .collect();
     text(shown, Rect::new(inner.x, inner.y, inner.width, body_h), buf);
     if footer {
-        let more = if first < max_scroll {
-            " · d: more"
-        } else {
-            ""
-        };
-        let keys = format!("{}{more}", PLAYER.hint_line(PLAYER_FOOTER_HINTS, " · "));
+        let more = scroll_marker(first, max_scroll);
+        let keys = key_line(p, p.last_area.get(), more, w);
         text(
             vec![Line::styled(fit(&keys, w), theme.dim())],
             Rect::new(inner.x, inner.y + body_h, inner.width, 1),
             buf,
         );
+    } else {
+        // Unframed: the marker sits on the last row's right end.
+        let m = scroll_marker(first, max_scroll);
+        let mw = width(m) as u16;
+        if mw > 0 && inner.width > mw + 1 && body_h > 0 {
+            text(
+                vec![Line::styled(format!(" {m}"), theme.accent())],
+                Rect::new(inner.right() - mw - 1, inner.y + body_h - 1, mw + 1, 1),
+                buf,
+            );
+        }
     }
 }
 
@@ -304,26 +378,60 @@ fn checkpoint_lines(
     out
 }
 
+/// The keys overlay over the whole player: the lesson's keys, then every
+/// explorer key (q among them), in two columns when the screen is narrow
+/// and short.
 fn draw_help(p: &Player, area: Rect, buf: &mut Buffer) {
-    // The explorer's overlay is drawn by `draw::draw` in its own area; the
-    // lesson keys go in a box at the top left, so both are visible.
-    let rows = PLAYER.rows;
-    let h = (rows.len() as u16 + 2).min(area.height);
-    let w = area.width.min(76);
-    if w < 20 || h < 3 {
+    let theme = p.app.theme();
+    if area.width < 20 || area.height < 3 {
         return;
     }
-    let r = Rect::new(area.x, area.y, w, h);
-    ratatui::widgets::Widget::render(ratatui::widgets::Clear, r, buf);
-    let inner = panel(p.app.theme(), "lesson keys", r, buf, true);
-    let lines: Vec<Line> = rows
-        .iter()
-        .map(|r| {
-            Line::from(vec![
-                Span::styled(fit(r.keys, 15), p.app.theme().accent()),
-                Span::raw(fit(r.help, (inner.width as usize).saturating_sub(15))),
-            ])
-        })
-        .collect();
-    text(lines, inner, buf);
+    ratatui::widgets::Widget::render(ratatui::widgets::Clear, area, buf);
+    let inner = panel(theme, "keys (? or esc closes)", area, buf, true);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut items: Vec<(Option<&str>, &str)> = vec![(None, "lesson")];
+    items.extend(PLAYER.rows.iter().map(|r| (Some(r.keys), r.help)));
+    items.push((None, "explorer"));
+    items.extend(EXPLORER.rows.iter().map(|r| (Some(r.keys), r.help)));
+    let rows = (inner.height as usize).max(1);
+    let cols: usize = if items.len() > rows { 2 } else { 1 };
+    let cw = inner.width / cols as u16;
+    let kw = 15.min(cw as usize / 2);
+    let hw = (cw as usize).saturating_sub(kw + 1).max(1);
+    // Each key's help wrapped under it when everything still fits, else one
+    // line each (cut): the last keys, q among them, must stay on screen.
+    let item_lines = |wrap: bool| -> Vec<Line<'static>> {
+        let mut out = vec![];
+        for (keys, help) in &items {
+            match keys {
+                None => out.push(Line::styled(help.to_string(), bold.patch(theme.accent()))),
+                Some(k) => {
+                    let parts: Vec<String> = if wrap {
+                        wrap_md(help, hw, Style::default())
+                            .iter()
+                            .map(|l| l.to_string())
+                            .collect()
+                    } else {
+                        vec![fit(help, hw)]
+                    };
+                    for (n, part) in parts.into_iter().enumerate() {
+                        let key = if n == 0 { fit(k, kw) } else { " ".repeat(kw) };
+                        out.push(Line::from(vec![
+                            Span::styled(key, theme.accent()),
+                            Span::raw(part),
+                        ]));
+                    }
+                }
+            }
+        }
+        out
+    };
+    let mut lines = item_lines(true);
+    if lines.len() > rows * cols {
+        lines = item_lines(false);
+    }
+    for (c, chunk) in lines.chunks(rows).take(cols).enumerate() {
+        let r = Rect::new(inner.x + c as u16 * cw, inner.y, cw, inner.height);
+        text(chunk.to_vec(), r, buf);
+    }
 }

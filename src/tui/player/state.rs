@@ -74,6 +74,8 @@ pub struct Player {
     pub(super) text_rect: Rect,
     /// How far the text could scroll when last drawn (so `d` stops at the end).
     pub(super) max_scroll: std::cell::Cell<usize>,
+    /// The whole area the player was last drawn in (its key line depends on it).
+    pub(super) last_area: std::cell::Cell<Rect>,
 }
 
 impl Player {
@@ -117,6 +119,7 @@ impl Player {
             target: None,
             text_rect: Rect::default(),
             max_scroll: std::cell::Cell::new(usize::MAX),
+            last_area: std::cell::Cell::new(Rect::default()),
         };
         p.goto(0);
         p

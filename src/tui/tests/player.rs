@@ -92,10 +92,18 @@ fn a_step_shows_its_text_with_the_engines_numbers_at_80x24_and_200x60() {
         let first = render(&mut p, w, h);
         assert!(first.contains("step 2/6"), "{w}×{h}:\n{first}");
         // The step zooms on its cell; the header names the stage's formula.
+        // At 80×24 the text has the screen and `x` shows the explorer.
+        if h < 30 {
+            p.apply(&ch('x'));
+        }
+        let view = render(&mut p, w, h);
         assert!(
-            first.contains("scores = Q·Kᵀ/√dₖ"),
-            "view title {w}×{h}:\n{first}"
+            view.contains("scores = Q·Kᵀ/√dₖ"),
+            "view title {w}×{h}:\n{view}"
         );
+        if h < 30 {
+            p.apply(&ch('x'));
+        }
         assert!(all.contains("2. Scores: q·k / √dₖ"), "{all}");
         // The score shown is the engine's q·k/√dₖ for the step's selection.
         let shown = number_after(&all, "score = q·k/√dₖ =").expect("score on screen");
@@ -129,18 +137,31 @@ fn text_and_view_sit_side_by_side_when_wide_and_stacked_when_narrow() {
         "{wide}"
     );
     assert!(row.chars().count() <= 200);
-    let narrow = render(&mut p, 80, 24);
+    // Narrow and tall enough: the text above the explorer.
+    let narrow = render(&mut p, 80, 40);
     let lines: Vec<&str> = narrow.lines().collect();
     assert!(lines[0].contains("step 1/6 · Attention"), "{narrow}");
     // The explorer's header (progress bar) comes below the text.
     let header = lines.iter().position(|l| l.contains("[█")).expect("header");
-    assert!(header >= 4, "{narrow}");
+    assert!(header >= 12, "{narrow}");
     // x gives the text the whole screen.
     p.apply(&ch('x'));
-    let full = render(&mut p, 80, 24);
+    let full = render(&mut p, 80, 40);
     assert!(!full.contains("[█"), "{full}");
     p.apply(&ch('x'));
-    assert!(render(&mut p, 80, 24).contains("[█"));
+    assert!(render(&mut p, 80, 40).contains("[█"));
+    // 80×24 is too short for both: the text, and x the explorer.
+    let short = render(&mut p, 80, 24);
+    assert!(
+        short.contains("1. Queries, keys and values") && !short.contains("[█"),
+        "{short}"
+    );
+    p.apply(&ch('x'));
+    let view = render(&mut p, 80, 24);
+    assert!(
+        view.contains("[█") && view.lines().next().unwrap_or_default().contains("step 1/6"),
+        "{view}"
+    );
 }
 
 #[test]
@@ -661,4 +682,79 @@ fn a_step_can_ask_for_zoom_and_its_cell() {
         .expect_err("hide: all")
         .to_string();
     assert!(e.contains("t.md:10") && e.contains("`view`"), "{e}");
+}
+
+/// At 80×24 a lesson is readable: the text gets most of the screen (at
+/// least 10 rows of it), says when there is more above or below, and the
+/// key line always names help and quit; `x` shows the explorer under a
+/// lesson bar that names them too; `?` lists every key, q among them.
+#[test]
+fn at_80x24_the_text_is_readable_with_markers_help_and_quit() {
+    let mut p = attention();
+    p.apply(&ch('='));
+    p.apply(&key(KeyCode::PageDown));
+    let s = render(&mut p, 80, 24);
+    let (text_r, view_r) = crate::tui::player::layout(&p, ratatui::layout::Rect::new(0, 0, 80, 24));
+    assert!(view_r.is_none() && text_r.height == 24, "{s}");
+    let shown: Vec<String> = markdown(
+        &match &p.filled().as_ref().expect("filled").blocks[0] {
+            crate::lesson::render::FilledBlock::Text(t) => t.clone(),
+            _ => panic!("text first"),
+        },
+        78,
+    )
+    .iter()
+    .map(|l| l.to_string())
+    .filter(|l| !l.trim().is_empty())
+    .collect();
+    let visible = shown.iter().filter(|l| s.contains(l.trim())).count();
+    assert!(
+        visible >= 10,
+        "only {visible} lines of the step's text:\n{s}"
+    );
+    let last = s
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .nth_back(1)
+        .unwrap_or_default();
+    assert!(last.contains("? help") && last.contains("q quit"), "{s}");
+    // Text cut below: the marker says so; scrolled: it says there is text above.
+    let mut q = player(
+        lesson::find("sampling").expect("sampling"),
+        random().0,
+        random().1,
+        None,
+    );
+    q.goto(4);
+    let s = render(&mut q, 80, 24);
+    assert!(s.contains("more ↓"), "{s}");
+    q.apply(&ch('d'));
+    let s = render(&mut q, 80, 24);
+    assert!(s.contains("↑"), "{s}");
+    // x: the explorer, under a bar with the step, help and quit.
+    p.apply(&ch('x'));
+    let s = render(&mut p, 80, 24);
+    let bar = s.lines().next().unwrap_or_default();
+    assert!(
+        bar.contains("step 2/6") && bar.contains("? help") && bar.contains("q quit"),
+        "{s}"
+    );
+    assert!(s.contains("[█"), "the explorer's header:\n{s}");
+    p.apply(&ch('x'));
+    // ?: every lesson and explorer key, q included.
+    p.apply(&ch('?'));
+    let s = render(&mut p, 80, 24);
+    for r in crate::tui::keymap::PLAYER
+        .rows
+        .iter()
+        .chain(crate::tui::keymap::EXPLORER.rows)
+    {
+        let k: String = r.keys.chars().take(13).collect();
+        assert!(
+            s.contains(k.trim_end()),
+            "{:?} missing from the keys overlay:\n{s}",
+            r.keys
+        );
+    }
+    assert!(s.contains("q ctrl-c") && s.contains("quit"), "{s}");
 }
