@@ -402,8 +402,10 @@ fn the_cost_and_loss_lessons_open_their_own_views() {
         if p.hiding_view() {
             p.apply(&ch('='));
         }
-        // Beside the lesson text at 80×24 the explorer is short: the cost view
-        // keeps the big matrix stages and sums the elementwise rest.
+        // At 80×24 the player shows the text; x shows the explorer under a
+        // one-row bar. The cost view keeps the big matrix stages and sums the
+        // elementwise rest.
+        p.apply(&ch('x'));
         let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
         t.draw(|f| {
             crate::tui::player::draw_player(&p, f.area(), f.buffer_mut());
