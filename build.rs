@@ -1,5 +1,5 @@
 //! Embeds the built-in models (`tiny-models/*/`) and the lessons
-//! (`lessons/*.md`) in the binary, so a copied or installed gptlens needs
+//! (`lessons/*.md`, their Chinese twins `lessons/zh/*.md`) in the binary, so a copied or installed gptlens needs
 //! nothing beside it. Writes `$OUT_DIR/embedded.rs`, included by
 //! `src/embedded.rs`; a file added to either folder is picked up on the next
 //! build.
@@ -44,11 +44,26 @@ fn main() {
     }
     let _ = writeln!(code, "/// The built-in models, by folder name.");
     let _ = writeln!(code, "pub static MODELS: &[Model] = &[\n{table}];");
-    let _ = writeln!(code, "/// The lessons, by file stem.");
-    let _ = writeln!(code, "pub static LESSONS: &[(&str, &str)] = &[");
-    for f in sorted(&lessons)
+    lesson_table(&mut code, "LESSONS", "The lessons, by file stem.", &lessons);
+    let zh = lessons.join("zh");
+    println!("cargo:rerun-if-changed={}", zh.display());
+    lesson_table(
+        &mut code,
+        "LESSONS_ZH",
+        "The Chinese lessons (lessons/zh/), by the stem of their English twin.",
+        &zh,
+    );
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
+    std::fs::write(out.join("embedded.rs"), code).expect("write embedded.rs");
+}
+
+/// `pub static NAME: &[(&str, &str)]`: every `DIR/*.md` by file stem.
+fn lesson_table(code: &mut String, name: &str, doc: &str, dir: &Path) {
+    let _ = writeln!(code, "/// {doc}");
+    let _ = writeln!(code, "pub static {name}: &[(&str, &str)] = &[");
+    for f in sorted(dir)
         .into_iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "md"))
+        .filter(|f| f.is_file() && f.extension().is_some_and(|e| e == "md"))
     {
         let stem = f.file_stem().unwrap().to_string_lossy().into_owned();
         let _ = writeln!(
@@ -58,6 +73,4 @@ fn main() {
         );
     }
     let _ = writeln!(code, "];");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
-    std::fs::write(out.join("embedded.rs"), code).expect("write embedded.rs");
 }

@@ -95,9 +95,17 @@ mod tests {
         assert!(file(&d.join("pytorch_model.bin")).is_none());
         assert!(file(Path::new("(built-in)/nope/config.json")).is_none());
         assert!(model_at(Path::new("tiny-models/tinystories")).is_none());
-        let lessons = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/lessons"))
-            .unwrap()
-            .count();
-        assert_eq!(LESSONS.len(), lessons);
+        let md = |dir: &str| {
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+                .unwrap()
+                .filter(|e| {
+                    let p = e.as_ref().unwrap().path();
+                    p.is_file() && p.extension().is_some_and(|x| x == "md")
+                })
+                .count()
+        };
+        assert_eq!(LESSONS.len(), md("lessons"));
+        assert_eq!(LESSONS_ZH.len(), md("lessons/zh"));
+        assert!(!LESSONS_ZH.is_empty(), "the Chinese lessons are built in");
     }
 }

@@ -9,6 +9,7 @@ pub mod export;
 pub mod finetune;
 pub mod fmt;
 pub mod gguf;
+pub mod i18n;
 pub mod lesson;
 pub mod model;
 pub mod pass;

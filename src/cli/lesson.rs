@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use gptlens::i18n::{Lang, Msg};
 use gptlens::lesson::{self, Env, Lesson, render};
 use gptlens::sample::Sampling;
 use gptlens::tui::heatmap::{ColorMode, Theme};
@@ -38,18 +39,32 @@ enum PrintFormat {
     Html,
 }
 
-/// `gptlens lessons`: one line per lesson, in teaching order.
-pub fn list(text: TextMode) -> Result<()> {
-    let lessons = lesson::all().context("reading the lessons")?;
+/// `gptlens lessons`: one line per lesson, in teaching order, in `lang`
+/// where translated (the others in English, marked and named at the end).
+pub fn list(text: TextMode, lang: Lang) -> Result<()> {
+    let lessons = lesson::all_in(lang).context("reading the lessons")?;
     let w = lessons.iter().map(|l| l.name.len()).max().unwrap_or(0);
     let mut out = super::out::stdout();
+    let mut untranslated = vec![];
     for l in &lessons {
-        writeln!(out, "{:w$}  {}", text.show(&l.name), text.show(&l.summary))?;
+        let mark = if l.lang == lang {
+            ""
+        } else {
+            untranslated.push(l.name.as_str());
+            Msg::ListUntranslatedMark.get(lang)
+        };
+        writeln!(
+            out,
+            "{:w$}  {}{mark}",
+            text.show(&l.name),
+            text.show(&l.summary)
+        )?;
     }
-    writeln!(
-        out,
-        "\nOpen one with `gptlens lesson NAME` (add --print for a handout)."
-    )?;
+    writeln!(out, "\n{}", Msg::ListFooter.get(lang))?;
+    if !untranslated.is_empty() && lang != Lang::En {
+        let names = untranslated.join(", ");
+        writeln!(out, "{}", Msg::ListUntranslated.fill(lang, &[&names]))?;
+    }
     out.flush()?;
     Ok(())
 }
@@ -95,6 +110,7 @@ pub fn run(
     model: Option<&Path>,
     look: super::explore::Look,
     text: TextMode,
+    lang: Lang,
     a: Args,
 ) -> Result<()> {
     let (l, beside) = match (&a.file, &a.name) {
@@ -108,7 +124,17 @@ pub fn run(
             });
             (lesson::load_file(f)?, dir)
         }
-        (None, Some(n)) => (lesson::find(n)?, lesson::lessons_dir()),
+        (None, Some(n)) => {
+            let l = lesson::find_in(n, lang)?;
+            if l.lang != lang {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    Msg::FallbackNote.fill(lang, &[&safe_text(&l.name)])
+                );
+            }
+            (l, lesson::lessons_dir())
+        }
         (None, None) => bail!("name a lesson (see `gptlens lessons`) or give --file PATH"),
     };
     // Everything that can fail (model, prompt, every placeholder of every

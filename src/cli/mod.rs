@@ -25,6 +25,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use gptlens::i18n::Lang;
 use gptlens::model::Gpt;
 use gptlens::tokenizer::Tokenizer;
 use gptlens::tui::heatmap::Palette;
@@ -48,6 +49,10 @@ pub struct Cli {
     pub look: LookOpts,
     #[command(flatten)]
     pub raw: RawOpt,
+    /// Language of the lessons and the interface: zh (中文) or en. Default: zh
+    /// when LC_ALL, LC_MESSAGES or LANG names Chinese (e.g. zh_CN.UTF-8), else en.
+    #[arg(long, value_enum, global = true, value_name = "LANG")]
+    pub lang: Option<Lang>,
 }
 
 /// `--model`, on the commands that run a model.
@@ -269,6 +274,7 @@ const MODEL_ACTS_ON: &str = "the commands that run a model";
 
 pub fn run(cli: Cli) -> Result<()> {
     let top_model = cli.model.clone();
+    let lang = cli.lang.unwrap_or_else(Lang::from_env);
     let (top_look, top_raw) = (cli.look, cli.raw);
     let model = |m: ModelOpt| m.model.or(top_model.clone());
     let name = cli.command.as_ref().map(command_name).unwrap_or("explore");
@@ -316,7 +322,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Cost { args, model: m }) => cost::run(model(m).as_deref(), args),
         Some(Command::Eval { args, model: m }) => eval::run(model(m).as_deref(), args),
         Some(Command::Quantize { args, model: m }) => quantize::run(model(m).as_deref(), args),
-        Some(Command::Lessons { raw }) => lesson::list(raw.with(&top_raw)),
+        Some(Command::Lessons { raw }) => lesson::list(raw.with(&top_raw), lang),
         Some(Command::Export {
             args,
             model: m,
@@ -331,6 +337,7 @@ pub fn run(cli: Cli) -> Result<()> {
             model(m).as_deref(),
             look.with(&top_look),
             raw.with(&top_raw),
+            lang,
             args,
         ),
         None => explore::run(

@@ -15,6 +15,7 @@ pub mod render;
 
 use std::path::{Path, PathBuf};
 
+use crate::i18n::Lang;
 use crate::pass::{Stage, View};
 use crate::suggest;
 
@@ -69,6 +70,9 @@ pub struct Lesson {
     /// lesson file (relative, no `..`: checked by the parser); None = the default model.
     pub model: Option<String>,
     pub order: i64,
+    /// The language the lesson is written in: English, or a twin from
+    /// lessons/zh/ (same name, same steps; tests/lessons_zh.rs).
+    pub lang: Lang,
     /// Text before the first step.
     pub intro: Text,
     /// The lesson's steps, in file order.
@@ -203,7 +207,17 @@ impl Lesson {
 /// stem; see `build.rs`), so an installed gptlens has them.
 pub static BUILTIN: &[(&str, &str)] = crate::embedded::LESSONS;
 
-/// A lessons folder to read instead of the built-in copies: `$GPTLENS_LESSONS`.
+/// The built-in lessons written in `lang` (English: all of them; Chinese:
+/// lessons/zh/, each named after its English twin).
+pub fn builtin(lang: Lang) -> &'static [(&'static str, &'static str)] {
+    match lang {
+        Lang::En => BUILTIN,
+        Lang::Zh => crate::embedded::LESSONS_ZH,
+    }
+}
+
+/// A lessons folder to read instead of the built-in copies: `$GPTLENS_LESSONS`
+/// (its Chinese lessons in the subfolder `zh/`).
 pub fn lessons_dir() -> Option<PathBuf> {
     std::env::var_os("GPTLENS_LESSONS").map(PathBuf::from)
 }
@@ -221,18 +235,32 @@ pub fn load_file(path: &Path) -> Result<Lesson, LessonError> {
     parse(&name, &path.display().to_string(), &text)
 }
 
-/// All lessons, sorted by `order` then name: from the lessons folder if there
-/// is one, else the built-in copies.
-pub fn all() -> Result<Vec<Lesson>, LessonError> {
+/// The lessons written in `lang` only (no English stand-ins), unsorted: from
+/// the lessons folder if there is one, else the built-in copies.
+pub fn written_in(lang: Lang) -> Result<Vec<Lesson>, LessonError> {
+    let sub = match lang {
+        Lang::En => String::new(),
+        Lang::Zh => "zh/".to_string(),
+    };
     let mut lessons = match lessons_dir() {
         Some(dir) => {
-            let rd = std::fs::read_dir(&dir).map_err(|source| LessonError::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            let dir = dir.join(&sub);
+            let rd = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd,
+                // A lessons folder without translations: none.
+                Err(e) if lang != Lang::En && e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(vec![]);
+                }
+                Err(source) => {
+                    return Err(LessonError::Io {
+                        path: dir.clone(),
+                        source,
+                    });
+                }
+            };
             let mut paths: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "md"))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "md"))
                 .collect();
             paths.sort();
             paths
@@ -240,18 +268,65 @@ pub fn all() -> Result<Vec<Lesson>, LessonError> {
                 .map(|p| load_file(p))
                 .collect::<Result<Vec<_>, _>>()?
         }
-        None => BUILTIN
+        None => builtin(lang)
             .iter()
-            .map(|(name, text)| parse(name, &format!("(built-in) lessons/{name}.md"), text))
+            .map(|(name, text)| parse(name, &format!("(built-in) lessons/{sub}{name}.md"), text))
             .collect::<Result<Vec<_>, _>>()?,
     };
+    for l in &mut lessons {
+        l.lang = lang;
+    }
+    Ok(lessons)
+}
+
+/// All lessons in English, sorted by `order` then name.
+pub fn all() -> Result<Vec<Lesson>, LessonError> {
+    all_in(Lang::En)
+}
+
+/// All lessons for a reader of `lang`, sorted by `order` (the English
+/// lesson's) then name: each in `lang` where it has been translated, else in
+/// English (its `lang` says which, so the caller can say so).
+pub fn all_in(lang: Lang) -> Result<Vec<Lesson>, LessonError> {
+    let mut lessons = written_in(Lang::En)?;
+    if lang != Lang::En {
+        for t in written_in(lang)? {
+            match lessons.iter_mut().find(|l| l.name == t.name) {
+                Some(l) => {
+                    let order = l.order;
+                    *l = t;
+                    l.order = order;
+                }
+                None => lessons.push(t),
+            }
+        }
+    }
     lessons.sort_by(|a, b| a.order.cmp(&b.order).then(a.name.cmp(&b.name)));
     Ok(lessons)
 }
 
-/// Finds a lesson by name; an unknown name lists the lessons and suggests the nearest.
+/// Every lesson in every language: the English ones in order, then each
+/// translation (for tests that must hold for all of them).
+pub fn every_language() -> Result<Vec<Lesson>, LessonError> {
+    let mut out = all()?;
+    for lang in Lang::ALL.into_iter().filter(|l| *l != Lang::En) {
+        let mut t = written_in(lang)?;
+        t.sort_by(|a, b| a.order.cmp(&b.order).then(a.name.cmp(&b.name)));
+        out.extend(t);
+    }
+    Ok(out)
+}
+
+/// Finds an English lesson by name; an unknown name lists the lessons and
+/// suggests the nearest.
 pub fn find(name: &str) -> Result<Lesson, LessonError> {
-    let lessons = all()?;
+    find_in(name, Lang::En)
+}
+
+/// Finds a lesson by name for a reader of `lang`: its translation, else the
+/// English lesson (`Lesson::lang` says which was found).
+pub fn find_in(name: &str, lang: Lang) -> Result<Lesson, LessonError> {
+    let lessons = all_in(lang)?;
     if let Some(l) = lessons.iter().find(|l| l.name == name) {
         return Ok(l.clone());
     }

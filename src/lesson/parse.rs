@@ -215,6 +215,7 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
         prompt_line,
         model,
         order,
+        lang: crate::i18n::Lang::En,
         intro,
         scenes,
     })

@@ -2,6 +2,7 @@
 
 use super::placeholders::{Env, Sel, eval};
 use super::{Block, Checkpoint, Lesson, LessonError, Part, Scene, Text};
+use crate::i18n::{Lang, Msg};
 use crate::model::{Gpt, Interventions, Trace};
 use crate::pass::{Stage, View};
 use crate::tokenizer::Tokenizer;
@@ -69,33 +70,27 @@ pub fn fill(lesson: &Lesson, t: &Text, env: &Env, sel: &Sel) -> Result<String, L
     Ok(out)
 }
 
-/// One line saying what the step shows and selects.
-pub fn scene_caption(step: &Scene, env: &Env, sel: &Sel) -> String {
-    let mut bits = vec![format!("view: {}", step.view)];
+/// One line saying what the step shows and selects, in the lesson's language.
+pub fn scene_caption(step: &Scene, env: &Env, sel: &Sel, lang: Lang) -> String {
+    let mut bits = vec![Msg::CaptionView.fill(lang, &[&step.view])];
     if let Some(s) = &step.stage {
-        bits.push(format!("stage: {s}"));
+        bits.push(Msg::CaptionStage.fill(lang, &[s]));
     }
     let s = &step.select;
     if s.layer.is_some() || s.head.is_some() || step.view == View::Attention {
-        bits.push(format!("layer {}", sel.layer));
+        bits.push(Msg::CaptionLayer.fill(lang, &[&sel.layer]));
     }
     if s.head.is_some() || step.view == View::Attention {
-        bits.push(format!("head {}", sel.head));
+        bits.push(Msg::CaptionHead.fill(lang, &[&sel.head]));
     }
     let positional = !matches!(step.view, View::Loss | View::Cost | View::Training);
     if s.position.is_some() || positional {
-        bits.push(format!(
-            "position {} {}",
-            sel.pos,
-            env.tok(env.trace.tokens[sel.pos])
-        ));
+        let t = env.tok(env.trace.tokens[sel.pos]);
+        bits.push(Msg::CaptionPosition.fill(lang, &[&sel.pos, &t]));
     }
     if s.key.is_some() || step.view == View::Attention {
-        bits.push(format!(
-            "key {} {}",
-            sel.key,
-            env.tok(env.trace.tokens[sel.key])
-        ));
+        let t = env.tok(env.trace.tokens[sel.key]);
+        bits.push(Msg::CaptionKey.fill(lang, &[&sel.key, &t]));
     }
     bits.join(" · ")
 }
@@ -181,7 +176,7 @@ pub fn fill_scene(lesson: &Lesson, scene: &Scene, env: &Env) -> Result<FilledSce
         view: scene.view,
         stage: scene.stage,
         sel,
-        caption: scene_caption(scene, env, &sel),
+        caption: scene_caption(scene, env, &sel, lesson.lang),
         blocks,
     })
 }
@@ -239,13 +234,16 @@ pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
             match b {
                 FilledBlock::Text(t) => out.push_str(t),
                 FilledBlock::Predict(f) => {
-                    out.push_str(&format!("> **Predict:** {}\n>\n", f.question));
+                    let lang = lesson.lang;
+                    let predict = Msg::PrintPredict.get(lang);
+                    out.push_str(&format!("> {predict} {}\n>\n", f.question));
                     for (k, t) in &f.choices {
                         out.push_str(&format!("> - **{k}** — {t}\n"));
                     }
-                    out.push_str(&format!(">\n> **The model's answer:** {}", f.answer));
+                    let answer = Msg::PrintAnswer.get(lang);
+                    out.push_str(&format!(">\n> {answer} {}", f.answer));
                     if let Some(k) = f.correct {
-                        out.push_str(&format!(" (choice **{k}**)"));
+                        out.push_str(&Msg::PrintChoice.fill(lang, &[&k]));
                     }
                     out.push('\n');
                 }

@@ -347,8 +347,8 @@ fn markdown_is_wrapped_to_the_width_with_tables_aligned_and_markers_dropped() {
 /// Every lesson at every step, at 80×24 and 120×40: no panic, the progress
 /// and the step's title on screen, and no step whose text cannot be filled.
 fn every_lesson_every_step(gpt: Arc<Gpt>, tok: &dyn Fn() -> Tokenizer, dir: Option<PathBuf>) {
-    for l in lesson::all().expect("lessons") {
-        let name = l.name.clone();
+    for l in lesson::every_language().expect("lessons") {
+        let name = format!("{} ({})", l.name, l.lang);
         let mut p = player(l, gpt.clone(), tok(), dir.clone());
         let n = p.n_scenes();
         assert!(n > 0, "{name}");
@@ -555,8 +555,8 @@ fn no_open_question_gives_its_answer_away() {
     let gpt = Arc::new(Gpt::open(&dir).expect("built-in model"));
     let path = dir.join("tokenizer.json");
     let mut asked = 0;
-    for l in lesson::all().expect("lessons") {
-        let name = l.name.clone();
+    for l in lesson::every_language().expect("lessons") {
+        let name = format!("{} ({})", l.name, l.lang);
         let mut p = player(
             l,
             gpt.clone(),
