@@ -362,9 +362,11 @@ fn the_chinese_lessons_use_the_glossarys_terms() {
     }
 }
 
-/// The attention lesson names the two misprinted forms and says why each is wrong.
+/// Issue 18 point 4: the attention lesson names the two misprinted forms and
+/// says why each is wrong; gpt-vs-transformer names MLM/NSP as BERT's and GPT
+/// as decoder-only; logits and sampling say no RNN generates the text.
 #[test]
-fn the_chinese_attention_lesson_corrects_the_popular_misprints() {
+fn the_chinese_lessons_correct_the_popular_misstatements() {
     let dir = gptlens::paths::default_model_dir();
     let gpt = Gpt::open(&dir).expect("open built-in model");
     let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
@@ -380,6 +382,35 @@ fn the_chinese_attention_lesson_corrects_the_popular_misprints() {
         a.contains("‖K‖") && a.contains("常数"),
         "a K-dependent denominator"
     );
+    // BERT's objectives and the encoder–decoder, where GPT is compared with the Transformer.
+    let g = &md["gpt-vs-transformer"];
+    assert!(
+        g.contains("MLM") && g.contains("NSP") && g.contains("BERT 的两个训练目标"),
+        "{g}"
+    );
+    assert!(
+        g.contains("只有解码器") && g.contains("编码器–解码器"),
+        "{g}"
+    );
+    // No recurrent network generates the text: the same Transformer, once per token, a KV cache.
+    for name in ["logits", "sampling"] {
+        let t = &md[name];
+        assert!(
+            t.contains("没有任何 RNN") || t.contains("没有循环神经网络"),
+            "{name}"
+        );
+        assert!(t.contains("同一个") && t.contains("Transformer"), "{name}");
+    }
+    assert!(md["logits"].contains("KV 缓存"));
+    // The first lesson says once, plainly, that the prompts stay English.
+    let first = chinese().into_iter().min_by_key(|l| l.order).unwrap();
+    assert_eq!(first.name, "tokens");
+    let said = md
+        .values()
+        .filter(|t| t.contains("提示（prompt）仍然是英文"))
+        .count();
+    assert_eq!(said, 1, "said once");
+    assert!(md["tokens"].contains("只读得懂英文"));
 }
 
 fn gptlens(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
