@@ -538,6 +538,82 @@ fn f32_gguf_round_trips_every_weight_exactly() {
     assert_eq!(tok.end_of_text(), orig_tok.end_of_text());
 }
 
+/// Logits of `ids` two ways: the prompt in one call (the matmul path), and
+/// token by token with the KV cache (the matvec path of decoding).
+fn logits_both_ways(gpt: &Gpt, ids: &[u32]) -> (Vec<f32>, Vec<f32>) {
+    use gptlens::model::KvCache;
+    let iv = Interventions::default();
+    let mut cache = KvCache::new(&gpt.config);
+    let whole = gpt.forward(ids, &mut cache, &iv, None, true).unwrap();
+    let mut cache = KvCache::new(&gpt.config);
+    let mut stepped = vec![];
+    for &t in ids {
+        let l = gpt.forward(&[t], &mut cache, &iv, None, false).unwrap();
+        stepped.extend(l.iter().copied());
+    }
+    (whole.iter().copied().collect(), stepped)
+}
+
+/// A quantized GGUF runs its blocks as they are: every matrix stays
+/// quantized through the pass (the weights' bytes are the file's tensor bytes
+/// before and after), and the logits are those of the same weights expanded
+/// to f32, within f32 rounding (the kernels apply each block's scale once).
+#[test]
+fn quantized_gguf_runs_its_blocks_and_matches_the_dequantized_model() {
+    let (f32_gpt, tok) = open_dir(&builtin_dir());
+    let ids = tok.encode(TINY_PROMPT).unwrap();
+    let f32_bytes = f32_gpt.config.n_params() * 4;
+    for ty in [
+        GgmlType::Q8_0,
+        GgmlType::Q4_1,
+        GgmlType::Q4_0,
+        GgmlType::F16,
+    ] {
+        let (_dir, path, _) = quantized_builtin(ty);
+        let (gpt, _, opened) = gpt2::open(&path).unwrap();
+        let w = &gpt.weights;
+        let quantized: Vec<String> = w
+            .named()
+            .into_iter()
+            .filter(|(_, t)| t.quant().is_some_and(|q| q.ty() == ty))
+            .map(|(n, _)| n)
+            .collect();
+        // Every 2-D weight but the position table (kept F32 by the writer,
+        // except in an F16 file): wte and the four matrices of each block.
+        let expect = 1 + 4 * gpt.config.n_layer + usize::from(ty == GgmlType::F16);
+        assert_eq!(quantized.len(), expect, "{ty}: {quantized:?}");
+        assert_eq!(
+            w.bytes() as u64,
+            opened.bytes,
+            "{ty}: memory = the file's tensor bytes"
+        );
+        let reference = Gpt {
+            config: gpt.config.clone(),
+            weights: w.dequantized(),
+        };
+        assert!(!reference.weights.is_quantized());
+        let (whole, stepped) = logits_both_ways(&gpt, &ids);
+        let (ref_whole, ref_stepped) = logits_both_ways(&reference, &ids);
+        let e_whole = max_abs_diff(&whole, &ref_whole);
+        let e_step = max_abs_diff(&stepped, &ref_stepped);
+        let scale = ref_whole.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        println!(
+            "{ty}: {} of weights ({:.3} of f32), max |logit - dequantized| prompt {e_whole:.1e}, decode {e_step:.1e} (logits up to {scale:.1})",
+            w.bytes(),
+            w.bytes() as f64 / f32_bytes as f64
+        );
+        assert!(e_whole < 2e-4 && e_step < 2e-4, "{ty}: {e_whole} {e_step}");
+        // Teeth: the format matters far more than that tolerance.
+        let gap = max_abs_diff(&whole, &logits_both_ways(&f32_gpt, &ids).0);
+        assert!(gap > 20.0 * e_whole.max(e_step), "{ty}: {gap}");
+        // The pass expanded nothing.
+        assert_eq!(w.bytes() as u64, opened.bytes, "{ty}: after the pass");
+        let ratio = w.bytes() as f64 / f32_bytes as f64;
+        let most = ty.bits_per_weight() / 32.0;
+        assert!(ratio < most + 0.05, "{ty}: {ratio}");
+    }
+}
+
 /// random-odd is 60 wide: no matrix row is a whole number of blocks, so each
 /// is kept in F16 and named; the file still opens and runs.
 #[test]
@@ -736,7 +812,7 @@ fn cli_quantizes_and_runs_a_gguf_model() {
         .unwrap();
     let err = String::from_utf8_lossy(&g.stderr);
     assert!(g.status.success(), "{err}");
-    assert!(err.contains("Q4_1") && err.contains("dequantized"), "{err}");
+    assert!(err.contains("Q4_1") && err.contains("as they are"), "{err}");
     assert!(String::from_utf8_lossy(&g.stdout).starts_with("Once upon a time"));
     // A truncated GGUF is a clear error, not a panic.
     let bytes = std::fs::read(&out).unwrap();

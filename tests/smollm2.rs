@@ -80,8 +80,9 @@ fn floats<'a>(fx: &'a BTreeMap<String, Fx>, k: &str) -> &'a [f32] {
     }
 }
 
-/// Logit tolerance, absolute. Both sides run the same dequantized f32 weights;
-/// the reference computes in float64, gptlens in f32, so what is left is f32
+/// Logit tolerance, absolute. Both sides run the same weights (gptlens
+/// multiplies the blocks, the reference their dequantized f32 values); the
+/// reference computes in float64, gptlens in f32, so what is left is f32
 /// rounding through 30 layers: measured 5.3e-5 on logits up to ±25 (about 2
 /// parts in 10⁶). 5e-4 is ten times that; a wrong RoPE pairing, a missing Q/K
 /// un-permutation or a wrong ε moves logits by whole units.
@@ -96,13 +97,23 @@ fn smollm2_gguf_matches_transformers_logits_and_greedy_continuation() {
         (30, 9, 3, 576)
     );
     assert!(cfg.tie_word_embeddings);
+    // Its Q4_1/Q8_0 matrices stay in their blocks (the pass multiplies them
+    // as they are); nothing was expanded, so nothing is said.
+    assert!(m.gpt.weights.is_quantized());
     assert!(
-        m.gpt
+        !m.gpt
             .weights
             .warnings
             .iter()
             .any(|w| matches!(w, LoadWarning::Dequantized { .. })),
-        "the load says it dequantized"
+        "{:?}",
+        m.gpt.weights.warnings
+    );
+    let f32_bytes = m.gpt.config.n_params() * 4;
+    assert!(
+        m.gpt.weights.bytes() < f32_bytes / 4,
+        "{} bytes of weights",
+        m.gpt.weights.bytes()
     );
     let fx = fixture();
     let input = ids(&fx, "input_ids");

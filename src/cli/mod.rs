@@ -430,8 +430,8 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
     })
 }
 
-/// Opens a Llama `--model FILE.gguf` (dequantized on load, which its
-/// warnings say). The tokenizer and chat template are written to a small
+/// Opens a Llama `--model FILE.gguf` (matrices kept in their blocks, as
+/// for GPT-2). The tokenizer and chat template are written to a small
 /// companion folder (`GgufModel::companion_dir`), which `Loaded::dir` names,
 /// so `--chat` finds the template as in a model folder.
 fn load_llama_gguf(path: &Path) -> Result<Loaded> {
@@ -450,6 +450,7 @@ fn load_llama_gguf(path: &Path) -> Result<Loaded> {
     for w in &m.gpt.weights.warnings {
         eprintln!("warning: {w}");
     }
+    eprintln!("note: {}: {}", path.display(), memory_note(&m.gpt));
     Ok(Loaded {
         gpt: Arc::new(m.gpt),
         tokenizer,
@@ -457,7 +458,21 @@ fn load_llama_gguf(path: &Path) -> Result<Loaded> {
     })
 }
 
-/// Opens `--model FILE.gguf`: dequantized to the engine's f32 weights.
+/// How a GGUF model is held: blocks multiplied as they are, or all f32.
+fn memory_note(gpt: &gptlens::model::Gpt) -> String {
+    let how = if gpt.weights.is_quantized() {
+        "the pass multiplies the quantized blocks as they are"
+    } else {
+        "all f32"
+    };
+    format!(
+        "{how} ({} of weights in memory, {} in f32)",
+        gptlens::fmt::bytes(gpt.weights.bytes() as f64),
+        gptlens::fmt::bytes(gpt.config.n_params() as f64 * 4.0),
+    )
+}
+
+/// Opens `--model FILE.gguf`: its quantized matrices stay in their blocks.
 fn load_gguf(path: &Path) -> Result<Loaded> {
     let (gpt, tokenizer, opened) = gptlens::gguf::gpt2::open(path)
         .with_context(|| format!("opening the GGUF model {}", path.display()))?;
@@ -469,8 +484,9 @@ fn load_gguf(path: &Path) -> Result<Loaded> {
         .collect::<Vec<_>>()
         .join(", ");
     eprintln!(
-        "note: {} holds {types} tensors; dequantized to f32 on load",
-        path.display()
+        "note: {} holds {types} tensors; {}",
+        path.display(),
+        memory_note(&gpt)
     );
     Ok(Loaded {
         gpt: Arc::new(gpt),

@@ -1,18 +1,21 @@
 //! A GPT-2 as llama.cpp's converter writes it to GGUF (architecture `gpt2`):
 //! the metadata keys, the tensor names, the tokenizer inside, and the way
-//! back into the engine's f32 [`Weights`].
+//! back into the engine's [`Weights`].
 //!
 //! llama.cpp stores weight matrices as torch's `Linear` does, `[out, in]`
 //! (so each row, `dims[0]` = in, is what a block of 32 runs along), while
 //! GPT-2's Conv1D and the engine keep `[in, out]`: the four block matrices are
-//! transposed on the way in and out; the embeddings are `[V, C]` in both.
+//! transposed on the way out; on the way in, quantized ones stay `[out, in]`
+//! in their blocks (a `Tensor::quantized` marked transposed), f32 ones are
+//! transposed; the embeddings are `[V, C]` in both.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{GgufError, GgufFile, GgufWriter, Value, ValueType};
 use crate::model::{Config, Gpt, Tensor, Weights};
-use crate::quant::{self, GgmlType};
+use crate::quant::matrix::MATRIX_TYPES;
+use crate::quant::{self, GgmlType, QMatrix};
 use crate::tokenizer::Tokenizer;
 
 /// The architectures whose GGUF files gptlens opens.
@@ -259,6 +262,7 @@ pub fn write(
 pub struct Opened {
     /// Tensors per type, e.g. [(Q4_0, 25), (F32, 50)].
     pub types: Vec<(GgmlType, usize)>,
+    /// The file's tensor bytes (what the weights take in memory too).
     pub bytes: u64,
 }
 
@@ -347,8 +351,9 @@ fn tokenizer_from(f: &GgufFile) -> Result<Tokenizer, GgufError> {
     Tokenizer::from_json(&json.to_string()).map_err(|e| meta_err(f, format!("its tokenizer: {e}")))
 }
 
-/// Opens a gpt2 GGUF into the engine: f32 weights (dequantized) and the
-/// tokenizer inside.
+/// Opens a gpt2 GGUF into the engine: its matrices kept in their blocks
+/// (Q8_0, Q4_0, Q4_1, F16: the pass multiplies them as they are), vectors
+/// and F32 tensors as f32, and the tokenizer inside.
 pub fn open(path: &Path) -> Result<(Gpt, Tokenizer, Opened), GgufError> {
     let f = GgufFile::open(path)?;
     let arch = f
@@ -439,13 +444,25 @@ pub fn open(path: &Path) -> Result<(Gpt, Tokenizer, Opened), GgufError> {
                 ),
             ));
         }
+        *types.entry(t.ty).or_default() += 1;
+        // Matrices stay in their blocks (the pass multiplies them as they
+        // are); vectors, and types a QMatrix does not hold, become f32.
+        if want.len() == 2 && MATRIX_TYPES.contains(&t.ty) {
+            let q = QMatrix::new(t.ty, want[0], want[1], f.data(t).to_vec()).map_err(|e| {
+                GgufError::Corrupt {
+                    path: path.to_path_buf(),
+                    why: format!("tensor {gg}: {e}"),
+                }
+            })?;
+            named.insert(hf.clone(), Tensor::quantized(q, *transposed));
+            continue;
+        }
         let data = f.dequantize(t)?;
         let (data, shape) = if *transposed {
             (transpose(&data, want[0], want[1]), vec![want[1], want[0]])
         } else {
             (data, want)
         };
-        *types.entry(t.ty).or_default() += 1;
         named.insert(hf.clone(), Tensor::from_vec(shape, data));
     }
     let used: std::collections::HashSet<&str> = names.iter().map(|n| n.1.as_str()).collect();

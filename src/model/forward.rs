@@ -114,14 +114,14 @@ impl KvCache {
 // ---------------------------------------------------------------------------
 
 /// Token and position embeddings for `tokens` at positions start.. : ([n, C], [n, C]).
+/// Rows are gathered from a quantized table's blocks, not from an f32 copy.
 fn embed(gpt: &Gpt, tokens: &[u32], start: usize) -> (Array2<f32>, Array2<f32>) {
-    let wte = gpt.weights.wte.view2();
-    let wpe = gpt.weights.wpe.view2();
-    let tok = wte.select(
-        Axis(0),
-        &tokens.iter().map(|&t| t as usize).collect::<Vec<_>>(),
-    );
-    let pos = wpe.slice(s![start..start + tokens.len(), ..]).to_owned();
+    let ids: Vec<usize> = tokens.iter().map(|&t| t as usize).collect();
+    let tok = gpt.weights.wte.rows(&ids);
+    let pos = gpt
+        .weights
+        .wpe
+        .rows(&(start..start + tokens.len()).collect::<Vec<_>>());
     (tok, pos)
 }
 
@@ -223,8 +223,14 @@ pub fn softmax_in_place(row: &mut [f32]) {
     }
 }
 
-/// x·W + b with GPT-2's Conv1D layout (W is [in, out]).
+/// x·W + b with GPT-2's Conv1D layout (W is [in, out]); a quantized W is
+/// multiplied in its blocks (`[out, in]`, see `quant::QMatrix`).
 fn linear(x: ArrayView2<f32>, w: &Tensor, b: &Tensor) -> Array2<f32> {
+    if let Some(q) = w.quant() {
+        let mut y = q.matmul(x);
+        y += &ArrayView1::from(b.data());
+        return y;
+    }
     let wv = w.view2();
     let mut y = if x.nrows() == 1 {
         let row = x.row(0).to_vec();
@@ -381,6 +387,9 @@ pub(super) fn causal_self_attention(
 
 /// Logits = x · Wᵀ with W [V, C]: `wte` (tied) or `lm_head` (untied).
 pub(super) fn unembed(x: ArrayView2<f32>, wte: &Tensor) -> Array2<f32> {
+    if let Some(q) = wte.quant() {
+        return q.matmul(x); // blocks of [V, C]
+    }
     let w = wte.view2(); // [V, C]
     if x.nrows() == 1 {
         let xr = x.row(0).to_vec();

@@ -4,15 +4,18 @@
 //! permutes undone), the tokenizer built from `tokenizer.ggml.*` as a
 //! `tokenizers` tokenizer.json, and the chat template.
 //!
-//! Tensors are dequantized to f32 on load (gptlens has no quantized kernels
-//! in the pass yet); the load says so with a [`LoadWarning::Dequantized`].
+//! Matrices in Q8_0, Q4_0, Q4_1 or F16 stay in their blocks (the pass
+//! multiplies them as they are, `quant::QMatrix`; Q/K rows un-permuted as
+//! whole rows of blocks); other tensors become f32, and a non-F32 one that
+//! did is named in a [`LoadWarning::Dequantized`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Config, Gpt, LoadWarning, ModelError, Tensor, Weights};
 use crate::gguf::{GgufFile, TensorInfo, Value};
-use crate::quant::GgmlType;
+use crate::quant::matrix::MATRIX_TYPES;
+use crate::quant::{GgmlType, QMatrix};
 
 /// A GGUF model opened: the engine model and what a model folder would hold
 /// beside the weights.
@@ -58,12 +61,13 @@ fn hf_name(gguf: &str) -> Option<String> {
 /// Undoes llama.cpp's Q/K permutation. Its converter reorders each head's
 /// rows from transformers' halves layout (row j·d/2 + i) to interleaved pairs
 /// (row 2i + j), for its RoPE kernel; transformers' rotate_half (and this
-/// engine's) pairs row i with row i + d/2. `w` is [heads·d, cols] row-major.
-pub fn unpermute_rows(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
+/// engine's) pairs row i with row i + d/2. `w` is [heads·d, cols] row-major
+/// (f32 values, or a quantized matrix's bytes with `cols` its row bytes).
+pub fn unpermute_rows<T: Copy + Default>(w: &[T], heads: usize, cols: usize) -> Vec<T> {
     let rows = w.len() / cols.max(1);
     let d = rows / heads.max(1);
     let half = d / 2;
-    let mut out = vec![0.0f32; w.len()];
+    let mut out = vec![T::default(); w.len()];
     for h in 0..heads {
         for i in 0..half {
             for j in 0..2 {
@@ -212,18 +216,42 @@ impl GgufModel {
                 });
             }
         }
+        // Non-F32 tensors expanded to f32 (the warning's list) and their bytes.
         let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut expanded = 0u64;
         let mut named = BTreeMap::new();
         for (t, n) in infos {
-            let mut data = f.dequantize(t).map_err(gguf_err)?;
-            let cols = t.shape().last().copied().unwrap_or(1);
-            if n.ends_with("q_proj.weight") {
-                data = unpermute_rows(&data, cfg.n_head, cols);
+            let heads = if n.ends_with("q_proj.weight") {
+                Some(cfg.n_head)
             } else if n.ends_with("k_proj.weight") {
-                data = unpermute_rows(&data, cfg.n_kv_head(), cols);
+                Some(cfg.n_kv_head())
+            } else {
+                None
+            };
+            let shape = t.shape();
+            if let [rows, cols] = shape[..]
+                && MATRIX_TYPES.contains(&t.ty)
+            {
+                // Kept in blocks; a row of blocks moves as a whole.
+                let mut bytes = f.data(t).to_vec();
+                if let Some(h) = heads {
+                    bytes = unpermute_rows(&bytes, h, bytes.len() / rows.max(1));
+                }
+                let q = QMatrix::new(t.ty, rows, cols, bytes)
+                    .map_err(|e| bad(format!("tensor {}: {e}", t.name)))?;
+                named.insert(n, Tensor::quantized(q, false));
+                continue;
             }
-            *counts.entry(t.ty.name()).or_default() += 1;
-            named.insert(n, Tensor::from_vec(t.shape(), data));
+            let mut data = f.dequantize(t).map_err(gguf_err)?;
+            let cols = shape.last().copied().unwrap_or(1);
+            if let Some(h) = heads {
+                data = unpermute_rows(&data, h, cols);
+            }
+            if t.ty != GgmlType::F32 {
+                *counts.entry(t.ty.name()).or_default() += 1;
+                expanded += data.len() as u64 * 4;
+            }
+            named.insert(n, Tensor::from_vec(shape, data));
         }
         let mut weights = Weights::from_named(&cfg, named, &path.display().to_string())?;
         if !unknown.is_empty() {
@@ -239,7 +267,7 @@ impl GgufModel {
         if !quantized.is_empty() {
             weights.warnings.push(LoadWarning::Dequantized {
                 types: quantized,
-                bytes: cfg.n_params() as u64 * 4,
+                bytes: expanded,
             });
         }
         let token = |k: &str| {

@@ -29,7 +29,7 @@ use super::{Gpt, Interventions, KvCache, LnTrace, ModelError, Tensor, Trace};
 /// Token embeddings embed_tokens[tokens]: [n, C].
 fn embed(gpt: &Gpt, tokens: &[u32]) -> Array2<f32> {
     let ids: Vec<usize> = tokens.iter().map(|&t| t as usize).collect();
-    gpt.weights.wte.view2().select(Axis(0), &ids)
+    gpt.weights.wte.rows(&ids) // from the blocks when quantized
 }
 
 /// RMSNorm over each row: y = x/√(mean(x²) + ε) ⊙ γ (no centring, no β).
@@ -109,6 +109,9 @@ fn swiglu(gate: &Array2<f32>, up: &Array2<f32>) -> (Array2<f32>, Array2<f32>) {
 
 /// x·Wᵀ with W in `nn.Linear`'s layout [out, in]: [n, in] → [n, out].
 fn linear_t(x: ArrayView2<f32>, w: &Tensor) -> Array2<f32> {
+    if let Some(q) = w.quant() {
+        return q.matmul(x); // a GGUF's blocks, [out, in] as here
+    }
     let wv = w.view2();
     if x.nrows() == 1 {
         let row = x.row(0).to_vec();

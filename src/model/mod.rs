@@ -106,8 +106,9 @@ pub enum LoadWarning {
     IgnoredHead,
     /// The tokenizer has fewer tokens than the model has ids.
     TokenizerCoverage { tokens: usize, vocab: usize },
-    /// A GGUF file's quantized tensors (ggml type, count) were expanded to
-    /// f32 on load: `bytes` of memory, and the pass runs in f32.
+    /// Some of a GGUF file's non-F32 tensors (ggml type, count) were
+    /// expanded to f32 on load (`bytes` of them): types or shapes the
+    /// quantized kernels do not take, such as F16 vectors.
     Dequantized {
         types: Vec<(String, usize)>,
         bytes: u64,
@@ -146,7 +147,7 @@ impl std::fmt::Display for LoadWarning {
                     .join(", ");
                 write!(
                     f,
-                    "the GGUF's quantized tensors ({list}) were dequantized to f32 on load ({:.0} MiB in memory); gptlens's forward pass runs in f32 (no quantized kernels yet), so it computes what the dequantized weights give",
+                    "the GGUF's tensors {list} were dequantized to f32 on load ({:.1} MiB in memory): the quantized kernels take Q8_0, Q4_0, Q4_1 and F16 matrices only",
                     *bytes as f64 / (1u64 << 20) as f64
                 )
             }

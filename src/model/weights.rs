@@ -7,15 +7,21 @@
 //! mapped), and the pass computes x·Wᵀ for them. Files with f16/bf16 tensors are
 //! converted to owned f32 on load; f32 tensors stay in the mapping, so thirty
 //! gptlens processes on one server share one copy of the weights.
+//!
+//! A GGUF's quantized matrices stay in their blocks ([`QMatrix`], `[out, in]`
+//! as the file stores them): the pass multiplies them as they are
+//! ([`Tensor::quant`]), and the f32 values are made only when something else
+//! asks for them ([`Tensor::data`]: a view of the whole matrix, a re-export).
 
 use memmap2::Mmap;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::{Config, LoadWarning, ModelError};
+use crate::quant::QMatrix;
 
 /// One f32 tensor, either borrowed from the file mapping or owned.
 #[derive(Clone)]
@@ -32,6 +38,33 @@ enum Store {
         len: usize,
     },
     Owned(Arc<Vec<f32>>),
+    Quant(Arc<QStore>),
+}
+
+/// A matrix in its GGUF blocks. `transposed`: the engine's shape is the
+/// blocks' `[out, in]` turned round (GPT-2's Conv1D `[in, out]`).
+struct QStore {
+    q: QMatrix,
+    transposed: bool,
+    /// The f32 values in the engine's layout, made on first [`Tensor::data`].
+    f32: OnceLock<Vec<f32>>,
+}
+
+impl QStore {
+    fn expand(&self) -> Vec<f32> {
+        let w = self.q.dequantize();
+        if !self.transposed {
+            return w;
+        }
+        let (r, c) = self.q.dim();
+        let mut out = vec![0.0; w.len()];
+        for i in 0..r {
+            for j in 0..c {
+                out[j * r + i] = w[i * c + j];
+            }
+        }
+        out
+    }
 }
 
 /// The bytes of a safetensors file: memory-mapped, or built into the binary
@@ -70,12 +103,87 @@ impl Tensor {
         }
     }
 
+    /// A matrix kept in its blocks: `q` is `[out, in]`; the tensor's shape
+    /// is that, or `[in, out]` when `transposed` (GPT-2's Conv1D weights).
+    pub fn quantized(q: QMatrix, transposed: bool) -> Self {
+        let (r, c) = q.dim();
+        let shape = if transposed { vec![c, r] } else { vec![r, c] };
+        Tensor {
+            shape,
+            store: Store::Quant(Arc::new(QStore {
+                q,
+                transposed,
+                f32: OnceLock::new(),
+            })),
+        }
+    }
+
+    /// The blocks, if this tensor is kept quantized: products should use
+    /// them (`QMatrix::matmul` computes x·Mᵀ with M `[out, in]`).
+    pub fn quant(&self) -> Option<&QMatrix> {
+        match &self.store {
+            Store::Quant(s) => Some(&s.q),
+            _ => None,
+        }
+    }
+
+    /// The values as f32, row-major in `shape`. A quantized tensor is
+    /// dequantized on the first call (and kept): the pass never calls this
+    /// on one, only views and exports do.
     pub fn data(&self) -> &[f32] {
         match &self.store {
             Store::Mapped { map, offset, len } => {
                 bytemuck::cast_slice(&map[*offset..*offset + len * 4])
             }
             Store::Owned(v) => v,
+            Store::Quant(s) => s.f32.get_or_init(|| s.expand()),
+        }
+    }
+
+    /// Rows `ids` of a matrix as `[ids.len(), cols]` (an embedding lookup):
+    /// gathered from the blocks when quantized, without expanding the rest.
+    pub fn rows(&self, ids: &[usize]) -> ndarray::Array2<f32> {
+        if let Store::Quant(s) = &self.store
+            && !s.transposed
+            && s.f32.get().is_none()
+        {
+            let cols = s.q.dim().1;
+            let mut out = ndarray::Array2::zeros((ids.len(), cols));
+            for (mut row, &id) in out.rows_mut().into_iter().zip(ids) {
+                s.q.dequantize_row(id, row.as_slice_mut().expect("standard layout"));
+            }
+            return out;
+        }
+        self.view2().select(ndarray::Axis(0), ids)
+    }
+
+    /// Bytes this tensor holds in memory (mapped f32 included; a quantized
+    /// tensor's blocks, plus its f32 copy once something asked for one).
+    pub fn bytes(&self) -> usize {
+        match &self.store {
+            Store::Mapped { len, .. } => len * 4,
+            Store::Owned(v) => v.len() * 4,
+            Store::Quant(s) => s.q.bytes() + s.f32.get().map_or(0, |v| v.len() * 4),
+        }
+    }
+
+    /// Whether any value is NaN or infinite (read off the scales when quantized).
+    pub fn has_non_finite(&self) -> bool {
+        match &self.store {
+            Store::Quant(s) => s.q.has_non_finite(),
+            _ => self.data().iter().any(|x| !x.is_finite()),
+        }
+    }
+
+    /// The same values as a plain f32 tensor (a quantized one's blocks are
+    /// expanded into the copy, not into this tensor).
+    pub fn to_f32(&self) -> Tensor {
+        match &self.store {
+            Store::Quant(s) => Tensor::from_vec(
+                self.shape.clone(),
+                s.f32.get().cloned().unwrap_or_else(|| s.expand()),
+            ),
+            _ => self.clone(),
         }
     }
 
@@ -511,9 +619,67 @@ impl Weights {
         use rayon::prelude::*;
         self.named()
             .par_iter()
-            .filter(|(_, t)| t.data().iter().any(|x| !x.is_finite()))
+            .filter(|(_, t)| t.has_non_finite())
             .map(|(n, _)| n.clone())
             .collect()
+    }
+
+    /// Bytes the weights hold in memory (quantized tensors at their block size).
+    pub fn bytes(&self) -> usize {
+        self.named().iter().map(|(_, t)| t.bytes()).sum()
+    }
+
+    /// Whether any tensor is kept in quantized blocks.
+    pub fn is_quantized(&self) -> bool {
+        self.named().iter().any(|(_, t)| t.quant().is_some())
+    }
+
+    /// A copy with every tensor in f32 (a quantized model as it was run
+    /// before the quantized kernels: the reference its products are checked
+    /// against).
+    pub fn dequantized(&self) -> Weights {
+        let f = |t: &Tensor| t.to_f32();
+        Weights {
+            wte: f(&self.wte),
+            wpe: f(&self.wpe),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerWeights {
+                    ln_1_g: f(&l.ln_1_g),
+                    ln_1_b: f(&l.ln_1_b),
+                    attn_w: f(&l.attn_w),
+                    attn_b: f(&l.attn_b),
+                    attn_proj_w: f(&l.attn_proj_w),
+                    attn_proj_b: f(&l.attn_proj_b),
+                    ln_2_g: f(&l.ln_2_g),
+                    ln_2_b: f(&l.ln_2_b),
+                    fc_w: f(&l.fc_w),
+                    fc_b: f(&l.fc_b),
+                    mlp_proj_w: f(&l.mlp_proj_w),
+                    mlp_proj_b: f(&l.mlp_proj_b),
+                })
+                .collect(),
+            llama_layers: self
+                .llama_layers
+                .iter()
+                .map(|l| LlamaLayerWeights {
+                    attn_norm: f(&l.attn_norm),
+                    wq: f(&l.wq),
+                    wk: f(&l.wk),
+                    wv: f(&l.wv),
+                    wo: f(&l.wo),
+                    mlp_norm: f(&l.mlp_norm),
+                    w_gate: f(&l.w_gate),
+                    w_up: f(&l.w_up),
+                    w_down: f(&l.w_down),
+                })
+                .collect(),
+            ln_f_g: f(&self.ln_f_g),
+            ln_f_b: f(&self.ln_f_b),
+            lm_head: self.lm_head.as_ref().map(f),
+            warnings: self.warnings.clone(),
+        }
     }
 
     /// Memory-maps `model.safetensors` and checks every tensor against the config.

@@ -10,6 +10,9 @@
 use half::f16;
 
 pub mod eval;
+pub mod matrix;
+
+pub use matrix::{Kernel, QMatrix};
 
 /// Values per block in every format gptlens writes.
 pub const QK: usize = 32;
