@@ -132,3 +132,53 @@ fn eval_refuses_a_text_too_short_for_one_batch() {
     ]);
     assert!(String::from_utf8_lossy(&r.stderr).contains("does not exist"));
 }
+
+/// `bench --json` on a quantized model says its format and the bytes a
+/// token reads; `bench --bandwidth` refuses a buffer that fits in a cache.
+#[test]
+fn bench_reports_format_and_bytes_and_checks_the_bandwidth_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("m-q4_0.gguf");
+    let r = gptlens(&[
+        "quantize".as_ref(),
+        "--type".as_ref(),
+        "q4_0".as_ref(),
+        "--out".as_ref(),
+        q.as_os_str(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = gptlens(&[
+        "--model".as_ref(),
+        q.as_os_str(),
+        "bench".as_ref(),
+        "--tokens".as_ref(),
+        "2".as_ref(),
+        "--repeat".as_ref(),
+        "1".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(j["format"], "Q4_0");
+    let (bytes, per_token) = (
+        j["weight_bytes"].as_u64().unwrap(),
+        j["bytes_per_token"].as_u64().unwrap(),
+    );
+    let f32_bytes = j["params"].as_u64().unwrap() * 4;
+    // 4.5 bits for the matrices, f32 for the position table and vectors.
+    assert!(bytes < f32_bytes / 4, "{bytes} of {f32_bytes}");
+    // The position table is read one row per token.
+    assert!(per_token < bytes, "{per_token} {bytes}");
+    let r = gptlens(&[
+        "bench".as_ref(),
+        "--bandwidth".as_ref(),
+        "--mib".as_ref(),
+        "4".as_ref(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("--mib 4") && err.contains("16 to 65536"),
+        "{err}"
+    );
+}

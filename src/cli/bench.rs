@@ -1,5 +1,8 @@
 //! `gptlens bench`: decode speed with the KV cache, prefill time, traced step time.
 //! Prints medians over repeated runs; the README quotes them beside PyTorch's.
+//! `--bandwidth` measures how fast both cores read memory instead, so that
+//! `scripts/bench.sh` can put each format's ceiling (bytes per token ÷
+//! bandwidth) beside its speed.
 
 use anyhow::Result;
 use std::io::Write;
@@ -22,6 +25,97 @@ pub struct Args {
     /// Print a JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Measure memory read bandwidth (all threads summing one large buffer)
+    /// instead of running the model.
+    #[arg(long)]
+    bandwidth: bool,
+    /// The buffer --bandwidth reads, in MiB (far larger than the caches).
+    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    mib: usize,
+}
+
+/// f32 sum of `x` in eight lanes, so it vectorises and streams.
+fn lane_sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let c = x.chunks_exact(8);
+    let rest: f32 = c.remainder().iter().sum();
+    for v in c {
+        for k in 0..8 {
+            acc[k] += v[k];
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
+/// GB/s (10⁹ bytes) reading `mib` MiB with every rayon thread, median of
+/// `repeat` passes after one untimed pass.
+fn bandwidth(mib: usize, repeat: usize) -> Result<(f64, Vec<f64>)> {
+    use rayon::prelude::*;
+    if !(16..=65536).contains(&mib) {
+        anyhow::bail!(
+            "--mib {mib} is out of range; give 16 to 65536 (MiB), well above the CPU's caches"
+        );
+    }
+    let n = mib << 18; // f32s
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(n).map_err(|_| {
+        anyhow::anyhow!("cannot allocate {mib} MiB for --bandwidth; give a smaller --mib")
+    })?;
+    buf.extend((0..n).map(|i| (i & 7) as f32));
+    let chunk = n.div_ceil(rayon::current_num_threads().max(1) * 4);
+    let pass = || -> f32 { buf.par_chunks(chunk).map(lane_sum).sum() };
+    std::hint::black_box(pass());
+    let mut runs = vec![];
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        std::hint::black_box(pass());
+        runs.push((n * 4) as f64 / t.elapsed().as_secs_f64() / 1e9);
+    }
+    Ok((median(runs.clone()), runs))
+}
+
+fn run_bandwidth(a: &Args) -> Result<()> {
+    let (gbs, runs) = bandwidth(a.mib, a.repeat.max(3))?;
+    let mut out = super::out::stdout();
+    if a.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"bandwidth_gb_per_s": gbs, "runs": runs, "mib": a.mib,
+                "threads": rayon::current_num_threads()})
+        )?;
+    } else {
+        writeln!(
+            out,
+            "memory read bandwidth {gbs:.1} GB/s ({} MiB summed by {} threads, median of {})",
+            a.mib,
+            rayon::current_num_threads(),
+            runs.len()
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The weight type holding most of the bytes ("F32" for a plain model).
+fn format(w: &gptlens::model::Weights) -> String {
+    let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (_, t) in w.named() {
+        let ty = t.quant().map_or("F32", |q| q.ty().name());
+        *by.entry(ty).or_default() += t.bytes();
+    }
+    by.into_iter()
+        .max_by_key(|(_, b)| *b)
+        .map_or("F32".into(), |(t, _)| t.to_string())
+}
+
+/// Weight bytes one decoded token reads: every tensor once (the tied
+/// unembedding reads the whole table), but only one row of the position
+/// table. The KV cache is not counted (at 64 tokens it is under 1% of GPT-2-small's).
+fn bytes_per_token(gpt: &gptlens::model::Gpt) -> usize {
+    let wpe = &gpt.weights.wpe;
+    let rows = wpe.shape.first().copied().unwrap_or(0).max(1);
+    gpt.weights.bytes() - wpe.bytes() + wpe.bytes() / rows
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -30,6 +124,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
+    if a.bandwidth {
+        return run_bandwidth(&a);
+    }
     let t0 = Instant::now();
     let l = super::load_model(model)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -74,6 +171,9 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
                 "model": l.dir.display().to_string(),
                 "n_layer": c.n_layer, "n_head": c.n_head, "n_embd": c.n_embd, "vocab_size": c.vocab_size,
                 "params": c.n_params(),
+                "format": format(&gpt.weights),
+                "weight_bytes": gpt.weights.bytes(),
+                "bytes_per_token": bytes_per_token(gpt),
                 "threads": rayon::current_num_threads(),
                 "load_ms": load_ms,
                 "prompt_tokens": ids.len(),
@@ -98,6 +198,13 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
             c.n_embd,
             c.vocab_size,
             c.n_params() as f64 / 1e6
+        )?;
+        writeln!(
+            out,
+            "weights      {} ({}; {} read per decoded token)",
+            format(&gpt.weights),
+            gptlens::fmt::bytes(gpt.weights.bytes() as f64),
+            gptlens::fmt::bytes(bytes_per_token(gpt) as f64)
         )?;
         writeln!(out, "load         {load_ms:.1} ms")?;
         writeln!(
