@@ -75,8 +75,7 @@ pub fn learning_rate(step: u64, warmup: u64, total: u64, max_lr: f32, min_lr: f3
 /// Scales the gradients so their global L2 norm is at most `max_norm`; returns
 /// the norm before clipping.
 pub fn clip_grad_norm(grads: &mut [f32], max_norm: f32) -> f32 {
-    let sq: f64 = grads.par_iter().map(|&g| (g as f64) * (g as f64)).sum();
-    let norm = sq.sqrt() as f32;
+    let norm = sum_of_squares(grads).sqrt() as f32;
     if max_norm > 0.0 && norm > max_norm {
         let s = max_norm / (norm + 1e-6);
         grads.par_iter_mut().for_each(|g| *g *= s);
@@ -84,9 +83,51 @@ pub fn clip_grad_norm(grads: &mut [f32], max_norm: f32) -> f32 {
     norm
 }
 
+/// Σ g², in parallel but in an order fixed by the data alone: rayon's `sum`
+/// splits work where threads steal it, so its rounding (and one run's clip
+/// factor, and from there every weight) could differ between two runs.
+/// Fixed chunks summed in parallel, then added up in index order, give the
+/// same bits every time, whatever the thread count.
+fn sum_of_squares(grads: &[f32]) -> f64 {
+    const CHUNK: usize = 1 << 14;
+    let partial: Vec<f64> = grads
+        .par_chunks(CHUNK)
+        .map(|c| c.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>())
+        .collect();
+    partial.iter().sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gradient_norm_has_the_same_bits_on_any_number_of_threads() {
+        // Values of mixed magnitude, so that the order of the additions shows
+        // in the last bits of an f64 sum.
+        let mut x = 0x9e37_79b9_u32;
+        let g: Vec<f32> = (0..3_000_001)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x as f32 / u32::MAX as f32 - 0.5) * if i % 7 == 0 { 1e3 } else { 1e-3 }
+            })
+            .collect();
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            pool.install(|| sum_of_squares(&g)).to_bits()
+        };
+        let one = on(1);
+        for threads in [2, 3, 5, 8] {
+            for _ in 0..3 {
+                assert_eq!(on(threads), one, "{threads} threads");
+            }
+        }
+    }
 
     #[test]
     fn schedule_warms_up_then_decays_to_the_floor() {
