@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use gptlens::model::Gpt;
 use gptlens::tokenizer::Tokenizer;
+use gptlens::train::record::TrainRecord;
 use gptlens::train::{Hyper, RunOptions, TrainError, train};
 
 fn corpus(dir: &Path, stories: usize) -> PathBuf {
@@ -194,6 +195,21 @@ fn interrupt_then_resume_finishes_the_same_run() {
     assert_eq!(resumed.tokens_seen, straight.tokens_seen);
     let (a, b) = (straight.val_loss.unwrap(), resumed.val_loss.unwrap());
     assert!((a - b).abs() < 1e-4, "straight {a} vs resumed {b}");
+
+    // The heads' record: every head at step 0, at each validation step and
+    // at the end, the same whether the run was interrupted or not.
+    let heads =
+        |d: &str| std::fs::read_to_string(dir.path().join(d).join("train-heads.tsv")).unwrap();
+    assert_eq!(heads("a"), heads("b"));
+    let rec = TrainRecord::read(&dir.path().join("b")).unwrap().unwrap();
+    let steps: Vec<u64> = rec.heads.iter().map(|r| r.step).collect();
+    assert_eq!(steps, vec![0, 0, 3, 3, 6, 6], "2 heads at steps 0, 3 and 6");
+    assert!(
+        rec.heads
+            .iter()
+            .all(|r| (0.0..=1.0).contains(&r.previous_token))
+    );
+    assert_eq!(rec.head_curve(0, 1, false).len(), 3);
 }
 
 #[test]

@@ -14,7 +14,8 @@
 //! - [`loss`]: per-token cross-entropy, mean loss and perplexity;
 //! - [`lens`]: the logit lens;
 //! - [`embedding`]: nearest tokens and a 2-D projection of the table;
-//! - [`generate`]: short continuations for previews.
+//! - [`generate`]: short continuations for previews;
+//! - [`heads`]: previous-token and induction scores of every head.
 //!
 //! [`Trace`]: crate::model::Trace
 
@@ -22,6 +23,7 @@ pub mod attention;
 pub mod bpe;
 pub mod embedding;
 pub mod generate;
+pub mod heads;
 pub mod layernorm;
 pub mod lens;
 pub mod logits;

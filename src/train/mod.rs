@@ -14,6 +14,7 @@ pub mod data;
 pub mod embedding;
 pub mod files;
 pub mod gpt;
+pub mod heads;
 pub mod kernels;
 pub mod layernorm;
 pub mod linear;
@@ -549,6 +550,11 @@ pub(crate) fn run_loop(
         .open(&log_path)
         .map_err(io_err(&log_path))?;
 
+    let mut head_log = heads::HeadLog::open(out, run.resume, meta.step)?;
+    if meta.step == 0 {
+        head_log.record(trainer, 0)?;
+    }
+
     let (b, t) = (trainer.acts.b, trainer.acts.t);
     let mut inputs = vec![0u32; b * t];
     let mut targets = vec![0u32; b * t];
@@ -607,6 +613,9 @@ pub(crate) fn run_loop(
         } else {
             None
         };
+        if last || (run.eval_every > 0 && meta.step.is_multiple_of(run.eval_every)) {
+            head_log.record(trainer, meta.step)?;
+        }
         use std::io::Write;
         if meta.step.is_multiple_of(10) || val_loss.is_some() || meta.step == 1 {
             let v = val_loss.map(|v| v.to_string()).unwrap_or_default();

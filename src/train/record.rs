@@ -103,6 +103,19 @@ pub struct TrainRecord {
     pub dir: PathBuf,
     pub rows: Vec<LogRow>,
     pub summary: Option<RunSummary>,
+    /// Every head's scores over the run (`train-heads.tsv`; empty in older
+    /// records).
+    pub heads: Vec<HeadRow>,
+}
+
+/// One head's previous-token and induction scores at one step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HeadRow {
+    pub step: u64,
+    pub layer: usize,
+    pub head: usize,
+    pub previous_token: f64,
+    pub induction: f64,
 }
 
 impl TrainRecord {
@@ -123,10 +136,16 @@ impl TrainRecord {
         if rows.is_none() && summary.is_none() {
             return Ok(None);
         }
+        let heads_path = dir.join(super::heads::HEADS_FILE);
+        let heads = match read_optional(&heads_path)? {
+            Some(text) => parse_heads(&text, &heads_path)?,
+            None => vec![],
+        };
         Ok(Some(TrainRecord {
             dir: dir.to_path_buf(),
             rows: rows.unwrap_or_default(),
             summary,
+            heads,
         }))
     }
 
@@ -182,6 +201,85 @@ impl TrainRecord {
     /// The recorded hyper-parameters.
     pub fn hyper(&self) -> Option<&RunHyper> {
         self.summary.as_ref()?.hyper.as_ref()
+    }
+}
+
+/// `train-heads.tsv`: a header, then `step layer head previous_token induction`.
+pub fn parse_heads(text: &str, path: &Path) -> Result<Vec<HeadRow>, RecordError> {
+    let mut lines = text.lines().enumerate();
+    let want = super::heads::HEADER.trim_end();
+    match lines.next() {
+        Some((_, h)) if h.trim_end() == want => {}
+        _ => {
+            return Err(malformed(
+                path,
+                1,
+                format!("the first line must be the header `{want}` (tab-separated)"),
+            ));
+        }
+    }
+    let mut rows = vec![];
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let bad = || {
+            malformed(
+                path,
+                i + 1,
+                format!("expected 5 tab-separated numbers, found `{line}`"),
+            )
+        };
+        if f.len() != 5 {
+            return Err(bad());
+        }
+        rows.push(HeadRow {
+            step: f[0].trim().parse().map_err(|_| bad())?,
+            layer: f[1].trim().parse().map_err(|_| bad())?,
+            head: f[2].trim().parse().map_err(|_| bad())?,
+            previous_token: f[3].trim().parse().map_err(|_| bad())?,
+            induction: f[4].trim().parse().map_err(|_| bad())?,
+        });
+    }
+    Ok(rows)
+}
+
+impl TrainRecord {
+    /// (step, score) of one head over the run; `induction` picks which score.
+    pub fn head_curve(&self, layer: usize, head: usize, induction: bool) -> Vec<(u64, f64)> {
+        self.heads
+            .iter()
+            .filter(|r| r.layer == layer && r.head == head)
+            .map(|r| {
+                (
+                    r.step,
+                    if induction {
+                        r.induction
+                    } else {
+                        r.previous_token
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// The first recorded step at which a head's score reached `threshold`,
+    /// for every head that did: (layer, head, step, score then).
+    pub fn heads_formed(&self, threshold: f64, induction: bool) -> Vec<(usize, usize, u64, f64)> {
+        let mut out: Vec<(usize, usize, u64, f64)> = vec![];
+        for r in &self.heads {
+            let s = if induction {
+                r.induction
+            } else {
+                r.previous_token
+            };
+            if s >= threshold && !out.iter().any(|o| (o.0, o.1) == (r.layer, r.head)) {
+                out.push((r.layer, r.head, r.step, s));
+            }
+        }
+        out.sort_by_key(|o| (o.2, o.0, o.1));
+        out
     }
 }
 
@@ -502,5 +600,39 @@ mod tests {
             .expect_err("bad log")
             .to_string();
         assert!(e.contains(LOG_FILE) && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn the_heads_record_says_when_each_head_formed_and_names_a_bad_line() {
+        let text = "step\tlayer\thead\tprevious_token\tinduction\n\
+                    0\t0\t0\t0.05\t0.01\n0\t0\t1\t0.04\t0.01\n\
+                    100\t0\t0\t0.61\t0.02\n100\t0\t1\t0.20\t0.01\n\
+                    200\t0\t0\t0.80\t0.02\n200\t0\t1\t0.55\t0.45\n";
+        let rows = parse_heads(text, p()).expect("parses");
+        let rec = TrainRecord {
+            heads: rows,
+            ..TrainRecord::default()
+        };
+        assert_eq!(
+            rec.heads_formed(0.5, false),
+            vec![(0, 0, 100, 0.61), (0, 1, 200, 0.55)]
+        );
+        assert_eq!(rec.heads_formed(0.5, true), vec![]);
+        assert_eq!(
+            rec.head_curve(0, 1, true),
+            vec![(0, 0.01), (100, 0.01), (200, 0.45)]
+        );
+        let bad = parse_heads(
+            "step\tlayer\thead\tprevious_token\tinduction\n5\t0\tx\t0.1\t0.1\n",
+            p(),
+        );
+        let e = bad.unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("5 tab-separated"), "{e}");
+        assert!(
+            parse_heads("", p())
+                .unwrap_err()
+                .to_string()
+                .contains("header")
+        );
     }
 }
