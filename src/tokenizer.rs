@@ -7,6 +7,7 @@ use crate::model::{Config, LoadWarning, ModelError};
 /// The end-of-text marker GPT-2 uses between documents.
 pub const END_OF_TEXT: &str = "<|endoftext|>";
 
+#[derive(Clone)]
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
     /// BPE merge ranks, pieces spelt as the vocabulary spells them (GPT-2's

@@ -176,7 +176,11 @@ fn explorer_in_a_real_terminal() {
     keys(&name, &["?"]);
     wait_for_all(
         &name,
-        &["keys (any key closes)", "ablate the selected head"],
+        &[
+            "keys · any key closes",
+            "ablate the selected head",
+            "q ctrl-c",
+        ],
     );
     keys(&name, &["x"]);
 
@@ -387,4 +391,104 @@ fn explore_chat_opens_on_the_templated_prompt_and_refuses_a_model_without_a_temp
     let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
     assert!(pane.contains("chat_template"), "{pane}");
+}
+
+#[test]
+fn a_large_model_shows_a_loading_frame_before_its_weights_are_read() {
+    require_tmux();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // GPT-2 small's shape (vocabulary, width, heads, context) with one layer
+    // instead of twelve: 46M parameters, 185 MB, so CI stays fast.
+    let model = tmp.path().join("gpt2-shaped");
+    let ok = Command::new(BIN)
+        .args([
+            "init", "--layers", "1", "--heads", "12", "--embd", "768", "--vocab", "50257", "--ctx",
+            "1024", "--seed", "1", "--out",
+        ])
+        .arg(&model)
+        .status()
+        .expect("run gptlens init");
+    assert!(ok.success());
+    let go = tmp.path().join("go");
+    let log = tmp.path().join("screen.log");
+    let name = format!("gptlens-e2e-loading-{}", std::process::id());
+    // gptlens starts only once everything it writes is being recorded, so
+    // the test sees every frame, however briefly the loading frame shows.
+    let cmd = format!(
+        "while [ ! -e {} ]; do sleep 0.05; done; {BIN} --model {} explore --prompt 'Hello'; echo GPTLENS-EXIT=$?; sleep 30",
+        go.display(),
+        model.display()
+    );
+    let _guard = start(&name, &cmd, 120, 40);
+    tmux(
+        &name,
+        &[
+            "pipe-pane",
+            "-t",
+            &name,
+            "-o",
+            &format!("cat >> {}", log.display()),
+        ],
+    );
+    std::fs::write(&go, "").expect("write the go file");
+    wait_for_all(&name, &["1/18 embed", "wte[token]", "? help"]);
+    let recorded =
+        String::from_utf8_lossy(&std::fs::read(&log).expect("the recording")).into_owned();
+    let loading = recorded
+        .find("loading gpt2-shaped")
+        .unwrap_or_else(|| panic!("no loading frame was drawn:\n{recorded:?}"));
+    let explorer = recorded.find("wte[token]").expect("the explorer's frame");
+    assert!(loading < explorer, "the loading frame comes first");
+    // The frame's other words (a terminal is sent the words of a line
+    // between cursor moves, not its blanks), before the explorer's frame.
+    let frame = &recorded[loading..explorer];
+    for word in [
+        "46.5M",
+        "parameters",
+        "layers",
+        "heads",
+        "width",
+        "768",
+        "context",
+        "1024",
+        "model.safetensors",
+        "177.28",
+        "MiB",
+    ] {
+        assert!(frame.contains(word), "the loading frame lacks {word:?}");
+    }
+    keys(&name, &["q"]);
+    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
+}
+
+#[test]
+fn a_prompt_longer_than_the_context_is_cut_with_a_notice_on_screen() {
+    require_tmux();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = tmp.path().join("m");
+    make_model(&model);
+    let name = format!("gptlens-e2e-cut-{}", std::process::id());
+    let prompt = "ab".repeat(50);
+    let cmd = format!(
+        "{BIN} --model {} explore --prompt '{prompt}'; echo GPTLENS-EXIT=$?; sleep 30",
+        model.display()
+    );
+    let _guard = start(&name, &cmd, 120, 40);
+    wait_for_all(
+        &name,
+        &[
+            "64 tokens",
+            "the prompt is 100 tokens but the model's context is 64: kept the last 64",
+            "q quit",
+        ],
+    );
+    // The prompt editor: a longer prompt is refused, a short one runs.
+    keys(&name, &["i"]);
+    wait_for_all(&name, &["prompt: abab", "esc cancels"]);
+    keys(&name, &["C-u", "a", "b", "c", "Enter"]);
+    wait_for_all(&name, &["3 tokens", "97│98│99│", "q quit"]);
+    keys(&name, &["q"]);
+    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
 }

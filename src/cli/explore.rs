@@ -2,9 +2,13 @@
 
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
+use std::path::Path;
 
+use gptlens::model::Config;
 use gptlens::sample::Sampling;
+use gptlens::tui::draw::Loading;
 use gptlens::tui::heatmap::{ColorMode, Palette, Theme};
+use gptlens::tui::run::Tty;
 use gptlens::tui::{App, Options};
 
 /// The prompt plain `gptlens` opens with.
@@ -19,7 +23,7 @@ pub struct Args {
     /// with the generation prompt (the token strip shows the templated text).
     #[arg(long, value_name = "USER TEXT", conflicts_with = "prompt")]
     chat: Option<String>,
-    /// Presenter mode: larger cells, high contrast, fewer panels.
+    /// Presenter mode: large cells, a formula card, high contrast (z toggles it).
     #[arg(long)]
     present: bool,
     /// Random seed for sampling: the same seed picks the same tokens.
@@ -49,22 +53,53 @@ pub struct Look {
     pub palette: Palette,
 }
 
+/// What the loading frame says about the model in `dir`, read from its
+/// config and the size of its weights file (both cheap: nothing is loaded).
+/// Anything unreadable is left out; opening the model reports it properly.
+pub fn loading_info(dir: &Path) -> Loading {
+    let name = dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut details = vec![];
+    if let Ok(c) = Config::read(&dir.join("config.json")) {
+        let params = c
+            .checked_params()
+            .map_or("?".to_string(), |p| gptlens::fmt::si(p as f64));
+        details.push(format!(
+            "{params} parameters · layers {} · heads {} · width {} · context {}",
+            c.n_layer, c.n_head, c.n_embd, c.n_positions
+        ));
+    }
+    let weights = if gptlens::gguf::gpt2::is_gguf(dir) {
+        dir.to_path_buf()
+    } else {
+        dir.join("model.safetensors")
+    };
+    let size = match gptlens::embedded::file(&weights) {
+        Some(bytes) => Some(bytes.len() as u64),
+        None => std::fs::metadata(&weights).ok().map(|m| m.len()),
+    };
+    if let Some(b) = size {
+        let file = weights.file_name().unwrap_or_default().to_string_lossy();
+        details.push(format!("{file} · {}", gptlens::fmt::bytes(b as f64)));
+    }
+    Loading { name, details }
+}
+
 pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
-    // Everything that can fail is checked before the terminal changes mode.
+    // Everything that can fail cheaply is checked before the terminal
+    // changes mode; loading itself runs under a frame that says so.
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "the explorer needs an interactive terminal (stdin and stdout are not both a terminal); for scripts use `gptlens generate` or `gptlens trace`"
         );
     }
-    let l = super::load_model(model)?;
-    let prompt = match &a.chat {
-        Some(user) => gptlens::finetune::chat_prompt(&l.dir, &l.tokenizer, user)?.text,
-        None => a.prompt.clone(),
-    };
-    let ids = super::encode_prompt(&l, &prompt)?;
-    let vocab: Vec<String> = (0..l.gpt.config.vocab_size as u32)
-        .map(|i| l.tokenizer.token_display(i))
-        .collect();
+    if a.chat.is_none() && a.prompt.is_empty() {
+        anyhow::bail!(
+            "the prompt is empty: give some text, for example --prompt \"Once upon a time\""
+        );
+    }
     let sampling = Sampling {
         temperature: a.temperature,
         ..Sampling::default()
@@ -76,6 +111,36 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
         ascii: look.ascii,
         present: a.present,
     };
+    let dir = super::model_dir(model)?;
+    let gguf = gptlens::gguf::gpt2::is_gguf(&dir);
+    if !gguf && gptlens::paths::model_file(&dir, "config.json").is_err() {
+        // Opening fails at once, saying why, before the screen changes.
+        super::open_model(dir.clone(), &mut |_| {})?;
+    }
+    let mut tty = Tty::enter().context("setting up the terminal")?;
+    tty.loading(&loading_info(&dir), &theme)
+        .context("drawing the loading screen")?;
+    let mut notes = vec![];
+    let l = super::open_model(dir, &mut |w| notes.push(w))?;
+    let prompt = match &a.chat {
+        Some(user) => gptlens::finetune::chat_prompt(&l.dir, &l.tokenizer, user)?.text,
+        None => a.prompt.clone(),
+    };
+    let mut ids = l.tokenizer.encode(&prompt)?;
+    if ids.is_empty() {
+        anyhow::bail!("the prompt encodes to no tokens: give some text");
+    }
+    let ctx = l.gpt.config.n_positions;
+    if ids.len() > ctx {
+        notes.push(format!(
+            "note: the prompt is {} tokens but the model's context is {ctx}: kept the last {ctx}",
+            ids.len()
+        ));
+        ids.drain(..ids.len() - ctx);
+    }
+    let vocab: Vec<String> = (0..l.gpt.config.vocab_size as u32)
+        .map(|i| l.tokenizer.token_display(i))
+        .collect();
     let mut app = App::new(
         l.gpt.clone(),
         vocab,
@@ -88,5 +153,9 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
     )
     .context("running the prompt through the model")?;
     app.set_model_dir(&l.dir);
-    gptlens::tui::run::run(app).context("the terminal explorer failed")
+    app.set_tokenizer(l.tokenizer);
+    if !notes.is_empty() {
+        app.set_status(Some(notes.join(" · ")));
+    }
+    gptlens::tui::run::run_screen_on(tty, app).context("the terminal explorer failed")
 }

@@ -387,9 +387,18 @@ pub struct Loaded {
 
 /// Opens `--model DIR`, or the built-in model.
 pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
-    let dir = match dir {
-        Some(d) if gptlens::model::GgufModel::is_llama_file(d) => return load_llama_gguf(d),
-        Some(d) if gptlens::gguf::gpt2::is_gguf(d) => return load_gguf(d),
+    use std::io::Write as _;
+    open_model(model_dir(dir)?, &mut |line| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    })
+}
+
+/// The folder `--model DIR` names (checked to be a folder, or a GGUF
+/// file), or the built-in model's.
+pub fn model_dir(dir: Option<&Path>) -> Result<PathBuf> {
+    Ok(match dir {
+        Some(d) if gptlens::model::GgufModel::is_llama_file(d) => d.to_path_buf(),
+        Some(d) if gptlens::gguf::gpt2::is_gguf(d) => d.to_path_buf(),
         Some(d) if d.is_file() => {
             let hint = d
                 .parent()
@@ -402,7 +411,19 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
         }
         Some(d) => d.to_path_buf(),
         None => default_model()?,
-    };
+    })
+}
+
+/// Opens the model in `dir` (or the GGUF file); what loading notices but
+/// does not refuse goes to `warn` as whole lines ("warning: …", "note: …"):
+/// the explorer shows them on screen, the other commands on stderr.
+pub fn open_model(dir: PathBuf, warn: &mut dyn FnMut(String)) -> Result<Loaded> {
+    if gptlens::model::GgufModel::is_llama_file(&dir) {
+        return load_llama_gguf(&dir, warn);
+    }
+    if gptlens::gguf::gpt2::is_gguf(&dir) {
+        return load_gguf(&dir, warn);
+    }
     let gpt = Gpt::open(&dir).with_context(|| format!("opening the model in {}", dir.display()))?;
     let tokenizer = Tokenizer::open(&dir.join("tokenizer.json"))
         .with_context(|| format!("opening the tokenizer in {}", dir.display()))?;
@@ -413,12 +434,12 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
         .iter()
         .chain(tokenizer.coverage_warning(&gpt.config).as_ref())
     {
-        eprintln!("warning: {w}");
+        warn(format!("warning: {w}"));
     }
     let bad = gpt.weights.non_finite();
     if !bad.is_empty() {
-        out::warn(format_args!(
-            "{} tensor(s) hold NaN or infinite values ({}); the outputs will not mean much",
+        warn(format!(
+            "warning: {} tensor(s) hold NaN or infinite values ({}); the outputs will not mean much",
             bad.len(),
             bad.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
         ));
@@ -434,7 +455,7 @@ pub fn load_model(dir: Option<&Path>) -> Result<Loaded> {
 /// for GPT-2). The tokenizer and chat template are written to a small
 /// companion folder (`GgufModel::companion_dir`), which `Loaded::dir` names,
 /// so `--chat` finds the template as in a model folder.
-fn load_llama_gguf(path: &Path) -> Result<Loaded> {
+fn load_llama_gguf(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Loaded> {
     let m = gptlens::model::GgufModel::open(path)
         .with_context(|| format!("opening the GGUF model {}", path.display()))?;
     let dir = gptlens::model::GgufModel::companion_dir(path);
@@ -448,9 +469,9 @@ fn load_llama_gguf(path: &Path) -> Result<Loaded> {
         .with_context(|| format!("building the tokenizer of {}", path.display()))?;
     tokenizer.check_matches(&m.gpt.config)?;
     for w in &m.gpt.weights.warnings {
-        eprintln!("warning: {w}");
+        warn(format!("warning: {w}"));
     }
-    eprintln!("note: {}: {}", path.display(), memory_note(&m.gpt));
+    warn(format!("note: {}: {}", path.display(), memory_note(&m.gpt)));
     Ok(Loaded {
         gpt: Arc::new(m.gpt),
         tokenizer,
@@ -473,7 +494,7 @@ fn memory_note(gpt: &gptlens::model::Gpt) -> String {
 }
 
 /// Opens `--model FILE.gguf`: its quantized matrices stay in their blocks.
-fn load_gguf(path: &Path) -> Result<Loaded> {
+fn load_gguf(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Loaded> {
     let (gpt, tokenizer, opened) = gptlens::gguf::gpt2::open(path)
         .with_context(|| format!("opening the GGUF model {}", path.display()))?;
     tokenizer.check_matches(&gpt.config)?;
@@ -483,11 +504,11 @@ fn load_gguf(path: &Path) -> Result<Loaded> {
         .map(|(t, n)| format!("{n} {t}"))
         .collect::<Vec<_>>()
         .join(", ");
-    eprintln!(
+    warn(format!(
         "note: {} holds {types} tensors; {}",
         path.display(),
         memory_note(&gpt)
-    );
+    ));
     Ok(Loaded {
         gpt: Arc::new(gpt),
         tokenizer,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ratatui::layout::Rect;
 
 use super::heatmap::{Geometry, Palette, Theme};
+use super::prompt::Editor;
 use crate::model::{Gpt, Interventions, ModelError, Trace};
 use crate::pass::{Point, Stage, View, points};
 use crate::readout::embedding::{self, Projection};
@@ -15,6 +16,7 @@ use crate::readout::lens;
 use crate::rng::Rng;
 use crate::sample::{BeamResult, BeamSettings, Pick, Sampling, beam_search, pick};
 use crate::session::{SHOWN_CANDIDATES, Session};
+use crate::tokenizer::Tokenizer;
 use crate::train::record::TrainRecord;
 
 /// Which part of the screen a mouse click landed on.
@@ -46,6 +48,8 @@ pub enum Job {
     Nearest(u32),
     /// Logit lens of these residual rows (one per layer boundary).
     Lens(LensKey, Vec<Vec<f32>>, bool),
+    /// Start again from this prompt (the prompt editor's Enter).
+    Restart(Vec<u32>),
 }
 
 /// The result of a [`Job`], handed back to the UI thread.
@@ -55,6 +59,8 @@ pub enum JobOutput {
     Beamed(Vec<u32>, Result<BeamResult, ModelError>),
     Nearest(u32, Vec<(u32, f32)>),
     Lens(LensKey, Vec<Vec<(u32, f32)>>),
+    /// The new prompt's session, and the old one to go back to if it failed.
+    Restarted(Result<Box<Session>, ModelError>, Box<Session>),
 }
 
 /// A job ready to run on any thread.
@@ -130,6 +136,14 @@ pub struct App {
     /// Its training record, read once in [`App::set_model_dir`]: None when the
     /// folder has none, Err(why) when it cannot be read.
     train_record: Result<Option<TrainRecord>, String>,
+    /// Turns an edited prompt into ids (None: prompt editing is unavailable).
+    tokenizer: Option<Arc<Tokenizer>>,
+    /// The sampling seed a restarted prompt uses again.
+    seed: u64,
+    /// The prompt editor line, while it is open.
+    editor: Option<Editor>,
+    /// First row of the help overlay shown.
+    help_scroll: usize,
 }
 
 impl App {
@@ -178,6 +192,10 @@ impl App {
             busy: None,
             model_dir: None,
             train_record: Ok(None),
+            tokenizer: None,
+            seed: opts.seed,
+            editor: None,
+            help_scroll: 0,
         };
         app.refresh();
         Ok(app)
@@ -188,6 +206,89 @@ impl App {
     pub fn set_model_dir(&mut self, dir: &Path) {
         self.model_dir = Some(dir.to_path_buf());
         self.train_record = TrainRecord::read(dir).map_err(|e| e.to_string());
+        self.dirty = true;
+    }
+
+    /// Lets the prompt editor turn text into ids.
+    pub fn set_tokenizer(&mut self, t: Tokenizer) {
+        self.tokenizer = Some(Arc::new(t));
+    }
+
+    pub fn has_tokenizer(&self) -> bool {
+        self.tokenizer.is_some()
+    }
+
+    /// The prompt editor, while it is open.
+    pub fn editor(&self) -> Option<&Editor> {
+        self.editor.as_ref()
+    }
+
+    pub fn editor_mut(&mut self) -> Option<&mut Editor> {
+        self.editor.as_mut()
+    }
+
+    pub fn editing(&self) -> bool {
+        self.editor.is_some()
+    }
+
+    /// Opens the editor line on the current prompt (a notice instead when
+    /// there is no tokenizer to encode an edit with).
+    pub fn open_editor(&mut self) {
+        let (Some(tok), Some(s)) = (&self.tokenizer, &self.session) else {
+            self.status = Some("prompt editing needs the model's tokenizer".into());
+            return;
+        };
+        let text = tok.decode(&s.tokens[..s.prompt_len]);
+        self.editor = Some(Editor::new(&text));
+        self.dirty = true;
+    }
+
+    pub fn close_editor(&mut self) {
+        self.editor = None;
+        self.dirty = true;
+    }
+
+    /// Enter in the editor: encodes `text` and queues running it. An empty
+    /// prompt, or one longer than the context, is refused with a notice and
+    /// the editor stays open.
+    pub fn submit_prompt(&mut self, text: &str) {
+        let Some(tok) = &self.tokenizer else {
+            return;
+        };
+        let ids = match tok.encode(text) {
+            Ok(ids) => ids,
+            Err(e) => {
+                self.status = Some(format!("cannot encode the prompt: {e}"));
+                return;
+            }
+        };
+        let ctx = self.gpt.config.n_positions;
+        if ids.is_empty() {
+            self.status = Some("the prompt is empty: type some text, or esc to cancel".into());
+        } else if ids.len() > ctx {
+            self.status = Some(format!(
+                "refused: the prompt is {} tokens, the model's context is {ctx}; shorten it",
+                ids.len()
+            ));
+        } else {
+            self.editor = None;
+            self.jobs.push(Job::Restart(ids));
+        }
+        self.dirty = true;
+    }
+
+    /// Presenter mode on or off.
+    pub fn set_present(&mut self, on: bool) {
+        self.theme.present = on;
+        self.dirty = true;
+    }
+
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+
+    pub fn set_help_scroll(&mut self, first: usize) {
+        self.help_scroll = first;
         self.dirty = true;
     }
 
@@ -376,6 +477,7 @@ impl App {
 
     pub fn set_help(&mut self, on: bool) {
         self.help = on;
+        self.help_scroll = 0;
     }
 
     pub fn set_zoom(&mut self, on: bool) {
@@ -519,6 +621,36 @@ impl App {
         } else {
             self.jobs.push(Job::NextToken);
             self.goto_point(0);
+        }
+    }
+
+    /// `w`: forward to the first stage that a different view draws (the
+    /// stages between show the same picture); past the last group, the next token.
+    pub fn next_picture(&mut self) {
+        let view = self.current().stage.view();
+        match (self.at + 1..self.pass.len()).find(|&i| self.pass[i].stage.view() != view) {
+            Some(i) => self.goto_point(i),
+            None => {
+                self.jobs.push(Job::NextToken);
+                self.goto_point(0);
+            }
+        }
+    }
+
+    /// `W`: back to the first stage of the previous group (before "embed":
+    /// the last token taken back, at its last group).
+    pub fn prev_picture(&mut self) {
+        let start = |pass: &[Point], mut i: usize| {
+            while i > 0 && pass[i - 1].stage.view() == pass[i].stage.view() {
+                i -= 1;
+            }
+            i
+        };
+        let here = start(&self.pass, self.at);
+        if here > 0 {
+            self.goto_point(start(&self.pass, here - 1));
+        } else if self.back_token() {
+            self.goto_point(start(&self.pass, self.pass.len() - 1));
         }
     }
 
@@ -666,6 +798,16 @@ impl App {
                     JobOutput::Lens(key, lists)
                 }))
             }
+            Job::Restart(ids) => {
+                let old = self.session.take()?;
+                self.tokens_while_busy = old.tokens.clone();
+                self.busy = Some("running the new prompt");
+                let (gpt, sampling, seed) = (self.gpt.clone(), self.sampling.clone(), self.seed);
+                Some(Box::new(move || {
+                    let r = Session::new(gpt, &ids, sampling, seed).map(Box::new);
+                    JobOutput::Restarted(r, Box::new(old))
+                }))
+            }
             Job::Beam(settings) => {
                 let tokens = self.tokens().to_vec();
                 let gpt = self.gpt.clone();
@@ -712,6 +854,24 @@ impl App {
                     self.pending_lens = None;
                 }
                 self.lens = Some((key, lists));
+            }
+            JobOutput::Restarted(r, old) => {
+                self.busy = None;
+                match r {
+                    Ok(s) => {
+                        self.pos = s.tokens.len().saturating_sub(1);
+                        self.session = Some(*s);
+                        self.nearest = None;
+                        self.lens = None;
+                        self.pending_nearest = None;
+                        self.pending_lens = None;
+                        self.after_tokens_changed();
+                    }
+                    Err(e) => {
+                        self.session = Some(*old);
+                        self.status = Some(format!("the new prompt failed: {e}"));
+                    }
+                }
             }
             JobOutput::Beamed(tokens, r) => {
                 if tokens == self.tokens() {

@@ -6,12 +6,13 @@
 //! calls it, and so do the tests.
 
 use ratatui::crossterm::event::{
-    Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
 use super::app::{App, Hit, JobOutput};
 use super::heatmap::Palette;
-use super::keymap::{Action, EXPLORER};
+use super::keymap::{Action, EXPLORER, PLAYER};
+use super::prompt::{self, Outcome};
 use super::views;
 use crate::pass::View;
 use crate::sample::Sampling;
@@ -74,6 +75,10 @@ pub fn needs_session(ev: &Event) -> bool {
 }
 
 fn key(app: &mut App, k: &KeyEvent) {
+    if app.editing() {
+        edit_prompt(app, k);
+        return;
+    }
     let action = EXPLORER.action(k);
     if action == Some(Action::Quit) {
         app.quit();
@@ -81,12 +86,40 @@ fn key(app: &mut App, k: &KeyEvent) {
     }
     app.set_status(None);
     if app.help() {
-        // Any key closes the help (q still quits, above).
-        app.set_help(false);
+        // ↑ ↓ (and the page keys) scroll the help; any other key closes it
+        // (q still quits, above).
+        let scroll = app.help_scroll();
+        match (action, k.code) {
+            (Some(Action::SelectDown), _) | (_, KeyCode::PageDown) => {
+                // (The player's overlay lists both tables and two headings.)
+                let rows = EXPLORER.rows.len() + PLAYER.rows.len() + 2;
+                app.set_help_scroll((scroll + 1).min(rows - 1))
+            }
+            (Some(Action::SelectUp), _) | (_, KeyCode::PageUp) => {
+                app.set_help_scroll(scroll.saturating_sub(1))
+            }
+            _ => app.set_help(false),
+        }
         return;
     }
     if let Some(a) = action {
         update(app, a);
+    }
+}
+
+/// A key while the prompt editor is open: everything is text except Esc,
+/// Enter and Ctrl-C (which still quits).
+fn edit_prompt(app: &mut App, k: &KeyEvent) {
+    if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        app.quit();
+        return;
+    }
+    app.set_status(None);
+    let Some(e) = app.editor_mut() else { return };
+    match prompt::edit(e, k) {
+        Outcome::Editing => app.mark_dirty(),
+        Outcome::Cancel => app.close_editor(),
+        Outcome::Submit(text) => app.submit_prompt(&text),
     }
 }
 
@@ -100,6 +133,10 @@ pub fn update(app: &mut App, a: Action) {
         Action::Unzoom => app.set_zoom(false),
         Action::ToggleZoom => app.set_zoom(!app.zoom()),
         Action::NextStage => app.next_stage(),
+        Action::NextPicture => app.next_picture(),
+        Action::PrevPicture => app.prev_picture(),
+        Action::TogglePresent => app.set_present(!app.theme().present),
+        Action::EditPrompt => app.open_editor(),
         Action::PrevStage => app.prev_stage(),
         Action::NextToken => app.next_token(),
         Action::BackToken => {

@@ -46,6 +46,14 @@ pub enum Action {
     NextPalette,
     /// Write the screen as an SVG file in the current folder.
     WriteScreen,
+    /// Presenter mode (large cells, a formula card) on or off, anywhere.
+    TogglePresent,
+    /// Open the prompt editor line.
+    EditPrompt,
+    /// Jump to the next / previous stage that a different view draws (the
+    /// stages in between show nothing new): sub-layer by sub-layer.
+    NextPicture,
+    PrevPicture,
     // The lesson player's own.
     NextScene,
     PrevScene,
@@ -59,9 +67,13 @@ pub enum Action {
 
 impl Action {
     /// Whether the action reads or changes the session, so that it must wait
-    /// while the engine works off the UI thread. Quit, help and unzoom never wait.
+    /// while the engine works off the UI thread. Quit, help, unzoom and
+    /// presenter mode never wait.
     pub fn needs_session(self) -> bool {
-        !matches!(self, Action::Quit | Action::Help | Action::Unzoom)
+        !matches!(
+            self,
+            Action::Quit | Action::Help | Action::Unzoom | Action::TogglePresent
+        )
     }
 }
 
@@ -196,6 +208,7 @@ pub fn key_name(code: KeyCode) -> String {
         KeyCode::Backspace => "backspace".into(),
         KeyCode::PageDown => "pgdn".into(),
         KeyCode::PageUp => "pgup".into(),
+        KeyCode::F(n) => format!("f{n}"),
         other => format!("{other:?}").to_lowercase(),
     }
 }
@@ -205,6 +218,16 @@ use Action as A;
 /// The explorer's keys, in the help overlay's order.
 pub const EXPLORER: Keymap = Keymap {
     rows: &[
+        Row {
+            keys: "?",
+            help: "this help (↑ ↓ scroll it; any other key closes it)",
+            binds: &[shown(ch('?', A::Help))],
+        },
+        Row {
+            keys: "q ctrl-c",
+            help: "quit",
+            binds: &[shown(ch('q', A::Quit)), ctrl('c', A::Quit)],
+        },
         Row {
             keys: "space →",
             help: "next stage (past \"append\": the next token)",
@@ -220,6 +243,11 @@ pub const EXPLORER: Keymap = Keymap {
                 shown(key(KeyCode::Left, A::PrevStage)),
                 key(KeyCode::Backspace, A::PrevStage),
             ],
+        },
+        Row {
+            keys: "j J",
+            help: "next / previous sub-layer: skips the stages the same view draws",
+            binds: &[shown(ch('j', A::NextPicture)), ch('J', A::PrevPicture)],
         },
         Row {
             keys: "n / N b",
@@ -329,34 +357,43 @@ pub const EXPLORER: Keymap = Keymap {
             binds: &[ch('v', A::NextPalette), ch('w', A::WriteScreen)],
         },
         Row {
+            keys: "z f5",
+            help: "presenter mode on / off: large cells and a formula card",
+            binds: &[
+                shown(ch('z', A::TogglePresent)),
+                key(KeyCode::F(5), A::TogglePresent),
+            ],
+        },
+        Row {
+            keys: "i",
+            help: "edit the prompt (enter re-runs it, esc cancels)",
+            binds: &[shown(ch('i', A::EditPrompt))],
+        },
+        Row {
             keys: "mouse",
             help: "click a token, a head or a cell to select it",
             binds: &[],
         },
-        Row {
-            keys: "?",
-            help: "this help (any key closes it)",
-            binds: &[shown(ch('?', A::Help))],
-        },
-        Row {
-            keys: "q ctrl-c",
-            help: "quit",
-            binds: &[shown(ch('q', A::Quit)), ctrl('c', A::Quit)],
-        },
     ],
 };
 
-/// The explorer's hint bar, after the view names.
+/// The keys the explorer's hint bar always shows, whatever the width: the
+/// two a newcomer needs.
+pub const EXPLORER_ESSENTIAL_HINTS: &[Hint] = &[hint(&[A::Help], "help"), hint(&[A::Quit], "quit")];
+
+/// The explorer's other hints, most useful first: the bar shows as many whole
+/// entries as fit after the essential ones.
 pub const EXPLORER_HINTS: &[Hint] = &[
-    hint(&[A::Help], "help"),
-    hint(&[A::Quit], "quit"),
     hint(&[A::NextStage], "stage"),
     hint(&[A::PrevStage], "back"),
+    hint(&[A::NextPicture], "sub-layer"),
     hint(&[A::NextToken], "token"),
     hint(&[A::LayerDown, A::LayerUp], "layer"),
     hint(&[A::HeadDown, A::HeadUp], "head"),
     hint(&[A::NextView], "view"),
     hint(&[A::ToggleZoom], "zoom"),
+    hint(&[A::EditPrompt], "prompt"),
+    hint(&[A::TogglePresent], "present"),
 ];
 
 /// The lesson player's own keys, taken before the explorer's. The answer keys
@@ -467,6 +504,7 @@ mod tests {
     #[test]
     fn every_hinted_action_has_a_shown_key() {
         for (m, hints) in [
+            (&EXPLORER, EXPLORER_ESSENTIAL_HINTS),
             (&EXPLORER, EXPLORER_HINTS),
             (&PLAYER, PLAYER_HEADER_HINTS),
             (&PLAYER, PLAYER_FOOTER_HINTS),

@@ -22,6 +22,7 @@ use ratatui::crossterm::terminal::{
 use ratatui::layout::Rect;
 
 use super::app::{App, JobOutput};
+use super::heatmap::Theme;
 use super::views::Hits;
 use super::{draw, event};
 
@@ -98,14 +99,53 @@ pub fn run(app: App) -> io::Result<()> {
     run_screen(app)
 }
 
+/// The terminal in the explorer's mode (raw, alternate screen, mouse),
+/// restored when dropped. Entering it first lets a slow load show a frame
+/// that says what is loading ([`Tty::loading`]) before [`run_screen_on`] runs.
+pub struct Tty {
+    terminal: Terminal<CrosstermBackend<io::Stdout>>,
+    /// Registered on entering, so a signal while loading is handled by the loop.
+    signals: signal_hook::iterator::Signals,
+    _guard: Guard,
+}
+
+impl Tty {
+    pub fn enter() -> io::Result<Tty> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        install_panic_hook();
+        enable_raw_mode()?;
+        let guard = Guard;
+        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        terminal.clear()?;
+        let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
+        Ok(Tty {
+            terminal,
+            signals,
+            _guard: guard,
+        })
+    }
+
+    /// Draws the loading frame (before the weights are read).
+    pub fn loading(&mut self, what: &draw::Loading, theme: &Theme) -> io::Result<()> {
+        self.terminal
+            .draw(|f| draw::loading(what, theme, f.area(), f.buffer_mut()))?;
+        Ok(())
+    }
+}
+
 /// Runs any [`Screen`] until its explorer quits.
-pub fn run_screen<S: Screen>(mut screen: S) -> io::Result<()> {
-    install_panic_hook();
-    enable_raw_mode()?;
-    let _guard = Guard;
-    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
+pub fn run_screen<S: Screen>(screen: S) -> io::Result<()> {
+    run_screen_on(Tty::enter()?, screen)
+}
+
+/// [`run_screen`] on a terminal already entered.
+pub fn run_screen_on<S: Screen>(tty: Tty, mut screen: S) -> io::Result<()> {
+    let Tty {
+        mut terminal,
+        mut signals,
+        _guard,
+    } = tty;
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let reader = tx.clone();
@@ -122,8 +162,6 @@ pub fn run_screen<S: Screen>(mut screen: S) -> io::Result<()> {
         }
     });
 
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     let signal_handle = signals.handle();
     let on_signal = tx.clone();
     std::thread::spawn(move || {

@@ -379,59 +379,15 @@ fn checkpoint_lines(
 }
 
 /// The keys overlay over the whole player: the lesson's keys, then every
-/// explorer key (q among them), in two columns when the screen is narrow
-/// and short.
+/// explorer key (help and quit first), in two columns when the screen is wide.
 fn draw_help(p: &Player, area: Rect, buf: &mut Buffer) {
-    let theme = p.app.theme();
-    if area.width < 20 || area.height < 3 {
-        return;
-    }
+    // One overlay over the whole screen: the lesson's keys, then the explorer's.
     ratatui::widgets::Widget::render(ratatui::widgets::Clear, area, buf);
-    let inner = panel(theme, "keys (? or esc closes)", area, buf, true);
-    let bold = Style::default().add_modifier(Modifier::BOLD);
-    let mut items: Vec<(Option<&str>, &str)> = vec![(None, "lesson")];
-    items.extend(PLAYER.rows.iter().map(|r| (Some(r.keys), r.help)));
-    items.push((None, "explorer"));
-    items.extend(EXPLORER.rows.iter().map(|r| (Some(r.keys), r.help)));
-    let rows = (inner.height as usize).max(1);
-    let cols: usize = if items.len() > rows { 2 } else { 1 };
-    let cw = inner.width / cols as u16;
-    let kw = 15.min(cw as usize / 2);
-    let hw = (cw as usize).saturating_sub(kw + 1).max(1);
-    // Each key's help wrapped under it when everything still fits, else one
-    // line each (cut): the last keys, q among them, must stay on screen.
-    let item_lines = |wrap: bool| -> Vec<Line<'static>> {
-        let mut out = vec![];
-        for (keys, help) in &items {
-            match keys {
-                None => out.push(Line::styled(help.to_string(), bold.patch(theme.accent()))),
-                Some(k) => {
-                    let parts: Vec<String> = if wrap {
-                        wrap_md(help, hw, Style::default())
-                            .iter()
-                            .map(|l| l.to_string())
-                            .collect()
-                    } else {
-                        vec![fit(help, hw)]
-                    };
-                    for (n, part) in parts.into_iter().enumerate() {
-                        let key = if n == 0 { fit(k, kw) } else { " ".repeat(kw) };
-                        out.push(Line::from(vec![
-                            Span::styled(key, theme.accent()),
-                            Span::raw(part),
-                        ]));
-                    }
-                }
-            }
-        }
-        out
-    };
-    let mut lines = item_lines(true);
-    if lines.len() > rows * cols {
-        lines = item_lines(false);
-    }
-    for (c, chunk) in lines.chunks(rows).take(cols).enumerate() {
-        let r = Rect::new(inner.x + c as u16 * cw, inner.y, cw, inner.height);
-        text(chunk.to_vec(), r, buf);
-    }
+    draw::help_overlay(
+        p.app.theme(),
+        &[("lesson keys", &PLAYER), ("explorer keys", &EXPLORER)],
+        p.app.help_scroll(),
+        area,
+        buf,
+    );
 }

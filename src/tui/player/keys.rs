@@ -62,7 +62,8 @@ impl Player {
     }
 
     fn lesson_key(&mut self, k: &KeyEvent) -> bool {
-        if self.app.help() || k.modifiers.contains(KeyModifiers::ALT) {
+        // The help overlay and the prompt editor take every key.
+        if self.app.help() || self.app.editing() || k.modifiers.contains(KeyModifiers::ALT) {
             return false;
         }
         // Ctrl-d / Ctrl-u scroll even while a question's choices include d.

@@ -87,6 +87,9 @@ impl Player {
         model_dir: Option<PathBuf>,
     ) -> Player {
         let mut app = app;
+        if !app.has_tokenizer() {
+            app.set_tokenizer(tokenizer.clone());
+        }
         if let Some(d) = &model_dir
             && app.model_dir().is_none()
         {

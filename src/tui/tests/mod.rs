@@ -9,6 +9,7 @@ mod formulas;
 mod heatmaps;
 mod layers;
 mod player;
+mod shell;
 mod snapshots;
 mod support;
 mod training;
