@@ -177,7 +177,7 @@ fn explorer_in_a_real_terminal() {
     wait_for_all(
         &name,
         &[
-            "keys · any key closes",
+            "keys (any key closes)",
             "ablate the selected head",
             "q ctrl-c",
         ],

@@ -189,7 +189,7 @@ fn the_help_overlay_shows_every_key_at_80x24_with_q_on_the_first_page() {
     apply(&mut a, &ch('?'));
     let wide = screen(&render(&mut a, 120, 35));
     assert_eq!(
-        missing_rows(&[wide.clone()], &[&EXPLORER]),
+        missing_rows(std::slice::from_ref(&wide), &[&EXPLORER]),
         Vec::<&str>::new()
     );
     assert!(!wide.contains("more rows"), "{wide}");
