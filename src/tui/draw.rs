@@ -11,6 +11,8 @@ use ratatui::widgets::{Clear, Widget};
 use super::app::{App, Hit};
 use super::heatmap::Theme;
 use super::keymap::{EXPLORER, EXPLORER_ESSENTIAL_HINTS, EXPLORER_HINTS, Keymap};
+use super::present::{self, CARD_H};
+use super::prompt::Editor;
 use super::views::{self, Hits, fit, panel, text};
 use crate::pass::View;
 
@@ -33,14 +35,30 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
     } else {
         1
     };
-    let [head, ban, strip, main, hint] = Layout::vertical([
+    // Presenter mode: the formula card under the view, when the view keeps
+    // at least 12 rows.
+    let card = match (app.theme().present, app.shown_trace(), app.busy()) {
+        (true, Some(tr), None) => present::card(app, tr),
+        _ => None,
+    };
+    let fixed = head_lines.len() as u16 + banner + 2 + bottom;
+    let card_h = if card.is_some() && area.height >= fixed + CARD_H + 12 {
+        CARD_H
+    } else {
+        0
+    };
+    let [head, ban, strip, main, card_area, hint] = Layout::vertical([
         Constraint::Length(head_lines.len() as u16),
         Constraint::Length(banner),
         Constraint::Length(2),
         Constraint::Min(6),
+        Constraint::Length(card_h),
         Constraint::Length(bottom),
     ])
     .areas(area);
+    if let Some(c) = card.as_ref().filter(|_| card_h > 0) {
+        present::draw_card(app, c, card_area, buf);
+    }
     text(head_lines, head, buf);
     if banner > 0 {
         text(
@@ -81,7 +99,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
                     buf,
                 );
             }
-            super::prompt::draw(app, e, line, buf);
+            draw_editor(app, e, line, buf);
         }
         None => hint_bar(app, hint, buf, &mut hits),
     }
@@ -531,4 +549,43 @@ pub fn help_overlay(
             buf,
         );
     }
+}
+
+const EDITOR_HELP: &str = "  enter runs it · esc cancels";
+
+/// Draws the editor line: the prompt with a cursor, scrolled so that the
+/// cursor stays visible, and what Enter and Esc do.
+fn draw_editor(app: &App, e: &Editor, area: Rect, buf: &mut Buffer) {
+    let label = "prompt: ";
+    let w = area.width as usize;
+    let room = w
+        .saturating_sub(views::width(label) + views::width(EDITOR_HELP) + 1)
+        .max(8);
+    let chars: Vec<char> = e.text.chars().collect();
+    // Keep the cursor inside the visible window of `room` columns.
+    let mut start = 0;
+    while start < e.cursor
+        && views::width(&chars[start..e.cursor].iter().collect::<String>()) >= room
+    {
+        start += 1;
+    }
+    let before: String = chars[start..e.cursor].iter().collect();
+    let at: String = chars.get(e.cursor).map_or(" ".into(), |c| c.to_string());
+    let after: String = chars
+        .get(e.cursor + 1..)
+        .map_or(String::new(), |r| r.iter().collect());
+    let used = views::width(&before) + views::width(&at);
+    let after = fit(&after, room.saturating_sub(used));
+    let theme = app.theme();
+    let line = Line::from(vec![
+        Span::styled(label, theme.accent().add_modifier(Modifier::BOLD)),
+        Span::raw(before),
+        Span::styled(at, theme.accent().add_modifier(Modifier::REVERSED)),
+        Span::raw(after),
+        Span::styled(
+            fit(EDITOR_HELP, w.saturating_sub(views::width(label) + room)),
+            theme.dim(),
+        ),
+    ]);
+    text(vec![line], area, buf);
 }

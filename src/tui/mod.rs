@@ -12,6 +12,7 @@ pub mod heatmap;
 pub mod keymap;
 pub mod markdown;
 pub mod player;
+pub mod present;
 pub mod prompt;
 pub mod run;
 pub mod views;

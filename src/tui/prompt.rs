@@ -4,14 +4,7 @@
 //! the tokenizer turns into more tokens than the context holds is refused
 //! with a notice, and the line stays open to shorten it.
 
-use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
-use ratatui::style::Modifier;
-use ratatui::text::{Line, Span};
-
-use super::app::App;
-use super::views::{fit, text, width};
 
 /// The text being edited and the cursor (a char index into it).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -86,41 +79,6 @@ pub fn edit(e: &mut Editor, k: &KeyEvent) -> Outcome {
         _ => {}
     }
     Outcome::Editing
-}
-
-const HELP: &str = "  enter runs it · esc cancels";
-
-/// Draws the editor line: the prompt with a cursor, scrolled so that the
-/// cursor stays visible, and what Enter and Esc do.
-pub fn draw(app: &App, e: &Editor, area: Rect, buf: &mut Buffer) {
-    let label = "prompt: ";
-    let w = area.width as usize;
-    let room = w.saturating_sub(width(label) + width(HELP) + 1).max(8);
-    let chars: Vec<char> = e.text.chars().collect();
-    // Keep the cursor inside the visible window of `room` columns.
-    let mut start = 0;
-    while start < e.cursor && width(&chars[start..e.cursor].iter().collect::<String>()) >= room {
-        start += 1;
-    }
-    let before: String = chars[start..e.cursor].iter().collect();
-    let at: String = chars.get(e.cursor).map_or(" ".into(), |c| c.to_string());
-    let after: String = chars
-        .get(e.cursor + 1..)
-        .map_or(String::new(), |r| r.iter().collect());
-    let used = width(&before) + width(&at);
-    let after = fit(&after, room.saturating_sub(used));
-    let theme = app.theme();
-    let line = Line::from(vec![
-        Span::styled(label, theme.accent().add_modifier(Modifier::BOLD)),
-        Span::raw(before),
-        Span::styled(at, theme.accent().add_modifier(Modifier::REVERSED)),
-        Span::raw(after),
-        Span::styled(
-            fit(HELP, w.saturating_sub(width(label) + room)),
-            theme.dim(),
-        ),
-    ]);
-    text(vec![line], area, buf);
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use std::path::Path;
 
 /// Lower layers first; a module may use the modules of earlier layers.
 const LAYERS: &[&[&str]] = &[
-    &["keymap", "heatmap"],
+    &["keymap", "heatmap", "prompt"],
     &["app"],
     &["views"],
+    &["present"],
     &["draw", "event", "markdown"],
     &["run"],
     &["player"],

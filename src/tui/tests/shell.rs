@@ -395,3 +395,133 @@ fn the_loading_frame_names_the_model_and_its_size() {
         assert!(s.contains("124M parameters · 12 layers"), "{s}");
     }
 }
+
+/// The five big-digit rows and the label row of the presenter card.
+fn card_rows(s: &str) -> (Vec<&str>, &str) {
+    let lines: Vec<&str> = s.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("the formula, live"))
+        .unwrap_or_else(|| panic!("no formula card:\n{s}"));
+    (lines[top + 2..top + 7].to_vec(), lines[top + 7])
+}
+
+fn presenting(prompt: &str) -> App {
+    let mut a = explorer(prompt);
+    apply(&mut a, &ch('z'));
+    a
+}
+
+#[test]
+fn presenter_mode_shows_the_stages_formula_large_with_the_live_numbers() {
+    use crate::fmt::num;
+    use crate::readout::{attention, layernorm};
+    let mut a = presenting("Once upon a time");
+    a.goto_stage(Stage::Softmax, 1);
+    apply(&mut a, &key(KeyCode::Down));
+    for (w, h) in [(120, 35), (200, 60)] {
+        let s = screen(&render(&mut a, w, h));
+        let (big, labels) = card_rows(&s);
+        let tr = a.trace().expect("trace");
+        let c = attention::cell(tr, 1, a.head(), a.pos(), a.cell(), true);
+        let want = format!(
+            "{}÷{}={}",
+            num(c.exp as f64),
+            num(c.sum_exp as f64),
+            num(c.weight as f64)
+        );
+        assert_eq!(crate::tui::present::read_big(&big), want, "{w}×{h}:\n{s}");
+        for l in ["exp(s − m)", "Σ over the row", "weight p"] {
+            assert!(labels.contains(l), "{w}×{h}: labels {labels:?}");
+        }
+        assert!(s.contains("softmax: p = exp(s − m) ÷ Σ exp(s − m)"), "{s}");
+    }
+    // The LayerNorm card: the numbers readout gives.
+    a.goto_stage(Stage::Ln2, 0);
+    let s = screen(&render(&mut a, 200, 60));
+    let (big, _) = card_rows(&s);
+    let tr = a.trace().expect("trace");
+    let ln = layernorm::at(a.gpt(), tr, layernorm::Site::Ln2(0));
+    let e = ln.element(a.pos(), a.cell());
+    let want = format!(
+        "({}-{})÷{}={}",
+        num(e.x as f64),
+        num(e.mean as f64),
+        num(ln.std(a.pos(), ln.eps as f64)),
+        num(e.xhat as f64)
+    );
+    assert_eq!(crate::tui::present::read_big(&big), want, "{s}");
+    // Off again: no card.
+    apply(&mut a, &ch('z'));
+    assert!(!screen(&render(&mut a, 200, 60)).contains("the formula, live"));
+}
+
+/// Every run from '└' to the next '┘' on a row is border only: nothing
+/// was drawn over a panel's bottom edge.
+fn bottoms_are_clean(s: &str) -> Result<(), String> {
+    for l in s.lines() {
+        let cs: Vec<char> = l.chars().collect();
+        let mut i = 0;
+        while i < cs.len() {
+            if cs[i] == '└' {
+                let end = cs[i..].iter().position(|&c| c == '┘').map(|e| i + e);
+                if let Some(e) = end {
+                    if cs[i + 1..e].iter().any(|&c| c != '─' && c != '┴') {
+                        return Err(l.to_string());
+                    }
+                    i = e;
+                }
+            }
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn presenter_mode_draws_nothing_over_a_border_in_any_view_or_stage() {
+    let mut a = presenting("Once upon a time");
+    for i in 0..a.pass().len() {
+        a.goto_point(i);
+        for (w, h) in [(120, 35), (200, 60)] {
+            let s = screen(&render(&mut a, w, h));
+            if let Err(row) = bottoms_are_clean(&s) {
+                panic!(
+                    "{:?} at {w}×{h}: a bottom border is overdrawn: {row}\n{s}",
+                    a.stage()
+                );
+            }
+        }
+    }
+    for v in View::ALL {
+        apply(&mut a, &ch(v.key()));
+        let s = screen(&render(&mut a, 200, 60));
+        assert!(bottoms_are_clean(&s).is_ok(), "{v:?}:\n{s}");
+    }
+}
+
+#[test]
+fn presenter_screens_at_120x35_and_200x60() {
+    use super::support::{built_in, vocab_of};
+    let (gpt, tok) = built_in();
+    let ids = tok
+        .encode("Once upon a time, there was a little girl named Lily. She")
+        .expect("encode");
+    let vocab = vocab_of(&gpt, &tok);
+    let mut a = App::new(gpt, vocab, &ids, options()).expect("app");
+    apply(&mut a, &ch('z'));
+    a.goto_stage(Stage::Softmax, 1);
+    event_settle(&mut a);
+    for (w, h) in [(120, 35), (200, 60)] {
+        let s = screen(&render(&mut a, w, h));
+        insta::assert_snapshot!(format!("presenter_softmax_{w}x{h}"), s);
+    }
+    a.goto_stage(Stage::Ln1, 2);
+    event_settle(&mut a);
+    let s = screen(&render(&mut a, 200, 60));
+    insta::assert_snapshot!("presenter_layernorm_200x60", s);
+}
+
+fn event_settle(a: &mut App) {
+    crate::tui::event::settle(a);
+}
