@@ -986,3 +986,69 @@ fn the_shipped_instruct_model_writes_about_a_held_out_name() {
         "a multi-piece name"
     );
 }
+
+/// The finetuning lesson, on the shipped model it was written for: the head
+/// step selects the head `{{ft.head}}` measures (the one whose weight from the
+/// position before the reply's name onto the instruction's name is largest,
+/// and which the base model's same head does not have), the mask splits the
+/// text where the template's generation prompt ends, and the LoRA count is
+/// the adapters' own.
+#[test]
+fn the_finetuning_lesson_selects_the_head_it_measures() {
+    use gptlens::lesson::{self, Env, Placeholder, Sel, render};
+    let dir = gptlens::paths::builtin_model("tinystories-instruct").expect("built-in");
+    let gpt = Gpt::open(&dir).expect("open");
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    let l = lesson::find("finetuning").expect("the lesson");
+    assert_eq!(l.model.as_deref(), Some("tinystories-instruct"));
+    let trace = render::trace_prompt(&l, &gpt, &tok).expect("trace");
+    let env = Env::new(&gpt, &tok, &trace, &l.prompt, Some(&dir));
+    let scene = l
+        .scenes
+        .iter()
+        .find(|s| s.title.contains("reads the name"))
+        .expect("the head step");
+    let sel = Sel::resolve(&scene.select, &env).expect("selection");
+    let eval = |name: &str, args: Vec<f64>| {
+        lesson::placeholders::eval(
+            &Placeholder {
+                name: name.into(),
+                args,
+                line: 0,
+            },
+            &env,
+            &sel,
+        )
+        .expect(name)
+    };
+    let head = eval("ft.head", vec![]);
+    assert!(
+        head.starts_with(&format!("layer {}, head {}:", sel.layer, sel.head)),
+        "the step selects layer {} head {}, the measurement says: {head}",
+        sel.layer,
+        sel.head
+    );
+    // The step's query is the position just before the reply writes the name.
+    let name = tok.encode(" Thepak").expect("encode");
+    assert!(trace.tokens[sel.pos + 1..].starts_with(&name), "{sel:?}");
+    let w: f32 = (0..trace.tokens.len())
+        .filter(|&k| k < 15 && trace.tokens[k..].starts_with(&name[..1]))
+        .flat_map(|k| k..k + name.len())
+        .map(|k| trace.layers[sel.layer].probs[sel.head][sel.pos][k])
+        .sum();
+    assert!(w > 0.5, "the head puts {w} on the instruction's name");
+    assert!(
+        eval("ft.split", vec![]).starts_with("the first 15 tokens are the prompt"),
+        "\"Q: Write a story about Thepak.\\nA:\" is 15 tokens"
+    );
+    let lora = eval("ft.lora", vec![8.0]);
+    let trainable = gptlens::train::lora::trainable(&gpt.config, 8);
+    assert_eq!(
+        trainable,
+        4 * 8 * ((128 + 384) + (128 + 128) + (128 + 512) + (512 + 128))
+    );
+    assert!(
+        lora.contains(&gptlens::fmt::count(trainable as f64)),
+        "{lora}"
+    );
+}

@@ -258,7 +258,7 @@ fn with_env<R>(prompt: &str, f: impl FnOnce(&Check, &Fixture) -> R) -> R {
 fn sel(c: &Check, layer: usize, head: usize, pos: Pos, key: KeyPos) -> Sel {
     Sel::resolve(
         &Select {
-            layer: Some(layer),
+            layer: Some(Pos::Index(layer)),
             head: Some(head),
             position: Some(pos),
             key: Some(key),
@@ -918,4 +918,24 @@ fn lesson_claims_are_true_and_shown_on_the_built_in_model() {
         !ln.contains("that is why GPT-2 moved it") && ln.contains("Xiong"),
         "{ln}"
     );
+}
+
+/// `layer: last` and `layer: last-N` count back from the model's last layer;
+/// past the first layer is an error that says how many there are.
+#[test]
+fn a_step_layer_can_count_back_from_the_last() {
+    let text = "---\ntitle: T\nsummary: S\nprompt: ab\norder: 1\n---\n## A\n```step\nview: attention\nlayer: last\n```\nx\n## B\n```step\nview: attention\nlayer: last-1\n```\ny\n## C\n```step\nview: attention\nlayer: last-2\n```\nz\n";
+    let l = lesson::parse("t", "t.md", text).expect("parses");
+    assert_eq!(l.scenes[0].select.layer, Some(Pos::FromLast(0)));
+    let fx = fixture();
+    let trace = fx.gpt.trace(&[97, 98], &Default::default()).unwrap();
+    let env = Env::new(&fx.gpt, &fx.tok, &trace, "ab", Some(&fx.dir));
+    let layer = |i: usize| Sel::resolve(&l.scenes[i].select, &env).map(|s| s.layer);
+    assert_eq!(layer(0), Ok(1), "the fixture has 2 layers");
+    assert_eq!(layer(1), Ok(0));
+    let e = layer(2).unwrap_err();
+    assert!(e.contains("layer last-2") && e.contains("2 layers"), "{e}");
+    let bad = text.replace("layer: last-1", "layer: lest");
+    let e = lesson::parse("t", "t.md", &bad).unwrap_err().to_string();
+    assert!(e.contains("t.md:16") && e.contains("`layer:`"), "{e}");
 }

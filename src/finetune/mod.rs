@@ -4,6 +4,7 @@
 //! end-of-text token (L′(θ) = Σᵢ log P(rᵢ │ c, r₍<ᵢ₎; θ)), through the same
 //! training core and loop as pretraining ([`crate::train`]), with a mask.
 
+pub mod mask;
 pub mod template;
 
 use std::io::{BufRead, Read};

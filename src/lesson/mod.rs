@@ -147,7 +147,8 @@ pub struct Placeholder {
 /// What a step selects; unset fields take the defaults in [`placeholders::Sel`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Select {
-    pub layer: Option<usize>,
+    /// A layer counting from 0 (`Index`), or back from the last (`FromLast`).
+    pub layer: Option<Pos>,
     pub head: Option<usize>,
     pub position: Option<Pos>,
     pub key: Option<KeyPos>,

@@ -491,7 +491,13 @@ fn step_fields(
                 Ok(x) => stage = Some(x),
                 Err(e) => return cx.err(ln, e.to_string()),
             },
-            "layer" => sel.layer = Some(number(cx, ln, "layer", &v)?),
+            "layer" => {
+                sel.layer = Some(if v.trim().starts_with("last") {
+                    position(cx, ln, "layer", &v)?
+                } else {
+                    Pos::Index(number(cx, ln, "layer", &v)?)
+                })
+            }
             "head" => sel.head = Some(number(cx, ln, "head", &v)?),
             "position" => sel.position = Some(position(cx, ln, "position", &v)?),
             "key" => {

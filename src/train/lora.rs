@@ -51,6 +51,18 @@ pub fn validate(cfg: &Config, rank: usize, alpha: f32) -> Result<(), TrainError>
     Ok(())
 }
 
+/// The trainable values rank-`rank` adapters add to a GPT-2 of this shape,
+/// Σ r·(in + out) over every block's four projections, without building them
+/// (what the lesson and `finetune --lora` report).
+pub fn trainable(cfg: &Config, rank: usize) -> usize {
+    let layout = Layout::new(cfg);
+    (0..cfg.n_layer)
+        .flat_map(|l| ADAPTED.map(|s| format!("h.{l}.{s}")))
+        .filter_map(|name| layout.index(&name))
+        .map(|i| rank * (layout.shapes[i][0] + layout.shapes[i][1]))
+        .sum()
+}
+
 /// One adapted matrix: where W sits in the parameter buffer, where its A and
 /// B sit in the adapter buffer.
 #[derive(Clone, Debug)]
@@ -189,6 +201,7 @@ mod tests {
         let m = cfg.mlp_dim();
         let per_layer = 3 * ((c + 3 * c) + (c + c) + (c + m) + (m + c));
         assert_eq!(l.n_params(), cfg.n_layer * per_layer);
+        assert_eq!(trainable(&cfg, 3), l.n_params());
         assert_eq!(l.scale, 2.0);
         let mut merged = params.clone();
         l.merge(&mut merged);

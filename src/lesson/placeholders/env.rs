@@ -68,14 +68,23 @@ impl Sel {
         if t == 0 {
             return Err("the prompt has no tokens".into());
         }
-        let layer = s.layer.unwrap_or(0);
-        if layer >= cfg.n_layer {
+        let layer = match s.layer.unwrap_or(Pos::Index(0)) {
+            Pos::Index(i) => Some(i),
+            Pos::FromLast(b) => cfg.n_layer.checked_sub(b + 1),
+        };
+        let Some(layer) = layer.filter(|&l| l < cfg.n_layer) else {
             return Err(format!(
-                "the step selects layer {layer} but the model has {} layers (0–{})",
+                "the step selects {} but the model has {} layers (0–{}, or last … last-{})",
+                match s.layer {
+                    Some(Pos::FromLast(b)) => format!("layer last-{b}"),
+                    Some(Pos::Index(i)) => format!("layer {i}"),
+                    None => "layer 0".into(),
+                },
                 cfg.n_layer,
+                cfg.n_layer - 1,
                 cfg.n_layer - 1
             ));
-        }
+        };
         let head = s.head.unwrap_or(0);
         if head >= cfg.n_head {
             return Err(format!(

@@ -16,6 +16,7 @@ mod attn;
 mod cost;
 mod embed;
 mod env;
+mod finetune;
 mod ln;
 mod logits;
 mod loss;
@@ -124,6 +125,7 @@ pub const FAMILIES: &[&[Spec]] = &[
     loss::SPECS,
     train::SPECS,
     cost::SPECS,
+    finetune::SPECS,
     ln::LN1,
     ln::LN2,
     ln::LNF,

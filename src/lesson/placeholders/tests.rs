@@ -30,7 +30,7 @@ fn walk(gpt: &Gpt, tok: &Tokenizer, dir: Option<&Path>) {
     let env = Env::new(gpt, tok, &trace, PROMPT, dir);
     let cfg = &gpt.config;
     let select = Select {
-        layer: Some(cfg.n_layer - 1),
+        layer: Some(crate::lesson::Pos::Index(cfg.n_layer - 1)),
         head: Some(cfg.n_head - 1),
         position: Some(crate::lesson::Pos::FromLast(1)),
         key: None,
@@ -101,7 +101,7 @@ fn names_are_unique_documented_and_unknown_ones_are_errors() {
             );
         }
     }
-    assert_eq!(seen.len(), 136);
+    assert_eq!(seen.len(), 149);
     let gpt = random_model(&Config::new(1, 2, 16, 257, 16), 1, true);
     let tok = Tokenizer::from_json(&bytes_tokenizer_json()).expect("bytes tokenizer");
     let trace = gpt.trace(&[1, 2], &Default::default()).expect("trace");

@@ -5,6 +5,7 @@
 mod bytes;
 mod cost_loss;
 mod explorer;
+mod finetune;
 mod formulas;
 mod heatmaps;
 mod layers;

@@ -15,6 +15,15 @@ use crate::model::Trace;
 use crate::readout::loss::{TokenLoss, mean_loss, token_losses};
 use crate::tui::app::{App, Hit};
 
+/// How many tokens on screen are the prompt of a templated turn and reply
+/// when the model folder carries a chat template (a fine-tuned model):
+/// predictions of the later tokens are what fine-tuning counts.
+pub fn response_start(app: &App) -> Option<usize> {
+    let turn = crate::finetune::mask::model_turn(app.model_dir()?)?;
+    let texts: Vec<&str> = app.tokens().iter().map(|&t| app.token_text(t)).collect();
+    turn.prompt_len(&texts)
+}
+
 /// Nothing to select inside (↑/↓ move the position instead).
 pub fn selection_count(_app: &App) -> usize {
     1
@@ -26,6 +35,8 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let losses = token_losses(tr);
     let vocab = app.gpt().config.vocab_size as f64;
     let uniform = vocab.ln();
+    let mask = response_start(app).filter(|&p| p < n);
+    let counted = |t: usize| mask.is_none_or(|p| crate::finetune::mask::counts(t + 1, p));
     let side_w = if app.theme().present || app.zoom() || area.width < 110 {
         0
     } else {
@@ -87,6 +98,22 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             "one token: nothing to score yet (n generates the next one)",
         )),
     }
+    if let Some(p) = mask {
+        let k: Vec<&TokenLoss> = losses.iter().filter(|l| counted(l.pos)).collect();
+        let m = k.iter().map(|l| l.loss).sum::<f64>() / k.len().max(1) as f64;
+        lines.push(Line::styled(
+            fit(
+                &format!(
+                    "fine-tuning counts only the reply: mean {} nats over its {} predictions; the template's prompt (tokens 0–{}, grey) carries no loss",
+                    num(m),
+                    k.len(),
+                    p - 1
+                ),
+                w,
+            ),
+            app.theme().accent(),
+        ));
+    }
     let tok_w = 12;
     let fixed = 5 + 1 + tok_w + 3 + tok_w + 1 + 9 + 1 + 8 + 1;
     let bar_w = w.saturating_sub(fixed);
@@ -121,7 +148,11 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         0
     };
     for t in (first..n).take(rows) {
-        let mut st = Style::default();
+        let mut st = if counted(t) {
+            Style::default()
+        } else {
+            app.theme().dim()
+        };
         if t == pos {
             st = st.add_modifier(Modifier::REVERSED);
         }

@@ -22,6 +22,7 @@ pub fn strip(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
         return;
     }
     let prompt_len = app.session().map_or(0, |s| s.prompt_len);
+    let mask = super::loss::response_start(app);
     let cols: Vec<(String, String)> = toks
         .iter()
         .map(|&id| {
@@ -57,7 +58,10 @@ pub fn strip(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
         if x + w > area.right() {
             break;
         }
-        let mut style = if i < prompt_len {
+        // A templated turn and reply: the prompt grey, the tokens the loss counts coloured.
+        let mut style = if mask.is_some_and(|p| i < p) {
+            app.theme().dim()
+        } else if mask.is_none() && i < prompt_len {
             Style::default()
         } else {
             app.theme()
