@@ -121,6 +121,32 @@ impl Stage {
         }
     }
 
+    /// The header's title for a model of architecture `arch`: GPT-2's
+    /// [`Stage::title`], or what a Llama block (RMSNorm, RoPE, SwiGLU, no
+    /// biases) or an untied head does instead.
+    pub fn title_in(self, arch: &crate::model::Arch) -> &'static str {
+        use crate::model::Family;
+        match (arch.family, self) {
+            (Family::Llama, Stage::Embed) => "embed: x = wte[token] (no position table: RoPE)",
+            (Family::Llama, Stage::Ln1) => "RMSNorm before attention: x/√(mean(x²) + ε)·γ",
+            (Family::Llama, Stage::Qkv) => "Q, K, V = RMSNorm(x)·Wᵀ; RoPE turns Q and K",
+            (Family::Llama, Stage::OutProj) => "output projection: concat(heads)·W_O (no bias)",
+            (Family::Llama, Stage::Ln2) => "RMSNorm before the MLP",
+            (Family::Llama, Stage::MlpUp) => "MLP: gate = x·W_gateᵀ, up = x·W_upᵀ",
+            (Family::Llama, Stage::Gelu) => "SwiGLU: SiLU(gate) ⊙ up",
+            (Family::Llama, Stage::MlpDown) => "MLP down: (SiLU(gate) ⊙ up)·W_downᵀ",
+            (Family::Llama, Stage::FinalLn) => "final RMSNorm",
+            (Family::Llama, Stage::Logits) if arch.tied_unembedding => {
+                "logits = RMSNorm_f(x)·wteᵀ (tied unembedding)"
+            }
+            (Family::Llama, Stage::Logits) => "logits = RMSNorm_f(x)·lm_headᵀ (untied head)",
+            (Family::Gpt2, Stage::Logits) if !arch.tied_unembedding => {
+                "logits = LN_f(x)·lm_headᵀ (untied head)"
+            }
+            _ => self.title(),
+        }
+    }
+
     /// Whether the stage belongs to a transformer block.
     pub fn in_layer(self) -> bool {
         Stage::PER_LAYER.contains(&self)

@@ -639,3 +639,122 @@ fn the_cost_ledger_counts_the_smaller_kv_cache_and_swiglus_three_matrices() {
     assert!(led.stage(Stage::Ln1).unwrap().name.contains("RMSNorm"));
     assert!(led.row(Key::BiasResidual).unwrap().name.contains("RoPE"));
 }
+
+/// A random Llama folder (byte tokenizer, 257 tokens): 2 layers, 4 query
+/// heads over 2 key/value heads, untied head.
+fn random_llama_dir() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let gpt = random_model(&Config::llama(2, 4, 2, 64, 96, 257, 256, 10000.0), 5, true);
+    gpt.save(tmp.path()).unwrap();
+    std::fs::write(
+        tmp.path().join("tokenizer.json"),
+        gptlens::tokenizer::bytes_tokenizer_json(),
+    )
+    .unwrap();
+    tmp
+}
+
+#[test]
+fn every_lesson_renders_on_a_llama_model_without_panicking() {
+    use gptlens::lesson::{self, Env, render};
+    let dir = random_llama_dir();
+    let gpt = Gpt::open(dir.path()).unwrap();
+    let tok = Tokenizer::open(&dir.path().join("tokenizer.json")).unwrap();
+    for l in lesson::all().unwrap() {
+        let trace =
+            render::trace_prompt(&l, &gpt, &tok).unwrap_or_else(|e| panic!("{}: {e}", l.name));
+        let env = Env::new(&gpt, &tok, &trace, &l.prompt, Some(dir.path()));
+        let md = render::markdown(&l, &env).unwrap_or_else(|e| panic!("{}: {e}", l.name));
+        assert!(md.contains("## 1. "), "{}: no steps rendered", l.name);
+    }
+}
+
+/// The logit lens of a Llama reads the residual through its RMSNorm: after
+/// the last layer it is the model's own next-token distribution.
+#[test]
+fn the_logit_lens_after_the_last_layer_is_the_llama_models_own_prediction() {
+    let gpt = Gpt::open(&fixture_dir("random-llama")).unwrap();
+    let tr = gpt
+        .trace(&[3, 14, 15, 9, 26], &Interventions::default())
+        .unwrap();
+    let pos = 4;
+    let lens = gptlens::readout::lens::probs(&gpt, tr.resid_in(gpt.config.n_layer).row(pos), false);
+    let own = gptlens::readout::logits::softmax_t(tr.logits.row(pos), 1.0);
+    let worst = lens
+        .iter()
+        .zip(&own)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "lens and logits differ by {worst}");
+}
+
+/// What the views show of a Llama, read off the trace: RMSNorm recomputed
+/// without mean or β, RoPE's rotation of each pair, GQA's groups, SwiGLU's
+/// factors — each against what the engine recorded.
+#[test]
+fn readout_recomputes_rmsnorm_rope_gqa_and_swiglu_from_the_trace() {
+    use gptlens::readout::{layernorm, mlp, rope};
+    let gpt = Gpt::open(&fixture_dir("random-llama")).unwrap();
+    let tr = gpt
+        .trace(&[3, 14, 15, 9, 26, 5], &Interventions::default())
+        .unwrap();
+    for site in [
+        layernorm::Site::Ln1(1),
+        layernorm::Site::Ln2(2),
+        layernorm::Site::Final,
+    ] {
+        let at = layernorm::at(&gpt, &tr, site);
+        assert!(at.beta.is_empty(), "RMSNorm has no β");
+        assert_eq!(at.norm, Norm::RmsNorm);
+        for (t, d) in [(0, 0), (5, 53), (3, 20)] {
+            let e = at.element(t, d);
+            assert_eq!(e.mean, 0.0);
+            assert!((e.xhat - e.engine_xhat).abs() < 1e-5, "{site:?} {e:?}");
+            assert!((e.y - e.engine_y).abs() < 1e-5, "{site:?} {e:?}");
+            let rms = at.rms(t).unwrap();
+            assert!((rms * rms - e.var).abs() < 1e-5 * e.var.max(1.0));
+        }
+    }
+    // RoPE: θᵢ = pos·5000^(−2i/6); turning q and k before gives after.
+    let pairs = rope::pairs(&gpt, &tr, 1, 4, 5, 10);
+    assert_eq!(pairs.len(), 3, "dₖ = 6: three pairs");
+    for p in &pairs {
+        assert_eq!(p.dims, (p.i, p.i + 3));
+        let want = 5.0 * 5000f64.powf(-(2.0 * p.i as f64) / 6.0);
+        assert!(
+            (p.angle as f64 - want).abs() < 1e-5 * want.max(1.0),
+            "{p:?}"
+        );
+        for (b, a) in [(p.q_before, p.q_after), (p.k_before, p.k_after)] {
+            let r = p.rotate(b);
+            assert!(
+                (r.0 - a.0).abs() < 1e-5 && (r.1 - a.1).abs() < 1e-5,
+                "{p:?}"
+            );
+        }
+    }
+    assert!(
+        rope::pairs(&gpt, &tr, 0, 0, 0, 3)
+            .iter()
+            .all(|p| p.angle == 0.0 && p.q_before == p.q_after)
+    );
+    // 9 query heads over 3 key/value heads: 0–2, 3–5, 6–8.
+    assert_eq!(rope::kv_head(&tr.arch, 4), 1);
+    assert_eq!(rope::sharing(&tr.arch, 2), 6..9);
+    let (gqa, mha) = rope::kv_bytes_per_position(&tr.arch, gpt.config.head_dim());
+    assert_eq!((gqa, mha), (2 * 3 * 6 * 4, 2 * 9 * 6 * 4));
+    // Heads of one group see the same keys.
+    let l = &tr.layers[1];
+    assert_eq!(l.k.row(2).slice(s![18..24]), l.k.row(2).slice(s![30..36]));
+    // SwiGLU: SiLU(gate)·up is what the down projection read.
+    for i in mlp::most_active(&tr, 2, 4).into_iter().take(5) {
+        let n = mlp::neuron(&tr, 2, 4, i);
+        assert!((n.act - n.engine_act).abs() < 1e-6, "{n:?}");
+        assert!((n.out - n.engine_out).abs() < 1e-6, "{n:?}");
+        assert!((n.out - n.act * n.up.unwrap()).abs() < 1e-6);
+    }
+    // A GPT-2 has no RoPE pairs.
+    let g = random_model(&Config::new(1, 2, 8, 20, 8), 1, false);
+    let gt = g.trace(&[1, 2], &Interventions::default()).unwrap();
+    assert!(rope::pairs(&g, &gt, 0, 0, 1, 3).is_empty());
+}

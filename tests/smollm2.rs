@@ -200,3 +200,163 @@ fn smollm2_gguf_matches_transformers_logits_and_greedy_continuation() {
             .starts_with("The capital of France is Paris.")
     );
 }
+
+fn screen_text(buf: &ratatui::buffer::Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The explorer on the real model: every view at each kind of stage, in the
+/// first and the last of its 30 layers, at 80×24 and 200×60, on the chat-
+/// templated question; the architecture-dependent views say what it does.
+#[test]
+fn the_explorer_draws_every_view_of_smollm2_and_every_lesson_renders() {
+    use gptlens::pass::{Stage, View};
+    use gptlens::tui::app::{App, Options};
+    use gptlens::tui::run::Screen;
+    use ratatui::{buffer::Buffer, layout::Rect};
+    let m = open();
+    let tok = Tokenizer::from_json(&m.tokenizer_json).expect("tokenizer builds");
+    let dir = tempfile::tempdir().unwrap();
+    m.write_companion(dir.path()).unwrap();
+    let chat =
+        gptlens::finetune::chat_prompt(dir.path(), &tok, "What is the capital of France?").unwrap();
+    let ids = tok.encode(&chat.text).unwrap();
+    let gpt = std::sync::Arc::new(m.gpt);
+    let vocab = (0..gpt.config.vocab_size as u32)
+        .map(|i| tok.token_display(i))
+        .collect();
+    let opts = Options {
+        theme: Default::default(),
+        sampling: Default::default(),
+        seed: 1,
+    };
+    let mut app = App::new(gpt.clone(), vocab, &ids, opts).unwrap();
+    let mut seen = String::new();
+    for layer in [0, 29] {
+        for stage in Stage::ALL {
+            assert!(app.goto_stage(stage, layer), "{stage} {layer}");
+            gptlens::tui::event::run_jobs_blocking(&mut app);
+            for v in View::ALL {
+                app.show_view(v);
+                gptlens::tui::event::run_jobs_blocking(&mut app);
+                for (w, h) in [(80, 24), (200, 60)] {
+                    let area = Rect::new(0, 0, w, h);
+                    let mut buf = Buffer::empty(area);
+                    app.draw(area, &mut buf);
+                    if (w, h) == (200, 60) && v == stage.view() {
+                        seen.push_str(&screen_text(&buf));
+                    }
+                }
+            }
+        }
+    }
+    for want in [
+        "no mean, no β",
+        "GQA: 9 query heads share 3 key/value heads",
+        "RoPE, position",
+        "SwiGLU",
+        "tied, the embedding table [49152×576]",
+        "no position table",
+    ] {
+        assert!(seen.contains(want), "no {want:?} on any screen");
+    }
+    // Every lesson runs on it too (their text is GPT-2's; none may panic).
+    for l in gptlens::lesson::all().unwrap() {
+        let trace = gptlens::lesson::render::trace_prompt(&l, &gpt, &tok)
+            .unwrap_or_else(|e| panic!("{}: {e}", l.name));
+        let env = gptlens::lesson::Env::new(&gpt, &tok, &trace, &l.prompt, None);
+        gptlens::lesson::render::markdown(&l, &env).unwrap_or_else(|e| panic!("{}: {e}", l.name));
+    }
+}
+
+/// tmux against its own server (`-L name`), so parallel tests never share one.
+fn tmux(name: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .args(["-L", name])
+        .args(args)
+        .env("TERM", "xterm-256color")
+        .output()
+        .expect("tmux is not installed (apt-get install tmux; .ci/run installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Tmux(String);
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        tmux(&self.0, &["kill-server"]);
+    }
+}
+
+/// Waits (up to a minute, for a loaded machine) until one frame shows all of `want`.
+fn wait_all(name: &str, want: &[&str]) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let pane = tmux(name, &["capture-pane", "-p", "-t", name]);
+        let missing: Vec<_> = want.iter().filter(|w| !pane.contains(*w)).collect();
+        if missing.is_empty() {
+            return pane;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the screen still lacks {missing:?}:\n{pane}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `gptlens explore --model SmolLM2.gguf --chat …` in a real terminal: the
+/// templated prompt with its special tokens, then the reply token by token.
+#[test]
+fn explore_chat_on_smollm2_shows_the_template_and_the_reply_tokens() {
+    let p = gguf_path();
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/fetch-smollm2.sh",
+        p.display()
+    );
+    let name = format!("gptlens-smollm2-{}", std::process::id());
+    let cmd = format!(
+        "{} --model {} explore --temperature 0 --chat 'What is the capital of France?'; echo GPTLENS-EXIT=$?; sleep 30",
+        env!("CARGO_BIN_EXE_gptlens"),
+        p.display()
+    );
+    tmux(
+        &name,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "200",
+            "-y",
+            "60",
+            &cmd,
+        ],
+    );
+    let _guard = Tmux(name.clone());
+    let m = open();
+    let tok = Tokenizer::from_json(&m.tokenizer_json).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    m.write_companion(dir.path()).unwrap();
+    let chat =
+        gptlens::finetune::chat_prompt(dir.path(), &tok, "What is the capital of France?").unwrap();
+    let n = tok.encode(&chat.text).unwrap().len();
+    wait_all(&name, &["<|im_start|>", "embed", &format!("{n} tokens")]);
+    // "The capital of France is Paris": n adds one token at a time.
+    for _ in 0..6 {
+        tmux(&name, &["send-keys", "-t", &name, "n"]);
+    }
+    wait_all(&name, &["Paris", &format!("{} tokens", n + 6)]);
+    tmux(&name, &["send-keys", "-t", &name, "q"]);
+    let pane = wait_all(&name, &["GPTLENS-EXIT="]);
+    assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
+}

@@ -15,11 +15,12 @@ mod weights;
 pub use arch::{Arch, Family, Mlp, Norm, Positions};
 pub use config::{Activation, Config, SUPPORTED};
 pub use forward::{
-    GELU_CUBIC, GELU_SQRT_2_OVER_PI, Interventions, KvCache, gelu_new, layer_norm, logsumexp,
-    softmax_in_place,
+    GELU_CUBIC, GELU_SQRT_2_OVER_PI, Interventions, KvCache, gelu_erf, gelu_new, layer_norm,
+    logsumexp, softmax_in_place,
 };
 pub use gguf::{GgufModel, unpermute_rows};
 pub use init::random_model;
+pub use llama::{rmsnorm, rope_angle, rope_inv_freq, silu};
 pub use trace::{LayerTrace, LnTrace, NonFinite, Trace};
 pub use weights::{
     LayerWeights, LlamaLayerWeights, Tensor, Weights, expected_tensors, write_safetensors,

@@ -1,22 +1,21 @@
 //! The logit lens: an intermediate residual stream read as if it were the
-//! last layer's output, through ln_f and the unembedding (wte, or lm_head when untied).
+//! last layer's output, through ln_f (LayerNorm, or Llama's RMSNorm) and the
+//! unembedding (wte, or lm_head when untied).
 
 use ndarray::{ArrayView1, Axis};
 
-use crate::model::{Gpt, Trace, layer_norm, softmax_in_place};
+use crate::model::{Gpt, Norm, Trace, layer_norm, rmsnorm, softmax_in_place};
 
 /// The next-token probabilities the lens reads off `x` (`skip_ln` leaves ln_f
 /// out, as the skip-LayerNorm intervention does).
 pub fn probs(gpt: &Gpt, x: ArrayView1<f32>, skip_ln: bool) -> Vec<f32> {
     let w = &gpt.weights;
     let row = x.to_owned().insert_axis(Axis(0));
-    let ln = layer_norm(
-        row.view(),
-        w.ln_f_g.data(),
-        w.ln_f_b.data(),
-        gpt.config.layer_norm_epsilon as f32,
-        skip_ln,
-    );
+    let eps = gpt.config.layer_norm_epsilon as f32;
+    let ln = match gpt.config.arch().norm {
+        Norm::LayerNorm => layer_norm(row.view(), w.ln_f_g.data(), w.ln_f_b.data(), eps, skip_ln),
+        Norm::RmsNorm => rmsnorm(row.view(), w.ln_f_g.data(), eps, skip_ln),
+    };
     let mut p = w.unembedding().view2().dot(&ln.out.row(0)).to_vec();
     softmax_in_place(&mut p);
     p

@@ -15,7 +15,9 @@
 //! - [`lens`]: the logit lens;
 //! - [`embedding`]: nearest tokens and a 2-D projection of the table;
 //! - [`generate`]: short continuations for previews;
-//! - [`heads`]: previous-token and induction scores of every head.
+//! - [`heads`]: previous-token and induction scores of every head;
+//! - [`rope`]: RoPE's rotation of q and k, GQA's shared key/value heads;
+//! - [`mlp`]: one neuron's GELU, or SwiGLU's gate, SiLU, up and product.
 //!
 //! [`Trace`]: crate::model::Trace
 
@@ -28,6 +30,8 @@ pub mod layernorm;
 pub mod lens;
 pub mod logits;
 pub mod loss;
+pub mod mlp;
+pub mod rope;
 
 use ndarray::ArrayView1;
 

@@ -276,7 +276,7 @@ pub fn caption(app: &App) -> &'static str {
         View::Loss => "loss: −ln P(next token) at each position",
         View::Cost => "cost: FLOPs, bytes, parameters of the step",
         View::Training => "training: this model's loss curve",
-        _ => app.stage().title(),
+        _ => app.stage().title_in(&app.gpt().config.arch()),
     }
 }
 

@@ -35,12 +35,12 @@ fn app() -> App {
 
 /// A printed number: its value and half a unit in its last digit.
 #[derive(Clone, Copy, Debug)]
-struct Printed {
-    v: f64,
-    u: f64,
+pub(super) struct Printed {
+    pub(super) v: f64,
+    pub(super) u: f64,
 }
 
-fn printed(s: &str) -> Option<Printed> {
+pub(super) fn printed(s: &str) -> Option<Printed> {
     let s = s.trim().trim_end_matches([',', ')', ';']);
     let v: f64 = s.parse().ok()?;
     let (mantissa, exp) = match s.find(['e', 'E']) {
@@ -60,13 +60,13 @@ fn printed(s: &str) -> Option<Printed> {
 
 /// How many formulas of each kind were redone.
 #[derive(Default, Debug)]
-struct Tally {
-    checks: Vec<String>,
+pub(super) struct Tally {
+    pub(super) checks: Vec<String>,
 }
 
 impl Tally {
     /// Checks `c = f(ops)` by the two rules of the module doc.
-    fn check(
+    pub(super) fn check(
         &mut self,
         what: &str,
         line: &str,
@@ -100,13 +100,13 @@ impl Tally {
         self.checks.push(what.to_string());
     }
 
-    fn count(&self, what: &str) -> usize {
+    pub(super) fn count(&self, what: &str) -> usize {
         self.checks.iter().filter(|c| c.as_str() == what).count()
     }
 }
 
 /// The panels' contents, one string per panel segment of each screen line.
-fn segments(s: &str) -> Vec<String> {
+pub(super) fn segments(s: &str) -> Vec<String> {
     let mut out = vec![];
     for line in s.lines() {
         for seg in line.split('│') {
@@ -117,12 +117,12 @@ fn segments(s: &str) -> Vec<String> {
 }
 
 /// The text after the last " = ".
-fn after_last_eq(s: &str) -> Option<&str> {
+pub(super) fn after_last_eq(s: &str) -> Option<&str> {
     s.rsplit_once(" = ").map(|(_, r)| r.trim())
 }
 
 /// Walks one screen's formula lines.
-fn walk(s: &str, t: &mut Tally) {
+pub(super) fn walk(s: &str, t: &mut Tally) {
     let segs = segments(s);
     let mut score = None;
     let mut row_max = None;
@@ -229,7 +229,7 @@ fn walk(s: &str, t: &mut Tally) {
 }
 
 /// Index (in `segments(s)`) of the segment at the same position one line down.
-fn next_line_segment(s: &str, i: usize) -> Option<usize> {
+pub(super) fn next_line_segment(s: &str, i: usize) -> Option<usize> {
     let lines: Vec<&str> = s.lines().collect();
     let mut idx = 0;
     for (li, line) in lines.iter().enumerate() {

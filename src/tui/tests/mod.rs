@@ -9,6 +9,7 @@ mod finetune;
 mod formulas;
 mod heatmaps;
 mod layers;
+mod llama;
 mod player;
 mod shell;
 mod snapshots;

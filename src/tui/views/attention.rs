@@ -1,16 +1,18 @@
 //! Attention: one small heatmap per head of the selected layer (the causal
 //! triangle visible), a zoomed head with labelled axes, and the arithmetic of
-//! the selected (query, key) cell with the real numbers.
+//! the selected (query, key) cell with the real numbers. A Llama model adds
+//! RoPE's rotation of q and k at the QKV stage and which query heads share a
+//! key/value head (grouped-query attention).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
 use super::{Hits, attn_matrix, fit, flat, heatmap_with_legend, panel, text, token_quoted};
-use crate::fmt::compact;
-use crate::model::Trace;
+use crate::fmt::{compact, sig_digits};
+use crate::model::{Positions, Trace};
 use crate::pass::Stage;
-use crate::readout::attention;
+use crate::readout::{attention, rope};
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::{Heatmap, Masked, Scale, legend};
 use ratatui::widgets::{Paragraph, Widget};
@@ -201,6 +203,9 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
             ch,
         );
         let mut title = format!("H{head}");
+        if tr.arch.heads_per_kv() > 1 {
+            title.push_str(&format!(" kv{}", rope::kv_head(&tr.arch, head)));
+        }
         if app.iv().ablate.contains(&(app.layer(), head)) {
             title.push_str(" ablated");
         }
@@ -258,19 +263,36 @@ fn grid_columns(heads: usize, n: usize, width: u16, height: u16) -> usize {
         .unwrap_or(1)
 }
 
-/// Q, K and V of the selected head: [T, dₖ] each.
+/// Q, K and V of the selected head: [T, dₖ] each; with RoPE, the rotation
+/// of the selected position's q and k above them.
 fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
-    let inner = panel(
-        app.theme(),
-        &format!(
+    let rotary = tr.arch.positions == Positions::Rotary;
+    let title = if rotary {
+        format!(
+            "layer {} head {} · Q and K after RoPE, V (rows = positions, columns = dₖ dims)",
+            app.layer(),
+            app.head()
+        )
+    } else {
+        format!(
             "layer {} head {} · Q, K, V (rows = positions, columns = dₖ dims)",
             app.layer(),
             app.head()
-        ),
-        area,
-        buf,
-        true,
-    );
+        )
+    };
+    let inner = panel(app.theme(), &title, area, buf, true);
+    let inner = if rotary {
+        let lines = rope_lines(app, tr, inner.height.saturating_sub(6) as usize);
+        let h = (lines.len() as u16).min(inner.height);
+        super::wrapped(lines, Rect { height: h, ..inner }, buf);
+        Rect {
+            y: inner.y + h,
+            height: inner.height - h,
+            ..inner
+        }
+    } else {
+        inner
+    };
     let dk = app.gpt().config.head_dim();
     let l = &tr.layers[app.layer()];
     let cols = dk * app.head()..dk * (app.head() + 1);
@@ -300,6 +322,75 @@ fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// RoPE at the selected position, in at most `max` lines: the angle of the
+/// first pairs and the head's q and k before and after. Angles and operands
+/// get six or seven significant digits and results four, so that each
+/// rotation redoes by hand from the printed numbers.
+fn rope_lines(app: &App, tr: &Trace, max: usize) -> Vec<Line<'static>> {
+    let (h, t) = (app.head(), app.pos().min(tr.len().saturating_sub(1)));
+    let d = app.gpt().config.head_dim();
+    let base = rope::base(app.gpt());
+    let mut out = vec![
+        Line::styled(
+            format!(
+                "RoPE, position {t}: pair i = dims (i, i + {}) turns by θᵢ = {t}·{}^(−2i/{d})",
+                d / 2,
+                if base.fract() == 0.0 {
+                    format!("{base:.0}")
+                } else {
+                    sig_digits(base, 6)
+                }
+            ),
+            app.theme().dim(),
+        ),
+        Line::styled(gqa_line(app, tr), app.theme().dim()),
+    ];
+    let pairs = rope::pairs(app.gpt(), tr, app.layer(), h, t, max.saturating_sub(2) / 3);
+    let op = |v: f32| sig_digits(v as f64, 6);
+    let res = |v: f32| sig_digits(v as f64, 4);
+    for p in pairs {
+        out.push(Line::raw(format!(
+            "pair {} (dims {}, {}): θ = {t}·{} = {} rad",
+            p.i,
+            p.dims.0,
+            p.dims.1,
+            sig_digits(p.freq as f64, 7),
+            op(p.angle)
+        )));
+        for (name, b, a) in [("q", p.q_before, p.q_after), ("k", p.k_before, p.k_after)] {
+            out.push(Line::raw(format!(
+                "  {name} ({}, {}) → ({}, {})",
+                op(b.0),
+                op(b.1),
+                res(a.0),
+                res(a.1)
+            )));
+        }
+    }
+    out
+}
+
+/// Which query heads share the selected head's keys and values.
+fn gqa_line(app: &App, tr: &Trace) -> String {
+    let a = &tr.arch;
+    let g = rope::kv_head(a, app.head());
+    let r = rope::sharing(a, g);
+    if a.heads_per_kv() <= 1 {
+        return format!(
+            "{} query heads, each with its own keys and values (multi-head)",
+            a.n_head
+        );
+    }
+    format!(
+        "GQA: {} query heads share {} key/value heads; H{} reads kv head {g}, with H{} to H{}",
+        a.n_head,
+        a.n_kv_head,
+        app.head(),
+        r.start,
+        r.end - 1
+    )
+}
+
 /// The heads' outputs side by side, and what W_O makes of them.
 fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
     let inner = panel(
@@ -324,7 +415,14 @@ fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
             ),
             &l.heads,
         ),
-        ("attn = concat(heads)·W_O + b".to_string(), &l.attn_out),
+        (
+            if tr.arch.norm_has_bias() {
+                "attn = concat(heads)·W_O + b".to_string()
+            } else {
+                "attn = concat(heads)·W_O (no bias)".to_string()
+            },
+            &l.attn_out,
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -437,8 +535,21 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
             Span::raw(format!("          key {ki} ")),
             Span::styled(token_quoted(app, tr.tokens[ki]), app.theme().accent()),
         ]),
-        Line::styled(format!("q·k = Σ q_d·k_d over dₖ = {dk} dims:"), dim),
     ];
+    if tr.arch.positions == Positions::Rotary {
+        out.push(Line::styled(
+            format!(
+                "q, k after RoPE: the score sees the distance {qi} − {ki} = {}",
+                qi as i64 - ki as i64
+            ),
+            dim,
+        ));
+        out.push(Line::styled(gqa_line(app, tr), dim));
+    }
+    out.push(Line::styled(
+        format!("q·k = Σ q_d·k_d over dₖ = {dk} dims:"),
+        dim,
+    ));
     let shown = dk.min(3);
     let mut sum = String::new();
     for (i, (q, k)) in c.q.iter().zip(&c.k).take(shown).enumerate() {

@@ -34,6 +34,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     );
     let n = tr.len();
     let c = app.gpt().config.n_embd;
+    let rotary = tr.arch.positions == crate::model::Positions::Rotary;
     let all: Vec<f32> = tr
         .tok_emb
         .iter()
@@ -50,10 +51,21 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             &tr.tok_emb,
         ),
         (
-            format!("wpe[position] (position {})", app.pos()),
+            if rotary {
+                "no position table: RoPE turns q and k in every layer instead (zeros)".to_string()
+            } else {
+                format!("wpe[position] (position {})", app.pos())
+            },
             &tr.pos_emb,
         ),
-        ("x = wte + wpe (enters layer 0)".to_string(), &tr.embed),
+        (
+            if rotary {
+                "x = wte[token] (enters layer 0)".to_string()
+            } else {
+                "x = wte + wpe (enters layer 0)".to_string()
+            },
+            &tr.embed,
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -107,7 +119,11 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     );
     let d0 = app.cell().min(c.saturating_sub(1));
     let mut lines = vec![Line::styled(
-        "dim  wte + wpe = x".to_string(),
+        if rotary {
+            "dim  wte + 0 (no wpe) = x".to_string()
+        } else {
+            "dim  wte + wpe = x".to_string()
+        },
         app.theme().dim(),
     )];
     for d in d0..(d0 + inner.height as usize).min(c) {

@@ -1,5 +1,6 @@
 //! LayerNorm: each position's mean and variance before, the normalised vector
 //! after, γ and β, and the formula filled in for the selected position and dim.
+//! A Llama model's RMSNorm shows mean(x²) and the RMS instead, and no β.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,7 +9,7 @@ use ratatui::text::Line;
 
 use super::{Hits, flat, heatmap_with_legend, panel, text, token_label};
 use crate::fmt::{compact, sig_digits};
-use crate::model::Trace;
+use crate::model::{Norm, Trace};
 use crate::readout::layernorm;
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::Scale;
@@ -22,10 +23,14 @@ struct Ln<'a> {
 /// The LayerNorm the current stage is about (LN1 of the layer otherwise).
 fn which<'a>(app: &'a App, tr: &'a Trace) -> Ln<'a> {
     let site = layernorm::Site::of(app.stage(), app.layer());
-    let name = match site {
-        layernorm::Site::Ln1(l) => format!("LN1 of layer {l}"),
-        layernorm::Site::Ln2(l) => format!("LN2 of layer {l}"),
-        layernorm::Site::Final => "final LayerNorm ln_f".to_string(),
+    let rms = tr.arch.norm == Norm::RmsNorm;
+    let name = match (site, rms) {
+        (layernorm::Site::Ln1(l), false) => format!("LN1 of layer {l}"),
+        (layernorm::Site::Ln2(l), false) => format!("LN2 of layer {l}"),
+        (layernorm::Site::Final, false) => "final LayerNorm ln_f".to_string(),
+        (layernorm::Site::Ln1(l), true) => format!("RMSNorm before attention, layer {l}"),
+        (layernorm::Site::Ln2(l), true) => format!("RMSNorm before the MLP, layer {l}"),
+        (layernorm::Site::Final, true) => "final RMSNorm".to_string(),
     };
     Ln {
         name,
@@ -49,13 +54,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     };
     let [main, side] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
-    let inner = panel(
-        app.theme(),
-        &format!("{}: y = (x − μ)/√(σ² + ε)·γ + β", ln.name),
-        main,
-        buf,
-        true,
-    );
+    let rms = ln.at.norm == Norm::RmsNorm;
+    let title = if rms {
+        format!("{}: y = x/√(mean(x²) + ε)·γ (no mean, no β)", ln.name)
+    } else {
+        format!("{}: y = (x − μ)/√(σ² + ε)·γ + β", ln.name)
+    };
+    let inner = panel(app.theme(), &title, main, buf, true);
     let [stats, maps] = Layout::vertical([
         Constraint::Length((n as u16 + 1).min(inner.height / 3).max(2)),
         Constraint::Min(0),
@@ -64,11 +69,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     // Per-position statistics around the selection.
     let rows = stats.height.saturating_sub(1) as usize;
     let first = app.pos().saturating_sub(rows.saturating_sub(1));
+    let (h1, h2) = if rms {
+        ("mean(x²)", "RMS")
+    } else {
+        ("mean μ", "var σ²")
+    };
     let mut lines = vec![Line::styled(
-        format!(
-            "{:>4} {:<10} {:>10} {:>10}",
-            "pos", "token", "mean μ", "var σ²"
-        ),
+        format!("{:>4} {:<10} {:>10} {:>10}", "pos", "token", h1, h2),
         app.theme().dim(),
     )];
     for t in first..n.min(first + rows) {
@@ -81,8 +88,16 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             format!(
                 "{t:>4} {} {:>10} {:>10}",
                 token_label(app, tr.tokens[t], 10),
-                compact(ln.at.ln.mean[t]),
-                compact(ln.at.ln.var[t])
+                compact(if rms {
+                    ln.at.ln.var[t]
+                } else {
+                    ln.at.ln.mean[t]
+                }),
+                compact(if rms {
+                    ln.at.rms(t).unwrap_or(f32::NAN)
+                } else {
+                    ln.at.ln.var[t]
+                })
             ),
             st,
         ));
@@ -133,17 +148,19 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             .chain(ln.at.beta.iter())
             .copied()
             .collect();
-        text(
-            vec![Line::styled("γ (top) and β (bottom)", app.theme().dim())],
-            p,
-            buf,
-        );
+        let label = if rms {
+            "γ (RMSNorm has no β)"
+        } else {
+            "γ (top) and β (bottom)"
+        };
+        text(vec![Line::styled(label, app.theme().dim())], p, buf);
         let a = Rect {
             y: p.y + 1,
             height: p.height - 1,
             ..p
         };
-        heatmap_with_legend(app.theme(), (&gb, 2, c), Scale::signed(&gb), 2, a, buf);
+        let rows = gb.len() / c.max(1);
+        heatmap_with_legend(app.theme(), (&gb, rows, c), Scale::signed(&gb), 2, a, buf);
     }
     if side_w > 0 {
         let inner = panel(app.theme(), "the formula, filled in", side, buf, false);
@@ -163,11 +180,15 @@ fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
     let op = |v: f32| sig_digits(v as f64, 6);
     let res = |v: f32| sig_digits(v as f64, 4);
     let dim = app.theme().dim();
+    let pos_line = Line::raw(format!(
+        "position {t} {}, dim {d} (↑↓)",
+        super::token_quoted(app, tr.tokens[t])
+    ));
+    if ln.at.norm == Norm::RmsNorm {
+        return rms_formula(app, ln, t, d, pos_line);
+    }
     let mut v = vec![
-        Line::raw(format!(
-            "position {t} {}, dim {d} (↑↓)",
-            super::token_quoted(app, tr.tokens[t])
-        )),
+        pos_line,
         Line::styled(format!("μ = (1/{c}) Σ x_i = {}", op(mu)), Style::default()),
         Line::raw(format!("σ² = (1/{c}) Σ (x_i − μ)² = {}", op(var))),
         Line::raw(format!("ε = {eps:e}")),
@@ -192,6 +213,52 @@ fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
     }
     v.push(Line::styled(
         "GPT-2 normalises before each block (pre-LN); the original Transformer after.".to_string(),
+        dim,
+    ));
+    v
+}
+
+/// RMSNorm's formula at (t, d): x is divided by its root mean square, with
+/// no mean subtracted and no β added.
+fn rms_formula(
+    app: &App,
+    ln: &Ln<'_>,
+    t: usize,
+    d: usize,
+    pos: Line<'static>,
+) -> Vec<Line<'static>> {
+    let c = app.gpt().config.n_embd;
+    let e = ln.at.element(t, d);
+    let ms = e.var;
+    let op = |v: f32| sig_digits(v as f64, 6);
+    let res = |v: f32| sig_digits(v as f64, 4);
+    let dim = app.theme().dim();
+    let mut v = vec![
+        pos,
+        Line::raw(format!("mean(x²) = (1/{c}) Σ x_i² = {}", op(ms))),
+        Line::raw(format!(
+            "RMS = √{} = {}",
+            op(ms),
+            res(ln.at.rms(t).unwrap_or(ms.sqrt()))
+        )),
+        Line::raw(format!("ε = {:e}", ln.at.eps)),
+        Line::raw("x̂ = x/√(mean(x²) + ε)".to_string()),
+        Line::raw(format!("   = {}/√({} + ε)", op(e.x), op(ms))),
+        Line::raw(format!("   = {}", res(e.xhat))),
+        Line::styled(format!("   (engine: {})", res(e.engine_xhat)), dim),
+        Line::raw(format!("y = x̂·γ = {}·{}", op(e.xhat), op(ln.at.gamma[d]))),
+        Line::raw(format!("  = {}", res(e.y))),
+        Line::styled(format!("  (engine: {})", res(e.engine_y)), dim),
+    ];
+    if app.iv().skip_layernorm {
+        v.push(Line::styled(
+            "RMSNorm skipped (intervention): y = x".to_string(),
+            app.theme().alarm(),
+        ));
+    }
+    v.push(Line::styled(
+        "RMSNorm (Llama): no mean subtracted, no β — one statistic, cheaper than LayerNorm."
+            .to_string(),
         dim,
     ));
     v

@@ -18,7 +18,7 @@ pub fn selection_count(app: &App) -> usize {
     app.preview().map_or(1, |p| p.ranked.len())
 }
 
-pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let side_w = if app.beam_on() && !app.theme().present && area.width >= 70 {
         (area.width * 2 / 5).clamp(30, 70)
     } else {
@@ -48,6 +48,19 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
         } else {
             None
         };
+        // An untied head (or a Llama model's) gets one line saying which
+        // matrix makes the logits, its top logit recomputed.
+        let inner = match head_line(app, tr) {
+            Some(l) if inner.height > 3 => {
+                text(vec![l], inner, buf);
+                Rect {
+                    y: inner.y + 1,
+                    height: inner.height - 1,
+                    ..inner
+                }
+            }
+            _ => inner,
+        };
         candidates(app, p, alt, inner, buf, hits);
     }
     if side_w > 0 {
@@ -63,6 +76,36 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
             None => text(vec![Line::raw("searching…")], inner, buf),
         }
     }
+}
+
+/// Which matrix turns the final residual into logits, for a model whose
+/// head is not GPT-2's tied wte: None for the tied GPT-2.
+fn head_line(app: &App, tr: &Trace) -> Option<Line<'static>> {
+    let a = &tr.arch;
+    if a.tied_unembedding && a.family == crate::model::Family::Gpt2 || tr.is_empty() {
+        return None;
+    }
+    let norm = if a.norm_has_bias() {
+        "LN_f"
+    } else {
+        "RMSNorm_f"
+    };
+    let (v, c) = (app.vocab_len(), app.gpt().config.n_embd);
+    let which = if a.tied_unembedding {
+        format!("logits = {norm}(x)·wteᵀ: tied, the embedding table [{v}×{c}] read backwards")
+    } else {
+        format!("logits = {norm}(x)·lm_headᵀ: untied, its own [{v}×{c}] matrix, not wte")
+    };
+    let (j, re, engine) = crate::readout::logits::recompute_top(app.gpt(), tr, tr.len() - 1);
+    Some(Line::styled(
+        format!(
+            "{which} · top logit {} recomputed {} (engine {})",
+            token_quoted(app, j as u32),
+            compact(re),
+            compact(engine)
+        ),
+        app.theme().dim(),
+    ))
 }
 
 fn candidates(

@@ -1,6 +1,7 @@
 //! MLP: the selected position's activations before and after GELU as
 //! histograms, the GELU curve with those points on it, and the most active
-//! neurons.
+//! neurons. A Llama model's SwiGLU shows the gate, SiLU(gate), up and their
+//! product instead, with the selected neuron's arithmetic.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,8 +9,8 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 
 use super::{Hits, panel, scatter, text};
-use crate::fmt::compact;
-use crate::model::{Trace, gelu_new};
+use crate::fmt::{compact, sig_digits};
+use crate::model::{Mlp, Trace, gelu_new, silu};
 use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::Theme;
@@ -23,6 +24,9 @@ pub fn selection_count(_app: &App) -> usize {
 }
 
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    if tr.arch.mlp == Mlp::SwiGlu {
+        return render_swiglu(app, tr, area, buf, hits);
+    }
     let l = &tr.layers[app.layer()];
     let t = app.pos();
     let pre: Vec<f32> = l.mlp_pre.row(t).to_vec();
@@ -59,7 +63,8 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     .areas(left);
     histogram(app.theme(), "before GELU: h", &pre, h1, buf);
     histogram(app.theme(), "after GELU: GELU(h)", &act, h2, buf);
-    gelu_curve(app, &pre, curve, buf);
+    let gelu_label = "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4 to 4; o = this position's neurons";
+    curve_plot(app, gelu_label, gelu_new, &pre, curve, buf);
     if list_w > 0 {
         let order = crate::readout::ranked(&act);
         let mut lines = vec![Line::styled(
@@ -96,6 +101,128 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         ));
         text(lines, right, buf);
     }
+}
+
+/// SwiGLU: down(SiLU(gate) ⊙ up), three matrices; the histograms show the
+/// gate and the product, the curve SiLU, the list each factor per neuron.
+fn render_swiglu(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    let layer = app.layer();
+    let l = &tr.layers[layer];
+    let t = app.pos();
+    let gate: Vec<f32> = l.mlp_pre.row(t).to_vec();
+    let act: Vec<f32> = l.mlp_act.row(t).to_vec();
+    let m = gate.len();
+    let stage = match app.stage() {
+        Stage::MlpUp => "gate = x·W_gateᵀ and up = x·W_upᵀ",
+        Stage::MlpDown => "down-projection (SiLU(gate) ⊙ up)·W_downᵀ",
+        _ => "SiLU(gate) ⊙ up",
+    };
+    let inner = panel(
+        app.theme(),
+        &format!(
+            "MLP of layer {layer} at position {t} · SwiGLU: {stage} · {m} neurons, three matrices ({}→{m}→{})",
+            app.gpt().config.n_embd,
+            app.gpt().config.n_embd
+        ),
+        area,
+        buf,
+        true,
+    );
+    let list_w = if app.theme().present || app.zoom() || inner.width < 60 {
+        0
+    } else {
+        44
+    };
+    let [left, right] = Layout::horizontal([Constraint::Min(20), Constraint::Length(list_w)])
+        .spacing(1)
+        .areas(inner);
+    let [h1, h2, curve] = Layout::vertical([
+        Constraint::Percentage(30),
+        Constraint::Percentage(30),
+        Constraint::Percentage(40),
+    ])
+    .areas(left);
+    histogram(app.theme(), "gate = x·W_gateᵀ", &gate, h1, buf);
+    histogram(
+        app.theme(),
+        "SiLU(gate) ⊙ up (what W_down reads)",
+        &act,
+        h2,
+        buf,
+    );
+    let silu_label = "SiLU(x) = x/(1 + e^(−x)) on −4 to 4; o = this position's gates";
+    curve_plot(app, silu_label, silu, &gate, curve, buf);
+    if list_w == 0 {
+        return;
+    }
+    let order = crate::readout::mlp::most_active(tr, layer, t);
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<7}{:>9}{:>9}{:>9}{:>9}",
+            "neuron", "gate", "SiLU", "up", "product"
+        ),
+        app.theme().dim(),
+    )];
+    for (rank, &i) in order.iter().take(TOP_NEURONS).enumerate() {
+        let st = if rank == app.cell() {
+            app.theme().accent()
+        } else {
+            Style::default()
+        };
+        let n = crate::readout::mlp::neuron(tr, layer, t, i);
+        lines.push(Line::styled(
+            format!(
+                "#{i:<6}{:>9}{:>9}{:>9}{:>9}",
+                compact(n.pre),
+                compact(n.engine_act),
+                compact(n.up.unwrap_or(f32::NAN)),
+                compact(n.engine_out)
+            ),
+            st,
+        ));
+    }
+    hits.push((
+        Rect {
+            y: right.y + 1,
+            height: TOP_NEURONS as u16,
+            ..right
+        },
+        Hit::ListRows { first: 0 },
+    ));
+    // The selected neuron's arithmetic: operands with six significant digits,
+    // results with four, so that it redoes by hand.
+    if let Some(&i) = order.get(app.cell().min(TOP_NEURONS - 1)) {
+        let n = crate::readout::mlp::neuron(tr, layer, t, i);
+        let op = |v: f32| sig_digits(v as f64, 6);
+        let res = |v: f32| sig_digits(v as f64, 4);
+        let up = n.up.unwrap_or(f32::NAN);
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!("neuron #{i} (↑↓):"),
+            app.theme().dim(),
+        ));
+        // The gate gets a seventh digit: SiLU's slope reaches 1.1.
+        lines.push(Line::raw(format!(
+            "gate g = {}",
+            sig_digits(n.pre as f64, 7)
+        )));
+        lines.push(Line::raw(format!(
+            "SiLU(g) = g/(1 + e^(−g)) = {}",
+            op(n.engine_act)
+        )));
+        lines.push(Line::raw(format!("up u = {}", op(up))));
+        lines.push(Line::raw(format!(
+            "SiLU(g)·u = {}·{}",
+            op(n.engine_act),
+            op(up)
+        )));
+        lines.push(Line::raw(format!("  = {}", res(n.engine_out))));
+        lines.push(Line::styled(
+            format!("  (recomputed: {})", res(n.out)),
+            app.theme().dim(),
+        ));
+    }
+    text(lines, right, buf);
 }
 
 /// Vertical bars of a histogram with its range underneath.
@@ -163,16 +290,21 @@ pub fn histogram(theme: &Theme, title: &str, v: &[f32], area: Rect, buf: &mut Bu
     );
 }
 
-/// The GELU curve on [−4, 4] with the position's pre-activations marked on it.
-fn gelu_curve(app: &App, pre: &[f32], area: Rect, buf: &mut Buffer) {
+/// The nonlinearity `f` (GELU, SiLU) on [−4, 4] with the position's
+/// pre-activations marked on it.
+fn curve_plot(
+    app: &App,
+    label: &str,
+    f: fn(f32) -> f32,
+    pre: &[f32],
+    area: Rect,
+    buf: &mut Buffer,
+) {
     if area.height < 4 || area.width < 10 {
         return;
     }
     text(
-        vec![Line::styled(
-            "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4 to 4; o = this position's neurons".to_string(),
-            app.theme().dim(),
-        )],
+        vec![Line::styled(label.to_string(), app.theme().dim())],
         area,
         buf,
     );
@@ -185,7 +317,7 @@ fn gelu_curve(app: &App, pre: &[f32], area: Rect, buf: &mut Buffer) {
     let curve: Vec<(f64, f64)> = (0..plot.width as usize * 2)
         .map(|i| {
             let x = -4.0 + 8.0 * i as f64 / (plot.width as f64 * 2.0 - 1.0);
-            (x, gelu_new(x as f32) as f64)
+            (x, f(x as f32) as f64)
         })
         .collect();
     // Axes through zero.
@@ -198,12 +330,7 @@ fn gelu_curve(app: &App, pre: &[f32], area: Rect, buf: &mut Buffer) {
     scatter(plot, buf, b, &curve, dot, Style::default());
     let pts: Vec<(f64, f64)> = pre
         .iter()
-        .map(|&x| {
-            (
-                (x as f64).clamp(-4.0, 4.0),
-                gelu_new(x.clamp(-4.0, 4.0)) as f64,
-            )
-        })
+        .map(|&x| ((x as f64).clamp(-4.0, 4.0), f(x.clamp(-4.0, 4.0)) as f64))
         .collect();
     scatter(plot, buf, b, &pts, 'o', app.theme().accent());
 }
