@@ -1,5 +1,8 @@
 //! Making untrusted text (token strings, model output) safe and visible in a
 //! terminal: control characters and escape sequences are never sent raw.
+//! [`wrap`]: breaking lines by display width, Chinese included.
+
+pub mod wrap;
 
 /// A token as it is drawn in the token strip: spaces as `·`, newline as `\n`,
 /// tab as `\t`, ESC as `␛`, other control and invisible characters as `\u{..}`.

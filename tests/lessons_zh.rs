@@ -247,6 +247,42 @@ fn every_chinese_lesson_renders_its_placeholders_on_the_built_in_model() {
     }
 }
 
+/// `--print` lays Chinese prose out at 80 columns: no prose line is wider,
+/// none starts with closing punctuation; tables, code and headings are kept.
+#[test]
+fn chinese_print_is_laid_out_at_80_columns() {
+    use gptlens::text::wrap::no_line_start;
+    use unicode_width::UnicodeWidthStr;
+    let dir = gptlens::paths::default_model_dir();
+    let gpt = Gpt::open(&dir).expect("open built-in model");
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    let mut prose = 0;
+    for (name, md) in render_zh(&gpt, &tok, &dir) {
+        let mut code = false;
+        for line in md.lines() {
+            if line.trim_start().starts_with("```") {
+                code = !code;
+            }
+            let kept = code
+                || ["|", "#", "<!--", "```"]
+                    .iter()
+                    .any(|p| line.starts_with(p));
+            if kept || line.is_empty() {
+                continue;
+            }
+            prose += 1;
+            assert!(
+                line.width() <= render::PRINT_WIDTH,
+                "{name}: {} columns: {line}",
+                line.width()
+            );
+            let t = line.trim_start_matches(['>', ' ']);
+            assert!(!t.starts_with(no_line_start), "{name}: {line}");
+        }
+    }
+    assert!(prose > 300, "{prose}");
+}
+
 #[test]
 fn every_chinese_lesson_renders_on_a_random_model() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -370,12 +406,15 @@ fn the_chinese_lessons_correct_the_popular_misstatements() {
     let dir = gptlens::paths::default_model_dir();
     let gpt = Gpt::open(&dir).expect("open built-in model");
     let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
-    let md: std::collections::HashMap<String, String> =
-        render_zh(&gpt, &tok, &dir).into_iter().collect();
+    // Whitespace removed: --print lays the lines out anew.
+    let md: std::collections::HashMap<String, String> = render_zh(&gpt, &tok, &dir)
+        .into_iter()
+        .map(|(n, t)| (n, squash(&t)))
+        .collect();
     let a = &md["attention"];
     assert!(a.contains("softmax(QKᵀ/√dₖ)·V"), "the right form");
     assert!(
-        a.contains("softmax(QKᵀ/√dₖ) / V") && a.contains("除以 V"),
+        a.contains("softmax(QKᵀ/√dₖ)/V") && a.contains("除以V"),
         "dividing by V"
     );
     assert!(
@@ -385,7 +424,7 @@ fn the_chinese_lessons_correct_the_popular_misstatements() {
     // BERT's objectives and the encoder–decoder, where GPT is compared with the Transformer.
     let g = &md["gpt-vs-transformer"];
     assert!(
-        g.contains("MLM") && g.contains("NSP") && g.contains("BERT 的两个训练目标"),
+        g.contains("MLM") && g.contains("NSP") && g.contains("BERT的两个训练目标"),
         "{g}"
     );
     assert!(
@@ -396,12 +435,12 @@ fn the_chinese_lessons_correct_the_popular_misstatements() {
     for name in ["logits", "sampling"] {
         let t = &md[name];
         assert!(
-            t.contains("没有任何 RNN") || t.contains("没有循环神经网络"),
+            t.contains("没有任何RNN") || t.contains("没有循环神经网络"),
             "{name}"
         );
         assert!(t.contains("同一个") && t.contains("Transformer"), "{name}");
     }
-    assert!(md["logits"].contains("KV 缓存"));
+    assert!(md["logits"].contains("KV缓存"));
     // The first lesson says once, plainly, that the prompts stay English.
     let first = chinese().into_iter().min_by_key(|l| l.order).unwrap();
     assert_eq!(first.name, "tokens");
@@ -411,6 +450,11 @@ fn the_chinese_lessons_correct_the_popular_misstatements() {
         .count();
     assert_eq!(said, 1, "said once");
     assert!(md["tokens"].contains("只读得懂英文"));
+}
+
+/// `s` without whitespace.
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 fn gptlens(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {

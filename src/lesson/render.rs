@@ -251,8 +251,18 @@ pub fn markdown(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
             out.push_str("\n\n");
         }
     }
-    Ok(out.trim_end().to_string() + "\n")
+    let out = out.trim_end().to_string() + "\n";
+    // Chinese has no spaces to break at: its paragraphs are laid out here, by
+    // display width, so a terminal does not cut them anywhere (English keeps
+    // its author's lines).
+    Ok(match lesson.lang {
+        Lang::En => out,
+        Lang::Zh => crate::text::wrap::reflow_markdown(&out, PRINT_WIDTH),
+    })
 }
+
+/// The width `lesson --print` lays a Chinese lesson out at.
+pub const PRINT_WIDTH: usize = 80;
 
 #[cfg(test)]
 mod tests {

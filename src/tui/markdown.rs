@@ -8,7 +8,6 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
-use unicode_width::UnicodeWidthChar;
 
 use super::views::{fit, text, width};
 use crate::text::safe_text;
@@ -77,10 +76,7 @@ pub fn markdown(src: &str, w: usize) -> Vec<Line<'static>> {
             flush_para(&mut para, &mut out);
             para.push_str(t);
         } else {
-            if !para.is_empty() {
-                para.push(' ');
-            }
-            para.push_str(t);
+            crate::text::wrap::join_line(&mut para, t);
         }
     }
     flush_para(&mut para, &mut out);
@@ -178,54 +174,14 @@ fn styled_chars(s: &str, base: Style) -> Vec<(char, Style)> {
     out
 }
 
-/// Word-wraps one paragraph of markdown to `w` columns.
+/// Word-wraps one paragraph of markdown to `w` columns: at spaces, and
+/// between Chinese characters by the rules of `text::wrap`.
 pub fn wrap_md(s: &str, w: usize, base: Style) -> Vec<Line<'static>> {
-    let w = w.max(1);
     let chars = styled_chars(s, base);
-    let mut lines: Vec<Vec<(char, Style)>> = vec![];
-    let mut cur: Vec<(char, Style)> = vec![];
-    let mut cur_w = 0usize;
-    let mut i = 0;
-    while i < chars.len() {
-        // The next word with the spaces before it.
-        let mut j = i;
-        while j < chars.len() && chars[j].0 == ' ' {
-            j += 1;
-        }
-        while j < chars.len() && chars[j].0 != ' ' {
-            j += 1;
-        }
-        let word = &chars[i..j];
-        let ww: usize = word.iter().map(|(c, _)| c.width().unwrap_or(0)).sum();
-        if cur_w + ww <= w {
-            cur.extend_from_slice(word);
-            cur_w += ww;
-        } else {
-            let trimmed: Vec<(char, Style)> = word
-                .iter()
-                .skip_while(|(c, _)| *c == ' ')
-                .copied()
-                .collect();
-            if !cur.is_empty() {
-                lines.push(std::mem::take(&mut cur));
-                cur_w = 0;
-            }
-            for (c, st) in trimmed {
-                let cw = c.width().unwrap_or(0);
-                if cur_w + cw > w && !cur.is_empty() {
-                    lines.push(std::mem::take(&mut cur));
-                    cur_w = 0;
-                }
-                cur.push((c, st));
-                cur_w += cw;
-            }
-        }
-        i = j;
-    }
-    if !cur.is_empty() || lines.is_empty() {
-        lines.push(cur);
-    }
-    lines.into_iter().map(spans).collect()
+    crate::text::wrap::line_ranges(&chars, |(c, _)| *c, w)
+        .into_iter()
+        .map(|r| spans(chars[r].to_vec()))
+        .collect()
 }
 
 /// Groups styled characters into spans.

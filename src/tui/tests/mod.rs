@@ -15,3 +15,4 @@ mod shell;
 mod snapshots;
 mod support;
 mod training;
+mod zh;
