@@ -59,6 +59,33 @@ strings! {
     ListUntranslated => "", "尚未翻译、以英文显示的课程：{}";
     /// On stderr when a lesson is shown in English for want of a translation.
     FallbackNote => "", "提示：课程 `{}` 还没有中文版，下面显示英文版。";
+
+    // The lesson player's own text (tui::player::draw), in the lesson's language.
+    /// The progress in the panel title and the lesson bar.
+    PlayerStep => "step {}/{}", "第 {}/{} 步";
+    /// The title of what stands in for the hidden explorer.
+    PlayerHiddenTitle => "predict first", "先猜一猜";
+    /// The note in its place; the slot is the choice keys.
+    PlayerHidden => "The view is hidden until you answer the question: it would give the answer away. Press {} to answer, or = to see the answer.",
+        "回答问题之前先不显示视图，因为它会泄露答案。按 {} 作答，或按 = 直接看答案。";
+    PlayerNoSteps => "This lesson has no steps.", "这一课没有步骤。";
+    PlayerCannotShow => "This step cannot be shown: {}", "这一步无法显示：{}";
+    PlayerFree => "You are exploring freely; the text describes the step's selection. r returns to it.",
+        "你正在自由探索；文字讲的仍是这一步原来的选择。按 r 回到这一步。";
+    /// Before a question.
+    PlayerPredict => "Predict: {}", "先猜一猜：{}";
+    PlayerMarkModel => "  ← the model's choice", "  ← 模型的选择";
+    PlayerMarkYours => "  ← your answer", "  ← 你的答案";
+    PlayerPress => "Press {} to answer (= shows the answer without guessing).",
+        "按 {} 作答（按 = 不猜，直接看答案）。";
+    PlayerRight => "Right ({}).", "答对了（{}）。";
+    PlayerNotQuite => "Not quite: you chose {}, the model's choice is {}.",
+        "不太对：你选了 {}，模型的选择是 {}。";
+    PlayerNoneMatched => "You chose {}; the model's pick is none of the choices.",
+        "你选了 {}；模型的选择不在这些选项里。";
+    PlayerYouChose => "You chose {}.", "你选了 {}。";
+    PlayerModelsChoice => "The model's choice is {}.", "模型的选择是 {}。";
+    PlayerAnswer => "The model's answer: {}", "模型的答案：{}";
 }
 
 impl Msg {

@@ -8,6 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{Check, Player};
+use crate::i18n::Msg;
 use crate::lesson::Block;
 use crate::lesson::render::{FilledBlock, FilledCheckpoint};
 use crate::tui::draw::{self, MIN_H, MIN_W};
@@ -126,14 +127,13 @@ pub fn draw_player(p: &Player, area: Rect, buf: &mut Buffer) -> Hits {
 /// What stands in for the explorer while the step's question is open.
 fn draw_hidden(p: &Player, area: Rect, buf: &mut Buffer) {
     let theme = p.app.theme();
-    let inner = panel(theme, "predict first", area, buf, false);
+    let lang = p.lesson.lang;
+    let inner = panel(theme, Msg::PlayerHiddenTitle.get(lang), area, buf, false);
     let keys = p
         .open_question()
         .map(|(_, k)| k.iter().map(char::to_string).collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
-    let msg = format!(
-        "The view is hidden until you answer the question: it would give the answer away. Press {keys} to answer, or = to see the answer."
-    );
+    let msg = Msg::PlayerHidden.fill(lang, &[&keys]);
     text(
         wrap_md(&msg, inner.width as usize, theme.accent()),
         inner,
@@ -143,7 +143,7 @@ fn draw_hidden(p: &Player, area: Rect, buf: &mut Buffer) {
 
 fn progress(p: &Player) -> String {
     let n = p.n_scenes();
-    format!("step {}/{}", (p.scene + 1).min(n), n)
+    Msg::PlayerStep.fill(p.lesson.lang, &[&(p.scene + 1).min(n), &n])
 }
 
 fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
@@ -229,7 +229,8 @@ fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut out: Vec<Line<'static>> = vec![];
     let Some(scene) = p.lesson.scenes.get(p.scene) else {
-        out.extend(wrap_md("This lesson has no steps.", w, Style::default()));
+        let none = Msg::PlayerNoSteps.get(p.lesson.lang);
+        out.extend(wrap_md(none, w, Style::default()));
         return out;
     };
     out.extend(wrap_md(
@@ -241,7 +242,7 @@ fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
         Ok(f) => f,
         Err(e) => {
             out.extend(wrap_md(
-                &format!("This step cannot be shown: {e}"),
+                &Msg::PlayerCannotShow.fill(p.lesson.lang, &[e]),
                 w,
                 theme.alarm(),
             ));
@@ -255,7 +256,7 @@ fn text_lines(p: &Player, w: usize, compact: bool) -> Vec<Line<'static>> {
     }
     if p.free {
         out.extend(wrap_md(
-            "You are exploring freely; the text describes the step's selection. r returns to it.",
+            Msg::PlayerFree.get(p.lesson.lang),
             w,
             theme.alarm(),
         ));
@@ -326,12 +327,13 @@ fn checkpoint_lines(
 ) -> Vec<Line<'static>> {
     let theme = p.app.theme();
     let bold = Style::default().add_modifier(Modifier::BOLD);
-    let mut out = wrap_md(&format!("Predict: {}", c.question), w, bold);
+    let lang = p.lesson.lang;
+    let mut out = wrap_md(&Msg::PlayerPredict.fill(lang, &[&c.question]), w, bold);
     for (k, t) in &c.choices {
         let mark = match state {
             Check::Open => "",
-            _ if c.correct == Some(*k) => "  ← the model's choice",
-            Check::Answered(a) if a == *k => "  ← your answer",
+            _ if c.correct == Some(*k) => Msg::PlayerMarkModel.get(lang),
+            Check::Answered(a) if a == *k => Msg::PlayerMarkYours.get(lang),
             _ => "",
         };
         let style = match state {
@@ -346,23 +348,20 @@ fn checkpoint_lines(
     let verdict = match state {
         Check::Open => {
             out.extend(wrap_md(
-                &format!(
-                    "Press {} to answer (= shows the answer without guessing).",
-                    keys.join(", ")
-                ),
+                &Msg::PlayerPress.fill(lang, &[&keys.join(", ")]),
                 w,
                 theme.accent(),
             ));
             return out;
         }
         Check::Answered(a) => match c.correct {
-            Some(k) if k == a => format!("Right ({a})."),
-            Some(k) => format!("Not quite: you chose {a}, the model's choice is {k}."),
-            None if has_match => format!("You chose {a}; the model's pick is none of the choices."),
-            None => format!("You chose {a}."),
+            Some(k) if k == a => Msg::PlayerRight.fill(lang, &[&a]),
+            Some(k) => Msg::PlayerNotQuite.fill(lang, &[&a, &k]),
+            None if has_match => Msg::PlayerNoneMatched.fill(lang, &[&a]),
+            None => Msg::PlayerYouChose.fill(lang, &[&a]),
         },
         Check::Revealed => match c.correct {
-            Some(k) => format!("The model's choice is {k}."),
+            Some(k) => Msg::PlayerModelsChoice.fill(lang, &[&k]),
             None => String::new(),
         },
     };
@@ -374,7 +373,7 @@ fn checkpoint_lines(
     if !verdict.is_empty() {
         out.extend(wrap_md(&verdict, w, verdict_style));
     }
-    out.extend(markdown(&format!("The model's answer: {}", c.answer), w));
+    out.extend(markdown(&Msg::PlayerAnswer.fill(lang, &[&c.answer]), w));
     out
 }
 

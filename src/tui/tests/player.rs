@@ -359,7 +359,7 @@ fn every_lesson_every_step(gpt: Arc<Gpt>, tok: &dyn Fn() -> Tokenizer, dir: Opti
             }
             for &(w, h) in &[(80u16, 24u16), (120, 40)] {
                 let s = render(&mut p, w, h);
-                let progress = format!("step {}/{n}", i + 1);
+                let progress = crate::i18n::Msg::PlayerStep.fill(p.lesson().lang, &[&(i + 1), &n]);
                 assert!(s.contains(&progress), "{name} {w}×{h}:\n{s}");
                 let title: String = p.lesson().scenes[i].title.chars().take(12).collect();
                 assert!(s.contains(&title), "{name} step {} {w}×{h}:\n{s}", i + 1);

@@ -138,6 +138,18 @@ fn the_chinese_attention_lesson_at_80x24_and_200x60() {
                 "{w}×{h}: {r:?}"
             );
         }
+        if w == 200 {
+            // The player's own words are Chinese too (i18n::Msg).
+            let s = screen(&b);
+            assert!(
+                s.contains("先猜一猜：对于查询") && s.contains("第 1/6 步"),
+                "{s}"
+            );
+            assert!(s.contains("回答问题之前先不显示视图"), "{s}");
+            for en in ["Predict:", "Press ", "step 1/6", "predict first"] {
+                assert!(!s.contains(en), "{en}:\n{s}");
+            }
+        }
         insta::assert_snapshot!(format!("zh_attention_step1_{w}x{h}"), screen(&b));
     }
     p.handle(&ch('='));
