@@ -182,3 +182,68 @@ fn bench_reports_format_and_bytes_and_checks_the_bandwidth_buffer() {
         "{err}"
     );
 }
+
+/// `gptlens prune` writes a model folder whose linear layers have exactly
+/// ⌊S·n⌋ zeros each and whose other tensors and tokenizer are the original's;
+/// a sparsity outside [0, 1) is refused before anything is written.
+#[test]
+fn prune_writes_a_sparse_model_and_refuses_a_bad_sparsity() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pruned");
+    for bad in ["1", "1.5", "-0.1", "nan", "half"] {
+        let r = gptlens(&[
+            "prune".as_ref(),
+            "--sparsity".as_ref(),
+            bad.as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(r.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains("--sparsity"), "{bad}: {err}");
+        assert!(
+            err.contains("[0, 1)") || err.contains("not a number"),
+            "{bad}: {err}"
+        );
+        assert!(!out.exists(), "{bad}: something was written");
+    }
+    let r = gptlens(&[
+        "prune".as_ref(),
+        "--sparsity".as_ref(),
+        "0.3".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("16 matrices"), "{err}");
+    let orig = gptlens::model::Gpt::open(&root().join("tiny-models/tinystories")).unwrap();
+    let pruned = gptlens::model::Gpt::open(&out).unwrap();
+    for ((name, a), (_, b)) in orig.weights.named().iter().zip(pruned.weights.named()) {
+        let zeros = b.data().iter().filter(|v| **v == 0.0).count();
+        let linear = name.ends_with("c_attn.weight")
+            || name.ends_with("c_proj.weight")
+            || name.ends_with("c_fc.weight");
+        if linear {
+            assert_eq!(zeros, (0.3 * a.len() as f64).floor() as usize, "{name}");
+        } else {
+            assert!(a.data() == b.data(), "{name} changed");
+        }
+    }
+    let text = "Once upon a time, Lily's dog <|endoftext|>";
+    let t0 =
+        gptlens::tokenizer::Tokenizer::open(&root().join("tiny-models/tinystories/tokenizer.json"))
+            .unwrap();
+    let t1 = gptlens::tokenizer::Tokenizer::open(&out.join("tokenizer.json")).unwrap();
+    assert_eq!(t0.encode(text).unwrap(), t1.encode(text).unwrap());
+    // An existing folder is kept unless --force.
+    let r = gptlens(&[
+        "prune".as_ref(),
+        "--sparsity".as_ref(),
+        "0.1".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--force"));
+}

@@ -16,6 +16,7 @@ mod init;
 mod intervene;
 mod lesson;
 pub mod out;
+mod prune;
 mod quantize;
 mod trace;
 mod train;
@@ -186,6 +187,13 @@ pub enum Command {
         #[command(flatten)]
         model: ModelOpt,
     },
+    /// Set the smallest fraction of each linear layer's weights to zero (magnitude pruning).
+    Prune {
+        #[command(flatten)]
+        args: prune::Args,
+        #[command(flatten)]
+        model: ModelOpt,
+    },
     /// List the lessons with one-line summaries.
     Lessons {
         #[command(flatten)]
@@ -322,6 +330,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Cost { args, model: m }) => cost::run(model(m).as_deref(), args),
         Some(Command::Eval { args, model: m }) => eval::run(model(m).as_deref(), args),
         Some(Command::Quantize { args, model: m }) => quantize::run(model(m).as_deref(), args),
+        Some(Command::Prune { args, model: m }) => prune::run(model(m).as_deref(), args),
         Some(Command::Lessons { raw }) => lesson::list(raw.with(&top_raw), lang),
         Some(Command::Export {
             args,
@@ -361,6 +370,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Cost { .. } => "cost",
         Command::Eval { .. } => "eval",
         Command::Quantize { .. } => "quantize",
+        Command::Prune { .. } => "prune",
         Command::Lessons { .. } => "lessons",
         Command::Export { .. } => "export",
         Command::Lesson { .. } => "lesson",

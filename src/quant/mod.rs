@@ -11,6 +11,7 @@ use half::f16;
 
 pub mod eval;
 pub mod matrix;
+pub mod prune;
 
 pub use matrix::{Kernel, QMatrix};
 
@@ -190,6 +191,10 @@ pub enum QuantError {
         RUNNABLE.map(|t| t.name()).join(", ")
     )]
     Unsupported { ty: GgmlType },
+    #[error(
+        "sparsity {0} is outside [0, 1): give the fraction of each matrix's weights to set to zero, e.g. 0.5"
+    )]
+    Sparsity(f64),
 }
 
 fn check_len(ty: GgmlType, n: usize) -> Result<usize, QuantError> {
