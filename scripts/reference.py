@@ -26,6 +26,13 @@ Subcommands (run from the repository root):
         transformers' apply_chat_template for a few conversations and templates,
         the built-in default included (tests/fixtures/chat-templates.json).
 
+    ~/refvenv/bin/python scripts/reference.py distil-fixtures
+        Writes tests/fixtures/random-odd/distil-grads.safetensors: the
+        distillation loss alpha*CE + (1-alpha)*T^2*KL(softmax(u/T) || softmax(z/T))
+        of the random-odd student against fixed random teacher logits u
+        (inputs, targets, teacher_logits, alpha, temperature, loss, ce, kl,
+        grad.<name>), float64 autograd.
+
     ~/refvenv/bin/python scripts/reference.py lora-fixtures
         Writes tests/fixtures/random-odd/lora-grads.safetensors: rank-3 LoRA
         adapters (fixed A and B, both non-zero) on every block's c_attn, c_proj,
@@ -433,6 +440,49 @@ def render_cases():
                 cases.append({"template": name, "messages": conv, "add_generation_prompt": gen,
                               "bos_token": bos, "eos_token": eos, "rendered": text})
     return {"generator": "scripts/reference.py finetune-fixtures", "templates": templates, "cases": cases}
+
+
+def distil_grads_reference(model, vocab, seed, alpha=0.3, temperature=2.0):
+    """The distillation loss against fixed teacher logits, and every parameter's gradient."""
+    model = model.double().train()
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.randint(0, vocab, (GRAD_BATCH, GRAD_T), generator=g)
+    targets = torch.randint(0, vocab, (GRAD_BATCH, GRAD_T), generator=g)
+    # Stored as f32 and used from the stored values, so both sides see the same teacher.
+    teacher = (torch.randn(GRAD_BATCH * GRAD_T, vocab, generator=g) * 2.0).float().double()
+    model.zero_grad()
+    z = model(inputs, use_cache=False).logits.reshape(-1, vocab)
+    F = torch.nn.functional
+    ce = F.cross_entropy(z, targets.reshape(-1), reduction="none")
+    lt = F.log_softmax(teacher / temperature, -1)
+    ls = F.log_softmax(z / temperature, -1)
+    kl = (lt.exp() * (lt - ls)).sum(-1)
+    loss = (alpha * ce + (1 - alpha) * temperature**2 * kl).mean()
+    loss.backward()
+    out = {
+        "inputs": inputs.numpy().astype(np.int64),
+        "targets": targets.numpy().astype(np.int64),
+        "teacher_logits": f32(teacher),
+        "alpha": np.array([alpha], dtype=np.float32),
+        "temperature": np.array([temperature], dtype=np.float32),
+        "loss": np.array([loss.item()], dtype=np.float32),
+        "ce": np.array([ce.mean().item()], dtype=np.float32),
+        "kl": np.array([kl.mean().item()], dtype=np.float32),
+    }
+    for name, p in model.transformer.named_parameters():
+        out[f"grad.{name}"] = f32(p.grad)
+    model.eval()
+    return out
+
+
+def cmd_distil_fixtures(_args):
+    torch.set_num_threads(2)
+    meta = {"generator": "scripts/reference.py distil-fixtures", "torch": torch.__version__,
+            "precision": "float64, stored f32"}
+    name = "random-odd"
+    spec = RANDOM_MODELS[name]
+    grads = distil_grads_reference(load_model(FIXTURES / name, torch.float64), spec["vocab_size"], spec["seed"] + 11)
+    write(FIXTURES / name / "distil-grads.safetensors", grads, meta)
 
 
 def cmd_finetune_fixtures(_args):
@@ -924,6 +974,7 @@ def main():
     sm = sub.add_parser("smollm2-fixture", help="transformers on the SmolLM2 GGUF (pip install gguf accelerate)")
     sm.add_argument("--gguf", default=str(SMOLLM2_GGUF), help="the file scripts/fetch-smollm2.sh fetched")
     sub.add_parser("lora-fixtures", help="write the LoRA gradient fixture (random-odd only)")
+    sub.add_parser("distil-fixtures", help="write the distillation gradient fixture (random-odd only)")
     tm = sub.add_parser("tiny-model-fixture", help="write tests/fixtures/tiny-models/NAME.safetensors only")
     tm.add_argument("name", help="a folder of tiny-models/")
     d = sub.add_parser("bench-decode", help="PyTorch decode speed for a model folder")
@@ -958,7 +1009,7 @@ def main():
         sys.exit(f"error: {args.model} has no config.json; a model folder holds config.json, model.safetensors and tokenizer.json")
     {"fixtures": cmd_fixtures, "finetune-fixtures": cmd_finetune_fixtures, "gguf-fixtures": cmd_gguf_fixtures, "gguf-logits": cmd_gguf_logits,
      "llama-fixtures": cmd_llama_fixtures, "smollm2-fixture": cmd_smollm2_fixture,
-     "lora-fixtures": cmd_lora_fixtures,
+     "lora-fixtures": cmd_lora_fixtures, "distil-fixtures": cmd_distil_fixtures,
      "tiny-model-fixture": cmd_tiny_model_fixture,
      "bench-decode": cmd_bench_decode, "bench-train": cmd_bench_train,
      "eval": cmd_eval}[args.cmd](args)

@@ -4,6 +4,7 @@
 //! about terminals; the front ends read its [`model::Trace`]. See ARCHITECTURE.md.
 
 pub mod cost;
+pub mod distil;
 pub mod embedded;
 pub mod export;
 pub mod finetune;

@@ -7,6 +7,7 @@
 
 mod bench;
 mod cost;
+mod distil;
 mod eval;
 mod explore;
 mod export;
@@ -187,6 +188,8 @@ pub enum Command {
         #[command(flatten)]
         model: ModelOpt,
     },
+    /// Train a smaller student against a teacher's softened distributions (knowledge distillation).
+    Distil(distil::Args),
     /// Set the smallest fraction of each linear layer's weights to zero (magnitude pruning).
     Prune {
         #[command(flatten)]
@@ -300,7 +303,10 @@ pub fn run(cli: Cli) -> Result<()> {
     );
     let takes_model = !matches!(
         cli.command,
-        Some(Command::Init(_)) | Some(Command::Train(_)) | Some(Command::Lessons { .. })
+        Some(Command::Init(_))
+            | Some(Command::Train(_))
+            | Some(Command::Distil(_))
+            | Some(Command::Lessons { .. })
     );
     if let (false, Some(opt)) = (takes_look, top_look.given()) {
         return Err(not_here(opt, name, LOOK_ACTS_ON));
@@ -331,6 +337,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Eval { args, model: m }) => eval::run(model(m).as_deref(), args),
         Some(Command::Quantize { args, model: m }) => quantize::run(model(m).as_deref(), args),
         Some(Command::Prune { args, model: m }) => prune::run(model(m).as_deref(), args),
+        Some(Command::Distil(a)) => distil::run(a),
         Some(Command::Lessons { raw }) => lesson::list(raw.with(&top_raw), lang),
         Some(Command::Export {
             args,
@@ -371,6 +378,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Eval { .. } => "eval",
         Command::Quantize { .. } => "quantize",
         Command::Prune { .. } => "prune",
+        Command::Distil(_) => "distil",
         Command::Lessons { .. } => "lessons",
         Command::Export { .. } => "export",
         Command::Lesson { .. } => "lesson",

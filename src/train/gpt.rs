@@ -289,11 +289,25 @@ pub fn backward(
     targets: &[u32],
     mask: Option<&[f32]>,
 ) {
+    crossentropy_backward(&mut acts.probs, targets, mask);
+    backward_from_logit_grads(cfg, layout, params, grads, acts, s, inputs);
+}
+
+/// [`backward`] from d loss/d logits already in `acts.probs` (`[B·T, V]`),
+/// for a loss other than the cross-entropy (distillation's, `crate::distil`).
+pub fn backward_from_logit_grads(
+    cfg: &Config,
+    layout: &Layout,
+    params: &[f32],
+    grads: &mut [f32],
+    acts: &mut Acts,
+    s: &mut GradScratch,
+    inputs: &[u32],
+) {
     let (t, c, nh) = (acts.t, cfg.n_embd, cfg.n_head);
     let p = views(params, layout);
     let mut g = views_mut(grads, layout);
 
-    crossentropy_backward(&mut acts.probs, targets, mask);
     unembed_backward(&mut s.dln, g.wte, &acts.probs, &acts.ln_f.out, p.wte, c);
     let last: &[f32] = match acts.layers.last() {
         Some(a) => &a.resid_post,

@@ -360,6 +360,31 @@ impl Trainer {
         loss
     }
 
+    /// Forward, then `logit_grads` turns the probabilities the forward left
+    /// (`[B·T, V]`, softmax of the logits) into d loss/d logits and returns
+    /// the loss, then backward from them: `grads` holds d loss/d params.
+    /// For losses other than the cross-entropy (`crate::distil`).
+    pub fn custom_loss_and_grads<R>(
+        &mut self,
+        inputs: &[u32],
+        targets: &[u32],
+        logit_grads: impl FnOnce(&mut [f32]) -> R,
+    ) -> R {
+        self.masked_loss(inputs, targets, None, None);
+        let r = logit_grads(&mut self.acts.probs);
+        self.grads.fill(0.0);
+        gpt::backward_from_logit_grads(
+            &self.cfg,
+            &self.layout,
+            &self.params,
+            &mut self.grads,
+            &mut self.acts,
+            &mut self.scratch,
+            inputs,
+        );
+        r
+    }
+
     /// Clips the gradients and takes one AdamW step (1-based `step`); returns the
     /// gradient norm before clipping.
     pub fn update(&mut self, lr: f32, weight_decay: f32, grad_clip: f32, step: u64) -> f32 {
