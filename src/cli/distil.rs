@@ -44,8 +44,10 @@ pub struct Args {
     /// teacher's vocabulary and context).
     #[arg(long, default_value_t = 2)]
     layers: usize,
+    /// Student attention heads per block.
     #[arg(long, default_value_t = 2)]
     heads: usize,
+    /// Student width of the residual stream.
     #[arg(long, default_value_t = 64)]
     embd: usize,
     /// Sequences per step.
@@ -54,11 +56,14 @@ pub struct Args {
     /// Tokens per sequence (at most the teacher's context).
     #[arg(long, default_value_t = 128)]
     ctx: usize,
+    /// Optimizer steps.
     #[arg(long, default_value_t = 1000)]
     steps: u64,
     /// Peak learning rate (warm-up over the first 5% of steps, cosine to a tenth).
     #[arg(long, default_value_t = 3e-3)]
     lr: f32,
+    /// Seed of the student's initial weights and of the batches (the same
+    /// seed with --alpha 1 gives the from-scratch run the same batches).
     #[arg(long, default_value_t = 1337)]
     seed: u64,
 }
