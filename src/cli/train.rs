@@ -23,6 +23,10 @@ pub enum Preset {
     Small2,
 }
 
+/// What `--live` shows the model reading unless told otherwise: names that
+/// come back, so a head that copies has something to copy.
+const DEFAULT_PROBE: &str = "Lily had a red ball. Lily gave the ball to";
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Training text (UTF-8; stories separated by lines `<|endoftext|>`).
@@ -96,6 +100,15 @@ pub struct Args {
     /// Replace an existing --out folder.
     #[arg(long)]
     force: bool,
+    /// Watch the run in the terminal: loss curves, a probe prompt's attention
+    /// redrawn from the current weights, every head's previous-token and
+    /// induction score, the probe's greedy continuation (keys: space pause,
+    /// c checkpoint, arrows layer/head, q quit with a checkpoint).
+    #[arg(long)]
+    live: bool,
+    /// The prompt --live runs through the model as it trains.
+    #[arg(long, value_name = "TEXT", default_value = DEFAULT_PROBE)]
+    probe: String,
     /// Measure training speed (tokens/s) on random tokens for the chosen shape
     /// and batch, instead of training.
     #[arg(long)]
@@ -150,6 +163,12 @@ pub fn run(a: Args) -> Result<()> {
         max_memory: a.max_memory,
     };
     let signals = StopSignals::install()?;
+    if a.live {
+        match live_terminal() {
+            Ok(()) => return run_live(&h, &run, &a.probe, &signals, &out),
+            Err(why) => eprintln!("{why}: showing plain progress instead"),
+        }
+    }
     let (stop, exit_status) = (signals.flag(), || signals.exit_status());
     let tty = std::io::stderr().is_terminal();
     let mut last_val: Option<f32> = None;
@@ -228,6 +247,70 @@ pub fn run(a: Args) -> Result<()> {
         std::process::exit(exit_status());
     }
     Ok(())
+}
+
+/// Whether the live screen can be shown here, and if not why.
+fn live_terminal() -> std::result::Result<(), String> {
+    use gptlens::tui::live::{MIN_HEIGHT, MIN_WIDTH};
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(
+            "--live needs an interactive terminal (stdin and stdout are not both one)".into(),
+        );
+    }
+    let (w, h) = ratatui::crossterm::terminal::size()
+        .map_err(|e| format!("--live cannot read the terminal's size ({e})"))?;
+    if w < MIN_WIDTH || h < MIN_HEIGHT {
+        return Err(format!(
+            "the terminal is {w}×{h}; --live needs at least {MIN_WIDTH}×{MIN_HEIGHT}"
+        ));
+    }
+    Ok(())
+}
+
+/// `train --live`: training on its own thread, the live screen on this one.
+fn run_live(
+    h: &Hyper,
+    run: &RunOptions,
+    probe: &str,
+    signals: &StopSignals,
+    out: &std::path::Path,
+) -> Result<()> {
+    use gptlens::train::watch::{LiveControls, LiveWatcher};
+    use gptlens::tui::heatmap::{ColorMode, Theme};
+    use std::sync::Arc;
+    let controls = Arc::new(LiveControls::default());
+    let (mut watcher, events) = LiveWatcher::new(probe, controls.clone());
+    let stop = signals.shared();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (h2, run2, stop2) = (h.clone(), run.clone(), stop.clone());
+    std::thread::spawn(move || {
+        let r = gptlens::train::train_watched(&h2, &run2, &stop2, &mut |_| {}, &mut watcher);
+        let _ = done_tx.send(r);
+    });
+    let theme = Theme {
+        mode: ColorMode::detect(false),
+        ..Theme::default()
+    };
+    let live = gptlens::tui::live::Live::new(theme);
+    let (result, quit_by_key) = gptlens::tui::live::run::run(live, events, controls, stop, done_rx)
+        .context("the live training screen")?;
+    match result {
+        Ok(summary) => {
+            print_summary(&summary, out);
+            if summary.interrupted && !quit_by_key {
+                std::process::exit(signals.exit_status());
+            }
+            Ok(())
+        }
+        Err(e @ TrainError::Interrupted(_)) => {
+            eprintln!("{e}");
+            if quit_by_key {
+                return Ok(());
+            }
+            std::process::exit(signals.exit_status());
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn print_summary(s: &Summary, out: &std::path::Path) {
@@ -344,6 +427,11 @@ impl StopSignals {
 
     pub(crate) fn flag(&self) -> &AtomicBool {
         &self.stop
+    }
+
+    /// The flag, for a run on another thread.
+    pub(crate) fn shared(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
     }
 
     pub(crate) fn exit_status(&self) -> i32 {

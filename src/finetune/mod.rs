@@ -775,6 +775,7 @@ pub fn finetune(
         &mut batches,
         stop,
         report,
+        &mut crate::train::Unwatched,
     )?;
     let valid_loss_after = if interrupted {
         None

@@ -8,7 +8,7 @@
 //! copying, not by what the words say:
 //!
 //! - previous-token score: the mean weight query t puts on key t − 1, over
-//!   t = 1 … 2n − 1;
+//!   t = 1 … 2n − 1 (or over a real text, when one is given: see [`measure`]);
 //! - induction score: in the second copy, query t (token x[t] = x[t − n])
 //!   attends to the token that followed that token's first occurrence,
 //!   key t − n + 1; the mean weight on it over t = n … 2n − 1.
@@ -80,12 +80,26 @@ pub fn scores_of_trace(trace: &Trace, period: usize) -> HeadScores {
     }
 }
 
-/// Runs the probe (seeded by `seed`) through `gpt` and scores every head.
-pub fn measure(gpt: &Gpt, avoid: Option<u32>, seed: u64) -> Result<HeadScores, ModelError> {
+/// Scores every head of `gpt`: the induction score on the repeated random
+/// probe (seeded by `seed`), the previous-token score on `text` when given
+/// (real text: a small model's heads may do on stories what they do not on
+/// random tokens), else on the same random probe.
+pub fn measure(
+    gpt: &Gpt,
+    text: Option<&[u32]>,
+    avoid: Option<u32>,
+    seed: u64,
+) -> Result<HeadScores, ModelError> {
     let period = probe_period(gpt.config.n_positions);
     let probe = induction_probe(gpt.config.vocab_size, period, avoid, seed);
     let trace = gpt.trace(&probe, &Interventions::default())?;
-    Ok(scores_of_trace(&trace, period))
+    let mut scores = scores_of_trace(&trace, period);
+    if let Some(text) = text.filter(|t| t.len() >= 2) {
+        let t = &text[..text.len().min(gpt.config.n_positions)];
+        let trace = gpt.trace(t, &Interventions::default())?;
+        scores.previous_token = scores_of_trace(&trace, 0).previous_token;
+    }
+    Ok(scores)
 }
 
 #[cfg(test)]
@@ -139,7 +153,7 @@ mod tests {
     fn every_head_of_the_built_in_model_gets_both_scores_in_range() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny-models/tinystories");
         let gpt = Gpt::open(&dir).expect("built-in model");
-        let s = measure(&gpt, None, 0).expect("trace");
+        let s = measure(&gpt, None, None, 0).expect("trace");
         for grid in [&s.previous_token, &s.induction] {
             assert_eq!(grid.len(), gpt.config.n_layer);
             assert!(grid.iter().all(|l| l.len() == gpt.config.n_head));

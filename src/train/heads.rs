@@ -1,5 +1,6 @@
 //! The heads' record of a training run, `train-heads.tsv`: every head's
-//! previous-token and induction scores ([`crate::readout::heads`]) at step 0
+//! previous-token score (on the start of the validation text) and induction
+//! score (on a repeated random probe; [`crate::readout::heads`]) at step 0
 //! (the random initial weights), at every validation step and at the end, so
 //! that the curves show when which head became what.
 
@@ -15,18 +16,25 @@ pub(crate) const HEADER: &str = "step\tlayer\thead\tprevious_token\tinduction\n"
 
 /// The probe's seed: one fixed probe for the whole run, so the curves compare
 /// the same measurement at every step.
-const PROBE_SEED: u64 = 17;
+pub(crate) const PROBE_SEED: u64 = 17;
 
 /// Appends every head's two scores at `step` to the record.
 pub(crate) struct HeadLog {
     path: PathBuf,
     file: std::fs::File,
+    /// Real text for the previous-token score (empty: the random probe).
+    text: Vec<u32>,
 }
 
 impl HeadLog {
     /// Opens the record in `out`: a fresh one, or, resuming from the
     /// checkpoint at `step`, the old one without the rows after it.
-    pub(crate) fn open(out: &Path, resume: bool, step: u64) -> Result<Self, TrainError> {
+    pub(crate) fn open(
+        out: &Path,
+        resume: bool,
+        step: u64,
+        text: Vec<u32>,
+    ) -> Result<Self, TrainError> {
         let path = out.join(HEADS_FILE);
         if resume && path.exists() {
             let old = std::fs::read_to_string(&path).map_err(io_err(&path))?;
@@ -39,13 +47,14 @@ impl HeadLog {
             .append(true)
             .open(&path)
             .map_err(io_err(&path))?;
-        Ok(HeadLog { path, file })
+        Ok(HeadLog { path, file, text })
     }
 
     /// Scores the trainer's current weights and appends them as `step`.
     pub(crate) fn record(&mut self, trainer: &Trainer, step: u64) -> Result<(), TrainError> {
         let gpt = trainer.gpt();
-        let s = heads::measure(&gpt, None, PROBE_SEED).map_err(TrainError::Model)?;
+        let text = (!self.text.is_empty()).then_some(&self.text[..]);
+        let s = heads::measure(&gpt, text, None, PROBE_SEED).map_err(TrainError::Model)?;
         let mut rows = String::new();
         for (l, (prev, ind)) in s.previous_token.iter().zip(&s.induction).enumerate() {
             for (h, (p, i)) in prev.iter().zip(ind).enumerate() {

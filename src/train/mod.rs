@@ -24,6 +24,7 @@ pub mod memory;
 pub mod mlp;
 pub mod params;
 pub mod record;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -208,6 +209,45 @@ pub struct Progress {
     /// While tokenizing the corpus (before step 1): bytes done and in all.
     pub tokenizing: Option<(usize, usize)>,
 }
+
+/// What a front end watching the run live (`gptlens train --live`) is told
+/// before the first step.
+pub struct RunStart<'a> {
+    pub hyper: &'a Hyper,
+    pub tokenizer: &'a Tokenizer,
+    /// The step the run starts from (a resumed run's checkpoint, else 0).
+    pub step: u64,
+    /// Count baselines on the validation text (None without one).
+    pub baselines: Option<&'a baselines::Baselines>,
+    /// The text previous-token scores are measured on (as in the record).
+    pub probe_text: Vec<u32>,
+}
+
+/// A front end that watches a run as it trains. Its methods are called on
+/// the training thread, between steps, so they must be quick: a watcher that
+/// wants to look at the model copies it ([`Trainer::gpt`]) and hands the copy
+/// to another thread.
+pub trait Watcher {
+    /// Before the first step; an error (a probe the context cannot hold)
+    /// ends the run before it trains.
+    fn begin(&mut self, _start: &RunStart) -> Result<(), String> {
+        Ok(())
+    }
+    /// After every step, with the weights as that step left them.
+    fn after_step(&mut self, _trainer: &Trainer, _p: &Progress) {}
+    /// Polled between steps: while true the loop waits (Ctrl-C still ends it).
+    fn paused(&self) -> bool {
+        false
+    }
+    /// Polled after each step: true writes a checkpoint now.
+    fn checkpoint_requested(&mut self) -> bool {
+        false
+    }
+}
+
+/// Nobody watching: plain `gptlens train`.
+pub struct Unwatched;
+impl Watcher for Unwatched {}
 
 /// How a run ended.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -508,6 +548,18 @@ pub trait Batches {
     ) -> u64;
     /// A validation loss over at most `max_batches` batches (None: no validation data).
     fn evaluate(&mut self, trainer: &mut Trainer, max_batches: usize) -> Option<f32>;
+    /// Up to `n` tokens of real text on which the heads' previous-token
+    /// scores are measured (empty: measure them on the random probe).
+    fn probe_text(&self, _n: usize) -> Vec<u32> {
+        vec![]
+    }
+}
+
+/// The text the heads' record and the live view score previous-token heads
+/// on: the start of the validation text, else of the training text.
+fn probe_text(train: &[u32], valid: &[u32], n: usize) -> Vec<u32> {
+    let s = if valid.is_empty() { train } else { valid };
+    s[..s.len().min(n)].to_vec()
 }
 
 /// Pretraining's batches: random windows of one token stream.
@@ -517,6 +569,10 @@ struct StreamBatches<'a> {
 }
 
 impl Batches for StreamBatches<'_> {
+    fn probe_text(&self, n: usize) -> Vec<u32> {
+        probe_text(self.train, self.valid, n)
+    }
+
     fn fill(
         &mut self,
         _step: u64,
@@ -553,6 +609,7 @@ pub(crate) fn run_loop(
     batches: &mut dyn Batches,
     stop: &AtomicBool,
     report: &mut dyn FnMut(&Progress),
+    watcher: &mut dyn Watcher,
 ) -> Result<(CheckpointMeta, bool), TrainError> {
     let out = &run.out;
     let log_path = out.join("train-log.tsv");
@@ -575,7 +632,8 @@ pub(crate) fn run_loop(
         .open(&log_path)
         .map_err(io_err(&log_path))?;
 
-    let mut head_log = heads::HeadLog::open(out, run.resume, meta.step)?;
+    let text = batches.probe_text(2 * crate::readout::heads::probe_period(hyper.n_ctx));
+    let mut head_log = heads::HeadLog::open(out, run.resume, meta.step, text)?;
     if meta.step == 0 {
         head_log.record(trainer, 0)?;
     }
@@ -590,6 +648,9 @@ pub(crate) fn run_loop(
     let mut last_good = meta.clone();
     let mut had_checkpoint = run.resume;
     while meta.step < hyper.steps {
+        while watcher.paused() && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         if stop.load(Ordering::SeqCst) {
             interrupted = true;
             break;
@@ -651,7 +712,7 @@ pub(crate) fn run_loop(
             )
             .map_err(io_err(&log_path))?;
         }
-        report(&Progress {
+        let progress = Progress {
             step: meta.step,
             steps: hyper.steps,
             loss,
@@ -662,8 +723,13 @@ pub(crate) fn run_loop(
             elapsed_secs: meta.elapsed_secs,
             message: None,
             tokenizing: None,
-        });
-        if run.checkpoint_every > 0 && meta.step.is_multiple_of(run.checkpoint_every) && !last {
+        };
+        report(&progress);
+        watcher.after_step(trainer, &progress);
+        let asked = watcher.checkpoint_requested();
+        if (asked || run.checkpoint_every > 0 && meta.step.is_multiple_of(run.checkpoint_every))
+            && !last
+        {
             write_checkpoint(trainer, out, &meta)?;
             // From now on the folder holds a run worth keeping.
             dir.keep();
@@ -686,6 +752,17 @@ pub fn train(
     run: &RunOptions,
     stop: &AtomicBool,
     report: &mut dyn FnMut(&Progress),
+) -> Result<Summary, TrainError> {
+    train_watched(hyper, run, stop, report, &mut Unwatched)
+}
+
+/// [`train`], with a front end watching every step (`gptlens train --live`).
+pub fn train_watched(
+    hyper: &Hyper,
+    run: &RunOptions,
+    stop: &AtomicBool,
+    report: &mut dyn FnMut(&Progress),
+    watcher: &mut dyn Watcher,
 ) -> Result<Summary, TrainError> {
     hyper.validate()?;
     let mut hyper = hyper.clone();
@@ -809,6 +886,22 @@ pub fn train(
         meta = read_checkpoint(&mut trainer, out, &hyper)?;
         note(report, steps, format!("resuming from step {}", meta.step));
     }
+    // Counted before the first step, so a live view can draw them from the start.
+    let baselines = (!valid_stream.is_empty())
+        .then(|| baselines::measure(&train_stream, &valid_stream, cfg.vocab_size));
+    watcher
+        .begin(&RunStart {
+            hyper: &hyper,
+            tokenizer: &tokenizer,
+            step: meta.step,
+            baselines: baselines.as_ref(),
+            probe_text: probe_text(
+                &train_stream,
+                &valid_stream,
+                2 * crate::readout::heads::probe_period(hyper.n_ctx),
+            ),
+        })
+        .map_err(TrainError::Input)?;
     let mut batches = StreamBatches {
         train: &train_stream,
         valid: &valid_stream,
@@ -822,6 +915,7 @@ pub fn train(
         &mut batches,
         stop,
         report,
+        watcher,
     )?;
     let log_path = out.join("train-log.tsv");
     let mut summary = Summary {
@@ -844,11 +938,7 @@ pub fn train(
         summary.val_loss = v;
         summary.val_bits_per_byte =
             v.map(|v| bits_per_byte(v as f64, valid_stream.len(), valid_bytes));
-        summary.baselines = Some(baselines::measure(
-            &train_stream,
-            &valid_stream,
-            cfg.vocab_size,
-        ));
+        summary.baselines = baselines;
         if let Some(v) = v {
             use std::io::Write;
             let mut log = std::fs::OpenOptions::new()

@@ -10,6 +10,7 @@ pub mod draw;
 pub mod event;
 pub mod heatmap;
 pub mod keymap;
+pub mod live;
 pub mod markdown;
 pub mod player;
 pub mod present;

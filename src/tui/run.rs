@@ -51,7 +51,7 @@ pub fn restore_terminal() {
 }
 
 /// Restores the terminal when dropped (normal return, `?` errors, unwinding).
-struct Guard;
+pub(crate) struct Guard;
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -59,7 +59,7 @@ impl Drop for Guard {
     }
 }
 
-fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();

@@ -13,6 +13,6 @@ mod llama;
 mod player;
 mod shell;
 mod snapshots;
-mod support;
+pub(crate) mod support;
 mod training;
 mod zh;

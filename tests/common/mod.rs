@@ -1,0 +1,3 @@
+//! Helpers shared by the integration tests that use them.
+
+pub mod tmux;
