@@ -59,7 +59,7 @@ fn the_live_screen_trains_pauses_chooses_a_head_and_quits_with_a_checkpoint() {
     // The whole screen: header, curves, a head's attention, the heads'
     // table, the probe's continuation and the two keys a newcomer needs.
     s.wait_for_all(&[
-        "gptlens train --live",
+        "step ",
         "loss",
         "uniform ln 300",
         "attention L0 H0 · step",

@@ -23,6 +23,9 @@ use crate::tui::heatmap::Theme;
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
+/// Most training-loss points kept for the curve.
+const MAX_POINTS: usize = 4096;
+
 /// What a key asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -160,6 +163,15 @@ impl Live {
                     step: p.step,
                     loss: p.loss as f64,
                 });
+                // A long run keeps every other point once there are many:
+                // the curve keeps its shape and a frame stays cheap.
+                if self.train.len() > MAX_POINTS {
+                    let mut i = 0;
+                    self.train.retain(|_| {
+                        i += 1;
+                        i % 2 == 1
+                    });
+                }
                 if let Some(v) = p.val_loss {
                     self.valid.push(Point {
                         step: p.step,

@@ -156,3 +156,14 @@ fn space_pauses_q_quits_and_the_help_lists_every_key_of_the_table() {
     press(&mut l, KeyCode::Left);
     assert_eq!(l.selected(), (1, 3));
 }
+
+#[test]
+fn a_long_run_keeps_a_bounded_curve_that_still_spans_it() {
+    let mut l = live();
+    for s in 301..=20_000 {
+        l.on_event(LiveEvent::Step(progress(s, None)));
+    }
+    assert!(l.train.len() <= MAX_POINTS, "{} points", l.train.len());
+    assert_eq!(l.train.first().map(|p| p.step), Some(1));
+    assert!(l.train.last().is_some_and(|p| p.step >= 19_990));
+}
