@@ -110,9 +110,15 @@ fn number(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// The shape to price, and a label saying where it came from.
-fn resolve_shape(model: Option<&Path>, a: &Args) -> Result<(Shape, String, Option<cost::Preset>)> {
+/// The shape to price, a label saying where it came from, and the model when
+/// one was opened for it (measuring reuses it: opened once, its load
+/// warnings printed once).
+fn resolve_shape(
+    model: Option<&Path>,
+    a: &Args,
+) -> Result<(Shape, String, Option<cost::Preset>, Option<super::Loaded>)> {
     let explicit = a.layers.is_some() || a.embd.is_some() || a.heads.is_some();
+    let mut loaded = None;
     let (base, label, preset) = match &a.preset {
         Some(name) => {
             let p = cost::preset(name)?;
@@ -150,7 +156,9 @@ fn resolve_shape(model: Option<&Path>, a: &Args) -> Result<(Shape, String, Optio
                 "no shape given and no model to read one from; pass --preset NAME or --layers/--embd/--heads",
             )?;
             let s = Shape::of(&l.gpt.config);
-            (s, l.dir.display().to_string(), None)
+            let label = l.dir.display().to_string();
+            loaded = Some(l);
+            (s, label, None)
         }
     };
     let shape = Shape {
@@ -167,12 +175,16 @@ fn resolve_shape(model: Option<&Path>, a: &Args) -> Result<(Shape, String, Optio
         label
     };
     shape.validate()?;
-    Ok((shape, label, preset.filter(|p| p.shape == shape)))
+    Ok((shape, label, preset.filter(|p| p.shape == shape), loaded))
 }
 
-/// Measures the --model (or built-in) model here; what was measured, or why not.
-fn measure_here(model: Option<&Path>) -> Result<(Speed, String)> {
-    let l = super::load_model(model)?;
+/// Measures the --model (or built-in) model here (`loaded` when it is open
+/// already); what was measured, or why not.
+fn measure_here(model: Option<&Path>, loaded: Option<super::Loaded>) -> Result<(Speed, String)> {
+    let l = match loaded {
+        Some(l) => l,
+        None => super::load_model(model)?,
+    };
     // Keep it quick: fewer tokens for bigger models (about 5e9 FLOPs a prefill).
     let mut prompt = 128;
     while prompt > 8 && Ledger::for_prompt(&l.gpt.config, prompt).flops() > 5e9 {
@@ -183,7 +195,7 @@ fn measure_here(model: Option<&Path>) -> Result<(Speed, String)> {
 }
 
 pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
-    let (shape, label, preset) = resolve_shape(model, &a)?;
+    let (shape, label, preset, loaded) = resolve_shape(model, &a)?;
     let assumptions = Assumptions {
         accelerator: a.accelerator.clone(),
         peak_flops: a.peak_flops,
@@ -203,7 +215,7 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
             "given with --measured-flops".to_string(),
             None,
         ),
-        None => match measure_here(model) {
+        None => match measure_here(model, loaded) {
             // Training is batched matrix–matrix work, like prefill.
             Ok((s, what)) => (Some(s.prefill.flops_per_s), Some(s), what, None),
             Err(e) => (None, None, String::new(), Some(format!("{e:#}"))),
