@@ -87,6 +87,7 @@ fn every_lesson_parses_and_renders_against_a_random_model() {
         "training",
         "cost",
         "gpt-vs-transformer",
+        "modern",
     ] {
         assert!(names.iter().any(|n| n == want), "lesson {want} is missing");
     }

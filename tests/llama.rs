@@ -758,3 +758,55 @@ fn readout_recomputes_rmsnorm_rope_gqa_and_swiglu_from_the_trace() {
     let gt = g.trace(&[1, 2], &Interventions::default()).unwrap();
     assert!(rope::pairs(&g, &gt, 0, 0, 1, 3).is_empty());
 }
+
+/// `gptlens cost --model FILE.gguf` opened the model twice (once for its
+/// shape, once to measure it) and so printed each load message twice.
+#[test]
+fn cost_on_a_llama_gguf_prints_each_load_message_once() {
+    let f = fixture_as_gguf(|_| {});
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gptlens"))
+        .arg("--model")
+        .arg(f.path())
+        .arg("cost")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("warning:") || l.starts_with("note:"))
+        .collect();
+    assert!(!said.is_empty(), "the load says what it holds: {err}");
+    let mut seen = std::collections::BTreeSet::new();
+    for l in &said {
+        assert!(seen.insert(*l), "printed twice: {l}\n{err}");
+    }
+}
+
+/// The modern lesson runs without SmolLM2 (a newcomer's fresh clone): its
+/// Llama numbers come from the seeded random Llama, and it says so.
+#[test]
+fn the_modern_lesson_runs_without_smollm2_on_a_random_llama_and_says_so() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gptlens"))
+        .args(["lesson", "modern", "--print"])
+        .env("GPTLENS_SMOLLM2", "/nonexistent/SmolLM2.gguf")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("a random 4-layer Llama made by gptlens"),
+        "{text}"
+    );
+    assert!(text.contains("scripts/fetch-smollm2.sh"), "{text}");
+    assert!(
+        text.contains("6 query heads over 2 key/value heads"),
+        "{text}"
+    );
+    assert!(text.contains("3× smaller"), "{text}");
+    assert!(!text.contains("{{"), "{text}");
+}

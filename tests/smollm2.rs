@@ -360,3 +360,38 @@ fn explore_chat_on_smollm2_shows_the_template_and_the_reply_tokens() {
     let pane = wait_all(&name, &["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
 }
+
+/// The modern lesson with SmolLM2 in the cache: its Llama numbers and chat
+/// template are the real model's; and the explorer runs it off the UI thread.
+#[test]
+fn the_modern_lesson_reads_smollm2_when_it_is_there() {
+    let p = gguf_path();
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/fetch-smollm2.sh",
+        p.display()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gptlens"))
+        .args(["lesson", "modern", "--print"])
+        .env("GPTLENS_SMOLLM2", &p)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("SmolLM2-135M-Instruct, a real instruction-tuned Llama"),
+        "{text}"
+    );
+    assert!(
+        text.contains("30 layers, 9 query heads over 3 key/value heads"),
+        "{text}"
+    );
+    assert!(text.contains("<|im_start|>assistant"), "{text}");
+    assert!(text.contains("3× smaller"), "{text}");
+    // 134.5M parameters: above the size whose steps run on a worker thread.
+    assert!(open().gpt.config.n_params() > gptlens::tui::run::OFFLOAD_PARAMS);
+}

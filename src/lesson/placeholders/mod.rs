@@ -22,6 +22,7 @@ mod logits;
 mod loss;
 mod mlp;
 mod model;
+mod modern;
 mod resid;
 mod sample;
 mod tokens;
@@ -125,6 +126,7 @@ pub const FAMILIES: &[&[Spec]] = &[
     loss::SPECS,
     train::SPECS,
     cost::SPECS,
+    modern::SPECS,
     finetune::SPECS,
     ln::LN1,
     ln::LN2,

@@ -241,3 +241,63 @@ fn the_logits_view_says_the_head_is_untied_and_recomputes_its_top_logit() {
         assert_eq!(re.trim(), eng.trim(), "{line}");
     }
 }
+
+/// Point 7: while a step runs off the UI thread (as `run.rs` runs it for a
+/// model above `OFFLOAD_PARAMS`), a key is answered at once: `?` opens the
+/// help and every view still draws, before the step has finished; the step's
+/// token arrives after. The worker is held until the screen has been checked,
+/// so the order is certain, not timed.
+#[test]
+fn a_key_pressed_during_a_step_is_answered_before_the_step_ends() {
+    use super::support::ch;
+    use crate::tui::app::Job;
+    let mut app = llama_app(fixture("random-llama"));
+    crate::tui::event::run_jobs_blocking(&mut app);
+    let before = app.tokens().len();
+    crate::tui::event::handle(&mut app, &ch('n'));
+    // Jobs queued before the step (the view's own) run as usual.
+    let work = loop {
+        let job = app.next_job().expect("n queues the next token");
+        let step = matches!(job, Job::NextToken);
+        let work = app.start(job);
+        if step {
+            break work.expect("the session is here");
+        }
+        if let Some(w) = work {
+            crate::tui::event::finish(&mut app, w());
+        }
+    };
+    assert!(
+        app.session().is_none() && app.busy().is_some(),
+        "the step took the session"
+    );
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        wait.recv().expect("released");
+        work()
+    });
+    // The step is running (held): `?` is not one of the keys that wait for it.
+    assert!(!crate::tui::event::needs_session(&ch('?')));
+    crate::tui::event::handle(&mut app, &ch('?'));
+    assert!(app.help(), "? opened the help while the step runs");
+    let s = screen(&draw(&mut app, 120, 40));
+    assert!(s.contains("keys (any key closes)"), "{s}");
+    crate::tui::event::handle(&mut app, &ch('x'));
+    for v in View::ALL {
+        app.show_view(v);
+        for (w, h) in [(80, 24), (200, 60)] {
+            let s = screen(&draw(&mut app, w, h));
+            assert!(!s.trim().is_empty(), "{v} while busy");
+        }
+    }
+    assert_eq!(app.tokens().len(), before, "the token is not there yet");
+    go.send(()).expect("worker waits");
+    let out = worker.join().expect("worker");
+    crate::tui::event::finish(&mut app, out);
+    assert_eq!(
+        app.tokens().len(),
+        before + 1,
+        "then the step's token arrives"
+    );
+    assert!(app.busy().is_none());
+}
