@@ -32,6 +32,11 @@ pub struct Args {
     /// Sampling temperature to start with (t/T change it); 0 = greedy.
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
+    /// A second model (a folder or a GGUF file) run on the same tokens: the
+    /// logits, loss and attention views show both and the difference B − A.
+    /// It must share this model's tokenizer.
+    #[arg(long, value_name = "MODEL")]
+    compare: Option<std::path::PathBuf>,
 }
 
 impl Default for Args {
@@ -42,6 +47,7 @@ impl Default for Args {
             present: false,
             seed: 0,
             temperature: 1.0,
+            compare: None,
         }
     }
 }
@@ -122,6 +128,10 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
         .context("drawing the loading screen")?;
     let mut notes = vec![];
     let l = super::open_model(dir, &mut |w| notes.push(w))?;
+    let compare = match &a.compare {
+        Some(p) => Some(open_compare(&l, p, &mut notes)?),
+        None => None,
+    };
     let prompt = match &a.chat {
         Some(user) => gptlens::finetune::chat_prompt(&l.dir, &l.tokenizer, user)?.text,
         None => a.prompt.clone(),
@@ -153,9 +163,30 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
     )
     .context("running the prompt through the model")?;
     app.set_model_dir(&l.dir);
+    if let Some(c) = compare {
+        app.set_compare(c);
+    }
     app.set_tokenizer(l.tokenizer);
     if !notes.is_empty() {
         app.set_status(Some(notes.join(" · ")));
     }
     gptlens::tui::run::run_screen_on(tty, app).context("the terminal explorer failed")
+}
+
+/// `--compare MODEL`: opened like `--model`, and refused unless its tokenizer
+/// gives every id the same text as the first model's.
+fn open_compare(
+    a: &super::Loaded,
+    path: &std::path::Path,
+    notes: &mut Vec<String>,
+) -> Result<gptlens::readout::compare::CompareModel> {
+    let dir = super::model_dir(Some(path))?;
+    let b = super::open_model(dir, &mut |w| notes.push(format!("--compare: {w}")))
+        .with_context(|| format!("--compare {}", path.display()))?;
+    gptlens::readout::compare::same_vocabulary(&a.tokenizer, &b.tokenizer)
+        .map_err(|e| anyhow::anyhow!("--compare {}: {e}", path.display()))?;
+    let name = path.file_name().map_or(path.display().to_string(), |n| {
+        n.to_string_lossy().into_owned()
+    });
+    Ok(gptlens::readout::compare::CompareModel::new(b.gpt, &name))
 }

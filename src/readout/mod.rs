@@ -23,6 +23,7 @@
 
 pub mod attention;
 pub mod bpe;
+pub mod compare;
 pub mod embedding;
 pub mod generate;
 pub mod heads;

@@ -136,6 +136,8 @@ pub struct App {
     /// Its training record, read once in [`App::set_model_dir`]: None when the
     /// folder has none, Err(why) when it cannot be read.
     train_record: Result<Option<TrainRecord>, String>,
+    /// Compare mode's second model (`explore --compare`), traced on demand.
+    compare: Option<Arc<crate::readout::compare::CompareModel>>,
     /// Turns an edited prompt into ids (None: prompt editing is unavailable).
     tokenizer: Option<Arc<Tokenizer>>,
     /// The sampling seed a restarted prompt uses again.
@@ -192,6 +194,7 @@ impl App {
             busy: None,
             model_dir: None,
             train_record: Ok(None),
+            compare: None,
             tokenizer: None,
             seed: opts.seed,
             editor: None,
@@ -290,6 +293,16 @@ impl App {
     pub fn set_help_scroll(&mut self, first: usize) {
         self.help_scroll = first;
         self.dirty = true;
+    }
+
+    /// Compare mode: the logits, loss and attention views show `other` beside this model.
+    pub fn set_compare(&mut self, other: crate::readout::compare::CompareModel) {
+        self.compare = Some(Arc::new(other));
+        self.dirty = true;
+    }
+
+    pub fn compare(&self) -> Option<&crate::readout::compare::CompareModel> {
+        self.compare.as_deref()
     }
 
     pub fn current(&self) -> Point {

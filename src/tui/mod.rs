@@ -6,6 +6,7 @@
 //! ratatui's `TestBackend` and call the handlers directly.
 
 pub mod app;
+pub mod compare;
 pub mod draw;
 pub mod event;
 pub mod heatmap;

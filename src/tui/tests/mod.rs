@@ -3,6 +3,7 @@
 //! players the others share; `snapshots` pins whole screens with `insta`.
 
 mod bytes;
+mod compare;
 mod cost_loss;
 mod explorer;
 mod finetune;

@@ -292,6 +292,11 @@ pub fn attn_matrix(rows: &[Vec<f32>], n: usize) -> Vec<f32> {
 /// Draws the view chosen in `app.view()`.
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     use crate::pass::View;
+    if let Some(c) = app.compare()
+        && super::compare::covers(app.view())
+    {
+        return super::compare::render(app, c, tr, area, buf, hits);
+    }
     match app.view() {
         View::Tokens => tokens::render(app, tr, area, buf, hits),
         View::Embeddings => embeddings::render(app, tr, area, buf, hits),
