@@ -3,81 +3,14 @@
 //! two models with different vocabularies are refused before the explorer
 //! starts, saying why. Needs tmux (`.ci/run` installs it).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+
+use common::tmux::Session;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gptlens");
-const DEADLINE: Duration = Duration::from_secs(30);
-
-fn tmux(session: &str, args: &[&str]) -> String {
-    Command::new("tmux")
-        .args(["-L", session])
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-}
-
-/// Waits until one frame shows every marker; fails with the frame at the deadline.
-fn wait_for_all(session: &str, all: &[&str]) -> String {
-    let start = Instant::now();
-    loop {
-        let pane = tmux(session, &["capture-pane", "-p", "-t", session]);
-        let missing: Vec<&&str> = all.iter().filter(|m| !pane.contains(**m)).collect();
-        if missing.is_empty() {
-            return pane;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "after {DEADLINE:?} the screen still lacks {missing:?}:\n{pane}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        tmux(&self.0, &["kill-server"]);
-    }
-}
-
-fn start(name: &str, cmd: &str, w: u16, h: u16) -> Session {
-    let ok = Command::new("tmux")
-        .args(["-V"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "tmux is not installed (apt-get install tmux; .ci/run installs it)"
-    );
-    let (w, h) = (w.to_string(), h.to_string());
-    let out = Command::new("tmux")
-        .args([
-            "-L",
-            name,
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            &w,
-            "-y",
-            &h,
-            cmd,
-        ])
-        .env("TERM", "xterm-256color")
-        .output()
-        .expect("start tmux");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Session(name.to_string())
-}
 
 fn model(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -99,19 +32,16 @@ fn explore_compare_shows_both_models_in_the_loss_view_and_refuses_another_vocabu
         model("tinystories").display(),
         model("tinystories-instruct").display()
     );
-    let s = start(&name, &cmd, 120, 40);
-    wait_for_all(&name, &["embed"]);
-    tmux(&name, &["send-keys", "-t", &name, "8"]);
-    wait_for_all(
-        &name,
-        &[
-            "A = tinystories · B = tinystories-instruct",
-            "mean loss A",
-            "Δloss",
-        ],
-    );
-    tmux(&name, &["send-keys", "-t", &name, "q"]);
-    wait_for_all(&name, &["GPTLENS-EXIT=0"]);
+    let s = Session::start(&name, &cmd, 120, 40);
+    s.wait_for_all(&["embed"]);
+    s.keys(&["8"]);
+    s.wait_for_all(&[
+        "A = tinystories · B = tinystories-instruct",
+        "mean loss A",
+        "Δloss",
+    ]);
+    s.keys(&["q"]);
+    s.wait_for_all(&["GPTLENS-EXIT=0"]);
     drop(s);
 
     // A byte-vocabulary model against the 2,048-token one.
@@ -131,8 +61,8 @@ fn explore_compare_shows_both_models_in_the_loss_view_and_refuses_another_vocabu
         model("tinystories").display(),
         other.display()
     );
-    let _s = start(&name, &cmd, 200, 20);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    let s = Session::start(&name, &cmd, 200, 20);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
     assert!(pane.contains("different vocabularies"), "{pane}");
 }
