@@ -492,3 +492,43 @@ fn a_prompt_longer_than_the_context_is_cut_with_a_notice_on_screen() {
     let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
 }
+
+/// Issue 12 points 8 and 10 in a real terminal: `lesson NAME --present`
+/// starts in presenter mode (the formula card), `o` lists the lessons and
+/// opens one, and PgDn at a lesson's last step goes on to the next lesson.
+#[test]
+fn lesson_present_and_moving_between_lessons_without_quitting() {
+    require_tmux();
+    let models = built_in_models();
+    let name = format!("gptlens-e2e-present-{}", std::process::id());
+    let cmd = format!(
+        "GPTLENS_MODELS={} {BIN} --lang en lesson attention --present; echo GPTLENS-EXIT=$?; sleep 30",
+        models.display()
+    );
+    let _guard = start(&name, &cmd, 120, 35);
+    wait_for_all(&name, &["step 1/", "predict first"]);
+    keys(&name, &["="]);
+    wait_for_all(&name, &["step 1/", "the formula, live"]);
+    // The lesson list, from the lesson: enter on the next row opens it.
+    keys(&name, &["o"]);
+    wait_for_all(&name, &["lessons: open one", "enter open", "multihead"]);
+    keys(&name, &["Down", "Enter"]);
+    let pane = wait_for_all(&name, &["step 1/", "Multi"]);
+    assert!(!pane.contains("lessons: open one"), "{pane}");
+    // To the last step: the key line offers the next lesson; PgDn says
+    // which, PgDn again opens it.
+    let steps = include_str!("../lessons/multihead.md")
+        .matches("```step")
+        .count();
+    for _ in 1..steps {
+        keys(&name, &["PageDown"]);
+    }
+    wait_for_all(&name, &[&format!("step {steps}/{steps}"), "next lesson"]);
+    keys(&name, &["PageDown"]);
+    wait_for_all(&name, &["again: the next lesson, LayerNorm"]);
+    keys(&name, &["PageDown"]);
+    wait_for_all(&name, &["step 1/", "LayerNorm"]);
+    keys(&name, &["q"]);
+    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
+}

@@ -93,7 +93,12 @@ pub fn loading_info(dir: &Path) -> Loading {
     Loading { name, details }
 }
 
-pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
+pub fn run(
+    model: Option<&std::path::Path>,
+    look: Look,
+    lang: gptlens::i18n::Lang,
+    a: Args,
+) -> Result<()> {
     // Everything that can fail cheaply is checked before the terminal
     // changes mode; loading itself runs under a frame that says so.
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -166,11 +171,13 @@ pub fn run(model: Option<&std::path::Path>, look: Look, a: Args) -> Result<()> {
     if let Some(c) = compare {
         app.set_compare(c);
     }
+    let catalog = super::lesson::Catalog::new(model, lang, &l)?;
     app.set_tokenizer(l.tokenizer);
     if !notes.is_empty() {
         app.set_status(Some(notes.join(" · ")));
     }
-    gptlens::tui::run::run_screen_on(tty, app).context("the terminal explorer failed")
+    let shell = gptlens::tui::player::Shell::explorer(app, Box::new(catalog));
+    gptlens::tui::run::run_screen_on(tty, shell).context("the terminal explorer failed")
 }
 
 /// `--compare MODEL`: opened like `--model`, and refused unless its tokenizer

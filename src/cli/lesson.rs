@@ -9,7 +9,7 @@ use gptlens::i18n::{Lang, Msg};
 use gptlens::lesson::{self, Env, Lesson, render};
 use gptlens::sample::Sampling;
 use gptlens::tui::heatmap::{ColorMode, Theme};
-use gptlens::tui::player::Player;
+use gptlens::tui::player::{Entry, Lessons, Player, Shell};
 use gptlens::tui::{App, Options};
 
 use gptlens::text::safe_text;
@@ -31,6 +31,9 @@ pub struct Args {
     /// Open a lesson file of your own instead of a built-in one (format: docs/lesson-format.md).
     #[arg(long, value_name = "PATH", conflicts_with = "name")]
     file: Option<PathBuf>,
+    /// Presenter mode from the start: large cells, a formula card (z toggles it).
+    #[arg(long)]
+    present: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -189,7 +192,7 @@ pub fn run(
         mode: ColorMode::detect(look.no_color),
         palette: look.palette,
         ascii: look.ascii,
-        present: false,
+        present: a.present,
     };
     let mut app = App::new(
         loaded.gpt.clone(),
@@ -203,6 +206,94 @@ pub fn run(
     )
     .context("running the lesson's prompt through the model")?;
     app.set_model_dir(&loaded.dir);
+    let catalog = Catalog::new(model, lang, &loaded)?;
     let player = Player::new(app, l, loaded.tokenizer, Some(loaded.dir));
-    gptlens::tui::run::run_screen(player).context("the lesson player failed")
+    let shell = Shell::lesson(player, Box::new(catalog));
+    gptlens::tui::run::run_screen(shell).context("the lesson player failed")
+}
+
+/// The lessons the explorer and the player can move to without quitting
+/// (`o`, and PgDn at a lesson's last step), in teaching order, with the
+/// models they run on, loaded once each.
+pub(super) struct Catalog {
+    entries: Vec<Entry>,
+    lang: Lang,
+    /// --model, which every lesson then runs on.
+    model: Option<PathBuf>,
+    loaded: Vec<super::Loaded>,
+}
+
+impl Catalog {
+    pub(super) fn new(
+        model: Option<&Path>,
+        lang: Lang,
+        current: &super::Loaded,
+    ) -> Result<Catalog> {
+        let entries = lesson::all_in(lang)
+            .context("reading the lessons")?
+            .into_iter()
+            .map(|l| Entry {
+                name: l.name,
+                title: l.title,
+                summary: l.summary,
+            })
+            .collect();
+        Ok(Catalog {
+            entries,
+            lang,
+            model: model.map(Path::to_path_buf),
+            loaded: vec![current.clone()],
+        })
+    }
+
+    /// A player on lesson `name`, every placeholder of every step checked
+    /// (as `gptlens lesson NAME` checks before it starts), looking like `from`.
+    fn player(&mut self, name: &str, from: &App) -> Result<Player> {
+        let l = lesson::find_in(name, self.lang)?;
+        let dir = model_dir(self.model.as_deref(), &l, lesson::lessons_dir().as_deref())?;
+        let dir = super::model_dir(dir.as_deref())?;
+        let loaded = match self.loaded.iter().find(|m| m.dir == dir) {
+            Some(m) => m.clone(),
+            None => {
+                let m = super::open_model(dir, &mut |_| {})?;
+                self.loaded.push(m.clone());
+                m
+            }
+        };
+        let trace = render::trace_prompt(&l, &loaded.gpt, &loaded.tokenizer)?;
+        let env = Env::new(
+            &loaded.gpt,
+            &loaded.tokenizer,
+            &trace,
+            &l.prompt,
+            Some(&loaded.dir),
+        );
+        render::markdown(&l, &env)?;
+        let vocab: Vec<String> = (0..loaded.gpt.config.vocab_size as u32)
+            .map(|i| loaded.tokenizer.token_display(i))
+            .collect();
+        let mut app = App::new(
+            loaded.gpt.clone(),
+            vocab,
+            &trace.tokens,
+            Options {
+                theme: *from.theme(),
+                sampling: Sampling::default(),
+                seed: 0,
+            },
+        )
+        .context("running the lesson's prompt through the model")?;
+        app.set_model_dir(&loaded.dir);
+        Ok(Player::new(app, l, loaded.tokenizer, Some(loaded.dir)))
+    }
+}
+
+impl Lessons for Catalog {
+    fn list(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    fn open(&mut self, name: &str, from: &App) -> Result<Player, String> {
+        self.player(name, from).map_err(|e| format!("{e:#}"))
+    }
 }

@@ -322,7 +322,7 @@ pub fn run(cli: Cli) -> Result<()> {
             args,
             model: m,
             look,
-        }) => explore::run(model(m).as_deref(), look.with(&top_look), args),
+        }) => explore::run(model(m).as_deref(), look.with(&top_look), lang, args),
         Some(Command::Generate {
             args,
             model: m,
@@ -359,6 +359,7 @@ pub fn run(cli: Cli) -> Result<()> {
         None => explore::run(
             top_model.as_deref(),
             LookOpts::default().with(&top_look),
+            lang,
             explore::Args::default(),
         ),
     }
@@ -397,6 +398,7 @@ pub fn default_model() -> Result<PathBuf> {
 }
 
 /// A loaded model and its tokenizer, checked against each other.
+#[derive(Clone)]
 pub struct Loaded {
     pub gpt: Arc<Gpt>,
     pub tokenizer: Tokenizer,

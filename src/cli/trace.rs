@@ -537,7 +537,7 @@ fn input_ids(l: &super::Loaded, a: &Args) -> Result<Vec<u32>> {
                 })?;
                 if id as usize >= v {
                     bail!(
-                        "--ids: token id {id} is out of range; this model's ids are 0..{}",
+                        "--ids: token id {id} is out of range; this model's ids are 0 to {}",
                         v - 1
                     );
                 }

@@ -441,7 +441,7 @@ impl Gpt {
         }
         if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= cfg.vocab_size) {
             return Err(ModelError::Input(format!(
-                "token id {bad} is out of range: the vocabulary has ids 0..{}",
+                "token id {bad} is out of range: the vocabulary has ids 0 to {}",
                 cfg.vocab_size - 1
             )));
         }

@@ -53,6 +53,57 @@ pub fn steps(tok: &Tokenizer, bytes: &[u8]) -> Vec<Step> {
     out
 }
 
+/// A word as the tokenizer's pre-tokenizer cuts text (BPE never merges
+/// across words): the positions of the tokens it is made of and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    pub tokens: std::ops::Range<usize>,
+    pub bytes: Vec<u8>,
+}
+
+/// The word that token `pos` of `tokens` starts in, cut by the tokenizer's
+/// own pre-tokenizer from the tokens' bytes. None when `pos` is out of range,
+/// the tokenizer has no pre-tokenizer, or the bytes are not whole UTF-8 (a
+/// character cut at the end): then the token alone is the word to show.
+pub fn word_at(tok: &Tokenizer, tokens: &[u32], pos: usize) -> Option<Word> {
+    use tokenizers::{OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer};
+    let spans: Vec<Vec<u8>> = tokens
+        .iter()
+        .map(|&id| tok.token_bytes(id).unwrap_or_default())
+        .collect();
+    if pos >= spans.len() {
+        return None;
+    }
+    // starts[i]: where token i begins in the text's bytes; starts[n]: the end.
+    let mut starts = Vec::with_capacity(spans.len() + 1);
+    let mut at = 0;
+    for s in &spans {
+        starts.push(at);
+        at += s.len();
+    }
+    starts.push(at);
+    let all = spans.concat();
+    let text = std::str::from_utf8(&all).ok()?;
+    let mut pre = PreTokenizedString::from(text);
+    tok.inner()
+        .get_pre_tokenizer()?
+        .pre_tokenize(&mut pre)
+        .ok()?;
+    let start = starts[pos];
+    let (a, b) = pre
+        .get_splits(OffsetReferential::Original, OffsetType::Byte)
+        .into_iter()
+        .map(|(_, span, _)| span)
+        .find(|&(a, b)| a <= start && start < b)?;
+    // Every token that overlaps the word's bytes.
+    let first = (0..spans.len()).find(|&i| starts[i + 1] > a)?;
+    let end = (0..spans.len()).rev().find(|&i| starts[i] < b)? + 1;
+    Some(Word {
+        tokens: first..end,
+        bytes: all[starts[first]..starts[end]].to_vec(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +166,31 @@ mod tests {
             "{}",
             tok.token_display(first)
         );
+    }
+
+    /// The word around a token is the pre-tokenizer's: " upon" alone, and
+    /// every token of a Chinese word that GPT-2 spells in byte pieces.
+    #[test]
+    fn the_word_around_a_token_is_the_pre_tokenizers() {
+        for (name, tok) in [("built-in", built_in()), ("GPT-2", gpt2())] {
+            let ids = tok.encode("Once upon a time").expect("encode");
+            let w = word_at(&tok, &ids, 1).expect("a word");
+            assert_eq!(w.tokens, 1..2, "{name}");
+            assert_eq!(w.bytes, b" upon", "{name}");
+            let ids = tok.encode("Tom 小猫很开心 ran").expect("encode");
+            let n = ids.len();
+            let w = word_at(&tok, &ids, 2).expect("a word");
+            assert_eq!(w.bytes, " 小猫很开心".as_bytes(), "{name}");
+            assert_eq!(w.tokens.end, n - 1, "{name}: ' ran' is its own word");
+            assert!(w.tokens.len() > 1, "{name}: {w:?}");
+            // Its merges end in exactly these tokens.
+            let last = steps(&tok, &w.bytes).pop().expect("a step").pieces;
+            let want: Vec<Vec<u8>> = ids[w.tokens.clone()]
+                .iter()
+                .map(|&id| tok.token_bytes(id).expect("bytes"))
+                .collect();
+            assert_eq!(last, want, "{name}");
+            assert_eq!(word_at(&tok, &ids, n), None);
+        }
     }
 }

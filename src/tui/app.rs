@@ -126,6 +126,8 @@ pub struct App {
     status: Option<String>,
     /// `w` was pressed: the terminal loop writes the next frame to a file.
     write_screen: bool,
+    /// `o` asked for the lesson list (the shell around the screen opens it).
+    lessons_asked: bool,
     hits: Vec<(Rect, Hit)>,
     dirty: bool,
     quit: bool,
@@ -188,6 +190,7 @@ impl App {
             jobs: vec![],
             status: None,
             write_screen: false,
+            lessons_asked: false,
             hits: vec![],
             dirty: true,
             quit: false,
@@ -215,6 +218,12 @@ impl App {
     /// Lets the prompt editor turn text into ids.
     pub fn set_tokenizer(&mut self, t: Tokenizer) {
         self.tokenizer = Some(Arc::new(t));
+    }
+
+    /// The model's tokenizer, when the front end gave it (the tokens view
+    /// replays its merges; the prompt editor encodes with it).
+    pub fn tokenizer(&self) -> Option<&Tokenizer> {
+        self.tokenizer.as_deref()
     }
 
     pub fn has_tokenizer(&self) -> bool {
@@ -506,6 +515,15 @@ impl App {
     /// Whether a write was asked for since the last call.
     pub fn take_write_screen(&mut self) -> bool {
         std::mem::take(&mut self.write_screen)
+    }
+
+    /// `o`: the lesson list, opened by the shell around this screen.
+    pub fn request_lessons(&mut self) {
+        self.lessons_asked = true;
+    }
+
+    pub fn take_lessons_request(&mut self) -> bool {
+        std::mem::take(&mut self.lessons_asked)
     }
 
     pub fn set_status(&mut self, s: Option<String>) {

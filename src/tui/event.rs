@@ -210,6 +210,7 @@ pub fn update(app: &mut App, a: Action) {
         }
         Action::ClearInterventions => app.set_interventions(Default::default()),
         Action::WriteScreen => app.request_write_screen(),
+        Action::Lessons => app.request_lessons(),
         Action::NextPalette => app.set_palette(match app.theme().palette {
             Palette::Viridis => Palette::Cividis,
             Palette::Cividis => Palette::Gray,
@@ -221,7 +222,9 @@ pub fn update(app: &mut App, a: Action) {
         | Action::ScrollUp
         | Action::ReturnToScene
         | Action::ToggleText
-        | Action::Reveal => {}
+        | Action::Reveal
+        | Action::Choose
+        | Action::Close => {}
     }
 }
 

@@ -46,6 +46,11 @@ pub enum Action {
     NextPalette,
     /// Write the screen as an SVG file in the current folder.
     WriteScreen,
+    /// Open the lesson list (explorer and lesson alike).
+    Lessons,
+    /// The lesson list's own: open the selected lesson / close the list.
+    Choose,
+    Close,
     /// Presenter mode (large cells, a formula card) on or off, anywhere.
     TogglePresent,
     /// Open the prompt editor line.
@@ -370,6 +375,11 @@ pub const EXPLORER: Keymap = Keymap {
             binds: &[shown(ch('i', A::EditPrompt))],
         },
         Row {
+            keys: "o",
+            help: "the lessons: open one (on this model) without quitting",
+            binds: &[shown(ch('o', A::Lessons))],
+        },
+        Row {
             keys: "mouse",
             help: "click a token, a head or a cell to select it",
             binds: &[],
@@ -394,6 +404,7 @@ pub const EXPLORER_HINTS: &[Hint] = &[
     hint(&[A::ToggleZoom], "zoom"),
     hint(&[A::EditPrompt], "prompt"),
     hint(&[A::TogglePresent], "present"),
+    hint(&[A::Lessons], "lessons"),
 ];
 
 /// The lesson player's own keys, taken before the explorer's. The answer keys
@@ -438,6 +449,43 @@ pub const PLAYER: Keymap = Keymap {
     ],
 };
 
+/// The lesson list's keys (the list is drawn over the explorer or a lesson).
+pub const PICKER: Keymap = Keymap {
+    rows: &[
+        Row {
+            keys: "↑ ↓",
+            help: "choose a lesson",
+            binds: &[
+                shown(key(KeyCode::Up, A::SelectUp)),
+                shown(key(KeyCode::Down, A::SelectDown)),
+            ],
+        },
+        Row {
+            keys: "enter",
+            help: "open it",
+            binds: &[shown(key(KeyCode::Enter, A::Choose))],
+        },
+        Row {
+            keys: "esc o",
+            help: "close the list",
+            binds: &[shown(key(KeyCode::Esc, A::Close)), ch('o', A::Close)],
+        },
+        Row {
+            keys: "q ctrl-c",
+            help: "quit",
+            binds: &[shown(ch('q', A::Quit)), ctrl('c', A::Quit)],
+        },
+    ],
+};
+
+/// The lesson list's footer.
+pub const PICKER_HINTS: &[Hint] = &[
+    pair(&[A::SelectUp, A::SelectDown], "choose"),
+    hint(&[A::Choose], "open"),
+    hint(&[A::Close], "close"),
+    hint(&[A::Quit], "quit"),
+];
+
 /// The player's one-line header when the text panel is too short for a frame.
 pub const PLAYER_HEADER_HINTS: &[Hint] = &[
     pair(&[A::NextScene, A::PrevScene], "step"),
@@ -463,7 +511,7 @@ mod tests {
     use super::*;
 
     fn all() -> impl Iterator<Item = (&'static Row, &'static Bind)> {
-        [&EXPLORER, &PLAYER]
+        [&EXPLORER, &PLAYER, &PICKER]
             .into_iter()
             .flat_map(|m| m.rows.iter())
             .flat_map(|r| r.binds.iter().map(move |b| (r, b)))
@@ -487,7 +535,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_a_map() {
-        for m in [&EXPLORER, &PLAYER] {
+        for m in [&EXPLORER, &PLAYER, &PICKER] {
             let binds: Vec<&Bind> = m.rows.iter().flat_map(|r| r.binds.iter()).collect();
             for (i, a) in binds.iter().enumerate() {
                 for b in &binds[i + 1..] {
@@ -508,6 +556,7 @@ mod tests {
             (&EXPLORER, EXPLORER_HINTS),
             (&PLAYER, PLAYER_HEADER_HINTS),
             (&PLAYER, PLAYER_FOOTER_HINTS),
+            (&PICKER, PICKER_HINTS),
         ] {
             for h in hints {
                 for &a in h.actions {
@@ -560,6 +609,7 @@ mod tests {
         for (m, doc) in [
             (&EXPLORER, "docs/views-and-stages.md"),
             (&PLAYER, "docs/lesson-format.md"),
+            (&PICKER, "docs/views-and-stages.md"),
         ] {
             let keys = documented_keys(doc);
             for b in m.rows.iter().flat_map(|r| r.binds.iter()) {

@@ -72,8 +72,13 @@ fn key_line(p: &Player, area: Rect, lead: &str, w: usize) -> String {
         format!("{} help", EXPLORER.hint_keys(A::Help)),
         format!("{} quit", EXPLORER.hint_keys(A::Quit)),
     ];
+    let next = if p.at_the_end() && p.next_lesson.is_some() {
+        "next lesson"
+    } else {
+        "next"
+    };
     let mut optional = vec![
-        format!("{} next", k(A::NextScene)),
+        format!("{} {next}", k(A::NextScene)),
         format!("{} {x_word}", k(A::ToggleText)),
         format!("{} back", k(A::PrevScene)),
         format!("{}/{} scroll", k(A::ScrollDown), k(A::ScrollUp)),

@@ -95,6 +95,17 @@ impl Player {
             Action::NextScene => {
                 if self.scene + 1 < self.n_scenes() {
                     self.goto(self.scene + 1);
+                } else if let Some(next) = &self.next_lesson {
+                    if self.offered_next {
+                        self.wants_next = true;
+                    } else {
+                        self.offered_next = true;
+                        let keys = PLAYER.hint_keys(Action::NextScene);
+                        let list = crate::tui::keymap::EXPLORER.hint_keys(Action::Lessons);
+                        self.app.set_status(Some(format!(
+                            "the last step · {keys} again: the next lesson, {next} · {list}: every lesson"
+                        )));
+                    }
                 } else {
                     self.app
                         .set_status(Some("the last step: PgUp goes back, q quits".into()));

@@ -12,7 +12,9 @@
 
 mod draw;
 mod keys;
+mod shell;
 mod state;
 
 pub use draw::{draw_player, layout};
+pub use shell::{Entry, Lessons, Shell};
 pub use state::{Check, FillResult, Filled, Player};

@@ -76,6 +76,12 @@ pub struct Player {
     pub(super) max_scroll: std::cell::Cell<usize>,
     /// The whole area the player was last drawn in (its key line depends on it).
     pub(super) last_area: std::cell::Cell<Rect>,
+    /// The title of the lesson after this one (set by the shell).
+    pub(super) next_lesson: Option<String>,
+    /// PgDn at the last step offered the next lesson; PgDn again takes it.
+    pub(super) offered_next: bool,
+    /// The student took the offer (the shell opens the next lesson).
+    pub(super) wants_next: bool,
 }
 
 impl Player {
@@ -123,6 +129,9 @@ impl Player {
             text_rect: Rect::default(),
             max_scroll: std::cell::Cell::new(usize::MAX),
             last_area: std::cell::Cell::new(Rect::default()),
+            next_lesson: None,
+            offered_next: false,
+            wants_next: false,
         };
         p.goto(0);
         p
@@ -165,6 +174,16 @@ impl Player {
         &self.filled
     }
 
+    /// The lesson the last step offers next, if the shell named one.
+    pub fn next_lesson(&self) -> Option<&str> {
+        self.next_lesson.as_deref()
+    }
+
+    /// At the last step: PgDn will open the next lesson.
+    pub(super) fn at_the_end(&self) -> bool {
+        self.scene + 1 >= self.n_scenes()
+    }
+
     pub fn n_scenes(&self) -> usize {
         self.lesson.scenes.len()
     }
@@ -173,6 +192,7 @@ impl Player {
     pub fn goto(&mut self, i: usize) {
         self.scene = i.min(self.n_scenes().saturating_sub(1));
         self.scroll = 0;
+        self.offered_next = false;
         self.max_scroll.set(usize::MAX);
         self.app.back_to_prompt();
         self.sync();

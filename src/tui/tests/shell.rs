@@ -20,7 +20,7 @@ use crate::tui::draw::{self, Loading, caption};
 use crate::tui::event::apply;
 use crate::tui::heatmap::Theme;
 use crate::tui::keymap::{EXPLORER, PLAYER};
-use crate::tui::player::Player;
+use crate::tui::player::{Entry, Lessons, Player, Shell};
 use crate::tui::run::Screen;
 
 /// A random 2-layer, 4-head model on bytes with a context of 128.
@@ -524,4 +524,322 @@ fn presenter_screens_at_120x35_and_200x60() {
 
 fn event_settle(a: &mut App) {
     crate::tui::event::settle(a);
+}
+
+/// The lessons the shell's tests move between: the built-in ones, each
+/// opened on the explorer's own (random) model, keeping its look.
+struct TestLessons(Vec<Entry>);
+
+impl TestLessons {
+    fn new() -> TestLessons {
+        TestLessons(
+            lesson::all()
+                .expect("lessons")
+                .into_iter()
+                .map(|l| Entry {
+                    name: l.name,
+                    title: l.title,
+                    summary: l.summary,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Lessons for TestLessons {
+    fn list(&self) -> &[Entry] {
+        &self.0
+    }
+
+    fn open(&mut self, name: &str, from: &App) -> Result<Player, String> {
+        let l = lesson::find(name).map_err(|e| e.to_string())?;
+        let tok = Tokenizer::from_json(&bytes_tokenizer_json()).expect("byte tokenizer");
+        let trace = trace_prompt(&l, from.gpt(), &tok).map_err(|e| e.to_string())?;
+        let vocab = (0..from.gpt().config.vocab_size as u32)
+            .map(|i| tok.token_text(i))
+            .collect();
+        let o = Options {
+            theme: *from.theme(),
+            ..options()
+        };
+        let app =
+            App::new(from.gpt().clone(), vocab, &trace.tokens, o).map_err(|e| e.to_string())?;
+        Ok(Player::new(app, l, tok, None))
+    }
+}
+
+#[test]
+fn o_opens_the_lesson_list_and_enter_a_lesson_on_the_same_model() {
+    let a = explorer("Once upon a time");
+    let gpt = a.gpt().clone();
+    let names: Vec<String> = TestLessons::new().0.into_iter().map(|e| e.name).collect();
+    let mut s = Shell::explorer(a, Box::new(TestLessons::new()));
+    press(&mut s, &[ch('o')]);
+    assert_eq!(s.picker(), Some(0));
+    let shot = draw_screen(&mut s, 80, 24);
+    for n in &names {
+        assert!(shot.contains(n.as_str()), "{n} not listed:\n{shot}");
+    }
+    assert!(
+        shot.contains("enter open") && shot.contains("q quit"),
+        "{shot}"
+    );
+    // Esc closes the list; the explorer is still there.
+    press(&mut s, &[key(KeyCode::Esc)]);
+    assert_eq!(s.picker(), None);
+    assert!(s.player().is_none());
+    // ↓ ↓ enter: the third lesson, at its first step, on the same model.
+    press(
+        &mut s,
+        &[
+            ch('o'),
+            key(KeyCode::Down),
+            key(KeyCode::Down),
+            key(KeyCode::Enter),
+        ],
+    );
+    assert_eq!(s.picker(), None);
+    let p = s.player().expect("a lesson is open");
+    assert_eq!(p.lesson().name, names[2]);
+    assert_eq!(p.scene(), 0);
+    assert!(Arc::ptr_eq(p.app().gpt(), &gpt), "the same model");
+    assert!(draw_screen(&mut s, 120, 40).contains("step 1/"));
+    // From the lesson, o again: the list, the lesson shown selected and marked.
+    press(&mut s, &[ch('o')]);
+    assert_eq!(s.picker(), Some(2));
+    let shot = draw_screen(&mut s, 120, 40);
+    let row = shot
+        .lines()
+        .find(|l| l.contains(&format!(" 3 {}", names[2])))
+        .unwrap_or_else(|| panic!("{shot}"));
+    assert!(row.contains('•'), "{row}");
+    // q quits from the list, as everywhere.
+    press(&mut s, &[ch('q')]);
+    assert!(s.app().should_quit());
+}
+
+#[test]
+fn pgdn_at_a_lessons_last_step_offers_the_next_lesson_then_opens_it() {
+    let mut l = TestLessons::new();
+    let names: Vec<Entry> = l.0.clone();
+    let mut a = explorer("x");
+    apply(&mut a, &ch('z'));
+    let p = l.open(&names[0].name, &a).expect("the first lesson");
+    let mut s = Shell::lesson(p, Box::new(l));
+    let n = s.player().expect("lesson").n_scenes();
+    for _ in 1..n {
+        press(&mut s, &[key(KeyCode::PageDown)]);
+    }
+    assert_eq!(s.player().expect("lesson").scene(), n - 1);
+    assert!(
+        draw_screen(&mut s, 200, 60).contains("pgdn next lesson"),
+        "the key line names it"
+    );
+    // The first PgDn at the end offers, naming the next lesson.
+    press(&mut s, &[key(KeyCode::PageDown)]);
+    let p = s.player().expect("lesson");
+    assert_eq!(p.lesson().name, names[0].name);
+    let said = s.app().status().unwrap_or_default().to_string();
+    assert!(
+        said.contains(&names[1].title) && said.contains("pgdn again"),
+        "{said}"
+    );
+    // The second takes it: the next lesson's first step, still presenting.
+    press(&mut s, &[key(KeyCode::PageDown)]);
+    let p = s.player().expect("lesson");
+    assert_eq!(
+        (p.lesson().name.as_str(), p.scene()),
+        (names[1].name.as_str(), 0)
+    );
+    assert!(p.app().theme().present);
+    // The last lesson offers none.
+    let mut l = TestLessons::new();
+    let last = names.last().expect("lessons");
+    let p = l.open(&last.name, &a).expect("the last lesson");
+    let mut s = Shell::lesson(p, Box::new(l));
+    assert_eq!(s.player().and_then(Player::next_lesson), None);
+    let n = s.player().expect("lesson").n_scenes();
+    for _ in 0..n + 2 {
+        press(&mut s, &[key(KeyCode::PageDown)]);
+    }
+    assert_eq!(s.player().expect("lesson").lesson().name, last.name);
+}
+
+/// `gptlens lesson attention --present` at a projector's sizes: at every
+/// step (questions answered) the formula card is there, the view fills the
+/// screen beside the text, and nothing is drawn over a border.
+#[test]
+fn the_lesson_player_in_presenter_mode_at_120x35_and_200x60() {
+    use super::support::{built_in, vocab_of};
+    let (gpt, tok) = built_in();
+    let l = lesson::find("attention").expect("attention");
+    let trace = trace_prompt(&l, &gpt, &tok).unwrap_or_else(|e| panic!("{e}"));
+    let vocab = vocab_of(&gpt, &tok);
+    let mut o = options();
+    o.theme.present = true;
+    let app = App::new(gpt, vocab, &trace.tokens, o).expect("app");
+    let mut p = Player::new(app, l, tok, None);
+    for i in 0..p.n_scenes() {
+        p.goto(i);
+        let open = p.checks()[i].len();
+        for _ in 0..open {
+            press(&mut p, &[ch('=')]);
+        }
+        for (w, h) in [(120u16, 35u16), (200, 60)] {
+            let s = draw_screen(&mut p, w, h);
+            if let Err(row) = bottoms_are_clean(&s) {
+                panic!(
+                    "step {} at {w}×{h}: a bottom border is overdrawn: {row}\n{s}",
+                    i + 1
+                );
+            }
+            assert!(
+                s.contains("the formula, live"),
+                "step {} at {w}×{h}: no card\n{s}",
+                i + 1
+            );
+            // The explorer reaches the right edge and the bottom row.
+            let rows: Vec<&str> = s.lines().collect();
+            assert_eq!(rows.len(), h as usize);
+            assert!(
+                rows.iter()
+                    .any(|r| r.trim_end().chars().count() == w as usize),
+                "step {} at {w}×{h}: nothing reaches the right edge\n{s}",
+                i + 1
+            );
+            assert!(!rows[h as usize - 1].trim().is_empty(), "{s}");
+            if i == 1 {
+                insta::assert_snapshot!(format!("player_present_attention_step2_{w}x{h}"), s);
+            }
+        }
+    }
+}
+
+/// Issue 12 point 5: no Rust range syntax (`0..=8`, `4..10`) in what a
+/// student reads: every lesson's text in both languages filled on the
+/// built-in model, the player's screen at every step, the explorer at every
+/// stage of the pass in every view, and the keys' help.
+#[test]
+fn no_user_text_prints_rust_range_syntax() {
+    use super::support::{built_in, vocab_of};
+    fn check(what: &str, s: &str) {
+        let b = s.as_bytes();
+        let digit_range = b
+            .windows(4)
+            .any(|w| w[0].is_ascii_digit() && &w[1..3] == b".." && w[3].is_ascii_digit());
+        assert!(!s.contains("..=") && !digit_range, "{what}:\n{s}");
+    }
+    let (gpt, tok) = built_in();
+    for lang in [crate::i18n::Lang::En, crate::i18n::Lang::Zh] {
+        for l in lesson::all_in(lang).expect("lessons") {
+            let trace = trace_prompt(&l, &gpt, &tok).unwrap_or_else(|e| panic!("{e}"));
+            let env = lesson::Env::new(&gpt, &tok, &trace, &l.prompt, None);
+            let md = lesson::render::markdown(&l, &env).unwrap_or_else(|e| panic!("{e}"));
+            check(&format!("lesson {} ({lang:?})", l.name), &md);
+            if lang == crate::i18n::Lang::En {
+                let vocab = vocab_of(&gpt, &tok);
+                let app = App::new(gpt.clone(), vocab, &trace.tokens, options()).expect("app");
+                let name = l.name.clone();
+                let mut p = Player::new(app, l, tok.clone(), None);
+                for i in 0..p.n_scenes() {
+                    p.goto(i);
+                    for _ in 0..p.checks()[i].len() {
+                        press(&mut p, &[ch('=')]);
+                    }
+                    check(
+                        &format!("lesson {name} step {}", i + 1),
+                        &draw_screen(&mut p, 120, 40),
+                    );
+                }
+            }
+        }
+    }
+    let ids = tok
+        .encode("Once upon a time, there was a little girl")
+        .expect("encode");
+    let mut a = App::new(gpt.clone(), vocab_of(&gpt, &tok), &ids, options()).expect("app");
+    a.set_tokenizer(tok.clone());
+    for i in 0..a.pass().len() {
+        a.goto_point(i);
+        a.select_pos(4);
+        check(
+            &format!("{:?}", a.stage()),
+            &screen(&render(&mut a, 200, 60)),
+        );
+    }
+    for v in View::ALL {
+        apply(&mut a, &ch(v.key()));
+        check(&format!("{v:?}"), &screen(&render(&mut a, 120, 40)));
+    }
+    for r in EXPLORER
+        .rows
+        .iter()
+        .chain(PLAYER.rows)
+        .chain(crate::tui::keymap::PICKER.rows)
+    {
+        check(r.keys, r.help);
+    }
+}
+
+/// Issue 12 point 7: the tokens view replays byte-level BPE for the
+/// selected position's word, and what it shows is readout's: the bytes,
+/// each merge (rank and pair) in order, and last the tokens themselves.
+#[test]
+fn the_tokens_view_shows_the_selected_words_merges_step_by_step() {
+    use super::support::{built_in, vocab_of};
+    use crate::readout::bpe;
+    use crate::tui::views::tokens::pieces_text;
+    let (gpt, tok) = built_in();
+    let ids = tok
+        .encode("Once upon a time, there was a little girl")
+        .expect("encode");
+    let mut a = App::new(gpt.clone(), vocab_of(&gpt, &tok), &ids, options()).expect("app");
+    a.set_tokenizer(tok.clone());
+    apply(&mut a, &ch('1'));
+    let mut merges_seen = 0;
+    for pos in 0..ids.len() {
+        a.select_pos(pos);
+        let word = bpe::word_at(&tok, &ids, pos).expect("a word");
+        let steps = bpe::steps(&tok, &word.bytes);
+        // The last state is the tokens on screen for this word.
+        let want: Vec<Vec<u8>> = ids[word.tokens.clone()]
+            .iter()
+            .map(|&id| tok.token_bytes(id).expect("bytes"))
+            .collect();
+        assert_eq!(steps.last().expect("a step").pieces, want);
+        for (w, h) in [(80, 24), (120, 40)] {
+            let s = screen(&render(&mut a, w, h));
+            let lines: Vec<&str> = s.lines().collect();
+            let mut at = 0;
+            for st in &steps {
+                let label = match &st.merge {
+                    None => "bytes".to_string(),
+                    Some((rank, l, r)) => format!(
+                        "rank {rank}: {} + {}",
+                        crate::text::visible_token(&crate::tokenizer::bytes_display(l)),
+                        crate::text::visible_token(&crate::tokenizer::bytes_display(r))
+                    ),
+                };
+                let pieces = pieces_text(&st.pieces);
+                let found = lines[at..]
+                    .iter()
+                    .position(|l| l.contains(&label) && l.contains(&pieces))
+                    .unwrap_or_else(|| {
+                        panic!("pos {pos} at {w}×{h}: {label} / {pieces} not shown in order:\n{s}")
+                    });
+                at += found + 1;
+                merges_seen += usize::from(st.merge.is_some());
+            }
+            assert!(
+                lines[at - 1].contains("= tokens") || steps.len() == 1,
+                "{s}"
+            );
+        }
+    }
+    assert!(merges_seen > 20, "a prompt of real merges: {merges_seen}");
+    if std::env::var("SHOW").is_ok() {
+        a.select_pos(8);
+        eprintln!("{}", screen(&render(&mut a, 80, 24)));
+        eprintln!("{}", screen(&render(&mut a, 120, 40)));
+    }
 }

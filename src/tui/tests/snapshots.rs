@@ -36,7 +36,11 @@ fn explorer() -> App {
     let (gpt, tok) = built_in();
     let prompt = tok.encode(PROMPT).expect("encode");
     let vocab = vocab_of(&gpt, &tok);
-    App::new(gpt, vocab, &prompt, options()).expect("app")
+    // As `gptlens explore` opens it: with the tokenizer (the tokens view
+    // replays its merges).
+    let mut app = App::new(gpt, vocab, &prompt, options()).expect("app");
+    app.set_tokenizer(tok);
+    app
 }
 
 fn attention_lesson() -> Player {

@@ -1,5 +1,7 @@
 //! The token strip (on every screen) and the tokens view (a table of every
-//! position with its id, visible text and bytes).
+//! position with its id, visible text and bytes, and byte-level BPE replayed
+//! for the selected position's word: its bytes, each merge in rank order,
+//! the tokens).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -87,8 +89,30 @@ pub fn selection_count(app: &App) -> usize {
     app.tokens().len()
 }
 
-/// The tokens view: every position with id, text, bytes and how it got there.
-pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+/// The tokens view: the table of positions and, beside it when the screen
+/// is wide or under it, the selected word's BPE merges.
+pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    let (table, bpe) = if area.width >= 110 {
+        let tw = area.width * 11 / 20;
+        (
+            Rect::new(area.x, area.y, tw, area.height),
+            Rect::new(area.x + tw, area.y, area.width - tw, area.height),
+        )
+    } else {
+        let n = bpe_lines(app).map_or(1, |(_, r)| r.len()) as u16;
+        let bh = (n + 2).clamp(4, area.height / 2);
+        let th = area.height - bh;
+        (
+            Rect::new(area.x, area.y, area.width, th),
+            Rect::new(area.x, area.y + th, area.width, bh),
+        )
+    };
+    render_table(app, tr, table, buf, hits);
+    draw_bpe(app, bpe, buf);
+}
+
+/// Every position with id, text, bytes and how it got there.
+fn render_table(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let inner = panel(
         app.theme(),
         "tokens: position, id, text, bytes",
@@ -161,6 +185,119 @@ pub fn render(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut H
             Rect::new(inner.x, inner.y + 1 + row as u16, inner.width, 1),
             Hit::Token(i),
         ));
+    }
+    text(lines, inner, buf);
+}
+
+/// One BPE state as the view writes it: the pieces, each as it reads (a
+/// space as `·`, a lone byte as `<e5>`), between bars.
+pub fn pieces_text(pieces: &[Vec<u8>]) -> String {
+    pieces
+        .iter()
+        .map(|p| visible_token(&crate::tokenizer::bytes_display(p)))
+        .collect::<Vec<_>>()
+        .join("│")
+}
+
+/// What the BPE panel shows for the selected position: the word's title
+/// and one line per state, from the bytes through each merge (lowest rank
+/// first) to the tokens. None without a tokenizer.
+pub fn bpe_lines(app: &App) -> Option<(String, Vec<(String, String)>)> {
+    use crate::readout::bpe;
+    let tok = app.tokenizer()?;
+    let s = app.session()?;
+    let id = *s.tokens.get(app.pos())?;
+    if tok.end_of_text() == Some(id) {
+        return Some((
+            "a special token: added whole, not built by merges".into(),
+            vec![],
+        ));
+    }
+    let bytes = match bpe::word_at(tok, &s.tokens, app.pos()) {
+        Some(w) => w.bytes,
+        None => tok.token_bytes(id)?,
+    };
+    let steps = bpe::steps(tok, &bytes);
+    let word = visible_token(&crate::tokenizer::bytes_display(&bytes));
+    let n = steps.len().saturating_sub(1);
+    let title = format!(
+        "BPE: «{word}», {} bytes, {n} merge{} (lowest rank first)",
+        bytes.len(),
+        if n == 1 { "" } else { "s" }
+    );
+    let mut rows = vec![];
+    for (i, st) in steps.iter().enumerate() {
+        let label = match &st.merge {
+            None => "bytes".to_string(),
+            Some((rank, l, r)) => format!(
+                "{i:>2}. rank {rank}: {} + {}",
+                visible_token(&crate::tokenizer::bytes_display(l)),
+                visible_token(&crate::tokenizer::bytes_display(r))
+            ),
+        };
+        rows.push((label, pieces_text(&st.pieces)));
+    }
+    Some((title, rows))
+}
+
+/// The BPE panel: the word's bytes, each merge, the tokens.
+fn draw_bpe(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some((title, rows)) = bpe_lines(app) else {
+        let inner = panel(app.theme(), "byte-level BPE", area, buf, false);
+        text(
+            vec![Line::styled(
+                "merging step by step needs the model's tokenizer",
+                app.theme().dim(),
+            )],
+            inner,
+            buf,
+        );
+        return;
+    };
+    let inner = panel(app.theme(), &title, area, buf, false);
+    let lw = rows
+        .iter()
+        .map(|(l, _)| width(l))
+        .max()
+        .unwrap_or(5)
+        .min(28);
+    let h = inner.height as usize;
+    let mut lines: Vec<Line> = vec![];
+    // Too many merges for the panel: the first ones and the last, with a
+    // line saying how many are left out.
+    let n = rows.len();
+    let shown: Vec<usize> = if n <= h {
+        (0..n).collect()
+    } else {
+        let head = h.saturating_sub(2);
+        (0..head).chain([n - 1]).collect()
+    };
+    for (k, &i) in shown.iter().enumerate() {
+        if k > 0 && i != shown[k - 1] + 1 {
+            lines.push(Line::styled(
+                format!("… {} more merges", i - shown[k - 1] - 1),
+                app.theme().dim(),
+            ));
+        }
+        let (label, pieces) = &rows[i];
+        let style = if i + 1 == n {
+            app.theme().accent()
+        } else {
+            Style::default()
+        };
+        let label = if i + 1 == n && n > 1 {
+            format!("{label} = tokens")
+        } else {
+            label.clone()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(fit(&label, lw + 9), app.theme().dim()),
+            Span::raw(" "),
+            Span::styled(
+                fit(pieces, (inner.width as usize).saturating_sub(lw + 10)),
+                style,
+            ),
+        ]));
     }
     text(lines, inner, buf);
 }
