@@ -2,7 +2,7 @@
 //! attends over the keys up to its query (in blocks of query rows), W_O mixes
 //! the concatenated heads.
 
-use ndarray::linalg::general_mat_mul;
+use super::matmul::{Threads, mat_mul};
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use rayon::prelude::*;
 
@@ -126,7 +126,7 @@ pub fn attention_forward(
                     let v = strided(&qkv[2 * c + h * dk..], n, dk, 3 * c);
                     {
                         let mut s = strided_mut(&mut probs[r0 * t..], bs, n, t);
-                        general_mat_mul(scale, &q, &k.t(), 0.0, &mut s);
+                        mat_mul(scale, &q, &k.t(), 0.0, &mut s, Threads::One);
                     }
                     with_simd(|| {
                         for i in 0..bs {
@@ -138,7 +138,7 @@ pub fn attention_forward(
                     });
                     let p = strided(&probs[r0 * t..], bs, n, t);
                     let mut y = strided_mut(&mut heads[r0 * c + h * dk..], bs, dk, c);
-                    general_mat_mul(1.0, &p, &v, 0.0, &mut y);
+                    mat_mul(1.0, &p, &v, 0.0, &mut y, Threads::One);
                 }
             }
         });
@@ -178,7 +178,7 @@ pub fn attention_backward(
                     let dy = strided(&dheads[r0 * c + h * dk..], bs, dk, c);
                     {
                         let mut dp = strided_mut(&mut ds, bs, n, t);
-                        general_mat_mul(1.0, &dy, &v.t(), 0.0, &mut dp);
+                        mat_mul(1.0, &dy, &v.t(), 0.0, &mut dp, Threads::One);
                     }
                     with_simd(|| {
                         for i in 0..bs {
@@ -196,15 +196,15 @@ pub fn attention_backward(
                     let dsv = strided(&ds, bs, n, t);
                     {
                         let mut dq = strided_mut(&mut dqkv[r0 * 3 * c + h * dk..], bs, dk, 3 * c);
-                        general_mat_mul(scale, &dsv, &k, 1.0, &mut dq);
+                        mat_mul(scale, &dsv, &k, 1.0, &mut dq, Threads::One);
                     }
                     {
                         let mut dkm = strided_mut(&mut dqkv[c + h * dk..], n, dk, 3 * c);
-                        general_mat_mul(scale, &dsv.t(), &q, 1.0, &mut dkm);
+                        mat_mul(scale, &dsv.t(), &q, 1.0, &mut dkm, Threads::One);
                     }
                     {
                         let mut dv = strided_mut(&mut dqkv[2 * c + h * dk..], n, dk, 3 * c);
-                        general_mat_mul(1.0, &p.t(), &dy, 1.0, &mut dv);
+                        mat_mul(1.0, &p.t(), &dy, 1.0, &mut dv, Threads::One);
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! The embeddings, forward and backward: token row plus position row in, and
 //! the tied unembedding out (logits = ln_f · wteᵀ, the same `wte`).
 
-use ndarray::linalg::general_mat_mul;
+use super::matmul::{Threads, mat_mul};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// embed[b·T + t] = wte[token] + wpe[t]: [B·T, C].
@@ -45,7 +45,7 @@ pub fn unembed_forward(logits: &mut [f32], ln_f: &[f32], wte: &[f32], c: usize) 
     let a = ArrayView2::from_shape((n, c), ln_f).expect("ln_f shape");
     let w = ArrayView2::from_shape((v, c), wte).expect("wte shape");
     let mut o = ArrayViewMut2::from_shape((n, v), logits).expect("logits shape");
-    general_mat_mul(1.0, &a, &w.t(), 0.0, &mut o);
+    mat_mul(1.0, &a, &w.t(), 0.0, &mut o, Threads::All);
 }
 
 /// Its backward: dln_f = dlogits · wte, dwte += dlogitsᵀ · ln_f.
@@ -61,8 +61,8 @@ pub fn unembed_backward(
     let dl = ArrayView2::from_shape((n, v), dlogits).expect("dlogits");
     let w = ArrayView2::from_shape((v, c), wte).expect("wte");
     let mut dx = ArrayViewMut2::from_shape((n, c), dln_f).expect("dln_f");
-    general_mat_mul(1.0, &dl, &w, 0.0, &mut dx);
+    mat_mul(1.0, &dl, &w, 0.0, &mut dx, Threads::All);
     let x = ArrayView2::from_shape((n, c), ln_f).expect("ln_f");
     let mut dw = ArrayViewMut2::from_shape((v, c), dwte).expect("dwte");
-    general_mat_mul(1.0, &dl.t(), &x, 1.0, &mut dw);
+    mat_mul(1.0, &dl.t(), &x, 1.0, &mut dw, Threads::All);
 }

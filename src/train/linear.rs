@@ -2,7 +2,7 @@
 //! backward. Every projection of the model goes through these: c_attn, W_O,
 //! and the MLP's up and down projections.
 
-use ndarray::linalg::general_mat_mul;
+use super::matmul::{Threads, mat_mul};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// out[N, OC] = inp[N, IC] · w[IC, OC] + bias.
@@ -21,7 +21,7 @@ pub fn linear_forward(out: &mut [f32], inp: &[f32], w: &[f32], bias: Option<&[f3
         }
         None => 0.0,
     };
-    general_mat_mul(1.0, &a, &wv, beta, &mut o);
+    mat_mul(1.0, &a, &wv, beta, &mut o, Threads::All);
 }
 
 /// Backward of out = inp·w + b: dinp = dout·wᵀ (or += with `accumulate`),
@@ -43,15 +43,16 @@ pub fn linear_backward(
     let x = ArrayView2::from_shape((n, ic), inp).expect("inp shape");
     let wv = ArrayView2::from_shape((ic, oc), w).expect("w shape");
     let mut dx = ArrayViewMut2::from_shape((n, ic), dinp).expect("dinp shape");
-    general_mat_mul(
+    mat_mul(
         1.0,
         &d,
         &wv.t(),
         if accumulate { 1.0 } else { 0.0 },
         &mut dx,
+        Threads::All,
     );
     let mut dwv = ArrayViewMut2::from_shape((ic, oc), dw).expect("dw shape");
-    general_mat_mul(1.0, &x.t(), &d, 1.0, &mut dwv);
+    mat_mul(1.0, &x.t(), &d, 1.0, &mut dwv, Threads::All);
     if let Some(db) = db {
         for row in dout.chunks_exact(oc) {
             for (g, r) in db.iter_mut().zip(row) {

@@ -12,9 +12,9 @@
 //! forming G; at this size it costs little, and the projections stay one code
 //! path with full fine-tuning.)
 
+use super::matmul::{Threads, mat_mul};
 use std::ops::Range;
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::TrainError;
@@ -161,7 +161,7 @@ impl Lora {
             let a = ArrayView2::from_shape((ad.n_in, r), &self.params[ad.a.clone()]).expect("A");
             let b = ArrayView2::from_shape((r, ad.n_out), &self.params[ad.b.clone()]).expect("B");
             let mut wv = ArrayViewMut2::from_shape((ad.n_in, ad.n_out), w).expect("W");
-            general_mat_mul(self.scale, &a, &b, 1.0, &mut wv);
+            mat_mul(self.scale, &a, &b, 1.0, &mut wv, Threads::All);
         }
     }
 
@@ -176,10 +176,10 @@ impl Lora {
             let (ga, gb) = self.grads.split_at_mut(ad.b.start);
             let mut da =
                 ArrayViewMut2::from_shape((ad.n_in, r), &mut ga[ad.a.clone()]).expect("dA");
-            general_mat_mul(self.scale, &g, &b.t(), 0.0, &mut da);
+            mat_mul(self.scale, &g, &b.t(), 0.0, &mut da, Threads::All);
             let mut db =
                 ArrayViewMut2::from_shape((r, ad.n_out), &mut gb[..ad.b.len()]).expect("dB");
-            general_mat_mul(self.scale, &a.t(), &g, 0.0, &mut db);
+            mat_mul(self.scale, &a.t(), &g, 0.0, &mut db, Threads::All);
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod layernorm;
 pub mod linear;
 pub mod lora;
 pub mod loss;
+pub mod matmul;
 pub mod memory;
 pub mod mlp;
 pub mod params;
