@@ -22,7 +22,8 @@ use crate::train::{
     read_checkpoint, run_loop,
 };
 pub use template::{
-    ChatPrompt, ChatTemplate, DEFAULT_CHAT_TEMPLATE, Message, TOKENIZER_CONFIG, chat_prompt,
+    ChatPrompt, ChatTemplate, DEFAULT_CHAT_TEMPLATE, GGUF_FILE_KEY, Message, TOKENIZER_CONFIG,
+    chat_prompt,
 };
 
 /// What can stop fine-tuning; each message says what to do about it.

@@ -17,6 +17,10 @@ pub const DEFAULT_CHAT_TEMPLATE: &str = include_str!("default_chat_template.jinj
 /// The file that carries the template (and the special tokens' text).
 pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 
+/// The key of a GGUF's companion tokenizer_config.json that names the GGUF
+/// file its `chat_template` was copied from (`tokenizer.chat_template`).
+pub const GGUF_FILE_KEY: &str = "gptlens_gguf_file";
+
 /// One turn of a conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -131,6 +135,12 @@ impl ChatTemplate {
         .map_err(|e| engine_error(&self.origin, &e))
     }
 
+    /// One user turn with the generation prompt: the text `--chat` runs
+    /// (and the `modern` lesson shows).
+    pub fn user_turn(&self, user: &str) -> Result<String, FinetuneError> {
+        self.render(&[Message::new("user", user)], true)
+    }
+
     /// The template of a model folder, if its tokenizer_config.json has one.
     /// Special tokens missing from the file default to `eos` (GPT-2's
     /// `<|endoftext|>` serves as both).
@@ -184,7 +194,10 @@ impl ChatTemplate {
                 None => eos.to_string(),
             }
         };
-        let origin = format!("the chat_template of {}", path.display());
+        let origin = match v.get(GGUF_FILE_KEY).and_then(|g| g.as_str()) {
+            Some(gguf) => format!("the tokenizer.chat_template of {gguf}"),
+            None => format!("the chat_template of {}", path.display()),
+        };
         Self::new(&source, &token("bos_token"), &token("eos_token"), &origin).map(Some)
     }
 
@@ -224,14 +237,16 @@ pub fn chat_prompt(
                 .into(),
         ));
     }
-    let Some(template) = ChatTemplate::from_model_dir(dir, END_OF_TEXT)? else {
+    let Some(template) =
+        ChatTemplate::from_model_dir(dir, END_OF_TEXT).map_err(|e| go_on(e, dir))?
+    else {
         return Err(FinetuneError::Input(format!(
             "--chat needs a chat template, and the model in {} has none (no \"chat_template\" in its {TOKENIZER_CONFIG}). A model fine-tuned by `gptlens finetune` carries one; for another model add a \"chat_template\" (a Jinja template, e.g. the default Q:/A: one in docs/finetuning.md) to {}, or write the prompt out with --prompt",
             dir.display(),
             dir.join(TOKENIZER_CONFIG).display()
         )));
     };
-    let text = template.render(&[Message::new("user", user)], true)?;
+    let text = template.user_turn(user).map_err(|e| go_on(e, dir))?;
     let mut stop = Vec::new();
     for t in [template.eos_token.as_str(), END_OF_TEXT] {
         if let Some(id) = tokenizer.inner().token_to_id(t)
@@ -241,4 +256,26 @@ pub fn chat_prompt(
         }
     }
     Ok(ChatPrompt { text, stop })
+}
+
+/// A template that does not compile or render, said with how to go on:
+/// without --chat, or with the template fixed where it lives.
+fn go_on(e: FinetuneError, dir: &Path) -> FinetuneError {
+    if !matches!(e, FinetuneError::Template { .. }) {
+        return e;
+    }
+    let config = dir.join(TOKENIZER_CONFIG);
+    let gguf = crate::embedded::read_to_string(&config)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get(GGUF_FILE_KEY)?.as_str().map(str::to_string));
+    let fix = match gguf {
+        Some(g) => format!(
+            "write a corrected template into a copy of the file with the `gguf` Python package: gguf-new-metadata {g} FIXED.gguf --chat-template \"$(cat template.jinja)\""
+        ),
+        None => format!("correct \"chat_template\" in {}", config.display()),
+    };
+    FinetuneError::Input(format!(
+        "--chat cannot use this model's chat template. {e}. To go on, leave out --chat and give the conversation as plain text with --prompt (the special tokens written out as the template would write them), or {fix}"
+    ))
 }

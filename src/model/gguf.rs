@@ -27,6 +27,9 @@ pub struct GgufModel {
     pub chat_template: Option<String>,
     pub bos_token: Option<String>,
     pub eos_token: Option<String>,
+    /// The file it was opened from (named in the companion folder, so that
+    /// an error in its chat template points at the GGUF).
+    pub path: std::path::PathBuf,
 }
 
 /// ggml's name of each tensor → the Llama name [`Weights`] expects.
@@ -282,6 +285,7 @@ impl GgufModel {
                 .map(str::to_string),
             bos_token: token("tokenizer.ggml.bos_token_id"),
             eos_token: token("tokenizer.ggml.eos_token_id"),
+            path: path.to_path_buf(),
             tokenizer_json,
             gpt: Gpt {
                 config: cfg,
@@ -332,6 +336,8 @@ impl GgufModel {
         let mut tc = serde_json::json!({"tokenizer_class": "GPT2TokenizerFast"});
         if let Some(t) = &self.chat_template {
             tc["chat_template"] = t.clone().into();
+            // Where the template really lives, for its error messages.
+            tc[crate::finetune::GGUF_FILE_KEY] = self.path.to_string_lossy().into_owned().into();
         }
         if let Some(b) = &self.bos_token {
             tc["bos_token"] = b.clone().into();

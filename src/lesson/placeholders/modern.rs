@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{Cx, NONE, Spec, ph};
 use crate::cost::Ledger;
-use crate::finetune::{ChatTemplate, Message};
+use crate::finetune::ChatTemplate;
 use crate::fmt::{bytes, count, num};
 use crate::model::{Config, Family, GgufModel, Gpt, Interventions, Trace, random_model};
 use crate::readout::{layernorm, mlp, rope};
@@ -70,7 +70,7 @@ fn smollm2(prompt: &str) -> Option<Other> {
         let eos = m.eos_token.as_deref().unwrap_or("<|im_end|>");
         let bos = m.bos_token.as_deref().unwrap_or(eos);
         let t = ChatTemplate::new(src, bos, eos, "the GGUF's tokenizer.chat_template").ok()?;
-        t.render(&[Message::new("user", CHAT_QUESTION)], true).ok()
+        t.user_turn(CHAT_QUESTION).ok()
     });
     Some(Other {
         name: format!(
@@ -464,14 +464,38 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "the Llama's chat template rendered for one question, as a code block (or why there is none)",
         |c| {
+            if c.cfg().arch().family == Family::Llama {
+                return Ok(own_chat(c));
+            }
             let o = other(c)?;
             Ok(match &o.chat {
-                Some(t) => format!("```\n{}\n```", t.trim_end()),
+                Some(t) => code_block(t),
                 None => "(this Llama has no chat template: the random stand-in was never fine-tuned; SmolLM2's shows <|im_start|>user … <|im_end|> <|im_start|>assistant)".to_string(),
             })
         },
     ),
 ];
+
+fn code_block(text: &str) -> String {
+    format!("```\n{}\n```", text.trim_end())
+}
+
+/// The lesson's own Llama's chat template (tokenizer.chat_template of its
+/// GGUF, or its folder's tokenizer_config.json), read and rendered for
+/// [`CHAT_QUESTION`] as `generate --chat` does; or why there is none.
+fn own_chat(c: &Cx) -> String {
+    let Some(dir) = c.env.model_dir else {
+        return "(the lesson was given no model folder, so this model's chat template is not read)"
+            .into();
+    };
+    let turn = ChatTemplate::from_model_dir(dir, crate::tokenizer::END_OF_TEXT)
+        .and_then(|t| t.map(|t| t.user_turn(CHAT_QUESTION)).transpose());
+    match turn {
+        Ok(Some(text)) => code_block(&text),
+        Ok(None) => "(this model has no chat template — none in its GGUF's tokenizer.chat_template or its folder's tokenizer_config.json — so it was probably never fine-tuned for chat; SmolLM2's shows <|im_start|>user … <|im_end|> <|im_start|>assistant)".into(),
+        Err(e) => format!("(this model's chat template does not render, so `generate --chat` cannot use it either: {e})"),
+    }
+}
 
 /// ‖q‖ of head 0, layer 0, last position, before and after RoPE.
 fn q_norms(l: &Side) -> (f64, f64) {
