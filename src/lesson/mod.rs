@@ -9,6 +9,7 @@
 //!
 //! [`Trace`]: crate::model::Trace
 
+pub mod arch_note;
 pub mod parse;
 pub mod placeholders;
 pub mod render;
@@ -70,6 +71,10 @@ pub struct Lesson {
     /// lesson file (relative, no `..`: checked by the parser); None = the default model.
     pub model: Option<String>,
     pub order: i64,
+    /// The model family the text is written for (`architecture:`; GPT-2
+    /// unless it says otherwise); None = either. Opened on the other family,
+    /// the lesson starts with a note of what differs ([`arch_note`]).
+    pub architecture: Option<crate::model::Family>,
     /// The language the lesson is written in: English, or a twin from
     /// lessons/zh/ (same name, same steps; tests/lessons_zh.rs).
     pub lang: Lang,

@@ -9,7 +9,14 @@ use super::{
 use crate::pass::{Stage, View};
 use crate::suggest::did_you_mean;
 
-const FRONT_KEYS: &[&str] = &["title", "summary", "prompt", "model", "order"];
+const FRONT_KEYS: &[&str] = &[
+    "title",
+    "summary",
+    "prompt",
+    "model",
+    "order",
+    "architecture",
+];
 const STEP_KEYS: &[&str] = &[
     "view", "stage", "layer", "head", "position", "key", "zoom", "hide",
 ];
@@ -110,6 +117,23 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
     let model = match get("model") {
         Some((_, v, ln)) if !v.trim().is_empty() => Some(model_name(&cx, *ln, v.trim())?),
         _ => None,
+    };
+
+    let architecture = match get("architecture") {
+        None => Some(crate::model::Family::Gpt2),
+        Some((_, v, ln)) => match v.trim() {
+            "gpt2" => Some(crate::model::Family::Gpt2),
+            "llama" => Some(crate::model::Family::Llama),
+            "any" => None,
+            other => {
+                return cx.err(
+                    *ln,
+                    format!(
+                        "`architecture:` is `{other}`; expected gpt2 (the default), llama, or any (a lesson written for both)"
+                    ),
+                );
+            }
+        },
     };
 
     // Body: intro, then `## ` steps.
@@ -215,6 +239,7 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
         prompt_line,
         model,
         order,
+        architecture,
         lang: crate::i18n::Lang::En,
         intro,
         scenes,

@@ -183,7 +183,23 @@ pub fn fill_scene(lesson: &Lesson, scene: &Scene, env: &Env) -> Result<FilledSce
 
 /// The introduction (text before the first step), filled in.
 pub fn fill_intro(lesson: &Lesson, env: &Env) -> Result<String, LessonError> {
-    fill(lesson, &lesson.intro, env, &intro_sel(lesson, env)?)
+    let intro = fill(lesson, &lesson.intro, env, &intro_sel(lesson, env)?)?;
+    Ok(match super::arch_note::note(lesson, &env.cfg().arch()) {
+        Some(note) => after_title(&intro, &note),
+        None => intro,
+    })
+}
+
+/// `note` put under the intro's `# ` title (or first, if it has none).
+fn after_title(intro: &str, note: &str) -> String {
+    let t = intro.trim_start();
+    match t
+        .strip_prefix("# ")
+        .map(|_| t.split_once('\n').unwrap_or((t, "")))
+    {
+        Some((title, rest)) => format!("{title}\n\n{note}\n\n{}", rest.trim_start()),
+        None => format!("{note}\n\n{intro}"),
+    }
 }
 
 /// The choice whose text equals `m`, or else the only one that contains it.

@@ -15,8 +15,16 @@ pub(super) const SPECS: &[Spec] = &[
     ph(
         "emb.pos",
         N,
-        "first n components of the position's row of wpe",
-        |c| Ok(list(c.tr().pos_emb.row(c.sel.pos).iter().copied(), c.n())),
+        "first n components of the position's row of wpe (a model with RoPE has none: says so)",
+        |c| {
+            if c.tr().arch.positions == crate::model::Positions::Rotary {
+                return Ok(format!(
+                    "(none: this model has no wpe; position {} enters inside attention, where RoPE turns q and k by an angle proportional to it)",
+                    c.sel.pos
+                ));
+            }
+            Ok(list(c.tr().pos_emb.row(c.sel.pos).iter().copied(), c.n()))
+        },
     ),
     ph(
         "emb.sum",

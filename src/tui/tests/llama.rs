@@ -301,3 +301,35 @@ fn a_key_pressed_during_a_step_is_answered_before_the_step_ends() {
     );
     assert!(app.busy().is_none());
 }
+
+/// The embeddings view of a Llama printed a position row of zeros
+/// ("wte + 0 (no wpe) = x", "+0.000" in every line): it now says that the
+/// position enters in attention through RoPE, with this position's angles.
+#[test]
+fn the_embeddings_view_of_a_llama_says_the_position_enters_through_rope() {
+    let mut app = llama_app(fixture("random-llama"));
+    assert!(app.goto_stage(Stage::Embed, 0));
+    app.show_view(View::Embeddings);
+    let t = app.tokens().len() - 1;
+    app.select_pos(t);
+    crate::tui::event::run_jobs_blocking(&mut app);
+    for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+        let s = screen(&draw(&mut app, w, h));
+        assert!(s.contains("no wpe"), "{w}x{h}\n{s}");
+        assert!(s.contains("RoPE"), "{w}x{h}\n{s}");
+        assert!(
+            !s.contains("+0.000") && !s.contains("(zeros)"),
+            "{w}x{h}\n{s}"
+        );
+    }
+    let s = screen(&draw(&mut app, 200, 60));
+    assert!(
+        s.contains(&format!("position {t} enters in every attention layer")),
+        "{s}"
+    );
+    // θ₀ = t radians for the fastest pair.
+    assert!(
+        s.contains(&format!("θ₀ = {}", crate::fmt::num(t as f64))),
+        "{s}"
+    );
+}

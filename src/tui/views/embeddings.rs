@@ -6,8 +6,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 
-use super::{Hits, bounds, flat, heatmap_with_legend, panel, scatter, text, token_quoted};
-use crate::fmt::compact;
+use super::{Hits, bounds, flat, heatmap_with_legend, panel, scatter, text, token_quoted, wrapped};
+use crate::fmt::{compact, num};
 use crate::model::Trace;
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::Scale;
@@ -52,7 +52,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         ),
         (
             if rotary {
-                "no position table: RoPE turns q and k in every layer instead (zeros)".to_string()
+                String::new()
             } else {
                 format!("wpe[position] (position {})", app.pos())
             },
@@ -72,6 +72,11 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     {
         let p = parts[i];
         if p.height < 2 {
+            continue;
+        }
+        if rotary && i == 1 {
+            // Nothing is added here: say where the position goes instead.
+            wrapped(rope_lines(app), p, buf);
             continue;
         }
         text(vec![Line::styled(name, app.theme().dim())], p, buf);
@@ -120,19 +125,24 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let d0 = app.cell().min(c.saturating_sub(1));
     let mut lines = vec![Line::styled(
         if rotary {
-            "dim  wte + 0 (no wpe) = x".to_string()
+            "dim  wte = x (no wpe: RoPE, in attention)".to_string()
         } else {
             "dim  wte + wpe = x".to_string()
         },
         app.theme().dim(),
     )];
     for d in d0..(d0 + inner.height as usize).min(c) {
-        lines.push(Line::raw(format!(
-            "{d:>4} {} + {} = {}",
-            compact(tr.tok_emb[[app.pos(), d]]),
-            compact(tr.pos_emb[[app.pos(), d]]),
-            compact(tr.embed[[app.pos(), d]])
-        )));
+        let (t, x) = (tr.tok_emb[[app.pos(), d]], tr.embed[[app.pos(), d]]);
+        lines.push(Line::raw(if rotary {
+            format!("{d:>4} {} = {}", compact(t), compact(x))
+        } else {
+            format!(
+                "{d:>4} {} + {} = {}",
+                compact(t),
+                compact(tr.pos_emb[[app.pos(), d]]),
+                compact(x)
+            )
+        }));
     }
     text(lines, inner, buf);
     let inner = panel(
@@ -177,4 +187,41 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         let sel = [pr.project(wte.row(id as usize))];
         scatter(inner, buf, b, &sel, 'X', app.theme().alarm());
     }
+}
+
+/// A rotary model adds no position row: where its position enters instead,
+/// with this position's angles (the attention view shows the rotation).
+fn rope_lines(app: &App) -> Vec<Line<'static>> {
+    let (t, d) = (app.pos(), app.gpt().config.head_dim());
+    let base = crate::readout::rope::base(app.gpt());
+    let last = (d / 2).saturating_sub(1);
+    let angle = |i: usize| num(t as f64 * base.powf(-2.0 * i as f64 / d as f64));
+    let base = if base.fract() == 0.0 {
+        format!("{base:.0}")
+    } else {
+        num(base)
+    };
+    vec![
+        Line::styled(
+            "no position table (no wpe): nothing is added here".to_string(),
+            app.theme().dim(),
+        ),
+        Line::raw(format!(
+            "position {t} enters in every attention layer instead: RoPE turns each pair (i, i + {}) of q and k by θᵢ = {t}·{base}^(−2i/{d}),",
+            d / 2
+        )),
+        Line::raw(format!(
+            "here θ₀ = {} … θ{} = {} radians, so q·k depends on how far apart two tokens are (attention view, stage qkv)",
+            angle(0),
+            subscript(last),
+            angle(last)
+        )),
+    ]
+}
+
+fn subscript(n: usize) -> String {
+    n.to_string()
+        .chars()
+        .map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
+        .collect()
 }
