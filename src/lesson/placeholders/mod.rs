@@ -29,6 +29,7 @@ mod tokens;
 mod train;
 
 pub use env::{Env, Sel};
+pub use modern::smollm2_path;
 
 use super::Placeholder;
 use crate::model::{Config, LayerTrace, Trace};

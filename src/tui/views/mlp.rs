@@ -23,138 +23,118 @@ pub fn selection_count(_app: &App) -> usize {
     TOP_NEURONS
 }
 
-pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
-    if tr.arch.mlp == Mlp::SwiGlu {
-        return render_swiglu(app, tr, area, buf, hits);
-    }
-    let l = &tr.layers[app.layer()];
-    let t = app.pos();
-    let pre: Vec<f32> = l.mlp_pre.row(t).to_vec();
-    let act: Vec<f32> = l.mlp_act.row(t).to_vec();
-    let m = pre.len();
-    let stage = match app.stage() {
-        Stage::MlpUp => "up-projection h = LN2(x)·W_fc + b",
-        Stage::MlpDown => "down-projection GELU(h)·W_proj + b",
-        _ => "GELU(h)",
-    };
-    let inner = panel(
-        app.theme(),
-        &format!(
-            "MLP of layer {} at position {t} · {stage} · {m} neurons (4×{})",
-            app.layer(),
-            app.gpt().config.n_embd
-        ),
-        area,
-        buf,
-        true,
-    );
-    let list_w = if app.theme().present || app.zoom() || inner.width < 60 {
-        0
-    } else {
-        40
-    };
-    let [left, right] =
-        Layout::horizontal([Constraint::Min(20), Constraint::Length(list_w)]).areas(inner);
-    let [h1, h2, curve] = Layout::vertical([
-        Constraint::Percentage(30),
-        Constraint::Percentage(30),
-        Constraint::Percentage(40),
-    ])
-    .areas(left);
-    histogram(app.theme(), "before GELU: h", &pre, h1, buf);
-    histogram(app.theme(), "after GELU: GELU(h)", &act, h2, buf);
-    let gelu_label = "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4 to 4; o = this position's neurons";
-    curve_plot(app, gelu_label, gelu_new, &pre, curve, buf);
-    if list_w > 0 {
-        let order = crate::readout::ranked(&act);
-        let mut lines = vec![Line::styled(
-            "most active neurons: h → GELU(h)".to_string(),
-            app.theme().dim(),
-        )];
-        for (rank, &i) in order.iter().take(TOP_NEURONS).enumerate() {
-            let st = if rank == app.cell() {
-                app.theme().accent()
-            } else {
-                Style::default()
-            };
-            lines.push(Line::styled(
-                format!("#{i:<5} {:>9} → {:>9}", compact(pre[i]), compact(act[i])),
-                st,
-            ));
-        }
-        let down = &l.mlp_out;
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            "MLP output (first dims):".to_string(),
-            app.theme().dim(),
-        ));
-        for d in 0..4.min(down.ncols()) {
-            lines.push(Line::raw(format!(" d{d}: {}", compact(down[[t, d]]))));
-        }
-        hits.push((
-            Rect {
-                y: right.y + 1,
-                height: TOP_NEURONS as u16,
-                ..right
-            },
-            Hit::ListRows { first: 0 },
-        ));
-        text(lines, right, buf);
-    }
+/// What the view names and draws for one kind of MLP.
+struct Kind {
+    /// The stage captions: up, activation, down.
+    up: &'static str,
+    act: &'static str,
+    down: &'static str,
+    /// The two histograms: what `mlp_pre` and `mlp_act` hold.
+    pre: &'static str,
+    post: &'static str,
+    curve: &'static str,
+    f: fn(f32) -> f32,
+    list_w: u16,
+    gap: u16,
 }
+
+const GELU: Kind = Kind {
+    up: "up-projection h = LN2(x)·W_fc + b",
+    act: "GELU(h)",
+    down: "down-projection GELU(h)·W_proj + b",
+    pre: "before GELU: h",
+    post: "after GELU: GELU(h)",
+    curve: "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4 to 4; o = this position's neurons",
+    f: gelu_new,
+    list_w: 40,
+    gap: 0,
+};
 
 /// SwiGLU: down(SiLU(gate) ⊙ up), three matrices; the histograms show the
 /// gate and the product, the curve SiLU, the list each factor per neuron.
-fn render_swiglu(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+const SWIGLU: Kind = Kind {
+    up: "gate = x·W_gateᵀ and up = x·W_upᵀ",
+    act: "SiLU(gate) ⊙ up",
+    down: "down-projection (SiLU(gate) ⊙ up)·W_downᵀ",
+    pre: "gate = x·W_gateᵀ",
+    post: "SiLU(gate) ⊙ up (what W_down reads)",
+    curve: "SiLU(x) = x/(1 + e^(−x)) on −4 to 4; o = this position's gates",
+    f: silu,
+    list_w: 44,
+    gap: 1,
+};
+
+pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    let swiglu = tr.arch.mlp == Mlp::SwiGlu;
+    let k = if swiglu { &SWIGLU } else { &GELU };
     let layer = app.layer();
     let l = &tr.layers[layer];
     let t = app.pos();
-    let gate: Vec<f32> = l.mlp_pre.row(t).to_vec();
+    let pre: Vec<f32> = l.mlp_pre.row(t).to_vec();
     let act: Vec<f32> = l.mlp_act.row(t).to_vec();
-    let m = gate.len();
+    let (m, c) = (pre.len(), app.gpt().config.n_embd);
     let stage = match app.stage() {
-        Stage::MlpUp => "gate = x·W_gateᵀ and up = x·W_upᵀ",
-        Stage::MlpDown => "down-projection (SiLU(gate) ⊙ up)·W_downᵀ",
-        _ => "SiLU(gate) ⊙ up",
+        Stage::MlpUp => k.up,
+        Stage::MlpDown => k.down,
+        _ => k.act,
     };
-    let inner = panel(
-        app.theme(),
-        &format!(
-            "MLP of layer {layer} at position {t} · SwiGLU: {stage} · {m} neurons, three matrices ({}→{m}→{})",
-            app.gpt().config.n_embd,
-            app.gpt().config.n_embd
-        ),
-        area,
-        buf,
-        true,
-    );
-    let list_w = if app.theme().present || app.zoom() || inner.width < 60 {
-        0
+    let title = if swiglu {
+        format!(
+            "MLP of layer {layer} at position {t} · SwiGLU: {stage} · {m} neurons, three matrices ({c}→{m}→{c})"
+        )
     } else {
-        44
+        format!("MLP of layer {layer} at position {t} · {stage} · {m} neurons (4×{c})")
     };
-    let [left, right] = Layout::horizontal([Constraint::Min(20), Constraint::Length(list_w)])
-        .spacing(1)
-        .areas(inner);
-    let [h1, h2, curve] = Layout::vertical([
-        Constraint::Percentage(30),
-        Constraint::Percentage(30),
-        Constraint::Percentage(40),
-    ])
-    .areas(left);
-    histogram(app.theme(), "gate = x·W_gateᵀ", &gate, h1, buf);
-    histogram(
-        app.theme(),
-        "SiLU(gate) ⊙ up (what W_down reads)",
-        &act,
-        h2,
-        buf,
-    );
-    let silu_label = "SiLU(x) = x/(1 + e^(−x)) on −4 to 4; o = this position's gates";
-    curve_plot(app, silu_label, silu, &gate, curve, buf);
-    if list_w == 0 {
+    let a = areas(app, &title, k.list_w, k.gap, area, buf);
+    histogram(app.theme(), k.pre, &pre, a.h1, buf);
+    histogram(app.theme(), k.post, &act, a.h2, buf);
+    curve_plot(app, k.curve, k.f, &pre, a.curve, buf);
+    if a.list.width == 0 {
         return;
     }
+    list_hit(a.list, hits);
+    let lines = if swiglu {
+        swiglu_list(app, tr, layer, t)
+    } else {
+        gelu_list(app, tr, layer, t)
+    };
+    text(lines, a.list, buf);
+}
+
+/// The most active neurons, h → GELU(h), and the first dims of the output.
+fn gelu_list(app: &App, tr: &Trace, layer: usize, t: usize) -> Vec<Line<'static>> {
+    let l = &tr.layers[layer];
+    let (pre, act) = (l.mlp_pre.row(t), l.mlp_act.row(t));
+    let order = crate::readout::ranked(&act.to_vec());
+    let mut lines = vec![Line::styled(
+        "most active neurons: h → GELU(h)".to_string(),
+        app.theme().dim(),
+    )];
+    for (rank, &i) in order.iter().take(TOP_NEURONS).enumerate() {
+        let st = if rank == app.cell() {
+            app.theme().accent()
+        } else {
+            Style::default()
+        };
+        lines.push(Line::styled(
+            format!("#{i:<5} {:>9} → {:>9}", compact(pre[i]), compact(act[i])),
+            st,
+        ));
+    }
+    let down = &l.mlp_out;
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "MLP output (first dims):".to_string(),
+        app.theme().dim(),
+    ));
+    for d in 0..4.min(down.ncols()) {
+        lines.push(Line::raw(format!(" d{d}: {}", compact(down[[t, d]]))));
+    }
+    lines
+}
+
+/// Each factor of the most active neurons, and the selected one's arithmetic.
+fn swiglu_list(app: &App, tr: &Trace, layer: usize, t: usize) -> Vec<Line<'static>> {
     let order = crate::readout::mlp::most_active(tr, layer, t);
     let mut lines = vec![Line::styled(
         format!(
@@ -181,14 +161,6 @@ fn render_swiglu(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut
             st,
         ));
     }
-    hits.push((
-        Rect {
-            y: right.y + 1,
-            height: TOP_NEURONS as u16,
-            ..right
-        },
-        Hit::ListRows { first: 0 },
-    ));
     // The selected neuron's arithmetic: operands with six significant digits,
     // results with four, so that it redoes by hand.
     if let Some(&i) = order.get(app.cell().min(TOP_NEURONS - 1)) {
@@ -222,7 +194,53 @@ fn render_swiglu(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut
             app.theme().dim(),
         ));
     }
-    text(lines, right, buf);
+    lines
+}
+
+/// Where the MLP view draws: its two histograms and curve on the left, the
+/// neuron list (`list_w` wide, `gap` from them; none when the panel is
+/// narrow, zoomed or presenting) on the right.
+struct Areas {
+    h1: Rect,
+    h2: Rect,
+    curve: Rect,
+    list: Rect,
+}
+
+fn areas(app: &App, title: &str, list_w: u16, gap: u16, area: Rect, buf: &mut Buffer) -> Areas {
+    let inner = panel(app.theme(), title, area, buf, true);
+    let list_w = if app.theme().present || app.zoom() || inner.width < 60 {
+        0
+    } else {
+        list_w
+    };
+    let [left, list] = Layout::horizontal([Constraint::Min(20), Constraint::Length(list_w)])
+        .spacing(gap)
+        .areas(inner);
+    let [h1, h2, curve] = Layout::vertical([
+        Constraint::Percentage(30),
+        Constraint::Percentage(30),
+        Constraint::Percentage(40),
+    ])
+    .areas(left);
+    Areas {
+        h1,
+        h2,
+        curve,
+        list,
+    }
+}
+
+/// The list's neuron rows, for the mouse.
+fn list_hit(list: Rect, hits: &mut Hits) {
+    hits.push((
+        Rect {
+            y: list.y + 1,
+            height: TOP_NEURONS as u16,
+            ..list
+        },
+        Hit::ListRows { first: 0 },
+    ));
 }
 
 /// Vertical bars of a histogram with its range underneath.
