@@ -10,11 +10,18 @@
 #   scripts/speed-smollm2.sh                 # all three, ROUNDS rounds each, alternating
 #   ENGINES=gptlens scripts/speed-smollm2.sh # just gptlens (no Python needed)
 #
-# Setup, once: scripts/fetch-smollm2.sh (the model), and for the other two a
-# venv: python3 -m venv ~/speedvenv && ~/speedvenv/bin/pip install
-# llama-cpp-python torch transformers gguf accelerate (llama-cpp-python
-# builds llama.cpp from source: about 25 minutes on 2 cores). PY names its
-# python (default ~/speedvenv/bin/python).
+# Setup, once, outside the repository: scripts/fetch-smollm2.sh (the model);
+# for llama.cpp a venv with llama-cpp-python, which builds llama.cpp from
+# source (about 25 minutes on 2 cores):
+#   python3 -m venv ~/llamavenv
+#   CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=ON" \
+#     nice -n 19 ~/llamavenv/bin/pip install llama-cpp-python
+# and for PyTorch the reference venv of docs/reference.md (torch,
+# transformers, gguf, accelerate). LLAMAPY and TORCHPY name their pythons
+# (defaults ~/llamavenv/bin/python and ~/refvenv/bin/python; PY sets both).
+#
+# A quick check that every engine runs (not a measurement):
+#   ROUNDS=1 TOKENS=4 scripts/speed-smollm2.sh
 #
 # Prints one line per engine and round, then the medians and the ratios
 # gptlens/llama.cpp and gptlens/PyTorch: the lines the README quotes.
@@ -24,14 +31,15 @@ THREADS="${THREADS:-2}"
 TOKENS="${TOKENS:-64}"
 ROUNDS="${ROUNDS:-3}"
 ENGINES="${ENGINES:-gptlens llama.cpp pytorch}"
-PY="${PY:-$HOME/speedvenv/bin/python}"
+LLAMAPY="${LLAMAPY:-${PY:-$HOME/llamavenv/bin/python}}"
+TORCHPY="${TORCHPY:-${PY:-$HOME/refvenv/bin/python}}"
 MODEL="${GPTLENS_SMOLLM2:-$(scripts/fetch-smollm2.sh | tail -1)}"
 [ -s "$MODEL" ] || { echo "no model at $MODEL: run scripts/fetch-smollm2.sh" >&2; exit 1; }
 PROMPT="The capital of France is"
 export RAYON_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS"
 
 BIN=target/release/gptlens
-[ -x "$BIN" ] || cargo build --release --quiet
+cargo build --release --quiet   # a no-op when the binary is current
 
 gptlens_run() {
   "$BIN" --model "$MODEL" bench --json --tokens "$TOKENS" --repeat 1 --prompt "$PROMPT" 2>/dev/null |
@@ -39,7 +47,7 @@ gptlens_run() {
 }
 
 llamacpp_run() {
-  "$PY" - "$MODEL" "$THREADS" "$TOKENS" "$PROMPT" <<'EOF'
+  "$LLAMAPY" - "$MODEL" "$THREADS" "$TOKENS" "$PROMPT" <<'EOF'
 import sys
 import llama_cpp
 from llama_cpp import Llama
@@ -58,7 +66,7 @@ EOF
 }
 
 pytorch_run() {
-  "$PY" - "$MODEL" "$THREADS" "$TOKENS" "$PROMPT" <<'EOF'
+  "$TORCHPY" - "$MODEL" "$THREADS" "$TOKENS" "$PROMPT" <<'EOF'
 import os, sys, time
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
