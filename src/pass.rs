@@ -228,10 +228,12 @@ pub enum View {
     Loss,
     Cost,
     Training,
+    /// One block of a weight matrix in ggml's block formats.
+    Quant,
 }
 
 impl View {
-    pub const ALL: [View; 10] = [
+    pub const ALL: [View; 11] = [
         View::Tokens,
         View::Embeddings,
         View::Attention,
@@ -242,6 +244,7 @@ impl View {
         View::Loss,
         View::Cost,
         View::Training,
+        View::Quant,
     ];
 
     pub fn name(self) -> &'static str {
@@ -256,12 +259,18 @@ impl View {
             View::Loss => "loss",
             View::Cost => "cost",
             View::Training => "training",
+            View::Quant => "quant",
         }
     }
 
-    /// The digit key that selects the view (1–9, then 0 for the tenth).
+    /// The key that selects the view: 1–9, then 0 and - (the keyboard's
+    /// number row) for the tenth and eleventh.
     pub fn key(self) -> char {
-        char::from_digit(((self.index() + 1) % 10) as u32, 10).unwrap_or('?')
+        match self.index() {
+            i @ 0..=8 => char::from_digit(i as u32 + 1, 10).unwrap_or('?'),
+            9 => '0',
+            _ => '-',
+        }
     }
 
     pub fn index(self) -> usize {

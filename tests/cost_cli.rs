@@ -174,3 +174,47 @@ fn bad_input_gets_clear_errors() {
     let e = fails(&["cost", "--preset", "gpt2", "--measured-flops", "-1"]);
     assert!(e.contains("--measured-flops"), "{e}");
 }
+
+/// `gptlens cost` counts a token's weight bytes in every format gptlens
+/// writes (issue 14 point 4): GPT-2 small reads 497 MB at f32, and each
+/// format its bits per weight's share of the matrices.
+#[test]
+fn weight_bytes_per_token_in_every_format() {
+    let out = ok(&[
+        "cost",
+        "--preset",
+        "gpt2",
+        "--measured-flops",
+        "2e9",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let by = &v["weight_bytes_per_token_by_format"];
+    let b = |t: &str| by[t].as_f64().unwrap_or_else(|| panic!("{t}: {by}"));
+    let f32_total: f64 = v["ledger_one_token_full_context"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["weight_bytes"].as_f64().unwrap())
+        .sum();
+    assert_eq!(b("F32"), f32_total);
+    assert!(
+        b("F16") < b("F32")
+            && b("Q8_0") < b("F16")
+            && b("Q4_1") < b("Q8_0")
+            && b("Q4_0") < b("Q4_1")
+    );
+    // The matrices of GPT-2 small (85 M in the blocks, 38.6 M in wte read
+    // once for the logits and one row for the embedding) at 8.5 bits.
+    let matrices = 12.0 * 12.0 * 768.0 * 768.0 + 50257.0 * 768.0 + 768.0;
+    let q8_saving = b("F32") - b("Q8_0");
+    assert!(
+        (q8_saving - matrices * (4.0 - 8.5 / 8.0)).abs() < 1.0,
+        "{q8_saving}"
+    );
+    let text = ok(&["cost", "--preset", "gpt2", "--measured-flops", "2e9"]);
+    assert!(
+        text.contains("Q4_0 ") && text.contains("(4.5 bits/weight)"),
+        "{text}"
+    );
+}

@@ -828,3 +828,96 @@ fn cli_quantizes_and_runs_a_gguf_model() {
     assert_eq!(g.status.code(), Some(1), "{err}");
     assert!(err.contains("truncated"), "{err}");
 }
+
+/// The cost ledger's bytes per decoded token in each format
+/// (`Ledger::weight_bytes_in`, which the quantization panel and lesson show)
+/// equal what a token reads from the file `gptlens quantize` writes: every
+/// tensor's bytes once, but of the position table one row, plus the token's
+/// row of the embedding table (read again for the logits).
+#[test]
+fn the_ledgers_bytes_per_token_in_each_format_are_the_files() {
+    use gptlens::cost::Ledger;
+    let cfg = Gpt::open(&builtin_dir()).unwrap().config;
+    let ledger = Ledger::for_forward(&cfg, 5, 1, false);
+    for ty in quant::RUNNABLE {
+        let (_dir, path, kept) = quantized_builtin(ty);
+        assert!(kept.is_empty(), "{ty}: {kept:?}");
+        let (gpt, _, _) = gpt2::open(&path).unwrap();
+        let w = &gpt.weights;
+        let rows = |t: &gptlens::model::Tensor| t.shape[0];
+        let read =
+            w.bytes() - w.wpe.bytes() + w.wpe.bytes() / rows(&w.wpe) + w.wte.bytes() / rows(&w.wte);
+        assert_eq!(ledger.weight_bytes_in(ty), read as f64, "{ty}");
+    }
+    assert_eq!(
+        ledger.weight_bytes_in(GgmlType::F32),
+        ledger.weight_bytes(),
+        "f32 is the ledger's own count"
+    );
+}
+
+/// `quant::weights::quantized` (the in-memory model a lesson compares
+/// with) holds exactly the blocks the GGUF writer writes and the reader
+/// opens, tensor by tensor.
+#[test]
+fn quantizing_in_memory_gives_the_files_blocks() {
+    let (gpt, _) = open_dir(&builtin_dir());
+    for ty in [
+        GgmlType::Q8_0,
+        GgmlType::Q4_1,
+        GgmlType::Q4_0,
+        GgmlType::F16,
+    ] {
+        let mem = quant::weights::quantized(&gpt.weights, ty).unwrap();
+        let (_dir, path, _) = quantized_builtin(ty);
+        let (file, _, _) = gpt2::open(&path).unwrap();
+        let mut blocks = 0;
+        for ((name, a), (_, b)) in mem.named().into_iter().zip(file.weights.named()) {
+            assert_eq!(a.shape, b.shape, "{ty} {name}");
+            match (a.quant(), b.quant()) {
+                (Some(x), Some(y)) => {
+                    assert_eq!((x.ty(), x.dim()), (y.ty(), y.dim()), "{ty} {name}");
+                    assert!(x.raw() == y.raw(), "{ty} {name}: other bytes");
+                    blocks += 1;
+                }
+                (None, None) => assert!(a.data() == b.data(), "{ty} {name}"),
+                (x, y) => panic!(
+                    "{ty} {name}: in memory {:?}, in the file {:?}",
+                    x.map(|q| q.ty()),
+                    y.map(|q| q.ty())
+                ),
+            }
+        }
+        assert_eq!(
+            blocks,
+            1 + 4 * gpt.config.n_layer + usize::from(ty == GgmlType::F16),
+            "{ty}"
+        );
+    }
+}
+
+/// A model 48 wide (rows of 48 are no whole number of blocks, the MLP's
+/// 192 are): the ledger counts what the writer keeps in F16 as F16.
+#[test]
+fn the_ledger_counts_rows_kept_in_f16_as_the_file_does() {
+    use gptlens::cost::Ledger;
+    let gpt =
+        gptlens::model::random_model(&gptlens::model::Config::new(2, 2, 48, 97, 16), 3, false);
+    let ledger = Ledger::for_forward(&gpt.config, 2, 1, false);
+    let tok = small_tokenizer(97);
+    let dir = tempfile::tempdir().unwrap();
+    for ty in [GgmlType::Q8_0, GgmlType::Q4_0] {
+        let path = dir.path().join(format!("{ty}.gguf"));
+        let kept = gpt2::write(&gpt, &tok, ty, "w48", &path).unwrap();
+        assert!(
+            !kept.is_empty() && kept.iter().all(|k| !k.tensor.contains("ffn_down")),
+            "{kept:?}"
+        );
+        let (q, _, _) = gpt2::open(&path).unwrap();
+        let w = &q.weights;
+        let rows = |t: &gptlens::model::Tensor| t.shape[0];
+        let read =
+            w.bytes() - w.wpe.bytes() + w.wpe.bytes() / rows(&w.wpe) + w.wte.bytes() / rows(&w.wte);
+        assert_eq!(ledger.weight_bytes_in(ty), read as f64, "{ty}");
+    }
+}

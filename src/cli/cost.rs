@@ -236,6 +236,10 @@ pub fn run(model: Option<&Path>, a: Args) -> Result<()> {
             })),
             "estimate": e,
             "ledger_one_token_full_context": ledger,
+            "weight_bytes_per_token_by_format": gptlens::quant::RUNNABLE
+                .iter()
+                .map(|&t| (t.name().to_string(), ledger.weight_bytes_in(t)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
             "measured": speed,
             "measured_model": (!measured_what.is_empty()).then_some(measured_what),
             "measure_error": measure_error,
@@ -466,6 +470,21 @@ fn print_text(
         bytes(ledger.weight_bytes()),
         bytes(ledger.kv_read_bytes),
         ledger.arithmetic_intensity()
+    )?;
+    let formats: Vec<String> = gptlens::quant::RUNNABLE
+        .iter()
+        .map(|&t| {
+            format!(
+                "{t} {} ({} bits/weight)",
+                bytes(ledger.weight_bytes_in(t)),
+                t.bits_per_weight()
+            )
+        })
+        .collect();
+    writeln!(
+        out,
+        "  weights read per token stored as `gptlens quantize --type` writes them: {}",
+        formats.join(", ")
     )?;
     writeln!(out)?;
     for (i, f) in footnotes().iter().enumerate() {

@@ -125,6 +125,15 @@ pub struct Row {
     pub flops: f64,
     /// Bytes of parameters the stage reads.
     pub weight_bytes: f64,
+    /// How many of those parameters sit in weight matrices (the token table
+    /// included, biases and norms not): what `gptlens quantize` stores in
+    /// its blocks, so [`Ledger::weight_bytes_in`] counts them in a format.
+    #[serde(skip)]
+    pub matrix_weights: f64,
+    /// The length of those matrices' rows (their input width, along which
+    /// a block runs; 0 without matrices).
+    #[serde(skip)]
+    pub matrix_row: f64,
 }
 
 /// Parameter counts of a GPT-2 shape.
@@ -192,6 +201,10 @@ pub struct Ledger {
     pub kv_cache_bytes: f64,
     /// Bytes of KV cache the attention reads (every cached row at least once).
     pub kv_read_bytes: f64,
+    /// Parameters read from the position table (GPT-2's wpe rows): a matrix
+    /// `quantize` keeps in f32 unless the whole file is F16.
+    #[serde(skip)]
+    pub position_weights: f64,
 }
 
 fn dims(cfg: &Config) -> (f64, f64, f64) {
@@ -232,26 +245,37 @@ impl Ledger {
         };
         let r = logit_rows as f64;
         let b = F32_BYTES;
-        let mat = |stage, name, group, per_layer, ma: f64, weights: f64| Row {
-            key: Key::Stage(stage),
-            name,
-            kind: Kind::Matmul,
-            group,
-            per_layer,
-            multiply_adds: ma,
-            flops: 2.0 * ma,
-            weight_bytes: weights * b,
-        };
-        let elem = |key, name, group, per_layer, flops: f64, weights: f64| Row {
-            key,
-            name,
-            kind: Kind::Elementwise,
-            group,
-            per_layer,
-            multiply_adds: 0.0,
-            flops,
-            weight_bytes: weights * b,
-        };
+        // `matrix`: how many of `weights` are matrix entries (the rest are
+        // biases, gains, position rows); `row`: their rows' length, the
+        // matrices' input width (what a block of 32 runs along).
+        let mat =
+            |stage, name, group, per_layer, ma: f64, (weights, matrix, row): (f64, f64, f64)| Row {
+                key: Key::Stage(stage),
+                name,
+                kind: Kind::Matmul,
+                group,
+                per_layer,
+                multiply_adds: ma,
+                flops: 2.0 * ma,
+                weight_bytes: weights * b,
+                matrix_weights: matrix,
+                matrix_row: row,
+            };
+        let elem =
+            |key, name, group, per_layer, flops: f64, (weights, matrix, row): (f64, f64, f64)| {
+                Row {
+                    key,
+                    name,
+                    kind: Kind::Elementwise,
+                    group,
+                    per_layer,
+                    multiply_adds: 0.0,
+                    flops,
+                    weight_bytes: weights * b,
+                    matrix_weights: matrix,
+                    matrix_row: row,
+                }
+            };
         // Llama: RMSNorm (γ only), no biases, no position table, RoPE, keys
         // and values kv = n_kv_head·dₖ wide (C in GPT-2), SwiGLU's three matrices.
         let llama = cfg.is_llama();
@@ -273,7 +297,7 @@ impl Ledger {
                     "embedding",
                     false,
                     0.0,
-                    n * c,
+                    (n * c, n * c, c),
                 )
             } else {
                 elem(
@@ -282,7 +306,7 @@ impl Ledger {
                     "embedding",
                     false,
                     n * c,
-                    2.0 * n * c,
+                    (2.0 * n * c, n * c, c),
                 )
             },
             elem(
@@ -291,7 +315,7 @@ impl Ledger {
                 "norm",
                 true,
                 l * ln,
-                l * norm_weights * c,
+                (l * norm_weights * c, 0.0, 0.0),
             ),
             mat(
                 Stage::Qkv,
@@ -303,7 +327,11 @@ impl Ledger {
                 "attention",
                 true,
                 l * n * c * (c + 2.0 * kv),
-                l * (c * (c + 2.0 * kv) + bias * (c + 2.0 * kv)),
+                (
+                    l * (c * (c + 2.0 * kv) + bias * (c + 2.0 * kv)),
+                    l * c * (c + 2.0 * kv),
+                    c,
+                ),
             ),
             mat(
                 Stage::Scores,
@@ -311,7 +339,7 @@ impl Ledger {
                 "attention",
                 true,
                 l * keys * c,
-                0.0,
+                (0.0, 0.0, 0.0),
             ),
             elem(
                 st(Stage::Softmax),
@@ -319,7 +347,7 @@ impl Ledger {
                 "attention",
                 true,
                 l * h * keys * elementwise::SOFTMAX,
-                0.0,
+                (0.0, 0.0, 0.0),
             ),
             mat(
                 Stage::WeightedSum,
@@ -327,7 +355,7 @@ impl Ledger {
                 "attention",
                 true,
                 l * keys * c,
-                0.0,
+                (0.0, 0.0, 0.0),
             ),
             mat(
                 Stage::OutProj,
@@ -335,7 +363,7 @@ impl Ledger {
                 "attention",
                 true,
                 l * n * c * c,
-                l * (c * c + bias * c),
+                (l * (c * c + bias * c), l * c * c, c),
             ),
             // GPT-2: biases of the four linear layers, then the two residual
             // adds. Llama: no biases; RoPE's rotations of q and k instead.
@@ -346,7 +374,7 @@ impl Ledger {
                     "norm",
                     true,
                     l * n * (2.0 * c + elementwise::ROPE * (c + kv)),
-                    0.0,
+                    (0.0, 0.0, 0.0),
                 )
             } else {
                 elem(
@@ -355,7 +383,7 @@ impl Ledger {
                     "norm",
                     true,
                     l * n * (3.0 * c + c + m + c + 2.0 * c),
-                    0.0,
+                    (0.0, 0.0, 0.0),
                 )
             },
             elem(
@@ -364,7 +392,7 @@ impl Ledger {
                 "norm",
                 true,
                 l * ln,
-                l * norm_weights * c,
+                (l * norm_weights * c, 0.0, 0.0),
             ),
             if llama {
                 mat(
@@ -373,7 +401,7 @@ impl Ledger {
                     "mlp",
                     true,
                     l * n * c * 2.0 * m,
-                    l * 2.0 * c * m,
+                    (l * 2.0 * c * m, l * 2.0 * c * m, c),
                 )
             } else {
                 mat(
@@ -382,7 +410,7 @@ impl Ledger {
                     "mlp",
                     true,
                     l * n * c * m,
-                    l * (c * m + m),
+                    (l * (c * m + m), l * c * m, c),
                 )
             },
             if llama {
@@ -392,7 +420,7 @@ impl Ledger {
                     "mlp",
                     true,
                     l * n * m * elementwise::SWIGLU,
-                    0.0,
+                    (0.0, 0.0, 0.0),
                 )
             } else {
                 elem(
@@ -401,7 +429,7 @@ impl Ledger {
                     "mlp",
                     true,
                     l * n * m * elementwise::GELU,
-                    0.0,
+                    (0.0, 0.0, 0.0),
                 )
             },
             mat(
@@ -410,7 +438,7 @@ impl Ledger {
                 "mlp",
                 true,
                 l * n * m * c,
-                l * (m * c + bias * c),
+                (l * (m * c + bias * c), l * m * c, m),
             ),
             elem(
                 st(Stage::FinalLn),
@@ -422,7 +450,7 @@ impl Ledger {
                 "norm",
                 false,
                 ln,
-                norm_weights * c,
+                (norm_weights * c, 0.0, 0.0),
             ),
             mat(
                 Stage::Logits,
@@ -430,7 +458,11 @@ impl Ledger {
                 "logits",
                 false,
                 r * c * v,
-                if r > 0.0 { v * c } else { 0.0 },
+                if r > 0.0 {
+                    (v * c, v * c, c)
+                } else {
+                    (0.0, 0.0, 0.0)
+                },
             ),
         ];
         let t = s + n;
@@ -442,6 +474,7 @@ impl Ledger {
             rows,
             kv_cache_bytes: 2.0 * l * t * kv * b,
             kv_read_bytes: 2.0 * l * t * kv * b,
+            position_weights: if llama { 0.0 } else { n * c },
         }
     }
 
@@ -496,6 +529,33 @@ impl Ledger {
 
     pub fn weight_bytes(&self) -> f64 {
         self.rows.iter().map(|s| s.weight_bytes).sum()
+    }
+
+    /// The step's weight bytes with the model stored as `gptlens quantize
+    /// --type ty` writes it: every matrix entry at `ty`'s bits per weight
+    /// (scales included), or in F16 where a row is no whole number of
+    /// `ty`'s blocks (as `quantize` keeps such a matrix); the position table
+    /// in f32 unless `ty` is F16; biases and norms in f32.
+    pub fn weight_bytes_in(&self, ty: crate::quant::GgmlType) -> f64 {
+        use crate::quant::GgmlType;
+        let per = |row: f64| {
+            if (row as u64).is_multiple_of(ty.block_len() as u64) {
+                ty.bits_per_weight() / 8.0
+            } else {
+                GgmlType::F16.bits_per_weight() / 8.0
+            }
+        };
+        let saved: f64 = self
+            .rows
+            .iter()
+            .map(|r| r.matrix_weights * (F32_BYTES - per(r.matrix_row)))
+            .sum();
+        let position = if ty == GgmlType::F16 {
+            self.position_weights * (F32_BYTES - 2.0)
+        } else {
+            0.0
+        };
+        self.weight_bytes() - saved - position
     }
 
     /// Bytes the step must at least read: weights plus the KV cache.

@@ -83,7 +83,10 @@ pub fn scene_caption(step: &Scene, env: &Env, sel: &Sel, lang: Lang) -> String {
     if s.head.is_some() || step.view == View::Attention {
         bits.push(Msg::CaptionHead.fill(lang, &[&sel.head]));
     }
-    let positional = !matches!(step.view, View::Loss | View::Cost | View::Training);
+    let positional = !matches!(
+        step.view,
+        View::Loss | View::Cost | View::Training | View::Quant
+    );
     if s.position.is_some() || positional {
         let t = env.tok(env.trace.tokens[sel.pos]);
         bits.push(Msg::CaptionPosition.fill(lang, &[&sel.pos, &t]));

@@ -12,6 +12,8 @@ use half::f16;
 pub mod eval;
 pub mod matrix;
 pub mod prune;
+pub mod record;
+pub mod weights;
 
 pub use matrix::{Kernel, QMatrix};
 

@@ -17,7 +17,9 @@
 //! - [`generate`]: short continuations for previews;
 //! - [`heads`]: previous-token and induction scores of every head;
 //! - [`rope`]: RoPE's rotation of q and k, GQA's shared key/value heads;
-//! - [`mlp`]: one neuron's GELU, or SwiGLU's gate, SiLU, up and product.
+//! - [`mlp`]: one neuron's GELU, or SwiGLU's gate, SiLU, up and product;
+//! - [`quant`]: one block of a weight matrix in Q8_0, Q4_0 and Q4_1, and
+//!   every format's bytes per token.
 //!
 //! [`Trace`]: crate::model::Trace
 
@@ -32,6 +34,7 @@ pub mod lens;
 pub mod logits;
 pub mod loss;
 pub mod mlp;
+pub mod quant;
 pub mod rope;
 
 use ndarray::ArrayView1;

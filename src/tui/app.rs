@@ -148,6 +148,9 @@ pub struct App {
     editor: Option<Editor>,
     /// First row of the help overlay shown.
     help_scroll: usize,
+    /// The weight matrix the quantization view shows (an index into
+    /// `readout::quant::matrices` of the selected layer).
+    matrix: usize,
 }
 
 impl App {
@@ -202,6 +205,7 @@ impl App {
             seed: opts.seed,
             editor: None,
             help_scroll: 0,
+            matrix: 0,
         };
         app.refresh();
         Ok(app)
@@ -312,6 +316,35 @@ impl App {
 
     pub fn compare(&self) -> Option<&crate::readout::compare::CompareModel> {
         self.compare.as_deref()
+    }
+
+    /// Compare mode against this model quantized in memory to `ty` (a
+    /// lesson step's `compare:`); kept when it is already that copy.
+    pub fn compare_quantized(&mut self, ty: crate::quant::GgmlType) {
+        let name = format!("{ty} copy");
+        if self.compare.as_ref().is_some_and(|c| c.name == name) {
+            return;
+        }
+        match crate::quant::weights::quantized(&self.gpt.weights, ty) {
+            Ok(weights) => {
+                let gpt = Gpt {
+                    config: self.gpt.config.clone(),
+                    weights,
+                };
+                self.set_compare(crate::readout::compare::CompareModel::new(
+                    Arc::new(gpt),
+                    &name,
+                ));
+            }
+            Err(e) => self.set_status(Some(format!("cannot quantize to {ty}: {e}"))),
+        }
+    }
+
+    /// Leaves compare mode.
+    pub fn clear_compare(&mut self) {
+        if self.compare.take().is_some() {
+            self.dirty = true;
+        }
     }
 
     pub fn current(&self) -> Point {
@@ -547,6 +580,18 @@ impl App {
 
     pub fn select_head(&mut self, h: usize) {
         self.head = h.min(self.n_head().saturating_sub(1));
+    }
+
+    /// The quantization view's matrix (see [`App::select_matrix`]).
+    pub fn matrix(&self) -> usize {
+        self.matrix
+    }
+
+    /// Selects the quantization view's matrix, kept below the number the
+    /// selected layer has.
+    pub fn select_matrix(&mut self, m: usize) {
+        let n = crate::readout::quant::matrices(&self.gpt.weights, self.layer).len();
+        self.matrix = m.min(n.saturating_sub(1));
     }
 
     pub fn select_pos(&mut self, p: usize) {

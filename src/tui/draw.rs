@@ -276,6 +276,7 @@ pub fn caption(app: &App) -> &'static str {
         View::Loss => "loss: −ln P(next token) at each position",
         View::Cost => "cost: FLOPs, bytes, parameters of the step",
         View::Training => "training: this model's loss curve",
+        View::Quant => "quant: a block of weights, 3 formats",
         _ => app.stage().title_in(&app.gpt().config.arch()),
     }
 }

@@ -144,6 +144,11 @@ pub fn update(app: &mut App, a: Action) {
         }
         Action::LayerUp => app.change_layer(1),
         Action::LayerDown => app.change_layer(-1),
+        // In the quantization view { } choose the weight matrix.
+        Action::HeadUp if app.view() == View::Quant => app.select_matrix(app.matrix() + 1),
+        Action::HeadDown if app.view() == View::Quant => {
+            app.select_matrix(app.matrix().saturating_sub(1))
+        }
         Action::HeadUp => app.select_head(app.head() + 1),
         Action::HeadDown => app.select_head(app.head().saturating_sub(1)),
         Action::PosPrev => app.select_pos(app.pos().saturating_sub(1)),

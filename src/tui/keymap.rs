@@ -270,7 +270,7 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "{ }",
-            help: "previous / next head",
+            help: "previous / next head (quant view: weight matrix)",
             binds: &[shown(ch('{', A::HeadDown)), shown(ch('}', A::HeadUp))],
         },
         Row {
@@ -285,14 +285,14 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "↑ ↓",
-            help: "select within the view: key, dim, neuron, candidate, stage (loss: position)",
+            help: "select within the view: key, dim, neuron, candidate, stage, block (loss: position)",
             binds: &[
                 key(KeyCode::Up, A::SelectUp),
                 key(KeyCode::Down, A::SelectDown),
             ],
         },
         Row {
-            keys: "tab shift-tab 1-9 0",
+            keys: "tab shift-tab 1-9 0 -",
             help: "next / previous view, or view by number",
             binds: &[
                 shown(key(KeyCode::Tab, A::NextView)),
@@ -307,6 +307,7 @@ pub const EXPLORER: Keymap = Keymap {
                 ch('8', A::ShowView(View::ALL[7])),
                 ch('9', A::ShowView(View::ALL[8])),
                 ch('0', A::ShowView(View::ALL[9])),
+                ch('-', A::ShowView(View::ALL[10])),
             ],
         },
         Row {

@@ -136,7 +136,7 @@ pub fn card(app: &App, tr: &Trace) -> Option<Card> {
     let tok = token_quoted(app, tr.tokens[pos]);
     let at = format!("position {pos} {tok}");
     match app.view() {
-        View::Cost | View::Training => return None,
+        View::Cost | View::Training | View::Quant => return None,
         View::Tokens => {
             return Some(Card {
                 title: format!("token {pos}: text → id (the model sees only the id) · {at}"),

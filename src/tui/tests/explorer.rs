@@ -92,6 +92,7 @@ fn every_view_renders_its_content_at_80x24_and_200x60() {
             &["FLOPs by stage", "Q, K, V projection", "share"],
         ),
         (View::Training, &["no training record", "gptlens train"]),
+        (View::Quant, &["h.0.attn.c_attn.weight", "F32", "Q4_0"]),
     ];
     for &(w, h) in &[(80, 24), (200, 60)] {
         for (i, (view, words)) in expect.iter().enumerate() {

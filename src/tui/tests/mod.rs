@@ -12,6 +12,7 @@ mod heatmaps;
 mod layers;
 mod llama;
 mod player;
+mod quant;
 mod shell;
 mod snapshots;
 pub(crate) mod support;

@@ -122,6 +122,7 @@ fn explorer_screens() -> Vec<(&'static str, Vec<Event>)> {
         ("loss", vec![ch('8')]),
         ("cost", vec![ch('9')]),
         ("training", vec![ch('0')]),
+        ("quant", vec![ch('-')]),
         ("help", vec![ch('?')]),
     ]
 }

@@ -8,6 +8,7 @@ pub mod layernorm;
 pub mod logits;
 pub mod loss;
 pub mod mlp;
+pub mod quant;
 pub mod residual;
 pub mod tokens;
 pub mod training;
@@ -308,6 +309,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         View::Loss => loss::render(app, tr, area, buf, hits),
         View::Cost => cost::render(app, tr, area, buf, hits),
         View::Training => training::render(app, area, buf),
+        View::Quant => quant::render(app, area, buf),
     }
 }
 
@@ -325,6 +327,7 @@ pub fn selection_count(app: &App) -> usize {
         View::Loss => loss::selection_count(app),
         View::Cost => cost::selection_count(app),
         View::Training => training::selection_count(app),
+        View::Quant => quant::selection_count(app),
     }
 }
 
