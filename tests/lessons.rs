@@ -31,6 +31,12 @@ fn model_dir() -> (tempfile::TempDir, PathBuf) {
         r#"{"step": 200, "tokens_seen": 409600, "elapsed_secs": 95.0, "train_loss": 2.0, "val_loss": 2.5, "baselines": {"unigram": 6.25, "bigram": 4.75, "bigram_lambda": 0.9}}"#,
     )
     .expect("summary");
+    // What `scripts/compression-record.sh` leaves beside a model.
+    std::fs::write(
+        dir.join("compression.tsv"),
+        "# made up\nwhat\tsetting\tbits_per_weight\tperplexity\tperplexity_change\tmean_kl\ttop1_agreement\nquant\tF32\t32\t20\t0\t0\t1\nquant\tQ8_0\t8.5\t20.01\t0.0005\t0.001\t0.99\nquant\tQ4_0\t4.5\t21\t0.05\t0.04\t0.9\nprune\t0.5\t32\t25\t0.25\t0.3\t0.7\n",
+    )
+    .expect("record");
     (tmp, dir)
 }
 
@@ -88,6 +94,7 @@ fn every_lesson_parses_and_renders_against_a_random_model() {
         "cost",
         "gpt-vs-transformer",
         "modern",
+        "compression",
     ] {
         assert!(names.iter().any(|n| n == want), "lesson {want} is missing");
     }
@@ -592,6 +599,162 @@ fn cost_numbers_follow_the_closed_forms() {
         let b = c.nums(&s, "train.baselines", &[]);
         assert_eq!(b, [6.25, 4.75, 2.5]);
     });
+}
+
+/// The compression lesson's numbers redo: each integer from its weight and
+/// scale by the format's rule, each value back from its integer, the bytes
+/// per token from the ledger, the live comparison from its own parts; the
+/// recorded accuracy is the record's (and its absence is said).
+#[test]
+fn compression_numbers_agree() {
+    use gptlens::cost::Ledger;
+    use gptlens::quant::GgmlType;
+    // Shown to four significant digits: agree to a few parts in a thousand.
+    let rel = |a: f64, b: f64, what: &str| {
+        assert!(
+            (a - b).abs() <= 3e-3 * b.abs() + 1e-9,
+            "{what}: shown {a}, computed {b}"
+        )
+    };
+    with_env("Once upon a time, there was a little girl", |c, fx| {
+        let cfg = &fx.gpt.config;
+        for layer in [0, 1] {
+            let s = sel(c, layer, 0, Pos::FromLast(0), KeyPos::Top);
+            let w = c.nums(&s, "compress.weights", &[32.0]);
+            assert_eq!(w.len(), 32);
+            let absmax = w.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            rel(c.one(&s, "compress.absmax", &[]), absmax, "max|w|");
+            let d8 = c.one(&s, "compress.q8.d", &[]);
+            rel(d8, absmax / 127.0, "d = max|w|/127 (an f16)");
+            let q8 = c.nums(&s, "compress.q8.ints", &[32.0]);
+            let d4 = c.one(&s, "compress.q4.d", &[]);
+            let q4 = c.nums(&s, "compress.q4.ints", &[32.0]);
+            for i in [0usize, 5, 31] {
+                let wi = c.one(&s, "compress.weight", &[i as f64]);
+                assert_eq!(wi, w[i], "weight i");
+                let q = c.one(&s, "compress.q8.int", &[i as f64]);
+                assert_eq!(q, q8[i]);
+                assert!(
+                    (wi / d8 - q).abs() <= 0.5 + 4e-3 * q.abs() + 1e-2,
+                    "q8 = round(w/d): {wi} {d8} {q}"
+                );
+                rel(c.one(&s, "compress.q8.value", &[i as f64]), d8 * q, "d·q");
+                let q = c.one(&s, "compress.q4.int", &[i as f64]);
+                assert_eq!(q, q4[i]);
+                assert!((0.0..=15.0).contains(&q));
+                let expect = (wi / d4 + 8.5).floor().min(15.0);
+                assert!((q - expect).abs() <= 1.0, "q4 = ⌊w/d + 8.5⌋: {wi} {d4} {q}");
+                rel(
+                    c.one(&s, "compress.q4.value", &[i as f64]),
+                    d4 * (q - 8.0),
+                    "d·(q−8)",
+                );
+            }
+            let (r8, r4, r41) = (
+                c.one(&s, "compress.q8.rms", &[]),
+                c.one(&s, "compress.q4.rms", &[]),
+                c.one(&s, "compress.q41.rms", &[]),
+            );
+            assert!(
+                r8 > 0.0 && r8 * 4.0 < r4 && r8 * 4.0 < r41,
+                "{r8} {r4} {r41}"
+            );
+            assert!(
+                c.show(&s, "compress.block", &[])
+                    .starts_with(&format!("h.{layer}.attn.c_attn.weight"))
+            );
+        }
+        let s = sel(c, 0, 0, Pos::FromLast(0), KeyPos::Top);
+        let ledger = Ledger::for_forward(cfg, 0, 1, false);
+        for (name, ty) in [
+            ("compress.f32.token", GgmlType::F32),
+            ("compress.q8.token", GgmlType::Q8_0),
+            ("compress.q4.token", GgmlType::Q4_0),
+        ] {
+            assert_eq!(
+                c.show(&s, name, &[]),
+                gptlens::fmt::bytes(ledger.weight_bytes_in(ty)),
+                "{name}"
+            );
+        }
+        let f = ledger.weight_bytes();
+        close(
+            c.one(&s, "compress.q8.fewer", &[]),
+            f / ledger.weight_bytes_in(GgmlType::Q8_0),
+            5e-3,
+            "÷",
+        );
+        close(
+            c.one(&s, "compress.q4.fewer", &[]),
+            f / ledger.weight_bytes_in(GgmlType::Q4_0),
+            5e-3,
+            "÷",
+        );
+        let table = c.show(&s, "compress.formats", &[]);
+        assert_eq!(table.lines().count(), 2 + 5, "{table}");
+        // Live: the copies agree less as the bits drop; the counts are the prompt's.
+        let (k8, k4) = (
+            c.one(&s, "compress.q8.kl", &[]),
+            c.one(&s, "compress.q4.kl", &[]),
+        );
+        assert!(k8 >= 0.0 && k8 < k4, "{k8} {k4}");
+        let top = c.nums(&s, "compress.q4.top1", &[]);
+        assert_eq!(top[1], c.env.trace.len() as f64);
+        assert!(top[0] <= top[1]);
+        let losses = c.nums(&s, "compress.q4.loss", &[]);
+        assert_eq!(losses.len(), 2);
+        let soft = c.show(&s, "compress.soft", &[3.0]);
+        let rows: Vec<Vec<f64>> = soft.lines().skip(2).map(numbers).collect();
+        assert_eq!(rows.len(), 3);
+        // Softening flattens: the top token loses probability at T = 2.
+        let p = |r: &Vec<f64>| (r[r.len() - 2], r[r.len() - 1]);
+        assert!(p(&rows[0]).1 < p(&rows[0]).0, "{soft}");
+        // The fixture folder's record: its rows as written.
+        assert_eq!(c.show(&s, "compress.q4.change", &[]), "+5.00%");
+        assert_eq!(c.show(&s, "compress.prune.half", &[]), "+25.00%");
+        let acc = c.show(&s, "compress.accuracy", &[]);
+        assert!(
+            acc.contains("| Q8_0 | 8.5 | 20.0100 | +0.05% |") && acc.contains("| 99.0% |"),
+            "{acc}"
+        );
+        // Without a folder (or a record in it) it is said, not invented.
+        let none = Env::new(c.env.gpt, c.env.tokenizer, c.env.trace, "", None);
+        let ph = Placeholder {
+            name: "compress.accuracy".into(),
+            args: vec![],
+            line: 0,
+        };
+        let said = placeholders::eval(&ph, &none, &s).unwrap();
+        assert!(
+            said.contains("not recorded") && said.contains("compression-record.sh"),
+            "{said}"
+        );
+    });
+    // The built-in model ships its record: the lesson shows its rows.
+    let dir = gptlens::paths::default_model_dir();
+    let gpt = Gpt::open(&dir).unwrap();
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).unwrap();
+    let ids = tok.encode("Once upon a time").unwrap();
+    let trace = gpt.trace(&ids, &Default::default()).unwrap();
+    let c = Check {
+        env: Env::new(&gpt, &tok, &trace, "Once upon a time", Some(&dir)),
+    };
+    let s = sel(&c, 0, 0, Pos::FromLast(0), KeyPos::Top);
+    let rows = gptlens::quant::record::read(&dir).unwrap().unwrap();
+    let q4 = gptlens::quant::record::find(&rows, "quant", "Q4_0").unwrap();
+    let shown = c.nums(&s, "compress.q4.change", &[]);
+    close(
+        shown[0],
+        100.0 * q4.perplexity_change,
+        1e-3,
+        "Q4_0's change in %",
+    );
+    let table = c.show(&s, "compress.pruning", &[]);
+    assert_eq!(table.lines().count(), 2 + 9, "{table}");
+    assert!(
+        c.show(&s, "compress.accuracy", &[])
+            .contains("| Q4_0 | 4.5 |")
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -108,6 +108,9 @@ pub struct Show {
     /// `hide: view`: while one of the step's questions is open the explorer
     /// is not drawn, so nothing on screen gives the answer away.
     pub hide_view: bool,
+    /// `compare: q4_0` (or q8_0, q4_1, f16): compare mode against the
+    /// lesson's model quantized in memory to that format.
+    pub compare: Option<crate::quant::GgmlType>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -18,7 +18,7 @@ const FRONT_KEYS: &[&str] = &[
     "architecture",
 ];
 const STEP_KEYS: &[&str] = &[
-    "view", "stage", "layer", "head", "position", "key", "zoom", "hide",
+    "view", "stage", "layer", "head", "position", "key", "zoom", "hide", "compare",
 ];
 const PREDICT_KEYS: &[&str] = &["question", "answer", "match"];
 
@@ -553,6 +553,20 @@ fn step_fields(
                             ln,
                             format!(
                                 "expected `view` (the explorer is hidden while the step's question is open) or `none` after `hide:`, found `{v}`"
+                            ),
+                        );
+                    }
+                }
+            }
+            "compare" => {
+                use crate::quant::GgmlType as T;
+                show.compare = match T::from_name(v.trim()) {
+                    Some(t @ (T::Q8_0 | T::Q4_0 | T::Q4_1 | T::F16)) => Some(t),
+                    _ => {
+                        return cx.err(
+                            ln,
+                            format!(
+                                "expected q8_0, q4_1, q4_0 or f16 after `compare:` (compare mode against the lesson's model quantized to that format), found `{v}`"
                             ),
                         );
                     }

@@ -13,6 +13,7 @@
 //! [`Trace`]: crate::model::Trace
 
 mod attn;
+mod compression;
 mod cost;
 mod embed;
 mod env;
@@ -127,6 +128,7 @@ pub const FAMILIES: &[&[Spec]] = &[
     loss::SPECS,
     train::SPECS,
     cost::SPECS,
+    compression::SPECS,
     modern::SPECS,
     finetune::SPECS,
     ln::LN1,

@@ -229,6 +229,11 @@ impl Player {
         app.select_head(sel.head);
         app.select_pos(sel.pos);
         app.select_cell(if view == View::Attention { sel.key } else { 0 });
+        app.select_matrix(0);
+        match scene.show.compare {
+            Some(ty) => app.compare_quantized(ty),
+            None => app.clear_compare(),
+        }
         event::settle(app);
         self.target = Some(self.snapshot());
         self.free = false;
