@@ -9,6 +9,17 @@
 pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn run512<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA, checked just above.
+            return unsafe { run512(f) };
+        }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             #[target_feature(enable = "avx2,fma")]
@@ -79,9 +90,18 @@ pub fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
 /// Softmax of a row in place; returns the log of the normaliser (max + ln Σ).
 #[inline(always)]
 pub fn softmax(row: &mut [f32]) -> f32 {
+    // The maximum in eight lanes (a compare-and-select the compiler vectorizes;
+    // f32::max's NaN rule keeps it scalar).
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut it = row.chunks_exact(8);
+    for c in &mut it {
+        for j in 0..8 {
+            lanes[j] = if c[j] > lanes[j] { c[j] } else { lanes[j] };
+        }
+    }
     let mut max = f32::NEG_INFINITY;
-    for &x in row.iter() {
-        max = max.max(x);
+    for &x in lanes.iter().chain(it.remainder()) {
+        max = if x > max { x } else { max };
     }
     let mut acc = [0.0f32; 8];
     let mut chunks = row.chunks_exact_mut(8);
