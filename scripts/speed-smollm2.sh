@@ -49,6 +49,7 @@ gptlens_run() {
 llamacpp_run() {
   "$LLAMAPY" - "$MODEL" "$THREADS" "$TOKENS" "$PROMPT" <<'EOF'
 import sys
+import numpy as np
 import llama_cpp
 from llama_cpp import Llama
 path, threads, tokens, prompt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -57,10 +58,14 @@ ids = m.tokenize(prompt.encode(), add_bos=False)
 m.reset()
 m.eval(ids)                      # prefill
 llama_cpp.llama_perf_context_reset(m.ctx)
+# Without logits_all, Llama.eval keeps no scores: read the last row itself.
+last = lambda: np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(m.ctx, -1), shape=(m.n_vocab(),))
+gen = []
 for _ in range(tokens):          # greedy decode, one token per eval
-    tok = int(m.scores[m.n_tokens - 1].argmax())
-    m.eval([tok])
+    gen.append(int(last().argmax()))
+    m.eval([gen[-1]])
 p = llama_cpp.llama_perf_context(m.ctx)
+print("llama.cpp continued: %r" % m.detokenize(gen).decode(errors="replace"), file=sys.stderr)
 print("%.2f" % (p.n_eval / (p.t_eval_ms / 1000.0)))
 EOF
 }
@@ -74,15 +79,17 @@ path, threads, tokens, prompt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
 torch.set_num_threads(threads)
 d, f = os.path.dirname(path), os.path.basename(path)
 tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
-model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32).eval()
+model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32).eval()
 ids = tok(prompt, return_tensors="pt").input_ids
 with torch.no_grad():
     out = model(ids, use_cache=True)
-    past, nxt = out.past_key_values, out.logits[:, -1].argmax(-1, keepdim=True)
+    # transformers 5.2x renamed past_key_values to cache; take what it gives.
+    kw = "cache" if "cache" in out.keys() else "past_key_values"
+    past, nxt = out[kw], out.logits[:, -1].argmax(-1, keepdim=True)
     t = time.perf_counter()
     for _ in range(tokens):
-        out = model(nxt, past_key_values=past, use_cache=True)
-        past, nxt = out.past_key_values, out.logits[:, -1].argmax(-1, keepdim=True)
+        out = model(nxt, use_cache=True, **{kw: past})
+        past, nxt = out[kw], out.logits[:, -1].argmax(-1, keepdim=True)
     dt = time.perf_counter() - t
 print("%.2f" % (tokens / dt))
 EOF

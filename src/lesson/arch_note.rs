@@ -202,19 +202,16 @@ pub fn note(l: &Lesson, arch: &Arch) -> Option<String> {
         return Some(out);
     }
     out.push_str(&if zh {
-        format!(" 数字都来自这个模型本身。下文讲 {w} 的地方，这个模型不同：\n")
+        format!(
+            " 数字都来自这个模型本身（`gptlens lesson modern` 把两者并排对比）。下文讲 {w} 的地方，这个模型不同："
+        )
     } else {
         format!(
-            " The numbers are this model's own. Where the text below describes {w}, this model differs:\n"
+            " The numbers are this model's own (`gptlens lesson modern` sets the two side by side). Where the text below describes {w}, this model differs:"
         )
     });
     for d in diffs {
-        out.push_str(&format!("> - {d}\n"));
+        out.push_str(&format!("\n> - {d}"));
     }
-    out.push_str(if zh {
-        "> `gptlens lesson modern` 把 GPT-2 和今天 Llama 式的小模型并排对比。"
-    } else {
-        "> `gptlens lesson modern` sets GPT-2 and today's Llama-shaped models side by side."
-    });
     Some(out)
 }

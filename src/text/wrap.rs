@@ -229,7 +229,11 @@ pub fn reflow_markdown(md: &str, w: usize) -> String {
         if para.is_empty() {
             return;
         }
-        let indent = if prefix.starts_with('>') {
+        let indent = if let Some(item) = prefix.strip_prefix("> ") {
+            // A quoted item's next lines stay in the quote, under its text
+            // (repeating "> - " would start a new item).
+            format!("> {}", " ".repeat(item.chars().count()))
+        } else if prefix.starts_with('>') {
             prefix.clone()
         } else {
             " ".repeat(prefix.chars().count())
