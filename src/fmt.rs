@@ -217,6 +217,40 @@ pub fn human_duration(seconds: f64) -> String {
     }
 }
 
+/// [`human_duration`] in `lang`: the same rounding, the units in Chinese
+/// for a Chinese lesson ("3.2 小时").
+pub fn human_duration_in(seconds: f64, lang: crate::i18n::Lang) -> String {
+    if lang == crate::i18n::Lang::En {
+        return human_duration(seconds);
+    }
+    const MIN: f64 = 60.0;
+    const HOUR: f64 = 3600.0;
+    const DAY: f64 = 86400.0;
+    const YEAR: f64 = 365.25 * DAY;
+    let s = seconds;
+    if !s.is_finite() {
+        return "永远".into();
+    }
+    let (v, unit) = if s < MIN {
+        (s, "秒")
+    } else if s < HOUR {
+        (s / MIN, "分钟")
+    } else if s < DAY {
+        (s / HOUR, "小时")
+    } else if s < YEAR {
+        (s / DAY, "天")
+    } else if s < 1e3 * YEAR {
+        (s / YEAR, "年")
+    } else if s < 1e6 * YEAR {
+        (s / YEAR / 1e3, "千年")
+    } else if s < 1e9 * YEAR {
+        (s / YEAR / 1e6, "百万年")
+    } else {
+        (s / YEAR / 1e9, "十亿年")
+    };
+    format!("{v:.1} {unit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::i18n::{Lang, Msg};
 use crate::suggest::did_you_mean;
 
 /// One stage of the forward pass, in the order the BRIEF lists them.
@@ -97,27 +98,32 @@ impl Stage {
         }
     }
 
-    /// What the header says the stage computes.
+    /// What the header says the stage computes (GPT-2's, in English).
     pub fn title(self) -> &'static str {
+        self.gpt2_title().get(Lang::En)
+    }
+
+    /// GPT-2's caption of the stage, in the string table.
+    fn gpt2_title(self) -> Msg {
         match self {
-            Stage::Embed => "embed: x = wte[token] + wpe[position]",
-            Stage::Ln1 => "LN1: normalise the residual before attention",
-            Stage::Qkv => "Q, K, V = LN1(x)·W_qkv + b",
-            Stage::Scores => "scores = Q·Kᵀ/√dₖ",
-            Stage::Mask => "causal mask: a query sees only earlier keys",
-            Stage::Softmax => "softmax over each query's row",
-            Stage::WeightedSum => "weighted sum: softmax(QKᵀ/√dₖ)·V",
-            Stage::OutProj => "output projection: concat(heads)·W_O",
-            Stage::Resid1 => "residual add: x + attn",
-            Stage::Ln2 => "LN2: normalise before the MLP",
-            Stage::MlpUp => "MLP up: h = LN2(x)·W_fc + b (4× wider)",
-            Stage::Gelu => "GELU(h)",
-            Stage::MlpDown => "MLP down: GELU(h)·W_proj + b",
-            Stage::Resid2 => "residual add: x + mlp",
-            Stage::FinalLn => "final LayerNorm",
-            Stage::Logits => "logits = LN_f(x)·wteᵀ (tied unembedding)",
-            Stage::Pick => "pick: temperature, top-k, top-p, draw",
-            Stage::Append => "append the picked token",
+            Stage::Embed => Msg::StageEmbed,
+            Stage::Ln1 => Msg::StageLn1,
+            Stage::Qkv => Msg::StageQkv,
+            Stage::Scores => Msg::StageScores,
+            Stage::Mask => Msg::StageMask,
+            Stage::Softmax => Msg::StageSoftmax,
+            Stage::WeightedSum => Msg::StageWeightedSum,
+            Stage::OutProj => Msg::StageOutProj,
+            Stage::Resid1 => Msg::StageResid1,
+            Stage::Ln2 => Msg::StageLn2,
+            Stage::MlpUp => Msg::StageMlpUp,
+            Stage::Gelu => Msg::StageGelu,
+            Stage::MlpDown => Msg::StageMlpDown,
+            Stage::Resid2 => Msg::StageResid2,
+            Stage::FinalLn => Msg::StageFinalLn,
+            Stage::Logits => Msg::StageLogits,
+            Stage::Pick => Msg::StagePick,
+            Stage::Append => Msg::StageAppend,
         }
     }
 
@@ -125,26 +131,28 @@ impl Stage {
     /// [`Stage::title`], or what a Llama block (RMSNorm, RoPE, SwiGLU, no
     /// biases) or an untied head does instead.
     pub fn title_in(self, arch: &crate::model::Arch) -> &'static str {
+        self.title_in_lang(arch, Lang::En)
+    }
+
+    /// [`Stage::title_in`] in `lang`.
+    pub fn title_in_lang(self, arch: &crate::model::Arch, lang: Lang) -> &'static str {
         use crate::model::Family;
-        match (arch.family, self) {
-            (Family::Llama, Stage::Embed) => "embed: x = wte[token] (no position table: RoPE)",
-            (Family::Llama, Stage::Ln1) => "RMSNorm before attention: x/√(mean(x²) + ε)·γ",
-            (Family::Llama, Stage::Qkv) => "Q, K, V = RMSNorm(x)·Wᵀ; RoPE turns Q and K",
-            (Family::Llama, Stage::OutProj) => "output projection: concat(heads)·W_O (no bias)",
-            (Family::Llama, Stage::Ln2) => "RMSNorm before the MLP",
-            (Family::Llama, Stage::MlpUp) => "MLP: gate = x·W_gateᵀ, up = x·W_upᵀ",
-            (Family::Llama, Stage::Gelu) => "SwiGLU: SiLU(gate) ⊙ up",
-            (Family::Llama, Stage::MlpDown) => "MLP down: (SiLU(gate) ⊙ up)·W_downᵀ",
-            (Family::Llama, Stage::FinalLn) => "final RMSNorm",
-            (Family::Llama, Stage::Logits) if arch.tied_unembedding => {
-                "logits = RMSNorm_f(x)·wteᵀ (tied unembedding)"
-            }
-            (Family::Llama, Stage::Logits) => "logits = RMSNorm_f(x)·lm_headᵀ (untied head)",
-            (Family::Gpt2, Stage::Logits) if !arch.tied_unembedding => {
-                "logits = LN_f(x)·lm_headᵀ (untied head)"
-            }
-            _ => self.title(),
-        }
+        let m = match (arch.family, self) {
+            (Family::Llama, Stage::Embed) => Msg::StageLlamaEmbed,
+            (Family::Llama, Stage::Ln1) => Msg::StageLlamaLn1,
+            (Family::Llama, Stage::Qkv) => Msg::StageLlamaQkv,
+            (Family::Llama, Stage::OutProj) => Msg::StageLlamaOutProj,
+            (Family::Llama, Stage::Ln2) => Msg::StageLlamaLn2,
+            (Family::Llama, Stage::MlpUp) => Msg::StageLlamaMlpUp,
+            (Family::Llama, Stage::Gelu) => Msg::StageLlamaGelu,
+            (Family::Llama, Stage::MlpDown) => Msg::StageLlamaMlpDown,
+            (Family::Llama, Stage::FinalLn) => Msg::StageLlamaFinalLn,
+            (Family::Llama, Stage::Logits) if arch.tied_unembedding => Msg::StageLlamaLogitsTied,
+            (Family::Llama, Stage::Logits) => Msg::StageLlamaLogits,
+            (Family::Gpt2, Stage::Logits) if !arch.tied_unembedding => Msg::StageLogitsUntied,
+            _ => self.gpt2_title(),
+        };
+        m.get(lang)
     }
 
     /// Whether the stage belongs to a transformer block.
@@ -261,6 +269,25 @@ impl View {
             View::Training => "training",
             View::Quant => "quant",
         }
+    }
+
+    /// The view's name as the hint bar shows it in `lang` (the CLI and
+    /// lessons keep [`View::name`]).
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            View::Tokens => Msg::ViewTokens,
+            View::Embeddings => Msg::ViewEmbeddings,
+            View::Attention => Msg::ViewAttention,
+            View::LayerNorm => Msg::ViewLayerNorm,
+            View::Mlp => Msg::ViewMlp,
+            View::Residual => Msg::ViewResidual,
+            View::Logits => Msg::ViewLogits,
+            View::Loss => Msg::ViewLoss,
+            View::Cost => Msg::ViewCost,
+            View::Training => Msg::ViewTraining,
+            View::Quant => Msg::ViewQuant,
+        }
+        .get(lang)
     }
 
     /// The key that selects the view: 1–9, then 0 and - (the keyboard's

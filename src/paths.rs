@@ -31,6 +31,25 @@ pub fn builtin_model(name: &str) -> Option<PathBuf> {
     crate::embedded::dir(name)
 }
 
+/// GPT-2's own tokenizer.json, which the tokens lessons compare with the
+/// model's: `$GPTLENS_GPT2_TOKENIZER`, else
+/// `../shared/data/gpt2-tokenizer/tokenizer.json` beside the source tree.
+/// None when neither is a file (it is not shipped; the lessons say so).
+pub fn gpt2_tokenizer() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("GPTLENS_GPT2_TOKENIZER") {
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    ["..", "../.."]
+        .iter()
+        .map(|up| {
+            here.join(up)
+                .join("shared/data/gpt2-tokenizer/tokenizer.json")
+        })
+        .find(|p| p.is_file())
+}
+
 /// The model used when `--model` is not given.
 pub fn default_model() -> Option<PathBuf> {
     builtin_model(DEFAULT_MODEL)

@@ -583,3 +583,170 @@ fn a_lesson_without_a_translation_falls_back_to_english_and_says_so() {
         "{out}"
     );
 }
+
+/// Runs of two or more English words (of two letters or more) in `s`, once
+/// the parts that are the model's text are taken out: quoted tokens
+/// ('·Lily'), code spans, `prompt` and the English story the tokens lesson
+/// measures.
+fn english_runs(s: &str, prompt: &str) -> BTreeSet<String> {
+    let mut t = s
+        .replace(prompt, " ")
+        .replace(gptlens::lesson::placeholders::STORY_EN, " ");
+    for q in ['\'', '`'] {
+        let mut out = String::new();
+        for (i, piece) in t.split(q).enumerate() {
+            if i % 2 == 0 {
+                out.push_str(piece);
+            }
+            out.push(' ');
+        }
+        t = out;
+    }
+    let mut runs = BTreeSet::new();
+    let mut run: Vec<String> = vec![];
+    let mut word = String::new();
+    let mut flush_run = |run: &mut Vec<String>| {
+        if run.len() >= 2 {
+            runs.insert(run.join(" "));
+        }
+        run.clear();
+    };
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_alphabetic() {
+            word.push(c);
+            continue;
+        }
+        if word.len() >= 2 {
+            run.push(std::mem::take(&mut word));
+        } else {
+            word.clear();
+            flush_run(&mut run);
+        }
+        // Words of a phrase are joined by one space.
+        if !(c == ' ' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic())) {
+            flush_run(&mut run);
+        }
+    }
+    if word.len() >= 2 {
+        run.push(word);
+    }
+    flush_run(&mut run);
+    runs
+}
+
+/// Issue 18: a placeholder that writes words (table headers, phrases,
+/// units) writes them in the lesson's language. Every placeholder of every
+/// Chinese lesson, at its step's selection, is evaluated in English and in
+/// Chinese: no English phrase of the first is left in the second.
+#[test]
+fn filled_chinese_lessons_carry_no_english_phrase_from_a_placeholder() {
+    use gptlens::lesson::placeholders::{eval, eval_in};
+    let dir = gptlens::paths::default_model_dir();
+    let gpt = Gpt::open(&dir).expect("open built-in model");
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    let mut with_words = BTreeSet::new();
+    let mut bad: Vec<String> = vec![];
+    for l in chinese() {
+        let trace = render::trace_prompt(&l, &gpt, &tok).expect("trace");
+        let env = Env::new(&gpt, &tok, &trace, &l.prompt, Some(&dir));
+        for s in &l.scenes {
+            let sel = render::scene_sel(&l, s, &env).expect("selection");
+            let mut texts: Vec<&Text> = vec![];
+            for b in &s.body {
+                match b {
+                    Block::Text(t) => texts.push(t),
+                    Block::Predict(c) => {
+                        texts.push(&c.question);
+                        texts.push(&c.answer);
+                        texts.extend(c.choices.iter().map(|(_, t)| t));
+                        texts.extend(c.matches.iter());
+                    }
+                }
+            }
+            for p in texts.iter().flat_map(|t| t.placeholders()) {
+                let en = eval(p, &env, &sel).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+                let zh = eval_in(p, &env, &sel, Lang::Zh).expect("zh");
+                let en_runs = english_runs(&en, &l.prompt);
+                if en_runs.is_empty() {
+                    continue;
+                }
+                with_words.insert(p.name.clone());
+                let left: Vec<&String> =
+                    en_runs.iter().filter(|r| zh.contains(r.as_str())).collect();
+                if !left.is_empty() {
+                    bad.push(format!(
+                        "{}: {{{{{}}}}} writes English in Chinese: {left:?}\nEnglish: {en}\nChinese: {zh}",
+                        l.name, p.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+    // The check saw the placeholders that write words.
+    for name in [
+        "attn.heads",
+        "loss.table",
+        "lens",
+        "lens.when",
+        "sample.topk",
+        "train.summary",
+    ] {
+        assert!(
+            with_words.contains(name),
+            "{name} not checked: {with_words:?}"
+        );
+    }
+}
+
+/// Issue 18: `export --lesson NAME --lang zh` draws the Chinese lesson's
+/// step with the interface in Chinese, and the HTML handout
+/// (`lesson NAME --print --format html --lang zh`) is a Chinese page: its
+/// text, its captions and the screens in it.
+#[test]
+fn export_and_the_html_handout_speak_chinese_under_lang_zh() {
+    let args = [
+        "export",
+        "--lesson",
+        "attention",
+        "--step",
+        "2",
+        "--size",
+        "200x60",
+        "--format",
+        "txt",
+    ];
+    let (ok, en, err) = gptlens(&args, &[]);
+    assert!(ok, "{err}");
+    assert!(en.contains("step 2/6") && en.contains("? help"), "{en}");
+    let zh_args: Vec<&str> = args.iter().copied().chain(["--lang", "zh"]).collect();
+    let (ok, zh, err) = gptlens(&zh_args, &[]);
+    assert!(ok, "{err}");
+    for want in ["第 2/6 步", "? 帮助", "q 退出", "分数"] {
+        assert!(zh.contains(want), "{want}:\n{zh}");
+    }
+    for unwanted in ["step 2/6", "? help", "q quit", "Predict"] {
+        assert!(!zh.contains(unwanted), "{unwanted}:\n{zh}");
+    }
+    let (ok, page, err) = gptlens(
+        &[
+            "lesson",
+            "attention",
+            "--print",
+            "--format",
+            "html",
+            "--lang",
+            "zh",
+        ],
+        &[],
+    );
+    assert!(ok, "{err}");
+    assert!(page.contains("<html lang=\"zh-Hans\">"), "{page}");
+    assert!(page.contains("第 1 步：这一步设置好的探索器画面"));
+    assert!(page.contains("先猜一猜"));
+    assert!(!page.contains("the explorer as this step sets it up"));
+    let (ok, page_en, _) = gptlens(&["lesson", "attention", "--print", "--format", "html"], &[]);
+    assert!(ok && page_en.contains("<html lang=\"en\">"));
+    assert!(page_en.contains("Step 1: the explorer as this step sets it up"));
+}

@@ -121,6 +121,7 @@ pub fn run(
         palette: look.palette,
         ascii: look.ascii,
         present: a.present,
+        lang,
     };
     let dir = super::model_dir(model)?;
     let gguf = gptlens::gguf::gpt2::is_gguf(&dir);

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use gptlens::export::{self, Format};
+use gptlens::i18n::{Lang, Msg};
 use gptlens::lesson::{self, Env, render};
 use gptlens::pass::{Stage, View};
 use gptlens::sample::Sampling;
@@ -79,7 +80,7 @@ pub fn parse_size(s: &str) -> Result<(u16, u16)> {
 
 /// Files get every colour: they are not a terminal, so neither the terminal's
 /// colour depth nor NO_COLOR (about ANSI escapes) applies; --no-color does.
-fn theme(look: &super::explore::Look) -> Theme {
+fn theme(look: &super::explore::Look, lang: Lang) -> Theme {
     Theme {
         mode: if look.no_color {
             ColorMode::None
@@ -89,6 +90,7 @@ fn theme(look: &super::explore::Look) -> Theme {
         palette: look.palette,
         ascii: look.ascii,
         present: false,
+        lang,
     }
 }
 
@@ -112,6 +114,7 @@ fn draw(screen: &mut impl Screen, (w, h): (u16, u16)) -> Buffer {
 pub fn player(
     model: Option<&Path>,
     look: &super::explore::Look,
+    lang: Lang,
     l: lesson::Lesson,
     beside: Option<&Path>,
 ) -> Result<Player> {
@@ -131,7 +134,7 @@ pub fn player(
         vocab(&loaded),
         &trace.tokens,
         Options {
-            theme: theme(look),
+            theme: theme(look, lang),
             sampling: Sampling::default(),
             seed: 0,
         },
@@ -140,7 +143,7 @@ pub fn player(
     Ok(Player::new(app, l, loaded.tokenizer, Some(loaded.dir)))
 }
 
-pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<()> {
+pub fn run(model: Option<&Path>, look: super::explore::Look, lang: Lang, a: Args) -> Result<()> {
     // The command line is checked before the model is opened.
     let size = parse_size(&a.size)?;
     let view: Option<View> = match &a.view {
@@ -164,8 +167,14 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
     };
     let (buf, title) = match &a.lesson {
         Some(name) => {
-            let l = lesson::find(name)?;
-            let mut p = player(model, &look, l, lesson::lessons_dir().as_deref())?;
+            let l = lesson::find_in(name, lang)?;
+            if l.lang != lang {
+                super::out::note(format_args!(
+                    "{}",
+                    Msg::FallbackNote.fill(lang, &[&gptlens::text::safe_text(&l.name)])
+                ));
+            }
+            let mut p = player(model, &look, lang, l, lesson::lessons_dir().as_deref())?;
             if a.step == 0 || a.step > p.n_scenes() {
                 return Err(usage(format!(
                     "--step {}: lesson `{name}` has steps 1 to {}",
@@ -174,7 +183,7 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
                 )));
             }
             p.goto(a.step - 1);
-            let title = format!("gptlens lesson {name}, step {}", a.step);
+            let title = Msg::ExportLessonTitle.fill(lang, &[&name, &a.step]);
             (draw(&mut p, size), title)
         }
         None => {
@@ -202,7 +211,7 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
                 vocab(&l),
                 &ids,
                 Options {
-                    theme: theme(&look),
+                    theme: theme(&look, lang),
                     sampling: Sampling::default(),
                     seed: 0,
                 },
@@ -233,7 +242,7 @@ pub fn run(model: Option<&Path>, look: super::explore::Look, a: Args) -> Result<
             (draw(&mut app, size), title)
         }
     };
-    let doc = export::render(&buf, format, &title);
+    let doc = export::render(&buf, format, &title, lang);
     match &a.out {
         Some(path) => {
             std::fs::write(path, doc).with_context(|| format!("writing {}", path.display()))?;
@@ -276,13 +285,20 @@ pub fn handout(mut p: Player, markdown: &str, size: (u16, u16)) -> String {
             let area = Rect::new(0, 0, size.0, size.1);
             let mut buf = Buffer::empty(area);
             gptlens::tui::draw::draw(p.app(), area, &mut buf);
-            let svg = export::svg(&buf, &format!("step {i}"));
+            let lang = p.app().theme().lang;
+            let svg = export::svg(&buf, &Msg::HandoutStep.fill(lang, &[&i]));
             body.push_str("<figure class=\"gptlens-step\">\n");
             body.push_str(&svg);
             body.push_str(&format!(
-                "<figcaption>Step {i}: the explorer as this step sets it up</figcaption>\n</figure>\n"
+                "<figcaption>{}</figcaption>\n</figure>\n",
+                export::escape(&Msg::HandoutCaption.fill(lang, &[&i]))
             ));
         }
     }
-    export::html_page(&format!("gptlens lesson {}", p.lesson().name), &body)
+    let lang = p.app().theme().lang;
+    export::html_page(
+        &Msg::HandoutTitle.fill(lang, &[&p.lesson().name]),
+        &body,
+        lang,
+    )
 }

@@ -160,7 +160,7 @@ pub fn run(
         Ok(())
     };
     if a.print && a.format == PrintFormat::Html {
-        let p = super::export::player(model, &look, l, beside.as_deref())?;
+        let p = super::export::player(model, &look, lang, l, beside.as_deref())?;
         let mut out = super::out::stdout();
         out.write_all(super::export::handout(p, &md, (120, 40)).as_bytes())?;
         out.flush()?;
@@ -193,6 +193,7 @@ pub fn run(
         palette: look.palette,
         ascii: look.ascii,
         present: a.present,
+        lang,
     };
     let mut app = App::new(
         loaded.gpt.clone(),

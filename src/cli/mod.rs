@@ -331,7 +331,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Trace { args, model: m }) => trace::run(model(m).as_deref(), args),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Bench { args, model: m }) => bench::run(model(m).as_deref(), args),
-        Some(Command::Train(a)) => train::run(a),
+        Some(Command::Train(a)) => train::run(a, lang),
         Some(Command::Finetune { args, model: m }) => finetune::run(model(m).as_deref(), args),
         Some(Command::Cost { args, model: m }) => cost::run(model(m).as_deref(), args),
         Some(Command::Eval { args, model: m }) => eval::run(model(m).as_deref(), args),
@@ -343,7 +343,7 @@ pub fn run(cli: Cli) -> Result<()> {
             args,
             model: m,
             look,
-        }) => export::run(model(m).as_deref(), look.with(&top_look), args),
+        }) => export::run(model(m).as_deref(), look.with(&top_look), lang, args),
         Some(Command::Lesson {
             args,
             model: m,

@@ -137,7 +137,8 @@ fn hyper(a: &Args) -> Hyper {
     h
 }
 
-pub fn run(a: Args) -> Result<()> {
+/// `lang`: the live screen's language (`--lang`).
+pub fn run(a: Args, lang: gptlens::i18n::Lang) -> Result<()> {
     let h = hyper(&a);
     h.validate()?;
     if a.bench {
@@ -165,7 +166,7 @@ pub fn run(a: Args) -> Result<()> {
     let signals = StopSignals::install()?;
     if a.live {
         match live_terminal() {
-            Ok(()) => return run_live(&h, &run, &a.probe, &signals, &out),
+            Ok(()) => return run_live(&h, &run, &a.probe, &signals, &out, lang),
             Err(why) => eprintln!("{why}: showing plain progress instead"),
         }
     }
@@ -274,6 +275,7 @@ fn run_live(
     probe: &str,
     signals: &StopSignals,
     out: &std::path::Path,
+    lang: gptlens::i18n::Lang,
 ) -> Result<()> {
     use gptlens::train::watch::{LiveControls, LiveWatcher};
     use gptlens::tui::heatmap::{ColorMode, Theme};
@@ -289,6 +291,7 @@ fn run_live(
     });
     let theme = Theme {
         mode: ColorMode::detect(false),
+        lang,
         ..Theme::default()
     };
     let live = gptlens::tui::live::Live::new(theme);

@@ -27,11 +27,12 @@ impl Format {
     }
 }
 
-/// The screen in `format`; `title` names it (HTML title, SVG `<title>`).
-pub fn render(buf: &Buffer, format: Format, title: &str) -> String {
+/// The screen in `format`; `title` names it (HTML title, SVG `<title>`);
+/// `lang`: the page's language (HTML `lang`).
+pub fn render(buf: &Buffer, format: Format, title: &str, lang: crate::i18n::Lang) -> String {
     match format {
         Format::Svg => svg(buf, title),
-        Format::Html => html_page(title, &html_screen(buf)),
+        Format::Html => html_page(title, &html_screen(buf), lang),
         Format::Txt => text(buf),
     }
 }
@@ -298,9 +299,13 @@ pub fn html_screen(buf: &Buffer) -> String {
 }
 
 /// A self-contained HTML page around `body`.
-pub fn html_page(title: &str, body: &str) -> String {
+pub fn html_page(title: &str, body: &str, lang: crate::i18n::Lang) -> String {
+    let lang = match lang {
+        crate::i18n::Lang::En => "en",
+        crate::i18n::Lang::Zh => "zh-Hans",
+    };
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>{}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:80em;margin:2em auto;padding:0 1em;line-height:1.5}} pre,code{{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace}} table{{border-collapse:collapse}} td,th{{border:1px solid #bbb;padding:0.2em 0.5em}}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>{}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:80em;margin:2em auto;padding:0 1em;line-height:1.5}} pre,code{{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace}} table{{border-collapse:collapse}} td,th{{border:1px solid #bbb;padding:0.2em 0.5em}}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n",
         escape(title)
     )
 }

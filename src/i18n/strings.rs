@@ -86,6 +86,286 @@ strings! {
     PlayerYouChose => "You chose {}.", "你选了 {}。";
     PlayerModelsChoice => "The model's choice is {}.", "模型的选择是 {}。";
     PlayerAnswer => "The model's answer: {}", "模型的答案：{}";
+
+    // The header's stage captions (pass::Stage::title_in reads these): GPT-2's.
+    StageEmbed => "embed: x = wte[token] + wpe[position]", "嵌入：x = wte[词元] + wpe[位置]";
+    StageLn1 => "LN1: normalise the residual before attention", "LN1：进入注意力之前，先对残差流做层归一化";
+    StageQkv => "Q, K, V = LN1(x)·W_qkv + b", "查询、键、值：Q、K、V = LN1(x)·W_qkv + b";
+    StageScores => "scores = Q·Kᵀ/√dₖ", "注意力分数 = Q·Kᵀ/√dₖ";
+    StageMask => "causal mask: a query sees only earlier keys", "因果掩码：每个查询只能看到它之前的键";
+    StageSoftmax => "softmax over each query's row", "对每个查询的那一行做 softmax";
+    StageWeightedSum => "weighted sum: softmax(QKᵀ/√dₖ)·V", "加权求和：softmax(QKᵀ/√dₖ)·V";
+    StageOutProj => "output projection: concat(heads)·W_O", "输出投影：concat(各头)·W_O";
+    StageResid1 => "residual add: x + attn", "残差相加：x + attn";
+    StageLn2 => "LN2: normalise before the MLP", "LN2：进入前馈网络之前做层归一化";
+    StageMlpUp => "MLP up: h = LN2(x)·W_fc + b (4× wider)", "前馈网络升维：h = LN2(x)·W_fc + b（宽 4 倍）";
+    StageGelu => "GELU(h)", "激活函数 GELU(h)";
+    StageMlpDown => "MLP down: GELU(h)·W_proj + b", "前馈网络降维：GELU(h)·W_proj + b";
+    StageResid2 => "residual add: x + mlp", "残差相加：x + mlp";
+    StageFinalLn => "final LayerNorm", "最后一次层归一化（LayerNorm）";
+    StageLogits => "logits = LN_f(x)·wteᵀ (tied unembedding)", "logits = LN_f(x)·wteᵀ（输出层与嵌入共用权重）";
+    StagePick => "pick: temperature, top-k, top-p, draw", "选词：温度、top-k、top-p，然后抽样";
+    StageAppend => "append the picked token", "把选中的词元接到末尾";
+    // What a Llama block (RMSNorm, RoPE, SwiGLU, no biases) or an untied head does instead.
+    StageLlamaEmbed => "embed: x = wte[token] (no position table: RoPE)", "嵌入：x = wte[词元]（没有位置表，位置由 RoPE 给出）";
+    StageLlamaLn1 => "RMSNorm before attention: x/√(mean(x²) + ε)·γ", "进入注意力之前的 RMSNorm：x/√(mean(x²) + ε)·γ";
+    StageLlamaQkv => "Q, K, V = RMSNorm(x)·Wᵀ; RoPE turns Q and K", "Q、K、V = RMSNorm(x)·Wᵀ；RoPE 旋转 Q 和 K";
+    StageLlamaOutProj => "output projection: concat(heads)·W_O (no bias)", "输出投影：concat(各头)·W_O（没有偏置）";
+    StageLlamaLn2 => "RMSNorm before the MLP", "进入前馈网络之前的 RMSNorm";
+    StageLlamaMlpUp => "MLP: gate = x·W_gateᵀ, up = x·W_upᵀ", "前馈网络：gate = x·W_gateᵀ，up = x·W_upᵀ";
+    StageLlamaGelu => "SwiGLU: SiLU(gate) ⊙ up", "SwiGLU 激活：SiLU(gate) ⊙ up";
+    StageLlamaMlpDown => "MLP down: (SiLU(gate) ⊙ up)·W_downᵀ", "前馈网络降维：(SiLU(gate) ⊙ up)·W_downᵀ";
+    StageLlamaFinalLn => "final RMSNorm", "最后一次 RMSNorm";
+    StageLlamaLogitsTied => "logits = RMSNorm_f(x)·wteᵀ (tied unembedding)", "logits = RMSNorm_f(x)·wteᵀ（输出层与嵌入共用权重）";
+    StageLlamaLogits => "logits = RMSNorm_f(x)·lm_headᵀ (untied head)", "logits = RMSNorm_f(x)·lm_headᵀ（独立的输出头）";
+    StageLogitsUntied => "logits = LN_f(x)·lm_headᵀ (untied head)", "logits = LN_f(x)·lm_headᵀ（独立的输出头）";
+
+    // The explorer's frame (tui::draw).
+    /// The views' names in the hint bar (the CLI's names stay English).
+    ViewTokens => "tokens", "词元";
+    ViewEmbeddings => "embeddings", "嵌入";
+    ViewAttention => "attention", "注意力";
+    ViewLayerNorm => "layernorm", "层归一化";
+    ViewMlp => "mlp", "前馈网络";
+    ViewResidual => "residual", "残差流";
+    ViewLogits => "logits", "对数几率";
+    ViewLoss => "loss", "损失";
+    ViewCost => "cost", "成本";
+    ViewTraining => "training", "训练";
+    ViewQuant => "quant", "量化";
+    /// The header: layer i of n, head, how many tokens.
+    HeaderLayer => "layer {}/{} · ", "第 {}/{} 层 · ";
+    HeaderHead => "head {}", "第 {} 个头";
+    HeaderTokens => "{} tokens", "{} 个词元";
+    /// What the header says for the views about the whole step.
+    CaptionLoss => "loss: −ln P(next token) at each position", "损失：每个位置上的 −ln P(下一个词元)";
+    CaptionCost => "cost: FLOPs, bytes, parameters of the step", "成本：这一步的 FLOPs、字节数和参数量";
+    CaptionTraining => "training: this model's loss curve", "训练：这个模型的损失曲线";
+    CaptionQuant => "quant: a block of weights, 3 formats", "量化：一块权重，三种格式";
+    /// While the engine works.
+    Working => "working", "计算中";
+    Computing => "computing", "正在计算";
+    BusyNextToken => "computing the next token", "正在计算下一个词元";
+    BusyNewPrompt => "running the new prompt", "正在运行新的提示";
+    BusyKeys => "{}… keys you press now are kept and applied when it is done.",
+        "{}……现在按下的键会先记下来，算完后再执行。";
+    /// The loading frame.
+    Loading => "loading {}", "正在加载 {}";
+    LoadingWhat => "reading the weights and running the prompt…", "正在读取权重并运行提示……";
+    /// The screen under the smallest size.
+    TooSmall => "terminal too small: need {}×{}", "终端太小：至少需要 {}×{}";
+    TooSmallNow => "now {}×{}", "现在是 {}×{}";
+    TooSmallFix => "enlarge the window; q quits", "请把窗口放大；按 q 退出";
+    /// The interventions banner.
+    IvAblated => "head L{}H{} ablated", "L{}H{} 头已被消融";
+    IvNoScale => "no ÷√dₖ", "不除以 √dₖ";
+    IvNoMask => "no causal mask", "去掉因果掩码";
+    IvNoLayerNorm => "LayerNorm skipped", "跳过层归一化";
+    IvRecomputing => " (recomputing…)", "（重新计算中……）";
+    IvBanner => " INTERVENTION: {}{} · numbers below are changed; c clears ",
+        " 干预：{}{} · 下面的数字已被改变；按 c 清除 ";
+    /// The prompt editor line.
+    EditorLabel => "prompt: ", "提示：";
+    EditorHelp => "  enter runs it · esc cancels", "  enter 运行 · esc 取消";
+
+    // Hint-bar words (keymap::Hint::word).
+    HintHelp => "help", "帮助";
+    HintQuit => "quit", "退出";
+    HintStage => "stage", "阶段";
+    HintBack => "back", "后退";
+    HintSubLayer => "sub-layer", "子层";
+    HintToken => "token", "词元";
+    HintLayer => "layer", "层";
+    HintHead => "head", "头";
+    HintView => "view", "视图";
+    HintZoom => "zoom", "放大";
+    HintPrompt => "prompt", "提示";
+    HintPresent => "present", "演示";
+    HintLessons => "lessons", "课程";
+    HintChoose => "choose", "选择";
+    HintOpen => "open", "打开";
+    HintClose => "close", "关闭";
+    HintStep => "step", "换步";
+    HintScroll => "scroll", "滚动";
+    HintReturn => "return", "复原";
+    HintText => "text", "文字";
+    HintKeys => "keys", "按键";
+    HintNext => "next", "下一步";
+    HintNextLesson => "next lesson", "下一课";
+
+    // The help overlay (tui::draw::help_overlay) and its rows (keymap::Row::help).
+    HelpTitle => "keys (any key closes)", "按键（按任意键关闭）";
+    HelpMoreRows => "↓ {} more rows (↑ ↓ scroll)", "↓ 下面还有 {} 行（↑ ↓ 滚动）";
+    HelpEarlierRows => "↑ earlier rows (↑ scrolls back)", "↑ 上面还有（按 ↑ 往回滚）";
+    HelpSectionKeys => "keys", "按键";
+    HelpSectionLesson => "lesson keys", "课程的按键";
+    HelpSectionExplorer => "explorer keys", "探索器的按键";
+    KeyHelp => "this help (↑ ↓ scroll it; any other key closes it)", "这份帮助（↑ ↓ 滚动；按其他任意键关闭）";
+    KeyQuit => "quit", "退出";
+    KeyNextStage => "next stage (past \"append\": the next token)", "下一个阶段（过了“append”就是下一个词元）";
+    KeyPrevStage => "previous stage (before \"embed\": take the token back)", "上一个阶段（在“embed”之前：撤回这个词元）";
+    KeySubLayer => "next / previous sub-layer: skips the stages the same view draws", "下一个 / 上一个子层：跳过同一视图画的那些阶段";
+    KeyToken => "next token / take the last token back", "下一个词元 / 撤回最后一个词元";
+    KeyLayer => "previous / next layer", "上一层 / 下一层";
+    KeyHead => "previous / next head (quant view: weight matrix)", "上一个头 / 下一个头（量化视图：换权重矩阵）";
+    KeyPosition => "select the previous / next position (query)", "选择上一个 / 下一个位置（查询）";
+    KeySelect => "select within the view: key, dim, neuron, candidate, stage, block (loss: position)",
+        "在视图内选择：键、维度、神经元、候选词元、阶段、块（损失视图：位置）";
+    KeyView => "next / previous view, or view by number", "下一个 / 上一个视图，或按数字选视图";
+    KeyZoom => "zoom: one head in attention, no side panels elsewhere / back",
+        "放大：注意力视图只看一个头，其他视图去掉侧栏 / 返回";
+    KeyTemperature => "temperature down / up (0 = greedy)", "温度降低 / 升高（0 = 贪心解码）";
+    KeyTopK => "top-k down / up", "top-k 减小 / 增大";
+    KeyTopP => "top-p down / up", "top-p 减小 / 增大";
+    KeyBeam => "beam search tree on / off", "束搜索树：打开 / 关闭";
+    KeyAblate => "ablate the selected head (toggle)", "消融选中的头（再按一次恢复）";
+    KeyInterventions => "drop √dₖ / drop the causal mask / skip LayerNorm", "去掉 √dₖ / 去掉因果掩码 / 跳过层归一化";
+    KeyClear => "clear every intervention", "清除所有干预";
+    KeyPalette => "next palette / write the screen to gptlens-screen-N.svg", "换一种配色 / 把屏幕写入 gptlens-screen-N.svg";
+    KeyPresent => "presenter mode on / off: large cells and a formula card", "演示模式开 / 关：放大的格子和公式卡片";
+    KeyEdit => "edit the prompt (enter re-runs it, esc cancels)", "编辑提示（enter 重新运行，esc 取消）";
+    KeyLessons => "the lessons: open one (on this model) without quitting", "课程列表：不用退出就能（在这个模型上）打开一课";
+    KeyMouse => "click a token, a head or a cell to select it", "点击词元、头或格子来选中它";
+    KeyScene => "next / previous lesson step", "课程的下一步 / 上一步";
+    KeyScroll => "scroll the lesson text (or the mouse wheel on it)", "滚动课文（也可以在课文上用鼠标滚轮）";
+    KeyReturn => "back to the step's selection, prompt, no interventions", "回到这一步原来的选择和提示，去掉干预";
+    KeyText => "lesson text full screen / beside the view (short screens: the text or the view)",
+        "课文全屏 / 放在视图旁边（屏幕矮时：只显示课文或只显示视图）";
+    KeyAnswer => "answer the open question / just show the answer", "回答当前的问题 / 直接显示答案";
+    KeyPickerChoose => "choose a lesson", "选择一课";
+    KeyPickerOpen => "open it", "打开它";
+    KeyPickerClose => "close the list", "关闭列表";
+
+    // The lesson list (tui::player::shell) and the player's messages.
+    PickerTitle => "lessons: open one", "课程：选一课打开";
+    PickerTitleModel => "lessons: open one on this model", "课程：选一课，在这个模型上打开";
+    CannotOpenLesson => "could not open the lesson {}: {}", "无法打开课程 {}：{}";
+    /// The scroll markers of the lesson text.
+    MoreBelow => "more ↓", "下面还有 ↓";
+    MoreBoth => "↑ more ↓", "↑ 还有 ↓";
+    LastStepNext => "the last step · {} again: the next lesson, {} · {}: every lesson",
+        "最后一步 · 再按 {}：下一课 {} · {}：所有课程";
+    LastStep => "the last step: PgUp goes back, q quits", "最后一步：按 PgUp 后退，按 q 退出";
+    FirstStep => "the first step: PgDn goes on", "第一步：按 PgDn 继续";
+
+    // Status-line messages (tui::app, tui::run).
+    StatusNoTokenizer => "prompt editing needs the model's tokenizer", "编辑提示需要模型的分词器";
+    StatusCannotEncode => "cannot encode the prompt: {}", "无法把提示编码成词元：{}";
+    StatusEmptyPrompt => "the prompt is empty: type some text, or esc to cancel", "提示是空的：请输入文字，或按 esc 取消";
+    StatusPromptTooLong => "refused: the prompt is {} tokens, the model's context is {}; shorten it",
+        "已拒绝：提示有 {} 个词元，模型的上下文只有 {} 个；请缩短";
+    StatusNothingBack => "at the prompt: nothing to take back", "已经在提示处：没有可以撤回的词元";
+    StatusStepFailed => "step failed: {}", "这一步失败了：{}";
+    StatusIvFailed => "intervention failed: {}", "干预失败：{}";
+    StatusPromptFailed => "the new prompt failed: {}", "新提示运行失败：{}";
+    StatusBeamFailed => "beam search failed: {}", "束搜索失败：{}";
+    StatusScreenWritten => "screen written to {}", "屏幕已写入 {}";
+    StatusScreenFailed => "could not write the screen: {}", "无法写出屏幕：{}";
+
+    // Panel titles of the views (tui::views::*).
+    TitleTokens => "tokens: position, id, text, bytes", "词元：位置、编号、文字、字节";
+    TitleBpe => "byte-level BPE", "字节级 BPE";
+    TitleBpeNeedsTokenizer => "merging step by step needs the model's tokenizer", "逐步合并需要模型的分词器";
+    TitleEmbeddings => "embeddings: rows = positions, columns = dims", "嵌入：行 = 位置，列 = 维度";
+    TitlePositionNumbers => "position {} numbers", "位置 {} 的数值";
+    TitleNearest => "nearest tokens (cosine of wte rows)", "最相近的词元（wte 各行的余弦相似度）";
+    TitleProjection => "wte in 2-D (first two principal components)", "wte 的二维投影（前两个主成分）";
+    TitleCell => "the selected cell, step by step", "选中的格子，一步一步算";
+    TitleAttnGrid => "layer {} · {}", "第 {} 层 · {}";
+    TitleScoresMasked => "scores masked: later keys −∞", "掩码后的分数：后面的键为 −∞";
+    TitleScores => "scores q·k/√dₖ", "分数 q·k/√dₖ";
+    TitleWeights => "weights softmax", "权重 softmax";
+    TitleQkv => "layer {} head {} · Q, K, V (rows = positions, columns = dₖ dims)",
+        "第 {} 层 第 {} 个头 · Q、K、V（行 = 位置，列 = dₖ 个维度）";
+    TitleQkvRope => "layer {} head {} · Q and K after RoPE, V (rows = positions, columns = dₖ dims)",
+        "第 {} 层 第 {} 个头 · RoPE 之后的 Q 和 K，以及 V（行 = 位置，列 = dₖ 个维度）";
+    TitleOutProj => "layer {} · output projection (rows = positions)", "第 {} 层 · 输出投影（行 = 位置）";
+    TitleZoomed => "layer {} head {} (enter: back to all heads)", "第 {} 层 第 {} 个头（enter：回到所有头）";
+    TitleLedger => "FLOPs by stage (the ledger) · position {} {}", "各阶段的 FLOPs（账本）· 位置 {} {}";
+    TitleAttnShare => "attention's share grows with context", "上下文越长，注意力所占的比例越大";
+    TitleParameters => "parameters", "参数";
+    TitleBytes => "bytes, and the same at GPT-3", "字节数，以及换成 GPT-3 时的同一项";
+    TitleRmsNorm => "{}: y = x/√(mean(x²) + ε)·γ (no mean, no β)", "{}：y = x/√(mean(x²) + ε)·γ（不减均值，没有 β）";
+    TitleFormula => "the formula, filled in", "代入数字的公式";
+    TitleLayerNorm => "{}: y = (x − μ)/√(σ² + ε)·γ + β", "{}：y = (x − μ)/√(σ² + ε)·γ + β";
+    /// Which norm the layernorm view shows.
+    NormLn1 => "LN1 of layer {}", "第 {} 层的 LN1";
+    NormLn2 => "LN2 of layer {}", "第 {} 层的 LN2";
+    NormFinal => "final LayerNorm ln_f", "最后一次层归一化 ln_f";
+    NormRms1 => "RMSNorm before attention, layer {}", "第 {} 层注意力之前的 RMSNorm";
+    NormRms2 => "RMSNorm before the MLP, layer {}", "第 {} 层前馈网络之前的 RMSNorm";
+    TitleLogits => "next token · temperature {} (t/T) · top-k {} (k/K) · top-p {} (p/P)",
+        "下一个词元 · 温度 {} (t/T) · top-k {} (k/K) · top-p {} (p/P)";
+    TitleGreedy => "0 = greedy", "0 = 贪心";
+    TitleOff => "off", "关";
+    TitleBeam => "beam search (width 3, 4 tokens)", "束搜索（宽度 3，4 个词元）";
+    TitleSearching => "searching…", "搜索中……";
+    TitleLoss => "loss: −ln P(the token that came next), the text on screen as given",
+        "损失：−ln P(实际出现的下一个词元)，按屏幕上的文字计算";
+    TitleSelectedPosition => "the selected position", "选中的位置";
+    TitleMlp => "MLP of layer {} at position {} · {} · {} neurons (4×{})",
+        "第 {} 层的前馈网络 · 位置 {} · {} · {} 个神经元（4×{}）";
+    TitleMlpUp => "up-projection h = LN2(x)·W_fc + b", "升维投影 h = LN2(x)·W_fc + b";
+    TitleMlpDown => "down-projection GELU(h)·W_proj + b", "降维投影 GELU(h)·W_proj + b";
+    TitleSwiGlu => "MLP of layer {} at position {} · SwiGLU: {} · {} neurons, three matrices ({}→{}→{})",
+        "第 {} 层的前馈网络 · 位置 {} · SwiGLU：{} · {} 个神经元，三个矩阵（{}→{}→{}）";
+    TitleSwiGluDown => "down-projection (SiLU(gate) ⊙ up)·W_downᵀ", "降维投影 (SiLU(gate) ⊙ up)·W_downᵀ";
+    TitleSwiGluUp => "gate = x·W_gateᵀ and up = x·W_upᵀ", "gate = x·W_gateᵀ，up = x·W_upᵀ";
+    TitleResidual => "residual stream ‖x‖: rows = after each step, columns = positions",
+        "残差流 ‖x‖：行 = 每一步之后，列 = 位置";
+    TitleLens => "logit lens: ln_f(x)·wteᵀ at each layer", "logit lens：每一层的 ln_f(x)·wteᵀ";
+    TitleTrainingRecord => "training record", "训练记录";
+    TitleTrainingCurve => "loss per token against optimizer step", "每个词元的损失随优化步数的变化";
+    TitleTheRun => "the run", "这次训练";
+    TitleCard => "the formula, live", "公式（实时数字）";
+    TitleQuant => "quantization", "量化";
+    TitleQuantFormats => "every format on this model", "这个模型上的每种格式";
+
+    // `train --live` (tui::live): its keys, header, panels and messages.
+    LiveKeyPause => "pause / resume training", "暂停 / 继续训练";
+    LiveKeyCheckpoint => "write a checkpoint now", "现在写一个检查点";
+    LiveKeyNextHead => "next head", "下一个头";
+    LiveKeyPrevHead => "previous head", "上一个头";
+    LiveKeyNextLayer => "next layer", "下一层";
+    LiveKeyPrevLayer => "previous layer", "上一层";
+    LiveKeyQuit => "quit (writes a checkpoint; --resume goes on)", "退出（会写一个检查点；用 --resume 接着训练）";
+    LivePaused => "PAUSED", "已暂停";
+    LiveStep => "step {}/{} ({}%)", "第 {}/{} 步（{}%）";
+    LiveLoss => "loss {}", "损失 {}";
+    LiveVal => "val {}", "验证 {}";
+    LiveEta => "ETA {}", "预计还要 {}";
+    LiveStarting => "starting…", "正在开始……";
+    LivePreparing => "preparing the data…", "正在准备数据……";
+    LiveLossTitle => "loss", "损失";
+    LiveTrain => "train", "训练";
+    LiveValidation => "validation", "验证";
+    LiveUniform => "uniform ln {}", "均匀分布 ln {}";
+    LiveUnigram => "unigram", "一元模型";
+    LiveBigram => "bigram", "二元模型";
+    LiveNoCurve => "the curve starts with the first step", "第一步之后才有曲线";
+    LiveNats => "nats/token", "奈特/词元";
+    LiveAttention => "attention L{} H{}", "注意力 L{} H{}";
+    LiveNoSnapshot => "the first snapshot of the weights comes within a second", "一秒之内会拿到第一份权重快照";
+    LiveAttentionAt => "attention L{} H{} · step {} · prev {}", "注意力 L{} H{} · 第 {} 步 · 前一词元 {}";
+    LiveInd => " · ind {}", " · 归纳 {}";
+    LiveHeadCurves => "L{} H{} over training: previous-token, induction", "L{} H{} 在训练中：前一词元分数、归纳分数";
+    LiveNoScores => "scores come with the first snapshot", "拿到第一份快照后才有分数";
+    LivePrevToken => "previous-token", "前一词元";
+    LiveInduction => "induction", "归纳";
+    LiveScore => "score", "分数";
+    LiveEveryHead => "every head now (≥ .40 bold)", "此刻的每个头（≥ .40 加粗）";
+    LiveProbeAt => "probe → greedy continuation at step {}", "探针 → 第 {} 步的贪心续写";
+    LiveProbe => "probe", "探针";
+    LiveStatusPaused => "paused", "已暂停";
+    LiveStatusResumed => "resumed", "已继续";
+    LiveStatusCheckpoint => "writing a checkpoint after this step", "这一步之后写一个检查点";
+    LiveStatusStopping => "stopping: writing the checkpoint…", "正在停止：写检查点……";
+
+    // `gptlens export --lesson` and the HTML handout (`lesson --print --format html`).
+    ExportLessonTitle => "gptlens lesson {}, step {}", "gptlens 课程 {}，第 {} 步";
+    HandoutTitle => "gptlens lesson {}", "gptlens 课程 {}";
+    HandoutStep => "step {}", "第 {} 步";
+    HandoutCaption => "Step {}: the explorer as this step sets it up", "第 {} 步：这一步设置好的探索器画面";
 }
 
 impl Msg {

@@ -1,6 +1,6 @@
 //! A lesson with its live numbers, as markdown (for `--print`, handouts and tests).
 
-use super::placeholders::{Env, Sel, eval};
+use super::placeholders::{Env, Sel, eval_in};
 use super::{Block, Checkpoint, Lesson, LessonError, Part, Scene, Text};
 use crate::i18n::{Lang, Msg};
 use crate::model::{Gpt, Interventions, Trace};
@@ -60,10 +60,12 @@ pub fn fill(lesson: &Lesson, t: &Text, env: &Env, sel: &Sel) -> Result<String, L
     for p in &t.parts {
         match p {
             Part::Lit(s) => out.push_str(s),
-            Part::Ph(ph) => out.push_str(&eval(ph, env, sel).map_err(|msg| LessonError::Eval {
-                file: lesson.file.clone(),
-                line: ph.line,
-                msg: format!("{{{{{}}}}}: {msg}", ph.name),
+            Part::Ph(ph) => out.push_str(&eval_in(ph, env, sel, lesson.lang).map_err(|msg| {
+                LessonError::Eval {
+                    file: lesson.file.clone(),
+                    line: ph.line,
+                    msg: format!("{{{{{}}}}}: {msg}", ph.name),
+                }
             })?),
         }
     }

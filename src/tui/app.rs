@@ -9,6 +9,7 @@ use ratatui::layout::Rect;
 
 use super::heatmap::{Geometry, Palette, Theme};
 use super::prompt::Editor;
+use crate::i18n::Msg;
 use crate::model::{Gpt, Interventions, ModelError, Trace};
 use crate::pass::{Point, Stage, View, points};
 use crate::readout::embedding::{self, Projection};
@@ -132,7 +133,7 @@ pub struct App {
     dirty: bool,
     quit: bool,
     /// Set while a job runs off the UI thread: what it is doing.
-    busy: Option<&'static str>,
+    busy: Option<Msg>,
     /// The model folder, when the model came from one (the training view reads it).
     model_dir: Option<PathBuf>,
     /// Its training record, read once in [`App::set_model_dir`]: None when the
@@ -251,7 +252,7 @@ impl App {
     /// there is no tokenizer to encode an edit with).
     pub fn open_editor(&mut self) {
         let (Some(tok), Some(s)) = (&self.tokenizer, &self.session) else {
-            self.status = Some("prompt editing needs the model's tokenizer".into());
+            self.status = Some(Msg::StatusNoTokenizer.get(self.theme.lang).into());
             return;
         };
         let text = tok.decode(&s.tokens[..s.prompt_len]);
@@ -274,18 +275,15 @@ impl App {
         let ids = match tok.encode(text) {
             Ok(ids) => ids,
             Err(e) => {
-                self.status = Some(format!("cannot encode the prompt: {e}"));
+                self.status = Some(Msg::StatusCannotEncode.fill(self.theme.lang, &[&e]));
                 return;
             }
         };
         let ctx = self.gpt.config.n_positions;
         if ids.is_empty() {
-            self.status = Some("the prompt is empty: type some text, or esc to cancel".into());
+            self.status = Some(Msg::StatusEmptyPrompt.get(self.theme.lang).into());
         } else if ids.len() > ctx {
-            self.status = Some(format!(
-                "refused: the prompt is {} tokens, the model's context is {ctx}; shorten it",
-                ids.len()
-            ));
+            self.status = Some(Msg::StatusPromptTooLong.fill(self.theme.lang, &[&ids.len(), &ctx]));
         } else {
             self.editor = None;
             self.jobs.push(Job::Restart(ids));
@@ -506,7 +504,7 @@ impl App {
     }
 
     /// Set while a job runs off the UI thread: what it is doing.
-    pub fn busy(&self) -> Option<&'static str> {
+    pub fn busy(&self) -> Option<Msg> {
         self.busy
     }
 
@@ -746,7 +744,7 @@ impl App {
         };
         let was_last = self.pos + 1 >= s.tokens.len();
         if !s.back() {
-            self.status = Some("at the prompt: nothing to take back".into());
+            self.status = Some(Msg::StatusNothingBack.get(self.theme.lang).into());
             return false;
         }
         if was_last {
@@ -842,7 +840,7 @@ impl App {
                 let mut s = self.session.take()?;
                 self.tokens_while_busy = s.tokens.clone();
                 s.sampling = self.sampling.clone();
-                self.busy = Some("computing the next token");
+                self.busy = Some(Msg::BusyNextToken);
                 Some(Box::new(move || {
                     let r = s.next_token().map(|_| ());
                     JobOutput::Appended(Box::new(s), r)
@@ -877,7 +875,7 @@ impl App {
             Job::Restart(ids) => {
                 let old = self.session.take()?;
                 self.tokens_while_busy = old.tokens.clone();
-                self.busy = Some("running the new prompt");
+                self.busy = Some(Msg::BusyNewPrompt);
                 let (gpt, sampling, seed) = (self.gpt.clone(), self.sampling.clone(), self.seed);
                 Some(Box::new(move || {
                     let r = Session::new(gpt, &ids, sampling, seed).map(Box::new);
@@ -904,7 +902,7 @@ impl App {
                 self.session = Some(*s);
                 self.busy = None;
                 if let Err(e) = r {
-                    self.status = Some(format!("step failed: {e}"));
+                    self.status = Some(Msg::StatusStepFailed.fill(self.theme.lang, &[&e]));
                 }
                 if was_last {
                     self.pos = n.saturating_sub(1);
@@ -915,7 +913,9 @@ impl App {
                 if iv == self.iv && tokens == self.tokens() {
                     match r {
                         Ok(t) => self.alt = Some(*t),
-                        Err(e) => self.status = Some(format!("intervention failed: {e}")),
+                        Err(e) => {
+                            self.status = Some(Msg::StatusIvFailed.fill(self.theme.lang, &[&e]))
+                        }
                     }
                 }
             }
@@ -945,7 +945,7 @@ impl App {
                     }
                     Err(e) => {
                         self.session = Some(*old);
-                        self.status = Some(format!("the new prompt failed: {e}"));
+                        self.status = Some(Msg::StatusPromptFailed.fill(self.theme.lang, &[&e]));
                     }
                 }
             }
@@ -953,7 +953,9 @@ impl App {
                 if tokens == self.tokens() {
                     match r {
                         Ok(b) => self.beam = Some(b),
-                        Err(e) => self.status = Some(format!("beam search failed: {e}")),
+                        Err(e) => {
+                            self.status = Some(Msg::StatusBeamFailed.fill(self.theme.lang, &[&e]))
+                        }
                     }
                 }
             }

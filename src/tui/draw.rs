@@ -14,6 +14,7 @@ use super::keymap::{EXPLORER, EXPLORER_ESSENTIAL_HINTS, EXPLORER_HINTS, Keymap};
 use super::present::{self, CARD_H};
 use super::prompt::Editor;
 use super::views::{self, Hits, fit, panel, text};
+use crate::i18n::{Lang, Msg};
 use crate::pass::View;
 
 /// The smallest terminal the explorer draws in.
@@ -24,7 +25,7 @@ pub const MIN_H: u16 = 18;
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
     let mut hits = Hits::new();
     if area.width < MIN_W || area.height < MIN_H {
-        too_small(area, buf);
+        too_small(app.theme().lang, area, buf);
         return hits;
     }
     let banner = if app.iv().is_active() { 1 } else { 0 };
@@ -74,12 +75,11 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
     match (app.shown_trace(), app.busy()) {
         (Some(tr), None) if !tr.is_empty() => views::render(app, tr, main, buf, &mut hits),
         _ => {
-            let inner = panel(app.theme(), "working", main, buf, true);
-            let what = app.busy().unwrap_or("computing");
+            let lang = app.theme().lang;
+            let inner = panel(app.theme(), Msg::Working.get(lang), main, buf, true);
+            let what = app.busy().unwrap_or(Msg::Computing).get(lang);
             text(
-                vec![Line::raw(format!(
-                    "{what}… keys you press now are kept and applied when it is done."
-                ))],
+                vec![Line::raw(Msg::BusyKeys.fill(lang, &[&what]))],
                 inner,
                 buf,
             );
@@ -106,7 +106,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Hits {
     if app.help() {
         help_overlay(
             app.theme(),
-            &[("keys", &EXPLORER)],
+            &[(Msg::HelpSectionKeys, &EXPLORER)],
             app.help_scroll(),
             area,
             buf,
@@ -126,9 +126,9 @@ pub struct Loading {
 
 /// The first frame while a model loads: a box in the middle of the screen.
 pub fn loading(what: &Loading, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let mut lines = vec![format!("loading {}", what.name)];
+    let mut lines = vec![Msg::Loading.fill(theme.lang, &[&what.name])];
     lines.extend(what.details.iter().cloned());
-    lines.push("reading the weights and running the prompt…".into());
+    lines.push(Msg::LoadingWhat.get(theme.lang).into());
     let w = lines
         .iter()
         .map(|l| views::width(l))
@@ -161,11 +161,11 @@ pub fn loading(what: &Loading, theme: &Theme, area: Rect, buf: &mut Buffer) {
 }
 
 /// The "terminal too small" screen: what size is needed and what it is now.
-fn too_small(area: Rect, buf: &mut Buffer) {
+fn too_small(lang: Lang, area: Rect, buf: &mut Buffer) {
     let msg = [
-        format!("terminal too small: need {MIN_W}×{MIN_H}"),
-        format!("now {}×{}", area.width, area.height),
-        "enlarge the window; q quits".to_string(),
+        Msg::TooSmall.fill(lang, &[&MIN_W, &MIN_H]),
+        Msg::TooSmallNow.fill(lang, &[&area.width, &area.height]),
+        Msg::TooSmallFix.get(lang).to_string(),
     ];
     let lines: Vec<Line> = msg
         .iter()
@@ -175,28 +175,27 @@ fn too_small(area: Rect, buf: &mut Buffer) {
 }
 
 fn intervention_text(app: &App) -> String {
+    let lang = app.theme().lang;
     let mut parts = vec![];
     for (l, h) in &app.iv().ablate {
-        parts.push(format!("head L{l}H{h} ablated"));
+        parts.push(Msg::IvAblated.fill(lang, &[l, h]));
     }
     if app.iv().no_scale {
-        parts.push("no ÷√dₖ".into());
+        parts.push(Msg::IvNoScale.get(lang).into());
     }
     if app.iv().no_causal_mask {
-        parts.push("no causal mask".into());
+        parts.push(Msg::IvNoMask.get(lang).into());
     }
     if app.iv().skip_layernorm {
-        parts.push("LayerNorm skipped".into());
+        parts.push(Msg::IvNoLayerNorm.get(lang).into());
     }
     let pending = if app.alt().is_none() {
-        " (recomputing…)"
+        Msg::IvRecomputing.get(lang)
     } else {
         ""
     };
-    format!(
-        " INTERVENTION: {}{pending} · numbers below are changed; c clears ",
-        parts.join(", ")
-    )
+    let sep = if lang == Lang::Zh { "、" } else { ", " };
+    Msg::IvBanner.fill(lang, &[&parts.join(sep), &pending])
 }
 
 /// The header: the progress bar, where in the pass we are, and what the
@@ -205,24 +204,26 @@ fn intervention_text(app: &App) -> String {
 /// the caption moves to a second line.
 fn header_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let st = app.current();
+    let lang = app.theme().lang;
     let total = app.pass().len();
     let n = app.tokens().len();
     let (layer, short_layer) = if st.stage.in_layer() {
         (
-            format!("layer {}/{} · ", st.layer, app.n_layer()),
+            Msg::HeaderLayer.fill(lang, &[&st.layer, &app.n_layer()]),
             format!("L{} ", st.layer),
         )
     } else {
         (String::new(), String::new())
     };
     let step = format!("{}/{}", app.at() + 1, total);
+    let tokens = Msg::HeaderTokens.fill(lang, &[&n]);
     let left = format!(
-        " {step} {layer}{} · head {} · {n} tokens ",
+        " {step} {layer}{} · {} · {tokens} ",
         st.stage.name(),
-        app.head(),
+        Msg::HeaderHead.fill(lang, &[&app.head()]),
     );
     let short = format!(
-        " {step} {short_layer}{} · H{} · {n} tokens ",
+        " {step} {short_layer}{} · H{} · {tokens} ",
         st.stage.name(),
         app.head()
     );
@@ -272,12 +273,13 @@ fn header_lines(app: &App, width: usize) -> Vec<Line<'static>> {
 /// What the header says is shown. Loss, cost and training are about the
 /// whole step (or run), not one stage.
 pub fn caption(app: &App) -> &'static str {
+    let lang = app.theme().lang;
     match app.view() {
-        View::Loss => "loss: −ln P(next token) at each position",
-        View::Cost => "cost: FLOPs, bytes, parameters of the step",
-        View::Training => "training: this model's loss curve",
-        View::Quant => "quant: a block of weights, 3 formats",
-        _ => app.stage().title_in(&app.gpt().config.arch()),
+        View::Loss => Msg::CaptionLoss.get(lang),
+        View::Cost => Msg::CaptionCost.get(lang),
+        View::Training => Msg::CaptionTraining.get(lang),
+        View::Quant => Msg::CaptionQuant.get(lang),
+        _ => app.stage().title_in_lang(&app.gpt().config.arch(), lang),
     }
 }
 
@@ -286,10 +288,11 @@ pub fn caption(app: &App) -> &'static str {
 /// message takes the views' place; the essential keys stay.
 fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let w = area.width as usize;
+    let lang = app.theme().lang;
     let sep = if app.theme().ascii { "|" } else { "│" };
     let essential = format!(
         "{sep} {}", // (each view label ends in a space)
-        EXPLORER.hint_line(EXPLORER_ESSENTIAL_HINTS, "  ")
+        EXPLORER.hint_line(EXPLORER_ESSENTIAL_HINTS, "  ", lang)
     );
     let ew = views::width(&essential);
     if let Some(s) = &app.status() {
@@ -304,7 +307,7 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     // with the current view named.
     let label = |v: &View, full: bool| {
         if full || *v == app.view() {
-            format!("{}{}", v.key(), v.name())
+            format!("{}{}", v.key(), v.label(lang))
         } else {
             v.key().to_string()
         }
@@ -337,7 +340,7 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let mut keys = essential;
     let mut used = (x - area.x) as usize + ew;
     for h in EXPLORER_HINTS {
-        let more = format!("  {}", EXPLORER.hint(h));
+        let more = format!("  {}", EXPLORER.hint(h, lang));
         let mw = views::width(&more);
         if used + mw > w {
             break;
@@ -351,8 +354,15 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
 }
 
 /// Words of `s` wrapped to lines of at most `w` columns (a word longer
-/// than `w` is cut).
+/// than `w` is cut). Chinese text, which has no spaces, breaks between its
+/// characters as `text::wrap` allows.
 fn wrap_words(s: &str, w: usize) -> Vec<String> {
+    if s.chars().any(crate::text::wrap::is_cjk) {
+        return crate::text::wrap::wrap(s, w)
+            .into_iter()
+            .map(|l| fit(&l, w).trim_end().to_string())
+            .collect();
+    }
     let mut out = vec![];
     let mut cur = String::new();
     for word in s.split_whitespace() {
@@ -381,7 +391,7 @@ fn wrap_words(s: &str, w: usize) -> Vec<String> {
 /// newcomer sees them without scrolling.
 pub fn help_overlay(
     theme: &Theme,
-    sections: &[(&str, &Keymap)],
+    sections: &[(Msg, &Keymap)],
     scroll: usize,
     area: Rect,
     buf: &mut Buffer,
@@ -389,6 +399,7 @@ pub fn help_overlay(
     if area.width < 20 || area.height < 5 {
         return;
     }
+    let lang = theme.lang;
     let full_keys_w = sections
         .iter()
         .flat_map(|(_, m)| m.rows.iter())
@@ -441,7 +452,7 @@ pub fn help_overlay(
         for (title, m) in sections {
             if sections.len() > 1 {
                 let head = vec![Line::styled(
-                    fit(title, col_w),
+                    fit(title.get(lang), col_w),
                     Style::default().add_modifier(Modifier::BOLD),
                 )];
                 wrapped.push(head.clone());
@@ -461,8 +472,8 @@ pub fn help_overlay(
                         })
                         .collect()
                 };
-                wrapped.push(row(wrap_words(r.help, text_w)));
-                cut.push(row(vec![r.help.to_string()]));
+                wrapped.push(row(wrap_words(r.help.get(lang), text_w)));
+                cut.push(row(vec![r.help.get(lang).to_string()]));
             }
         }
         let items = if wrap {
@@ -523,7 +534,7 @@ pub fn help_overlay(
         h,
     );
     Clear.render(r, buf);
-    let inner = panel(theme, "keys (any key closes)", r, buf, true);
+    let inner = panel(theme, Msg::HelpTitle.get(lang), r, buf, true);
     let mut col = 0;
     let mut y = 0usize;
     for it in &items[first..first + shown] {
@@ -539,8 +550,8 @@ pub fn help_overlay(
     if body_h < inner_h || first + shown < items.len() || first > 0 {
         let below = items.len() - first - shown;
         let msg = match (first > 0, below > 0) {
-            (_, true) => format!("↓ {below} more rows (↑ ↓ scroll)"),
-            (true, false) => "↑ earlier rows (↑ scrolls back)".to_string(),
+            (_, true) => Msg::HelpMoreRows.fill(lang, &[&below]),
+            (true, false) => Msg::HelpEarlierRows.get(lang).to_string(),
             _ => String::new(),
         };
         let a = Rect::new(inner.x, inner.bottom() - 1, inner.width, 1);
@@ -552,15 +563,15 @@ pub fn help_overlay(
     }
 }
 
-const EDITOR_HELP: &str = "  enter runs it · esc cancels";
-
 /// Draws the editor line: the prompt with a cursor, scrolled so that the
 /// cursor stays visible, and what Enter and Esc do.
 fn draw_editor(app: &App, e: &Editor, area: Rect, buf: &mut Buffer) {
-    let label = "prompt: ";
+    let lang = app.theme().lang;
+    let label = Msg::EditorLabel.get(lang);
+    let editor_help = Msg::EditorHelp.get(lang);
     let w = area.width as usize;
     let room = w
-        .saturating_sub(views::width(label) + views::width(EDITOR_HELP) + 1)
+        .saturating_sub(views::width(label) + views::width(editor_help) + 1)
         .max(8);
     let chars: Vec<char> = e.text.chars().collect();
     // Keep the cursor inside the visible window of `room` columns.
@@ -584,7 +595,7 @@ fn draw_editor(app: &App, e: &Editor, area: Rect, buf: &mut Buffer) {
         Span::styled(at, theme.accent().add_modifier(Modifier::REVERSED)),
         Span::raw(after),
         Span::styled(
-            fit(EDITOR_HELP, w.saturating_sub(views::width(label) + room)),
+            fit(editor_help, w.saturating_sub(views::width(label) + room)),
             theme.dim(),
         ),
     ]);

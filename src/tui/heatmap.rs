@@ -61,6 +61,8 @@ pub struct Theme {
     pub ascii: bool,
     /// Presenter mode: wider cells, bold, high contrast.
     pub present: bool,
+    /// The interface's language (titles, captions, keys, messages).
+    pub lang: crate::i18n::Lang,
 }
 
 impl Default for Theme {
@@ -70,6 +72,7 @@ impl Default for Theme {
             palette: Palette::Viridis,
             ascii: false,
             present: false,
+            lang: crate::i18n::Lang::En,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::i18n::{Lang, Msg};
 use crate::pass::View;
 
 /// Everything a key can ask for. The explorer's actions are applied by
@@ -123,7 +124,7 @@ const fn ctrl(c: char, action: Action) -> Bind {
 #[derive(Debug)]
 pub struct Row {
     pub keys: &'static str,
-    pub help: &'static str,
+    pub help: Msg,
     pub binds: &'static [Bind],
 }
 
@@ -133,10 +134,10 @@ pub struct Row {
 pub struct Hint {
     pub actions: &'static [Action],
     pub sep: &'static str,
-    pub word: &'static str,
+    pub word: Msg,
 }
 
-const fn hint(actions: &'static [Action], word: &'static str) -> Hint {
+const fn hint(actions: &'static [Action], word: Msg) -> Hint {
     Hint {
         actions,
         sep: " ",
@@ -144,7 +145,7 @@ const fn hint(actions: &'static [Action], word: &'static str) -> Hint {
     }
 }
 
-const fn pair(actions: &'static [Action], word: &'static str) -> Hint {
+const fn pair(actions: &'static [Action], word: Msg) -> Hint {
     Hint {
         actions,
         sep: "/",
@@ -181,17 +182,17 @@ impl Keymap {
             .join("/")
     }
 
-    /// One hint entry as text, e.g. "[ ] layer".
-    pub fn hint(&self, h: &Hint) -> String {
+    /// One hint entry as text in `lang`, e.g. "[ ] layer".
+    pub fn hint(&self, h: &Hint, lang: Lang) -> String {
         let keys: Vec<String> = h.actions.iter().map(|&a| self.hint_keys(a)).collect();
-        format!("{} {}", keys.join(h.sep), h.word)
+        format!("{} {}", keys.join(h.sep), h.word.get(lang))
     }
 
-    /// A hint line: `hints` joined by `sep`.
-    pub fn hint_line(&self, hints: &[Hint], sep: &str) -> String {
+    /// A hint line in `lang`: `hints` joined by `sep`.
+    pub fn hint_line(&self, hints: &[Hint], sep: &str, lang: Lang) -> String {
         hints
             .iter()
-            .map(|h| self.hint(h))
+            .map(|h| self.hint(h, lang))
             .collect::<Vec<_>>()
             .join(sep)
     }
@@ -225,17 +226,17 @@ pub const EXPLORER: Keymap = Keymap {
     rows: &[
         Row {
             keys: "?",
-            help: "this help (↑ ↓ scroll it; any other key closes it)",
+            help: Msg::KeyHelp,
             binds: &[shown(ch('?', A::Help))],
         },
         Row {
             keys: "q ctrl-c",
-            help: "quit",
+            help: Msg::KeyQuit,
             binds: &[shown(ch('q', A::Quit)), ctrl('c', A::Quit)],
         },
         Row {
             keys: "space →",
-            help: "next stage (past \"append\": the next token)",
+            help: Msg::KeyNextStage,
             binds: &[
                 shown(ch(' ', A::NextStage)),
                 shown(key(KeyCode::Right, A::NextStage)),
@@ -243,7 +244,7 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "← backspace",
-            help: "previous stage (before \"embed\": take the token back)",
+            help: Msg::KeyPrevStage,
             binds: &[
                 shown(key(KeyCode::Left, A::PrevStage)),
                 key(KeyCode::Backspace, A::PrevStage),
@@ -251,12 +252,12 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "j J",
-            help: "next / previous sub-layer: skips the stages the same view draws",
+            help: Msg::KeySubLayer,
             binds: &[shown(ch('j', A::NextPicture)), ch('J', A::PrevPicture)],
         },
         Row {
             keys: "n / N b",
-            help: "next token / take the last token back",
+            help: Msg::KeyToken,
             binds: &[
                 shown(ch('n', A::NextToken)),
                 ch('N', A::BackToken),
@@ -265,17 +266,17 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "[ ]",
-            help: "previous / next layer",
+            help: Msg::KeyLayer,
             binds: &[shown(ch('[', A::LayerDown)), shown(ch(']', A::LayerUp))],
         },
         Row {
             keys: "{ }",
-            help: "previous / next head (quant view: weight matrix)",
+            help: Msg::KeyHead,
             binds: &[shown(ch('{', A::HeadDown)), shown(ch('}', A::HeadUp))],
         },
         Row {
             keys: "h l  , .",
-            help: "select the previous / next position (query)",
+            help: Msg::KeyPosition,
             binds: &[
                 ch('h', A::PosPrev),
                 ch('l', A::PosNext),
@@ -285,7 +286,7 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "↑ ↓",
-            help: "select within the view: key, dim, neuron, candidate, stage, block (loss: position)",
+            help: Msg::KeySelect,
             binds: &[
                 key(KeyCode::Up, A::SelectUp),
                 key(KeyCode::Down, A::SelectDown),
@@ -293,7 +294,7 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "tab shift-tab 1-9 0 -",
-            help: "next / previous view, or view by number",
+            help: Msg::KeyView,
             binds: &[
                 shown(key(KeyCode::Tab, A::NextView)),
                 key(KeyCode::BackTab, A::PrevView),
@@ -312,7 +313,7 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "enter / esc",
-            help: "zoom: one head in attention, no side panels elsewhere / back",
+            help: Msg::KeyZoom,
             binds: &[
                 shown(key(KeyCode::Enter, A::ToggleZoom)),
                 key(KeyCode::Esc, A::Unzoom),
@@ -320,32 +321,32 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "t T",
-            help: "temperature down / up (0 = greedy)",
+            help: Msg::KeyTemperature,
             binds: &[ch('t', A::TemperatureDown), ch('T', A::TemperatureUp)],
         },
         Row {
             keys: "k K",
-            help: "top-k down / up",
+            help: Msg::KeyTopK,
             binds: &[ch('k', A::TopKDown), ch('K', A::TopKUp)],
         },
         Row {
             keys: "p P",
-            help: "top-p down / up",
+            help: Msg::KeyTopP,
             binds: &[ch('p', A::TopPDown), ch('P', A::TopPUp)],
         },
         Row {
             keys: "B",
-            help: "beam search tree on / off",
+            help: Msg::KeyBeam,
             binds: &[ch('B', A::ToggleBeam)],
         },
         Row {
             keys: "a",
-            help: "ablate the selected head (toggle)",
+            help: Msg::KeyAblate,
             binds: &[ch('a', A::AblateHead)],
         },
         Row {
             keys: "s m L",
-            help: "drop √dₖ / drop the causal mask / skip LayerNorm",
+            help: Msg::KeyInterventions,
             binds: &[
                 ch('s', A::ToggleScale),
                 ch('m', A::ToggleMask),
@@ -354,17 +355,17 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "c",
-            help: "clear every intervention",
+            help: Msg::KeyClear,
             binds: &[ch('c', A::ClearInterventions)],
         },
         Row {
             keys: "v / w",
-            help: "next palette / write the screen to gptlens-screen-N.svg",
+            help: Msg::KeyPalette,
             binds: &[ch('v', A::NextPalette), ch('w', A::WriteScreen)],
         },
         Row {
             keys: "z f5",
-            help: "presenter mode on / off: large cells and a formula card",
+            help: Msg::KeyPresent,
             binds: &[
                 shown(ch('z', A::TogglePresent)),
                 key(KeyCode::F(5), A::TogglePresent),
@@ -372,17 +373,17 @@ pub const EXPLORER: Keymap = Keymap {
         },
         Row {
             keys: "i",
-            help: "edit the prompt (enter re-runs it, esc cancels)",
+            help: Msg::KeyEdit,
             binds: &[shown(ch('i', A::EditPrompt))],
         },
         Row {
             keys: "o",
-            help: "the lessons: open one (on this model) without quitting",
+            help: Msg::KeyLessons,
             binds: &[shown(ch('o', A::Lessons))],
         },
         Row {
             keys: "mouse",
-            help: "click a token, a head or a cell to select it",
+            help: Msg::KeyMouse,
             binds: &[],
         },
     ],
@@ -390,22 +391,25 @@ pub const EXPLORER: Keymap = Keymap {
 
 /// The keys the explorer's hint bar always shows, whatever the width: the
 /// two a newcomer needs.
-pub const EXPLORER_ESSENTIAL_HINTS: &[Hint] = &[hint(&[A::Help], "help"), hint(&[A::Quit], "quit")];
+pub const EXPLORER_ESSENTIAL_HINTS: &[Hint] = &[
+    hint(&[A::Help], Msg::HintHelp),
+    hint(&[A::Quit], Msg::HintQuit),
+];
 
 /// The explorer's other hints, most useful first: the bar shows as many whole
 /// entries as fit after the essential ones.
 pub const EXPLORER_HINTS: &[Hint] = &[
-    hint(&[A::NextStage], "stage"),
-    hint(&[A::PrevStage], "back"),
-    hint(&[A::NextPicture], "sub-layer"),
-    hint(&[A::NextToken], "token"),
-    hint(&[A::LayerDown, A::LayerUp], "layer"),
-    hint(&[A::HeadDown, A::HeadUp], "head"),
-    hint(&[A::NextView], "view"),
-    hint(&[A::ToggleZoom], "zoom"),
-    hint(&[A::EditPrompt], "prompt"),
-    hint(&[A::TogglePresent], "present"),
-    hint(&[A::Lessons], "lessons"),
+    hint(&[A::NextStage], Msg::HintStage),
+    hint(&[A::PrevStage], Msg::HintBack),
+    hint(&[A::NextPicture], Msg::HintSubLayer),
+    hint(&[A::NextToken], Msg::HintToken),
+    hint(&[A::LayerDown, A::LayerUp], Msg::HintLayer),
+    hint(&[A::HeadDown, A::HeadUp], Msg::HintHead),
+    hint(&[A::NextView], Msg::HintView),
+    hint(&[A::ToggleZoom], Msg::HintZoom),
+    hint(&[A::EditPrompt], Msg::HintPrompt),
+    hint(&[A::TogglePresent], Msg::HintPresent),
+    hint(&[A::Lessons], Msg::HintLessons),
 ];
 
 /// The lesson player's own keys, taken before the explorer's. The answer keys
@@ -414,7 +418,7 @@ pub const PLAYER: Keymap = Keymap {
     rows: &[
         Row {
             keys: "pgdn > pgup <",
-            help: "next / previous lesson step",
+            help: Msg::KeyScene,
             binds: &[
                 shown(key(KeyCode::PageDown, A::NextScene)),
                 ch('>', A::NextScene),
@@ -424,7 +428,7 @@ pub const PLAYER: Keymap = Keymap {
         },
         Row {
             keys: "d u ctrl-d ctrl-u",
-            help: "scroll the lesson text (or the mouse wheel on it)",
+            help: Msg::KeyScroll,
             binds: &[
                 shown(ch('d', A::ScrollDown)),
                 shown(ch('u', A::ScrollUp)),
@@ -434,17 +438,17 @@ pub const PLAYER: Keymap = Keymap {
         },
         Row {
             keys: "r",
-            help: "back to the step's selection, prompt, no interventions",
+            help: Msg::KeyReturn,
             binds: &[shown(ch('r', A::ReturnToScene))],
         },
         Row {
             keys: "x",
-            help: "lesson text full screen / beside the view (short screens: the text or the view)",
+            help: Msg::KeyText,
             binds: &[shown(ch('x', A::ToggleText))],
         },
         Row {
             keys: "a-h 1-9 =",
-            help: "answer the open question / just show the answer",
+            help: Msg::KeyAnswer,
             binds: &[ch('=', A::Reveal)],
         },
     ],
@@ -455,7 +459,7 @@ pub const PICKER: Keymap = Keymap {
     rows: &[
         Row {
             keys: "↑ ↓",
-            help: "choose a lesson",
+            help: Msg::KeyPickerChoose,
             binds: &[
                 shown(key(KeyCode::Up, A::SelectUp)),
                 shown(key(KeyCode::Down, A::SelectDown)),
@@ -463,17 +467,17 @@ pub const PICKER: Keymap = Keymap {
         },
         Row {
             keys: "enter",
-            help: "open it",
+            help: Msg::KeyPickerOpen,
             binds: &[shown(key(KeyCode::Enter, A::Choose))],
         },
         Row {
             keys: "esc o",
-            help: "close the list",
+            help: Msg::KeyPickerClose,
             binds: &[shown(key(KeyCode::Esc, A::Close)), ch('o', A::Close)],
         },
         Row {
             keys: "q ctrl-c",
-            help: "quit",
+            help: Msg::KeyQuit,
             binds: &[shown(ch('q', A::Quit)), ctrl('c', A::Quit)],
         },
     ],
@@ -481,30 +485,30 @@ pub const PICKER: Keymap = Keymap {
 
 /// The lesson list's footer.
 pub const PICKER_HINTS: &[Hint] = &[
-    pair(&[A::SelectUp, A::SelectDown], "choose"),
-    hint(&[A::Choose], "open"),
-    hint(&[A::Close], "close"),
-    hint(&[A::Quit], "quit"),
+    pair(&[A::SelectUp, A::SelectDown], Msg::HintChoose),
+    hint(&[A::Choose], Msg::HintOpen),
+    hint(&[A::Close], Msg::HintClose),
+    hint(&[A::Quit], Msg::HintQuit),
 ];
 
 /// The player's one-line header when the text panel is too short for a frame.
 pub const PLAYER_HEADER_HINTS: &[Hint] = &[
-    pair(&[A::NextScene, A::PrevScene], "step"),
-    pair(&[A::ScrollDown, A::ScrollUp], "scroll"),
-    hint(&[A::ReturnToScene], "return"),
-    hint(&[A::ToggleText], "text"),
+    pair(&[A::NextScene, A::PrevScene], Msg::HintStep),
+    pair(&[A::ScrollDown, A::ScrollUp], Msg::HintScroll),
+    hint(&[A::ReturnToScene], Msg::HintReturn),
+    hint(&[A::ToggleText], Msg::HintText),
 ];
 
 /// The player's header names the explorer's help key (which opens both overlays).
-pub const PLAYER_HELP_HINT: Hint = hint(&[A::Help], "keys");
+pub const PLAYER_HELP_HINT: Hint = hint(&[A::Help], Msg::HintKeys);
 
 /// The last row of the framed text panel.
 pub const PLAYER_FOOTER_HINTS: &[Hint] = &[
-    hint(&[A::NextScene], "next"),
-    hint(&[A::PrevScene], "back"),
-    pair(&[A::ScrollDown, A::ScrollUp], "scroll"),
-    hint(&[A::ReturnToScene], "return"),
-    hint(&[A::ToggleText], "text"),
+    hint(&[A::NextScene], Msg::HintNext),
+    hint(&[A::PrevScene], Msg::HintBack),
+    pair(&[A::ScrollDown, A::ScrollUp], Msg::HintScroll),
+    hint(&[A::ReturnToScene], Msg::HintReturn),
+    hint(&[A::ToggleText], Msg::HintText),
 ];
 
 #[cfg(test)]

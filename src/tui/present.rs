@@ -11,6 +11,7 @@ use ratatui::text::Line;
 use super::app::App;
 use super::views::{fit, panel, text, token_quoted, width};
 use crate::fmt::num;
+use crate::i18n::Msg;
 use crate::model::Trace;
 use crate::pass::{Stage, View};
 use crate::readout::{self, attention, layernorm, logits, loss};
@@ -345,7 +346,7 @@ pub const CARD_H: u16 = GLYPH_H + 4;
 /// every term fits across; otherwise the terms are written at normal size.
 pub fn draw_card(app: &App, card: &Card, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
-    let inner = panel(theme, "the formula, live", area, buf, true);
+    let inner = panel(theme, Msg::TitleCard.get(theme.lang), area, buf, true);
     if inner.height == 0 || inner.width == 0 {
         return;
     }

@@ -187,9 +187,10 @@ pub fn run_screen_on<S: Screen>(tty: Tty, mut screen: S) -> io::Result<()> {
                 .then(|| crate::export::write_screen(frame.buffer, Path::new(".")));
             screen.app_mut().drawn(hits);
             if let Some(r) = said {
+                let lang = screen.app().theme().lang;
                 screen.app_mut().set_status(Some(match r {
-                    Ok(p) => format!("screen written to {}", p.display()),
-                    Err(e) => format!("could not write the screen: {e}"),
+                    Ok(p) => crate::i18n::Msg::StatusScreenWritten.fill(lang, &[&p.display()]),
+                    Err(e) => crate::i18n::Msg::StatusScreenFailed.fill(lang, &[&e]),
                 }));
                 let mut hits = vec![];
                 terminal.draw(|f| hits = screen.draw(f.area(), f.buffer_mut()))?;

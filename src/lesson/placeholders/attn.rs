@@ -2,6 +2,7 @@
 
 use super::{Cx, N, NONE, Spec, ph, table};
 use crate::fmt::{list, num};
+use crate::i18n::Lang;
 use crate::readout::attention::{Cell, head_row, masked_keys, top_key};
 use crate::readout::entropy;
 
@@ -94,7 +95,12 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             let (scores, probs) = (row(c, &c.layer().scores), row(c, &c.layer().probs));
             Ok(table(
-                &["key", "token", "score q·k/√dₖ", "weight"],
+                &[
+                    c.say("key", "键"),
+                    c.say("token", "词元"),
+                    c.say("score q·k/√dₖ", "分数 q·k/√dₖ"),
+                    c.say("weight", "权重"),
+                ],
                 (0..probs.len())
                     .map(|j| {
                         vec![
@@ -121,11 +127,14 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             let s = c.sel;
             let j = top_key(c.tr(), s.layer, s.head, s.pos);
-            Ok(format!(
-                "{} (position {j}, weight {})",
+            let (t, w) = (
                 c.tok(c.tr().tokens[j]),
-                num(row(c, &c.layer().probs)[j] as f64)
-            ))
+                num(row(c, &c.layer().probs)[j] as f64),
+            );
+            Ok(match c.lang {
+                Lang::En => format!("{t} (position {j}, weight {w})"),
+                Lang::Zh => format!("{t}（位置 {j}，权重 {w}）"),
+            })
         },
     ),
     ph("attn.top.token", NONE, "just that key's token text", |c| {
@@ -156,14 +165,22 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             let (s, tr) = (c.sel, c.tr());
             Ok(table(
-                &["head", "weighs most", "weight", "entropy"],
+                &[
+                    c.say("head", "头"),
+                    c.say("weighs most", "最看重的键"),
+                    c.say("weight", "权重"),
+                    c.say("entropy", "熵"),
+                ],
                 (0..c.cfg().n_head)
                     .map(|h| {
                         let row = &c.layer().probs[h][s.pos];
                         let j = top_key(tr, s.layer, h, s.pos);
                         vec![
                             h.to_string(),
-                            format!("{} (position {j})", c.tok(tr.tokens[j])),
+                            match c.lang {
+                                Lang::En => format!("{} (position {j})", c.tok(tr.tokens[j])),
+                                Lang::Zh => format!("{}（位置 {j}）", c.tok(tr.tokens[j])),
+                            },
                             num(row[j] as f64),
                             num(entropy(row)),
                         ]

@@ -3,7 +3,8 @@
 
 use super::{Cx, NONE, Spec, ph};
 use crate::cost::{Assumptions, Estimate, F32_BYTES, Ledger, Measurement, Params};
-use crate::fmt::{bytes, count, human_duration, num, sig};
+use crate::fmt::{bytes, count, human_duration_in, num, sig};
+use crate::i18n::Lang;
 use crate::pass::Stage;
 
 /// The cost ledger for running the token after the prompt (KV cache of the prompt, batch 1).
@@ -131,15 +132,19 @@ pub(super) const SPECS: &[Spec] = &[
         "cost.assumptions",
         NONE,
         "the accelerator, peak, utilisation and price `gptlens cost` assumes by default",
-        |_| {
+        |c| {
             let a = Assumptions::default();
-            Ok(format!(
-                "{} accelerators at {} FLOP/s peak, {}% of it sustained, ${} per accelerator-hour",
-                a.accelerator,
-                sig(a.peak_flops, 3),
-                a.utilisation * 100.0,
-                a.price_per_hour
-            ))
+            let (peak, used) = (sig(a.peak_flops, 3), a.utilisation * 100.0);
+            Ok(match c.lang {
+                Lang::En => format!(
+                    "{} accelerators at {peak} FLOP/s peak, {used}% of it sustained, ${} per accelerator-hour",
+                    a.accelerator, a.price_per_hour
+                ),
+                Lang::Zh => format!(
+                    "{} 加速器，峰值 {peak} FLOP/s，持续跑到峰值的 {used}%，每个加速器每小时 ${}",
+                    a.accelerator, a.price_per_hour
+                ),
+            })
         },
     ),
     ph(
@@ -172,8 +177,9 @@ pub(super) const SPECS: &[Spec] = &[
         "how long GPT-3's training would take at the FLOP/s measured here",
         |c| {
             let m = measured(c)?.flops_per_s;
-            Ok(human_duration(
+            Ok(human_duration_in(
                 gpt3(Some(m))?.this_machine_seconds.unwrap_or(f64::INFINITY),
+                c.lang,
             ))
         },
     ),

@@ -1,5 +1,6 @@
 //! The next-token distribution at the selected position.
 
+use crate::i18n::Lang;
 use ndarray::ArrayView1;
 
 use super::{Cx, N, NONE, Spec, int, ph, real, table};
@@ -20,7 +21,12 @@ pub(super) const SPECS: &[Spec] = &[
             let row = logits_row(c);
             let probs = softmax_t(row, 1.0);
             Ok(table(
-                &["rank", "token", "logit", "probability"],
+                &[
+                    c.say("rank", "名次"),
+                    c.say("token", "词元"),
+                    "logit",
+                    c.say("probability", "概率"),
+                ],
                 ranked(&probs)
                     .into_iter()
                     .take(c.n())
@@ -81,12 +87,13 @@ pub(super) const SPECS: &[Spec] = &[
         "the top logit recomputed as ln_f(x)·wte[token] (the tied unembedding)",
         |c| {
             let (j, re, engine) = recompute_top(c.env.gpt, c.tr(), c.sel.pos);
-            Ok(format!(
-                "ln_f(x)·wte[{}] = {} (the logit the engine computed: {})",
-                c.tok(j as u32),
-                num(re as f64),
-                num(engine as f64)
-            ))
+            let (t, re, engine) = (c.tok(j as u32), num(re as f64), num(engine as f64));
+            Ok(match c.lang {
+                Lang::En => {
+                    format!("ln_f(x)·wte[{t}] = {re} (the logit the engine computed: {engine})")
+                }
+                Lang::Zh => format!("ln_f(x)·wte[{t}] = {re}（引擎算出的 logit：{engine}）"),
+            })
         },
     ),
     ph(

@@ -25,7 +25,13 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             let tr = c.tr();
             Ok(table(
-                &["position", "reads", "next token", "P(next)", "−ln P"],
+                &[
+                    c.say("position", "位置"),
+                    c.say("reads", "读入"),
+                    c.say("next token", "下一个词元"),
+                    c.say("P(next)", "P(下一个)"),
+                    "−ln P",
+                ],
                 losses(c)?
                     .iter()
                     .map(|l| {

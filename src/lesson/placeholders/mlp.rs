@@ -41,7 +41,11 @@ pub(super) const SPECS: &[Spec] = &[
             let (lt, p) = (c.layer(), c.sel.pos);
             let act: Vec<f32> = lt.mlp_act.row(p).to_vec();
             Ok(table(
-                &["unit", "before GELU", "after GELU"],
+                &[
+                    c.say("unit", "单元"),
+                    c.say("before GELU", "GELU 之前"),
+                    c.say("after GELU", "GELU 之后"),
+                ],
                 ranked(&act)
                     .into_iter()
                     .take(c.n())

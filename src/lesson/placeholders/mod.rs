@@ -31,8 +31,10 @@ mod train;
 
 pub use env::{Env, Sel};
 pub use modern::smollm2_path;
+pub use tokens::{STORY_EN, STORY_ZH, TextCost};
 
 use super::Placeholder;
+use crate::i18n::Lang;
 use crate::model::{Config, LayerTrace, Trace};
 
 /// A numeric argument: `{{logits.top 5}}` has `n = 5`.
@@ -142,9 +144,20 @@ pub struct Cx<'c, 'e> {
     pub env: &'c Env<'e>,
     pub sel: &'c Sel,
     pub args: &'c [f64],
+    /// The lesson's language: placeholders that write words write them in it.
+    pub lang: Lang,
 }
 
 impl Cx<'_, '_> {
+    /// `en` or `zh`, as the lesson's language asks: the two side by side
+    /// where a placeholder writes words.
+    fn say<'s>(&self, en: &'s str, zh: &'s str) -> &'s str {
+        match self.lang {
+            Lang::En => en,
+            Lang::Zh => zh,
+        }
+    }
+
     /// Argument `i` (0 when absent).
     fn arg(&self, i: usize) -> f64 {
         self.args.get(i).copied().unwrap_or(0.0)
@@ -187,13 +200,21 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     all().map(|s| s.name)
 }
 
-/// The value of a placeholder at a selection, as the text the lesson shows.
+/// The value of a placeholder at a selection, as the text the lesson shows
+/// (words in English).
 pub fn eval(ph: &Placeholder, env: &Env, sel: &Sel) -> Result<String, String> {
+    eval_in(ph, env, sel, Lang::En)
+}
+
+/// [`eval`] for a lesson in `lang`: the words a placeholder writes (table
+/// headers, phrases, units) in that language, the numbers the same.
+pub fn eval_in(ph: &Placeholder, env: &Env, sel: &Sel, lang: Lang) -> Result<String, String> {
     let spec = spec(&ph.name).ok_or_else(|| format!("unknown placeholder {}", ph.name))?;
     (spec.eval)(&Cx {
         env,
         sel,
         args: &ph.args,
+        lang,
     })
 }
 

@@ -3,6 +3,7 @@
 
 use super::{Cx, N, NONE, Spec, ph, table};
 use crate::fmt::{list, num};
+use crate::i18n::Lang;
 use crate::readout::{lens, norm};
 
 /// The read-out point from which the lens's top token stays the final one.
@@ -46,10 +47,10 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             Ok((0..=c.cfg().n_layer)
                 .map(|i| {
-                    let label = if i == 0 {
-                        "embeddings".to_string()
-                    } else {
-                        format!("after layer {}", i - 1)
+                    let label = match (i, c.lang) {
+                        (0, _) => c.say("embeddings", "嵌入").to_string(),
+                        (_, Lang::En) => format!("after layer {}", i - 1),
+                        (_, Lang::Zh) => format!("第 {} 层之后", i - 1),
                     };
                     let x = c.tr().resid_in(i).row(c.sel.pos);
                     format!("{label} {}", num(norm(x) as f64))
@@ -76,15 +77,19 @@ pub(super) const SPECS: &[Spec] = &[
         "logit lens: the top next token read off the stream after each layer",
         |c| {
             Ok(table(
-                &["read after", "top next token", "probability"],
+                &[
+                    c.say("read after", "在哪里读出"),
+                    c.say("top next token", "排第一的下一个词元"),
+                    c.say("probability", "概率"),
+                ],
                 lens::tops(c.env.gpt, c.tr(), c.sel.pos)
                     .into_iter()
                     .enumerate()
                     .map(|(i, (j, p))| {
-                        let label = if i == 0 {
-                            "embeddings".to_string()
-                        } else {
-                            format!("layer {}", i - 1)
+                        let label = match (i, c.lang) {
+                            (0, _) => c.say("embeddings", "嵌入").to_string(),
+                            (_, Lang::En) => format!("layer {}", i - 1),
+                            (_, Lang::Zh) => format!("第 {} 层", i - 1),
                         };
                         vec![label, c.tok(j as u32), num(p as f64)]
                     })
@@ -97,9 +102,10 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "where the logit lens first shows the final top token and keeps it: \"the embeddings\" or \"layer k\"",
         |c| {
-            Ok(match settles(c) {
-                0 => "the embeddings".into(),
-                f => format!("layer {}", f - 1),
+            Ok(match (settles(c), c.lang) {
+                (0, _) => c.say("the embeddings", "嵌入").into(),
+                (f, Lang::En) => format!("layer {}", f - 1),
+                (f, Lang::Zh) => format!("第 {} 层", f - 1),
             })
         },
     ),
@@ -109,10 +115,11 @@ pub(super) const SPECS: &[Spec] = &[
         "the same as one of three phrases, for a predict block's `match:`: \"from the embeddings\", \"somewhere in between\", \"only after the last layer\"",
         |c| {
             Ok(match settles(c) {
-                0 => "from the embeddings".into(),
-                f if f == c.cfg().n_layer => "only after the last layer".into(),
-                _ => "somewhere in between".into(),
-            })
+                0 => c.say("from the embeddings", "从嵌入开始"),
+                f if f == c.cfg().n_layer => c.say("only after the last layer", "要到最后一层之后"),
+                _ => c.say("somewhere in between", "在中间某一层"),
+            }
+            .into())
         },
     ),
 ];

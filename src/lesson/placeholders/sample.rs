@@ -2,6 +2,7 @@
 
 use super::{Cx, Spec, int, ph, real, table, tokens_text};
 use crate::fmt::num;
+use crate::i18n::Lang;
 use crate::readout::generate;
 use crate::readout::logits::{softmax_t, top_k_mass};
 use crate::rng::Rng;
@@ -18,7 +19,9 @@ fn continue_ids(c: &Cx, s: &Sampling, seed: u64) -> Result<Vec<u32>, String> {
 fn continuation(c: &Cx, s: &Sampling, seed: u64) -> Result<String, String> {
     let out = continue_ids(c, s, seed)?;
     if out.is_empty() {
-        return Ok("(no room left in the context)".into());
+        return Ok(c
+            .say("(no room left in the context)", "（上下文已经没有空位了）")
+            .into());
     }
     Ok(tokens_text(c, &out))
 }
@@ -50,12 +53,17 @@ pub(crate) fn longest_repeat(seq: &[u32], start: usize) -> Option<(usize, usize)
 /// "'a' 'b' 'c' again" or "no phrase of three or more tokens twice".
 fn repeat_note(c: &Cx, prefix: &[u32], cont: &[u32]) -> String {
     let seq: Vec<u32> = prefix.iter().chain(cont).copied().collect();
-    match longest_repeat(&seq, prefix.len()) {
-        Some((j, len)) => format!(
+    match (longest_repeat(&seq, prefix.len()), c.lang) {
+        (Some((j, len)), Lang::En) => format!(
             "it writes {} a second time ({len} tokens)",
             tokens_text(c, &seq[j..j + len])
         ),
-        None => format!("it writes no phrase of {REPEAT_MIN} or more tokens twice"),
+        (Some((j, len)), Lang::Zh) => format!(
+            "它把 {} 又写了一遍（{len} 个词元）",
+            tokens_text(c, &seq[j..j + len])
+        ),
+        (None, Lang::En) => format!("it writes no phrase of {REPEAT_MIN} or more tokens twice"),
+        (None, Lang::Zh) => format!("它没有把哪段 {REPEAT_MIN} 个或更多词元的话写两遍"),
     }
 }
 
@@ -102,10 +110,11 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             let probs = softmax_t(c.tr().logits.row(c.sel.pos), c.arg(1) as f32);
             let k = (c.arg(0) as usize).min(probs.len());
-            Ok(format!(
-                "the top {k} tokens hold {} of the probability",
-                num(top_k_mass(&probs, k))
-            ))
+            let mass = num(top_k_mass(&probs, k));
+            Ok(match c.lang {
+                Lang::En => format!("the top {k} tokens hold {mass} of the probability"),
+                Lang::Zh => format!("概率最高的 {k} 个词元共占 {mass} 的概率"),
+            })
         },
     ),
     ph(
@@ -120,11 +129,11 @@ pub(super) const SPECS: &[Spec] = &[
             };
             let row = c.tr().logits.row(c.sel.pos);
             let pk = pick(row.as_slice().unwrap_or(&[]), &[], &s, &mut Rng::new(0), 1);
-            Ok(format!(
-                "{} token(s) holding {} of the probability",
-                pk.kept,
-                num(pk.kept_mass as f64)
-            ))
+            let (kept, mass) = (pk.kept, num(pk.kept_mass as f64));
+            Ok(match c.lang {
+                Lang::En => format!("{kept} token(s) holding {mass} of the probability"),
+                Lang::Zh => format!("{kept} 个词元，共占 {mass} 的概率"),
+            })
         },
     ),
     ph(
@@ -141,7 +150,12 @@ pub(super) const SPECS: &[Spec] = &[
             let prefix = &c.tr().tokens[..=c.sel.pos];
             let r = beam_search(c.env.gpt, prefix, &bs).map_err(|e| e.to_string())?;
             Ok(table(
-                &["beam", "continuation", "log P", "score"],
+                &[
+                    c.say("beam", "束"),
+                    c.say("continuation", "续写"),
+                    "log P",
+                    c.say("score", "得分"),
+                ],
                 r.beams
                     .iter()
                     .enumerate()
@@ -177,12 +191,21 @@ pub(super) const SPECS: &[Spec] = &[
                 .filter(|b| longest_repeat(&seq(&b.tokens), prefix.len()).is_some())
                 .count();
             let best = r.beams.first().map_or(String::new(), |b| {
-                format!("; the best: {}", repeat_note(c, prefix, &b.tokens))
+                let note = repeat_note(c, prefix, &b.tokens);
+                match c.lang {
+                    Lang::En => format!("; the best: {note}"),
+                    Lang::Zh => format!("；最好的一条：{note}"),
+                }
             });
-            Ok(format!(
-                "{looping} of the {} final beams write a phrase of {REPEAT_MIN} or more tokens twice{best}",
-                r.beams.len()
-            ))
+            let n = r.beams.len();
+            Ok(match c.lang {
+                Lang::En => format!(
+                    "{looping} of the {n} final beams write a phrase of {REPEAT_MIN} or more tokens twice{best}"
+                ),
+                Lang::Zh => format!(
+                    "最后的 {n} 条束里，有 {looping} 条把一段 {REPEAT_MIN} 个或更多词元的话写了两遍{best}"
+                ),
+            })
         },
     ),
 ];

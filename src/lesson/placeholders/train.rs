@@ -2,10 +2,12 @@
 //! A folder without one, or with a broken one, gives a sentence saying so.
 
 use super::{Cx, NONE, Spec, ph};
-use crate::fmt::{count, human_duration, num};
+use crate::fmt::{count, human_duration, human_duration_in, num};
+use crate::i18n::Lang;
 use crate::train::record::TrainRecord;
 
 const NO_LOG: &str = "(not recorded: this model folder has no train-log.tsv)";
+const NO_LOG_ZH: &str = "（没有记录：这个模型文件夹里没有 train-log.tsv）";
 
 /// The model folder's training record when it has a logged training loss, or
 /// Err(the text to show instead) when the record cannot be read: a broken log
@@ -16,7 +18,10 @@ fn train_record(c: &Cx) -> Result<Option<TrainRecord>, String> {
     };
     match TrainRecord::read(dir) {
         Ok(r) => Ok(r.filter(|r| !r.losses().is_empty())),
-        Err(e) => Err(format!("(the training record cannot be read: {e})")),
+        Err(e) => Err(match c.lang {
+            Lang::En => format!("(the training record cannot be read: {e})"),
+            Lang::Zh => format!("（训练记录读不出来：{e}）"),
+        }),
     }
 }
 
@@ -27,7 +32,7 @@ fn logged(
 ) -> Result<String, String> {
     Ok(match train_record(c) {
         Err(msg) => msg,
-        Ok(None) => NO_LOG.to_string(),
+        Ok(None) => c.say(NO_LOG, NO_LOG_ZH).to_string(),
         Ok(Some(r)) => {
             let l = r.losses();
             f(l[0], l[l.len() - 1], &r)
@@ -35,7 +40,10 @@ fn logged(
     })
 }
 
-fn summary(r: &TrainRecord) -> String {
+fn summary(r: &TrainRecord, lang: Lang) -> String {
+    if lang == Lang::Zh {
+        return summary_zh(r);
+    }
     let l = r.losses();
     let (first, last) = (l[0], l[l.len() - 1]);
     let mut out = format!(
@@ -61,6 +69,37 @@ fn summary(r: &TrainRecord) -> String {
     }
     out.push_str(&format!(
         ".\n\n`{}` (training loss, step {} → {})",
+        sparkline(&l.iter().map(|x| x.1).collect::<Vec<_>>()),
+        count(first.0 as f64),
+        count(last.0 as f64)
+    ));
+    out
+}
+
+/// [`summary`] for a Chinese lesson: the same numbers.
+fn summary_zh(r: &TrainRecord) -> String {
+    let l = r.losses();
+    let (first, last) = (l[0], l[l.len() - 1]);
+    let mut out = format!("这次记录下来的训练共 {} 个优化步", count(last.0 as f64));
+    let summary = r.summary.as_ref();
+    if let Some(t) = summary.and_then(|s| s.tokens_seen) {
+        out.push_str(&format!("，看过 {} 个词元", count(t as f64)));
+    }
+    if let Some(secs) = summary.and_then(|s| s.elapsed_secs) {
+        out.push_str(&format!("，用时 {}", human_duration_in(secs, Lang::Zh)));
+    }
+    out.push_str(&format!(
+        "。训练损失从第 {} 步的 {} 变为第 {} 步的 {}",
+        count(first.0 as f64),
+        num(first.1),
+        count(last.0 as f64),
+        num(last.1)
+    ));
+    if let Some(v) = r.final_val() {
+        out.push_str(&format!("；在留出的文本上，最终损失是 {}", num(v)));
+    }
+    out.push_str(&format!(
+        "。\n\n`{}`（训练损失，第 {} 步 → 第 {} 步）",
         sparkline(&l.iter().map(|x| x.1).collect::<Vec<_>>()),
         count(first.0 as f64),
         count(last.0 as f64)
@@ -94,8 +133,11 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             Ok(match train_record(c) {
             Err(msg) => msg,
-            Ok(None) => "This model folder has no training record (the train-log.tsv that `gptlens train` writes), so there is no curve to show here. Train a tiny model with `gptlens train` and open its folder with `--model DIR` to see one.".into(),
-            Ok(Some(r)) => summary(&r),
+            Ok(None) => c.say(
+                "This model folder has no training record (the train-log.tsv that `gptlens train` writes), so there is no curve to show here. Train a tiny model with `gptlens train` and open its folder with `--model DIR` to see one.",
+                "这个模型文件夹里没有训练记录（`gptlens train` 写出的 train-log.tsv），所以这里没有曲线可看。用 `gptlens train` 训练一个小模型，再用 `--model 目录` 打开它的文件夹，就能看到曲线。",
+            ).into(),
+            Ok(Some(r)) => summary(&r, c.lang),
         })
         },
     ),
@@ -112,16 +154,24 @@ pub(super) const SPECS: &[Spec] = &[
                 }),
             };
             Ok(match b {
+                Some((u, bi, v)) if c.lang == Lang::Zh => format!(
+                    "在同一段留出的文本上，一元模型（只看词元出现的频率）的损失是 {}，二元模型（只看前一个词元）是 {} 奈特/词元；这个 Transformer 是 {}。",
+                    num(u),
+                    num(bi),
+                    num(v)
+                ),
                 Some((u, bi, v)) => format!(
                     "On the same held-out text, a unigram model (token frequencies only) scores {} and a bigram model (the previous token only) {} nats per token; the transformer scores {}.",
                     num(u),
                     num(bi),
                     num(v)
                 ),
-                None => {
-                    "(no baselines recorded: this model folder has no train-summary.json with them)"
-                        .into()
-                }
+                None => c
+                    .say(
+                        "(no baselines recorded: this model folder has no train-summary.json with them)",
+                        "（没有记录基线：这个模型文件夹里没有带基线的 train-summary.json）",
+                    )
+                    .into(),
             })
         },
     ),
@@ -150,7 +200,9 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             logged(c, |_, _, r| match r.final_val() {
                 Some(v) => num(v),
-                None => "(no validation loss recorded)".into(),
+                None => c
+                    .say("(no validation loss recorded)", "（没有记录验证损失）")
+                    .into(),
             })
         },
     ),

@@ -18,6 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::{KEYS, Live};
+use crate::i18n::Msg;
 use crate::tui::heatmap::{Heatmap, Masked, Scale};
 use crate::tui::views::training::{RefLine, Series, plot};
 use crate::tui::views::{attn_matrix, draw_with_legend, fit, panel, width};
@@ -98,33 +99,31 @@ fn duration(secs: f64) -> String {
 
 fn header_line(live: &Live, w: usize) -> Line<'static> {
     // In order of what matters; each part goes in only while it fits.
+    let lang = live.theme.lang;
     let mut parts: Vec<String> = vec![];
     if live.paused {
-        parts.push("PAUSED".into());
+        parts.push(Msg::LivePaused.get(lang).into());
     }
     match &live.last {
         Some(p) => {
-            parts.push(format!(
-                "step {}/{} ({}%)",
-                p.step,
-                p.steps,
-                p.step * 100 / p.steps.max(1)
-            ));
-            parts.push(format!("loss {:.3}", p.loss));
+            parts.push(
+                Msg::LiveStep.fill(lang, &[&p.step, &p.steps, &(p.step * 100 / p.steps.max(1))]),
+            );
+            parts.push(Msg::LiveLoss.fill(lang, &[&format!("{:.3}", p.loss)]));
             if let Some(v) = live.valid.last() {
-                parts.push(format!("val {:.3}", v.loss));
+                parts.push(Msg::LiveVal.fill(lang, &[&format!("{:.3}", v.loss)]));
             }
             let eta = p.elapsed_secs / p.step.max(1) as f64 * (p.steps - p.step) as f64;
-            parts.push(format!("ETA {}", duration(eta)));
+            parts.push(Msg::LiveEta.fill(lang, &[&duration(eta)]));
             parts.push(format!("{:.0} tok/s", p.tokens_per_sec));
             parts.push(format!("lr {:.2e}", p.lr));
         }
-        None if live.start.is_some() => parts.push("starting…".into()),
+        None if live.start.is_some() => parts.push(Msg::LiveStarting.get(lang).into()),
         None => parts.push(
             live.notes
                 .last()
                 .cloned()
-                .unwrap_or_else(|| "preparing the data…".into()),
+                .unwrap_or_else(|| Msg::LivePreparing.get(lang).into()),
         ),
     }
     let mut line = String::new();
@@ -145,7 +144,13 @@ fn header_line(live: &Live, w: usize) -> Line<'static> {
 /// The key line: status first, then keys from the table; `? help` and
 /// `q quit` are always there.
 fn key_line(live: &Live, w: usize) -> Line<'static> {
-    let must = "? help  q quit";
+    let lang = live.theme.lang;
+    let must = format!(
+        "? {}  q {}",
+        Msg::HintHelp.get(lang),
+        Msg::HintQuit.get(lang)
+    );
+    let must = must.as_str();
     let mut s = String::new();
     if let Some(st) = &live.status {
         s.push_str(st);
@@ -155,7 +160,10 @@ fn key_line(live: &Live, w: usize) -> Line<'static> {
         if matches!(a, super::Action::Help | super::Action::Quit) {
             continue;
         }
+        let help = help.get(lang);
+        // The help without its parenthesis, in either language.
         let short = help.split(" (").next().unwrap_or(help);
+        let short = short.split('（').next().unwrap_or(short);
         let item = format!("{label} {short}  ");
         if width(&s) + width(&item) + width(must) <= w {
             s.push_str(&item);
@@ -166,16 +174,17 @@ fn key_line(live: &Live, w: usize) -> Line<'static> {
 }
 
 fn loss_panel(live: &Live, area: Rect, buf: &mut Buffer) {
-    let inner = panel(&live.theme, "loss", area, buf, false);
+    let lang = live.theme.lang;
+    let inner = panel(&live.theme, Msg::LiveLossTitle.get(lang), area, buf, false);
     let series = vec![
         Series {
-            name: "train".into(),
+            name: Msg::LiveTrain.get(lang).into(),
             points: live.train.iter().map(|p| (p.step as f64, p.loss)).collect(),
             line: true,
             color: Color::Cyan,
         },
         Series {
-            name: "validation".into(),
+            name: Msg::LiveValidation.get(lang).into(),
             points: live.valid.iter().map(|p| (p.step as f64, p.loss)).collect(),
             line: false,
             color: Color::Yellow,
@@ -185,45 +194,53 @@ fn loss_panel(live: &Live, area: Rect, buf: &mut Buffer) {
     if let Some(s) = &live.start {
         refs.push(RefLine {
             y: (s.vocab.max(1) as f64).ln(),
-            label: format!("uniform ln {}", s.vocab),
+            label: Msg::LiveUniform.fill(lang, &[&s.vocab]),
         });
         if let Some((u, b)) = s.baselines {
             refs.push(RefLine {
                 y: u,
-                label: "unigram".into(),
+                label: Msg::LiveUnigram.get(lang).into(),
             });
             refs.push(RefLine {
                 y: b,
-                label: "bigram".into(),
+                label: Msg::LiveBigram.get(lang).into(),
             });
         }
     }
     if live.train.is_empty() {
-        Paragraph::new("the curve starts with the first step").render(inner, buf);
+        Paragraph::new(Msg::LiveNoCurve.get(lang)).render(inner, buf);
         return;
     }
-    plot(&live.theme, inner, buf, &series, &refs, "nats/token");
+    plot(
+        &live.theme,
+        inner,
+        buf,
+        &series,
+        &refs,
+        Msg::LiveNats.get(lang),
+    );
 }
 
 fn attention_panel(live: &Live, area: Rect, buf: &mut Buffer) {
     let (l, h) = live.selected();
+    let lang = live.theme.lang;
     let Some(p) = &live.probe else {
         let inner = panel(
             &live.theme,
-            &format!("attention L{l} H{h}"),
+            &Msg::LiveAttention.fill(lang, &[&l, &h]),
             area,
             buf,
             false,
         );
-        Paragraph::new("the first snapshot of the weights comes within a second")
+        Paragraph::new(Msg::LiveNoSnapshot.get(lang))
             .wrap(Wrap { trim: true })
             .render(inner, buf);
         return;
     };
     let (prev, ind) = (p.scores.previous_token[l][h], p.scores.induction[l][h]);
-    let title = format!("attention L{l} H{h} · step {} · prev {prev:.2}", p.step);
+    let title = Msg::LiveAttentionAt.fill(lang, &[&l, &h, &p.step, &format!("{prev:.2}")]);
     let title = if width(&title) + 12 < area.width as usize {
-        format!("{title} · ind {ind:.2}")
+        title + &Msg::LiveInd.fill(lang, &[&format!("{ind:.2}")])
     } else {
         title
     };
@@ -269,9 +286,10 @@ fn attention_panel(live: &Live, area: Rect, buf: &mut Buffer) {
 
 fn head_curves_panel(live: &Live, area: Rect, buf: &mut Buffer) {
     let (l, h) = live.selected();
+    let lang = live.theme.lang;
     let inner = panel(
         &live.theme,
-        &format!("L{l} H{h} over training: previous-token, induction"),
+        &Msg::LiveHeadCurves.fill(lang, &[&l, &h]),
         area,
         buf,
         false,
@@ -289,18 +307,18 @@ fn head_curves_panel(live: &Live, area: Rect, buf: &mut Buffer) {
             .collect()
     };
     if live.heads.is_empty() {
-        Paragraph::new("scores come with the first snapshot").render(inner, buf);
+        Paragraph::new(Msg::LiveNoScores.get(lang)).render(inner, buf);
         return;
     }
     let series = vec![
         Series {
-            name: "previous-token".into(),
+            name: Msg::LivePrevToken.get(lang).into(),
             points: pick(false),
             line: true,
             color: Color::Magenta,
         },
         Series {
-            name: "induction".into(),
+            name: Msg::LiveInduction.get(lang).into(),
             points: pick(true),
             line: true,
             color: Color::Green,
@@ -316,7 +334,14 @@ fn head_curves_panel(live: &Live, area: Rect, buf: &mut Buffer) {
             label: String::new(),
         },
     ];
-    plot(&live.theme, inner, buf, &series, &refs, "score");
+    plot(
+        &live.theme,
+        inner,
+        buf,
+        &series,
+        &refs,
+        Msg::LiveScore.get(lang),
+    );
 }
 
 /// A score in four columns: ".05", ".85", "1.00".
@@ -326,7 +351,13 @@ fn score(x: f32) -> String {
 }
 
 fn head_table_panel(live: &Live, area: Rect, buf: &mut Buffer) {
-    let inner = panel(&live.theme, "every head now (≥ .40 bold)", area, buf, false);
+    let inner = panel(
+        &live.theme,
+        Msg::LiveEveryHead.get(live.theme.lang),
+        area,
+        buf,
+        false,
+    );
     let Some(p) = &live.probe else {
         return;
     };
@@ -364,9 +395,10 @@ fn head_table_panel(live: &Live, area: Rect, buf: &mut Buffer) {
 }
 
 fn probe_panel(live: &Live, area: Rect, buf: &mut Buffer) {
+    let lang = live.theme.lang;
     let title = match &live.probe {
-        Some(p) => format!("probe → greedy continuation at step {}", p.step),
-        None => "probe".into(),
+        Some(p) => Msg::LiveProbeAt.fill(lang, &[&p.step]),
+        None => Msg::LiveProbe.get(lang).into(),
     };
     let inner = panel(&live.theme, &title, area, buf, false);
     let probe: String = live
@@ -391,7 +423,7 @@ fn probe_panel(live: &Live, area: Rect, buf: &mut Buffer) {
 fn help_overlay(body: Rect, buf: &mut Buffer, live: &Live) {
     let widest = KEYS
         .iter()
-        .map(|(_, label, _, help)| width(label).max(6) + 2 + width(help))
+        .map(|(_, label, _, help)| width(label).max(6) + 2 + width(help.get(live.theme.lang)))
         .max()
         .unwrap_or(0);
     let h = (KEYS.len() as u16 + 2).min(body.height);
@@ -403,10 +435,11 @@ fn help_overlay(body: Rect, buf: &mut Buffer, live: &Live) {
         height: h,
     };
     Clear.render(area, buf);
-    let inner = panel(&live.theme, "keys", area, buf, true);
+    let lang = live.theme.lang;
+    let inner = panel(&live.theme, Msg::HelpSectionKeys.get(lang), area, buf, true);
     let lines: Vec<Line> = KEYS
         .iter()
-        .map(|(_, label, _, help)| Line::from(format!("{label:>6}  {help}")))
+        .map(|(_, label, _, help)| Line::from(format!("{label:>6}  {}", help.get(lang))))
         .collect();
     Paragraph::new(lines).render(inner, buf);
 }

@@ -13,6 +13,7 @@ pub mod run;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::i18n::Msg;
 use crate::train::Progress;
 use crate::train::record::HeadRow;
 use crate::train::watch::{LiveEvent, LiveStart, ProbeView};
@@ -40,49 +41,49 @@ pub enum Action {
 }
 
 /// The one keymap: dispatch and the help overlay and key line are read from it.
-pub const KEYS: &[(&[KeyCode], &str, Action, &str)] = &[
+pub const KEYS: &[(&[KeyCode], &str, Action, Msg)] = &[
     (
         &[KeyCode::Char(' '), KeyCode::Char('p')],
         "space",
         Action::Pause,
-        "pause / resume training",
+        Msg::LiveKeyPause,
     ),
     (
         &[KeyCode::Char('c')],
         "c",
         Action::Checkpoint,
-        "write a checkpoint now",
+        Msg::LiveKeyCheckpoint,
     ),
     (
         &[KeyCode::Right, KeyCode::Char('l')],
         "→",
         Action::NextHead,
-        "next head",
+        Msg::LiveKeyNextHead,
     ),
     (
         &[KeyCode::Left, KeyCode::Char('h')],
         "←",
         Action::PrevHead,
-        "previous head",
+        Msg::LiveKeyPrevHead,
     ),
     (
         &[KeyCode::Down, KeyCode::Char('j')],
         "↓",
         Action::NextLayer,
-        "next layer",
+        Msg::LiveKeyNextLayer,
     ),
     (
         &[KeyCode::Up, KeyCode::Char('k')],
         "↑",
         Action::PrevLayer,
-        "previous layer",
+        Msg::LiveKeyPrevLayer,
     ),
-    (&[KeyCode::Char('?')], "?", Action::Help, "help"),
+    (&[KeyCode::Char('?')], "?", Action::Help, Msg::HintHelp),
     (
         &[KeyCode::Char('q'), KeyCode::Esc],
         "q",
         Action::Quit,
-        "quit (writes a checkpoint; --resume goes on)",
+        Msg::LiveKeyQuit,
     ),
 ];
 
@@ -213,9 +214,16 @@ impl Live {
         match a {
             Action::Pause => {
                 self.paused = !self.paused;
-                self.status = Some(if self.paused { "paused" } else { "resumed" }.into());
+                let m = if self.paused {
+                    Msg::LiveStatusPaused
+                } else {
+                    Msg::LiveStatusResumed
+                };
+                self.status = Some(m.get(self.theme.lang).into());
             }
-            Action::Checkpoint => self.status = Some("writing a checkpoint after this step".into()),
+            Action::Checkpoint => {
+                self.status = Some(Msg::LiveStatusCheckpoint.get(self.theme.lang).into())
+            }
             Action::NextHead => self.head = (self.head + 1) % nh,
             Action::PrevHead => self.head = (self.head + nh - 1) % nh,
             Action::NextLayer => self.layer = (self.layer + 1) % nl,
@@ -223,7 +231,7 @@ impl Live {
             Action::Help => self.help = !self.help,
             Action::Quit => {
                 self.quitting = true;
-                self.status = Some("stopping: writing the checkpoint…".into());
+                self.status = Some(Msg::LiveStatusStopping.get(self.theme.lang).into());
             }
         }
         a

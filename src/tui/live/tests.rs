@@ -142,7 +142,7 @@ fn space_pauses_q_quits_and_the_help_lists_every_key_of_the_table() {
     let s = draw(&l, 80, 24);
     for (_, label, _, help) in KEYS {
         assert!(
-            s.contains(&format!("{label:>6}  {help}")),
+            s.contains(&format!("{label:>6}  {}", help.get(crate::i18n::Lang::En))),
             "help lacks {label}:\n{s}"
         );
     }
@@ -166,4 +166,42 @@ fn a_long_run_keeps_a_bounded_curve_that_still_spans_it() {
     assert!(l.train.len() <= MAX_POINTS, "{} points", l.train.len());
     assert_eq!(l.train.first().map(|p| p.step), Some(1));
     assert!(l.train.last().is_some_and(|p| p.step >= 19_990));
+}
+
+/// Issue 18 point 5: under `--lang zh` the live screen's header, panels,
+/// key line and help are Chinese: none of the table's English `Live…`
+/// strings (longer than a word) is on screen, at 80×24 and 200×60.
+#[test]
+fn under_zh_the_live_screen_is_chinese() {
+    use crate::i18n::{Lang, Msg};
+    let english: Vec<&str> = Msg::ALL
+        .iter()
+        .filter(|m| format!("{m:?}").starts_with("Live"))
+        .map(|m| m.get(Lang::En).split("{}").next().unwrap_or("").trim())
+        .filter(|s| s.contains(' ') && s.len() > 4)
+        .collect();
+    assert!(english.len() > 15, "{english:?}");
+    let mut l = live();
+    l.theme.lang = Lang::Zh;
+    for help in [false, true] {
+        if help {
+            press(&mut l, KeyCode::Char('?'));
+        }
+        for (w, h) in [(80u16, 24u16), (200, 60)] {
+            let s = draw(&l, w, h);
+            for e in &english {
+                assert!(!s.contains(e), "{e:?} at {w}×{h}:\n{s}");
+            }
+            assert!(s.contains("第 300/1000 步") && s.contains("帮助"), "{s}");
+            if help {
+                assert!(s.contains("暂停 / 继续训练"), "{s}");
+            }
+        }
+    }
+    // The English screen has them: the check can fail.
+    let s = draw(&live(), 200, 60);
+    assert!(
+        english.iter().filter(|e| s.contains(*e)).count() >= 2,
+        "{s}"
+    );
 }

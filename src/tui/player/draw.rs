@@ -62,27 +62,43 @@ pub fn layout(p: &Player, area: Rect) -> (Rect, Option<Rect>) {
 /// the end of `optional` until it fits `w`; help and quit always stay.
 fn key_line(p: &Player, area: Rect, lead: &str, w: usize) -> String {
     use crate::tui::keymap::Action as A;
+    let lang = p.app.theme().lang;
     let k = |a| PLAYER.hint_keys(a);
     // What `x` shows next.
     let x_word = match (one_at_a_time(area), p.expanded) {
-        (true, false) | (false, true) => "view",
-        (true, true) | (false, false) => "text",
-    };
+        (true, false) | (false, true) => Msg::HintView,
+        (true, true) | (false, false) => Msg::HintText,
+    }
+    .get(lang);
     let must = [
-        format!("{} help", EXPLORER.hint_keys(A::Help)),
-        format!("{} quit", EXPLORER.hint_keys(A::Quit)),
+        format!(
+            "{} {}",
+            EXPLORER.hint_keys(A::Help),
+            Msg::HintHelp.get(lang)
+        ),
+        format!(
+            "{} {}",
+            EXPLORER.hint_keys(A::Quit),
+            Msg::HintQuit.get(lang)
+        ),
     ];
     let next = if p.at_the_end() && p.next_lesson.is_some() {
-        "next lesson"
+        Msg::HintNextLesson
     } else {
-        "next"
-    };
+        Msg::HintNext
+    }
+    .get(lang);
     let mut optional = vec![
         format!("{} {next}", k(A::NextScene)),
         format!("{} {x_word}", k(A::ToggleText)),
-        format!("{} back", k(A::PrevScene)),
-        format!("{}/{} scroll", k(A::ScrollDown), k(A::ScrollUp)),
-        format!("{} return", k(A::ReturnToScene)),
+        format!("{} {}", k(A::PrevScene), Msg::HintBack.get(lang)),
+        format!(
+            "{}/{} {}",
+            k(A::ScrollDown),
+            k(A::ScrollUp),
+            Msg::HintScroll.get(lang)
+        ),
+        format!("{} {}", k(A::ReturnToScene), Msg::HintReturn.get(lang)),
     ];
     loop {
         let mut parts: Vec<String> = vec![];
@@ -100,10 +116,10 @@ fn key_line(p: &Player, area: Rect, lead: &str, w: usize) -> String {
 }
 
 /// "more ↓", "↑ more ↓", "↑" or "" for text scrolled to `first` of `max`.
-fn scroll_marker(first: usize, max: usize) -> &'static str {
+fn scroll_marker(first: usize, max: usize, lang: crate::i18n::Lang) -> &'static str {
     match (first > 0, first < max) {
-        (true, true) => "↑ more ↓",
-        (false, true) => "more ↓",
+        (true, true) => Msg::MoreBoth.get(lang),
+        (false, true) => Msg::MoreBelow.get(lang),
         (true, false) => "↑",
         (false, false) => "",
     }
@@ -206,7 +222,7 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
         .collect();
     text(shown, Rect::new(inner.x, inner.y, inner.width, body_h), buf);
     if footer {
-        let more = scroll_marker(first, max_scroll);
+        let more = scroll_marker(first, max_scroll, theme.lang);
         let keys = key_line(p, p.last_area.get(), more, w);
         text(
             vec![Line::styled(fit(&keys, w), theme.dim())],
@@ -215,7 +231,7 @@ fn draw_text(p: &Player, area: Rect, buf: &mut Buffer) {
         );
     } else {
         // Unframed: the marker sits on the last row's right end.
-        let m = scroll_marker(first, max_scroll);
+        let m = scroll_marker(first, max_scroll, theme.lang);
         let mw = width(m) as u16;
         if mw > 0 && inner.width > mw + 1 && body_h > 0 {
             text(
@@ -389,7 +405,10 @@ fn draw_help(p: &Player, area: Rect, buf: &mut Buffer) {
     ratatui::widgets::Widget::render(ratatui::widgets::Clear, area, buf);
     draw::help_overlay(
         p.app.theme(),
-        &[("lesson keys", &PLAYER), ("explorer keys", &EXPLORER)],
+        &[
+            (Msg::HelpSectionLesson, &PLAYER),
+            (Msg::HelpSectionExplorer, &EXPLORER),
+        ],
         p.app.help_scroll(),
         area,
         buf,

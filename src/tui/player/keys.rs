@@ -10,6 +10,7 @@ use ratatui::layout::Rect;
 
 use super::draw::draw_player;
 use super::{Check, Player};
+use crate::i18n::Msg;
 use crate::tui::app::App;
 use crate::tui::event;
 use crate::tui::keymap::{Action, PLAYER};
@@ -102,21 +103,21 @@ impl Player {
                         self.offered_next = true;
                         let keys = PLAYER.hint_keys(Action::NextScene);
                         let list = crate::tui::keymap::EXPLORER.hint_keys(Action::Lessons);
-                        self.app.set_status(Some(format!(
-                            "the last step · {keys} again: the next lesson, {next} · {list}: every lesson"
-                        )));
+                        let lang = self.app.theme().lang;
+                        self.app
+                            .set_status(Some(Msg::LastStepNext.fill(lang, &[&keys, next, &list])));
                     }
                 } else {
-                    self.app
-                        .set_status(Some("the last step: PgUp goes back, q quits".into()));
+                    let lang = self.app.theme().lang;
+                    self.app.set_status(Some(Msg::LastStep.get(lang).into()));
                 }
             }
             Action::PrevScene => {
                 if self.scene > 0 {
                     self.goto(self.scene - 1);
                 } else {
-                    self.app
-                        .set_status(Some("the first step: PgDn goes on".into()));
+                    let lang = self.app.theme().lang;
+                    self.app.set_status(Some(Msg::FirstStep.get(lang).into()));
                 }
             }
             Action::ScrollDown => self.scroll_by(3),

@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
 use super::Player;
+use crate::i18n::Msg;
 use crate::tui::app::App;
 use crate::tui::draw;
 use crate::tui::event;
@@ -108,9 +109,11 @@ impl Shell {
                 self.now = Now::Lesson(Box::new(p));
                 self.tell_next();
             }
-            Err(e) => self
-                .app_mut()
-                .set_status(Some(format!("could not open the lesson {name}: {e}"))),
+            Err(e) => {
+                let lang = self.app().theme().lang;
+                self.app_mut()
+                    .set_status(Some(Msg::CannotOpenLesson.fill(lang, &[&name, &e])))
+            }
         }
         self.app_mut().mark_dirty();
     }
@@ -222,10 +225,11 @@ fn draw_picker(s: &Shell, sel: usize, area: Rect, buf: &mut Buffer) {
     );
     Clear.render(r, buf);
     let title = if s.player().is_some() {
-        "lessons: open one"
+        Msg::PickerTitle
     } else {
-        "lessons: open one on this model"
-    };
+        Msg::PickerTitleModel
+    }
+    .get(theme.lang);
     let inner = panel(theme, title, r, buf, true);
     let rows = (inner.height as usize).saturating_sub(2);
     let first = sel.saturating_sub(rows.saturating_sub(1));
@@ -247,7 +251,10 @@ fn draw_picker(s: &Shell, sel: usize, area: Rect, buf: &mut Buffer) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::from(Span::styled(
-        fit(&PICKER.hint_line(PICKER_HINTS, "  "), inner.width as usize),
+        fit(
+            &PICKER.hint_line(PICKER_HINTS, "  ", theme.lang),
+            inner.width as usize,
+        ),
         theme.dim(),
     )));
     text(lines, inner, buf);

@@ -170,7 +170,13 @@ fn the_help_overlay_shows_every_key_at_80x24_with_q_on_the_first_page() {
     let overlay = |scroll: usize| {
         let area = Rect::new(0, 0, 50, 12);
         let mut buf = Buffer::empty(area);
-        draw::help_overlay(a.theme(), &[("keys", &EXPLORER)], scroll, area, &mut buf);
+        draw::help_overlay(
+            a.theme(),
+            &[(crate::i18n::Msg::HelpSectionKeys, &EXPLORER)],
+            scroll,
+            area,
+            &mut buf,
+        );
         screen(&buf)
     };
     let first = overlay(0);
@@ -777,7 +783,9 @@ fn no_user_text_prints_rust_range_syntax() {
         .chain(PLAYER.rows)
         .chain(crate::tui::keymap::PICKER.rows)
     {
-        check(r.keys, r.help);
+        for l in crate::i18n::Lang::ALL {
+            check(r.keys, r.help.get(l));
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 
 use super::{Hits, attn_matrix, fit, flat, heatmap_with_legend, panel, text, token_quoted};
 use crate::fmt::{compact, sig_digits};
+use crate::i18n::Msg;
 use crate::model::{Positions, Trace};
 use crate::pass::Stage;
 use crate::readout::{attention, rope};
@@ -57,7 +58,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     if side_w > 0 {
         let inner = panel(
             app.theme(),
-            "the selected cell, step by step",
+            Msg::TitleCell.get(app.theme().lang),
             side,
             buf,
             false,
@@ -136,14 +137,16 @@ fn selected(app: &App, n: usize) -> Option<(usize, usize)> {
 
 /// One small heatmap per head of the layer, all on one scale with one legend.
 fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
+    let lang = app.theme().lang;
     let what = match app.stage() {
-        Stage::Mask => "scores masked: later keys −∞",
-        s if shows_scores(s) => "scores q·k/√dₖ",
-        _ => "weights softmax",
-    };
+        Stage::Mask => Msg::TitleScoresMasked,
+        s if shows_scores(s) => Msg::TitleScores,
+        _ => Msg::TitleWeights,
+    }
+    .get(lang);
     let inner = panel(
         app.theme(),
-        &format!("layer {} · {what}", app.layer()),
+        &Msg::TitleAttnGrid.fill(lang, &[&app.layer(), &what]),
         area,
         buf,
         true,
@@ -268,18 +271,11 @@ fn grid_columns(heads: usize, n: usize, width: u16, height: u16) -> usize {
 fn qkv(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
     let rotary = tr.arch.positions == Positions::Rotary;
     let title = if rotary {
-        format!(
-            "layer {} head {} · Q and K after RoPE, V (rows = positions, columns = dₖ dims)",
-            app.layer(),
-            app.head()
-        )
+        Msg::TitleQkvRope
     } else {
-        format!(
-            "layer {} head {} · Q, K, V (rows = positions, columns = dₖ dims)",
-            app.layer(),
-            app.head()
-        )
-    };
+        Msg::TitleQkv
+    }
+    .fill(app.theme().lang, &[&app.layer(), &app.head()]);
     let inner = panel(app.theme(), &title, area, buf, true);
     let inner = if rotary {
         let lines = rope_lines(app, tr, inner.height.saturating_sub(6) as usize);
@@ -395,10 +391,7 @@ fn gqa_line(app: &App, tr: &Trace) -> String {
 fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
     let inner = panel(
         app.theme(),
-        &format!(
-            "layer {} · output projection (rows = positions)",
-            app.layer()
-        ),
+        &Msg::TitleOutProj.fill(app.theme().lang, &[&app.layer()]),
         area,
         buf,
         true,
@@ -454,11 +447,7 @@ fn zoomed(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) 
     let n = tr.len();
     let inner = panel(
         app.theme(),
-        &format!(
-            "layer {} head {} (enter: back to all heads)",
-            app.layer(),
-            app.head()
-        ),
+        &Msg::TitleZoomed.fill(app.theme().lang, &[&app.layer(), &app.head()]),
         area,
         buf,
         true,

@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use super::{Hits, fit, panel, text, token_quoted};
 use crate::cost::{F32_BYTES, Kind, Ledger, Params, preset};
 use crate::fmt::{bytes, count, percent, si, sig};
+use crate::i18n::Msg;
 use crate::model::{Config, Trace};
 use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
@@ -106,7 +107,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         .tokens
         .get(pos)
         .map_or(String::new(), |&id| token_quoted(app, id));
-    let title = format!("FLOPs by stage (the ledger) · position {pos} {token}");
+    let title = Msg::TitleLedger.fill(app.theme().lang, &[&pos, &token]);
     let inner = panel(app.theme(), &title, main, buf, true);
     let w = inner.width as usize;
     let mut lines = vec![Line::from(vec![
@@ -407,7 +408,7 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     // Attention's share grows with the context.
     let inner = panel(
         app.theme(),
-        "attention's share grows with context",
+        Msg::TitleAttnShare.get(app.theme().lang),
         a,
         buf,
         false,
@@ -453,7 +454,13 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     crate::tui::views::wrapped(lines, inner, buf);
 
     // Parameters by group: the ledger's weight bytes per stage, in numbers.
-    let inner = panel(app.theme(), "parameters", b, buf, false);
+    let inner = panel(
+        app.theme(),
+        Msg::TitleParameters.get(app.theme().lang),
+        b,
+        buf,
+        false,
+    );
     let p = Params::of(cfg);
     let group = |stages: &[Stage]| -> f64 {
         stages
@@ -502,7 +509,13 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     text(lines, inner, buf);
 
     // Memory, and the same context at GPT-3's shape.
-    let inner = panel(app.theme(), "bytes, and the same at GPT-3", c, buf, false);
+    let inner = panel(
+        app.theme(),
+        Msg::TitleBytes.get(app.theme().lang),
+        c,
+        buf,
+        false,
+    );
     let kv_token = Ledger::for_prompt(cfg, 1).kv_cache_bytes;
     let mut lines = vec![
         Line::raw(format!(

@@ -8,6 +8,7 @@ use ratatui::text::Line;
 
 use super::{Hits, bounds, flat, heatmap_with_legend, panel, scatter, text, token_quoted, wrapped};
 use crate::fmt::{compact, num};
+use crate::i18n::Msg;
 use crate::model::Trace;
 use crate::tui::app::{App, Hit};
 use crate::tui::heatmap::Scale;
@@ -27,7 +28,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
     let inner = panel(
         app.theme(),
-        "embeddings: rows = positions, columns = dims",
+        Msg::TitleEmbeddings.get(app.theme().lang),
         main,
         buf,
         true,
@@ -117,7 +118,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     .areas(side);
     let inner = panel(
         app.theme(),
-        &format!("position {} numbers", app.pos()),
+        &Msg::TitlePositionNumbers.fill(app.theme().lang, &[&app.pos()]),
         nums,
         buf,
         false,
@@ -147,7 +148,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     text(lines, inner, buf);
     let inner = panel(
         app.theme(),
-        "nearest tokens (cosine of wte rows)",
+        Msg::TitleNearest.get(app.theme().lang),
         near,
         buf,
         false,
@@ -168,7 +169,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     if proj.height >= 6 {
         let inner = panel(
             app.theme(),
-            "wte in 2-D (first two principal components)",
+            Msg::TitleProjection.get(app.theme().lang),
             proj,
             buf,
             false,

@@ -9,6 +9,7 @@ use ratatui::text::Line;
 
 use super::{Hits, flat, heatmap_with_legend, panel, text, token_label};
 use crate::fmt::{compact, sig_digits};
+use crate::i18n::Msg;
 use crate::model::{Norm, Trace};
 use crate::readout::layernorm;
 use crate::tui::app::{App, Hit};
@@ -24,13 +25,14 @@ struct Ln<'a> {
 fn which<'a>(app: &'a App, tr: &'a Trace) -> Ln<'a> {
     let site = layernorm::Site::of(app.stage(), app.layer());
     let rms = tr.arch.norm == Norm::RmsNorm;
+    let lang = app.theme().lang;
     let name = match (site, rms) {
-        (layernorm::Site::Ln1(l), false) => format!("LN1 of layer {l}"),
-        (layernorm::Site::Ln2(l), false) => format!("LN2 of layer {l}"),
-        (layernorm::Site::Final, false) => "final LayerNorm ln_f".to_string(),
-        (layernorm::Site::Ln1(l), true) => format!("RMSNorm before attention, layer {l}"),
-        (layernorm::Site::Ln2(l), true) => format!("RMSNorm before the MLP, layer {l}"),
-        (layernorm::Site::Final, true) => "final RMSNorm".to_string(),
+        (layernorm::Site::Ln1(l), false) => Msg::NormLn1.fill(lang, &[&l]),
+        (layernorm::Site::Ln2(l), false) => Msg::NormLn2.fill(lang, &[&l]),
+        (layernorm::Site::Final, false) => Msg::NormFinal.get(lang).to_string(),
+        (layernorm::Site::Ln1(l), true) => Msg::NormRms1.fill(lang, &[&l]),
+        (layernorm::Site::Ln2(l), true) => Msg::NormRms2.fill(lang, &[&l]),
+        (layernorm::Site::Final, true) => Msg::StageLlamaFinalLn.get(lang).to_string(),
     };
     Ln {
         name,
@@ -56,9 +58,9 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
     let rms = ln.at.norm == Norm::RmsNorm;
     let title = if rms {
-        format!("{}: y = x/√(mean(x²) + ε)·γ (no mean, no β)", ln.name)
+        Msg::TitleRmsNorm.fill(app.theme().lang, &[&ln.name])
     } else {
-        format!("{}: y = (x − μ)/√(σ² + ε)·γ + β", ln.name)
+        Msg::TitleLayerNorm.fill(app.theme().lang, &[&ln.name])
     };
     let inner = panel(app.theme(), &title, main, buf, true);
     let [stats, maps] = Layout::vertical([
@@ -163,7 +165,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         heatmap_with_legend(app.theme(), (&gb, rows, c), Scale::signed(&gb), 2, a, buf);
     }
     if side_w > 0 {
-        let inner = panel(app.theme(), "the formula, filled in", side, buf, false);
+        let inner = panel(
+            app.theme(),
+            Msg::TitleFormula.get(app.theme().lang),
+            side,
+            buf,
+            false,
+        );
         super::wrapped(formula(app, &ln, tr), inner, buf);
     }
 }

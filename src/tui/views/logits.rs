@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, token_label, token_quoted};
 use crate::fmt::compact;
+use crate::i18n::Msg;
 use crate::model::Trace;
 use crate::sample::{BeamResult, Pick};
 use crate::tui::app::{App, Hit};
@@ -27,19 +28,22 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let [main, side] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(side_w)]).areas(area);
     let s = app.sampling();
-    let title = format!(
-        "next token · temperature {} (t/T) · top-k {} (k/K) · top-p {:.2} (p/P)",
-        if s.temperature == 0.0 {
-            "0 = greedy".to_string()
-        } else {
-            format!("{:.2}", s.temperature)
-        },
-        if s.top_k == 0 {
-            "off".to_string()
-        } else {
-            s.top_k.to_string()
-        },
-        s.top_p
+    let lang = app.theme().lang;
+    let title = Msg::TitleLogits.fill(
+        lang,
+        &[
+            &if s.temperature == 0.0 {
+                Msg::TitleGreedy.get(lang).to_string()
+            } else {
+                format!("{:.2}", s.temperature)
+            },
+            &if s.top_k == 0 {
+                Msg::TitleOff.get(lang).to_string()
+            } else {
+                s.top_k.to_string()
+            },
+            &format!("{:.2}", s.top_p),
+        ],
     );
     let inner = panel(app.theme(), &title, main, buf, true);
     if let Some(p) = app.preview() {
@@ -64,16 +68,10 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         candidates(app, p, alt, inner, buf, hits);
     }
     if side_w > 0 {
-        let inner = panel(
-            app.theme(),
-            "beam search (width 3, 4 tokens)",
-            side,
-            buf,
-            false,
-        );
+        let inner = panel(app.theme(), Msg::TitleBeam.get(lang), side, buf, false);
         match &app.beam() {
             Some(b) => text(beam_tree(app, b, inner.height as usize), inner, buf),
-            None => text(vec![Line::raw("searching…")], inner, buf),
+            None => text(vec![Line::raw(Msg::TitleSearching.get(lang))], inner, buf),
         }
     }
 }

@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, token_label, token_quoted, wrapped};
 use crate::fmt::{count, num};
+use crate::i18n::Msg;
 use crate::model::Trace;
 use crate::readout::loss::{TokenLoss, mean_loss, token_losses};
 use crate::tui::app::{App, Hit};
@@ -46,7 +47,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
     let inner = panel(
         app.theme(),
-        "loss: −ln P(the token that came next), the text on screen as given",
+        Msg::TitleLoss.get(app.theme().lang),
         main,
         buf,
         true,
@@ -215,7 +216,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         wrapped(arithmetic.into_iter().take(2).collect(), below, buf);
     } else {
         text(lines, inner, buf);
-        let inner = panel(app.theme(), "the selected position", side, buf, false);
+        let inner = panel(
+            app.theme(),
+            Msg::TitleSelectedPosition.get(app.theme().lang),
+            side,
+            buf,
+            false,
+        );
         wrapped(arithmetic, inner, buf);
     }
 }

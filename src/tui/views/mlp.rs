@@ -10,6 +10,7 @@ use ratatui::text::Line;
 
 use super::{Hits, panel, scatter, text};
 use crate::fmt::{compact, sig_digits};
+use crate::i18n::Msg;
 use crate::model::{Mlp, Trace, gelu_new, silu};
 use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
@@ -25,10 +26,8 @@ pub fn selection_count(_app: &App) -> usize {
 
 /// What the view names and draws for one kind of MLP.
 struct Kind {
-    /// The stage captions: up, activation, down.
-    up: &'static str,
+    /// The activation stage's caption (up and down: i18n::Msg).
     act: &'static str,
-    down: &'static str,
     /// The two histograms: what `mlp_pre` and `mlp_act` hold.
     pre: &'static str,
     post: &'static str,
@@ -39,9 +38,7 @@ struct Kind {
 }
 
 const GELU: Kind = Kind {
-    up: "up-projection h = LN2(x)·W_fc + b",
     act: "GELU(h)",
-    down: "down-projection GELU(h)·W_proj + b",
     pre: "before GELU: h",
     post: "after GELU: GELU(h)",
     curve: "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4 to 4; o = this position's neurons",
@@ -53,9 +50,7 @@ const GELU: Kind = Kind {
 /// SwiGLU: down(SiLU(gate) ⊙ up), three matrices; the histograms show the
 /// gate and the product, the curve SiLU, the list each factor per neuron.
 const SWIGLU: Kind = Kind {
-    up: "gate = x·W_gateᵀ and up = x·W_upᵀ",
     act: "SiLU(gate) ⊙ up",
-    down: "down-projection (SiLU(gate) ⊙ up)·W_downᵀ",
     pre: "gate = x·W_gateᵀ",
     post: "SiLU(gate) ⊙ up (what W_down reads)",
     curve: "SiLU(x) = x/(1 + e^(−x)) on −4 to 4; o = this position's gates",
@@ -73,17 +68,18 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let pre: Vec<f32> = l.mlp_pre.row(t).to_vec();
     let act: Vec<f32> = l.mlp_act.row(t).to_vec();
     let (m, c) = (pre.len(), app.gpt().config.n_embd);
-    let stage = match app.stage() {
-        Stage::MlpUp => k.up,
-        Stage::MlpDown => k.down,
+    let lang = app.theme().lang;
+    let stage = match (app.stage(), swiglu) {
+        (Stage::MlpUp, false) => Msg::TitleMlpUp.get(lang),
+        (Stage::MlpDown, false) => Msg::TitleMlpDown.get(lang),
+        (Stage::MlpUp, true) => Msg::TitleSwiGluUp.get(lang),
+        (Stage::MlpDown, true) => Msg::TitleSwiGluDown.get(lang),
         _ => k.act,
     };
     let title = if swiglu {
-        format!(
-            "MLP of layer {layer} at position {t} · SwiGLU: {stage} · {m} neurons, three matrices ({c}→{m}→{c})"
-        )
+        Msg::TitleSwiGlu.fill(lang, &[&layer, &t, &stage, &m, &c, &m, &c])
     } else {
-        format!("MLP of layer {layer} at position {t} · {stage} · {m} neurons (4×{c})")
+        Msg::TitleMlp.fill(lang, &[&layer, &t, &stage, &m, &c])
     };
     let a = areas(app, &title, k.list_w, k.gap, area, buf);
     histogram(app.theme(), k.pre, &pre, a.h1, buf);

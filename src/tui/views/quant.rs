@@ -18,6 +18,7 @@ use ratatui::widgets::{Block as Frame, Borders, Paragraph, Widget};
 
 use super::{fit, panel, text, wrapped};
 use crate::fmt::{bytes, count, sig_digits};
+use crate::i18n::Msg;
 use crate::quant::{GgmlType, QK};
 use crate::readout::quant::{self, Block, Coded};
 use crate::tui::app::App;
@@ -129,7 +130,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Ok(b) => b,
         Err(e) => {
             // No block to show; the formats' bytes per token still apply.
-            let inner = panel(app.theme(), "quantization", area, buf, true);
+            let inner = panel(
+                app.theme(),
+                Msg::TitleQuant.get(app.theme().lang),
+                area,
+                buf,
+                true,
+            );
             let mut lines = vec![Line::raw(e.to_string()), Line::raw("")];
             for c in quant::format_costs(&app.gpt().config) {
                 lines.push(Line::raw(format!(
@@ -289,7 +296,13 @@ fn render_table(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
 
 /// Every format's bits per weight and bytes per decoded token.
 fn render_costs(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
-    let inner = panel(app.theme(), "every format on this model", area, buf, false);
+    let inner = panel(
+        app.theme(),
+        Msg::TitleQuantFormats.get(app.theme().lang),
+        area,
+        buf,
+        false,
+    );
     let w = inner.width as usize;
     let mut lines = vec![Line::styled(
         fit(

@@ -8,6 +8,7 @@ use ratatui::text::Line;
 
 use super::{Hits, fit, heatmap_with_legend, panel, text, token_quoted};
 use crate::fmt::compact;
+use crate::i18n::Msg;
 use crate::model::Trace;
 use crate::readout::norm;
 use crate::tui::app::App;
@@ -40,7 +41,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         Layout::horizontal([Constraint::Min(20), Constraint::Length(lens_w)]).areas(area);
     let inner = panel(
         app.theme(),
-        "residual stream ‖x‖: rows = after each step, columns = positions",
+        Msg::TitleResidual.get(app.theme().lang),
         main,
         buf,
         true,
@@ -129,7 +130,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
     }
     let inner = panel(
         app.theme(),
-        "logit lens: ln_f(x)·wteᵀ at each layer",
+        Msg::TitleLens.get(app.theme().lang),
         side,
         buf,
         false,

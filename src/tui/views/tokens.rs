@@ -9,6 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, width};
+use crate::i18n::Msg;
 use crate::model::Trace;
 use crate::text::visible_token;
 use crate::tui::app::{App, Hit};
@@ -115,7 +116,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
 fn render_table(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
     let inner = panel(
         app.theme(),
-        "tokens: position, id, text, bytes",
+        Msg::TitleTokens.get(app.theme().lang),
         area,
         buf,
         true,
@@ -243,10 +244,11 @@ pub fn bpe_lines(app: &App) -> Option<(String, Vec<(String, String)>)> {
 /// The BPE panel: the word's bytes, each merge, the tokens.
 fn draw_bpe(app: &App, area: Rect, buf: &mut Buffer) {
     let Some((title, rows)) = bpe_lines(app) else {
-        let inner = panel(app.theme(), "byte-level BPE", area, buf, false);
+        let lang = app.theme().lang;
+        let inner = panel(app.theme(), Msg::TitleBpe.get(lang), area, buf, false);
         text(
             vec![Line::styled(
-                "merging step by step needs the model's tokenizer",
+                Msg::TitleBpeNeedsTokenizer.get(lang),
                 app.theme().dim(),
             )],
             inner,

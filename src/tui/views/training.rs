@@ -18,6 +18,7 @@ use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
 use super::{fit, panel, plot_cell, text, width, wrapped};
 use crate::fmt::human_duration;
 use crate::fmt::{count, num};
+use crate::i18n::Msg;
 use crate::train::record::{LOG_FILE, TrainRecord};
 use crate::tui::app::App;
 use crate::tui::heatmap::{ColorMode, Theme};
@@ -92,7 +93,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Ok(Some(r)) => r,
         Ok(None) => return no_record(app, area, buf),
         Err(e) => {
-            let inner = panel(app.theme(), "training record", area, buf, true);
+            let inner = panel(
+                app.theme(),
+                Msg::TitleTrainingRecord.get(app.theme().lang),
+                area,
+                buf,
+                true,
+            );
             let lines = vec![
                 Line::styled("the training record cannot be read:", app.theme().alarm()),
                 Line::raw(e.clone()),
@@ -111,7 +118,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
     let inner = panel(
         app.theme(),
-        "loss per token against optimizer step",
+        Msg::TitleTrainingCurve.get(app.theme().lang),
         main,
         buf,
         true,
@@ -152,7 +159,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
     }
     if side_w > 0 {
-        let inner = panel(app.theme(), "the run", side, buf, false);
+        let inner = panel(
+            app.theme(),
+            Msg::TitleTheRun.get(app.theme().lang),
+            side,
+            buf,
+            false,
+        );
         let lines = numbers(app, rec, inner.width as usize, inner.height as usize);
         let used = lines.len() as u16;
         text(lines, inner, buf);
@@ -220,7 +233,13 @@ fn references(rec: &TrainRecord, vocab: f64) -> Vec<RefLine> {
 
 /// The panel a model folder without a record shows.
 fn no_record(app: &App, area: Rect, buf: &mut Buffer) {
-    let inner = panel(app.theme(), "training record", area, buf, true);
+    let inner = panel(
+        app.theme(),
+        Msg::TitleTrainingRecord.get(app.theme().lang),
+        area,
+        buf,
+        true,
+    );
     let first = match &app.model_dir() {
         Some(d) => format!(
             "no training record in {} ({LOG_FILE}): models trained with `gptlens train` have one",
