@@ -6,6 +6,7 @@
 //! is compared with the base; any other is the base side and is compared with
 //! the instruct model.
 
+use crate::i18n::Lang;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -229,12 +230,15 @@ pub(super) const SPECS: &[Spec] = &[
                 let Some(n) = split(c) else {
                     return Ok(NOT_A_PAIR.into());
                 };
-                let t = c.tr().len();
-                Ok(format!(
-                    "the first {n} tokens are the prompt and carry no loss; the loss counts the {} predictions of the {} response tokens",
-                    t - n,
-                    t - n
-                ))
+                let r = c.tr().len() - n;
+                Ok(match c.lang {
+                    Lang::En => format!(
+                        "the first {n} tokens are the prompt and carry no loss; the loss counts the {r} predictions of the {r} response tokens"
+                    ),
+                    Lang::Zh => format!(
+                        "前 {n} 个词元是提示，不计损失；损失只算回答的 {r} 个词元上的 {r} 次预测"
+                    ),
+                })
             })())
         },
     ),
@@ -275,12 +279,15 @@ pub(super) const SPECS: &[Spec] = &[
                 let l = token_losses(c.tr());
                 let k = counted(&l, n);
                 let sum: f64 = k.iter().map(|l| -l.loss).sum();
-                Ok(format!(
-                    "L′(θ) = {} over the {} response tokens, a mean loss of {} nats per counted token",
-                    num(sum),
-                    k.len(),
-                    num(mean(&k))
-                ))
+                let (sum, n, m) = (num(sum), k.len(), num(mean(&k)));
+                Ok(match c.lang {
+                    Lang::En => format!(
+                        "L′(θ) = {sum} over the {n} response tokens, a mean loss of {m} nats per counted token"
+                    ),
+                    Lang::Zh => format!(
+                        "在回答的 {n} 个词元上 L′(θ) = {sum}，平均每个计入的词元损失 {m} 奈特"
+                    ),
+                })
             })())
         },
     ),
@@ -300,7 +307,13 @@ pub(super) const SPECS: &[Spec] = &[
                 let (pb, pt) = (first_probs(b.base(), n), first_probs(b.tuned(), n));
                 let (rb, rt) = (ranked(&pb), ranked(&pt));
                 Ok(table(
-                    &["rank", "base", "P", "fine-tuned", "P"],
+                    &[
+                        c.say("rank", "名次"),
+                        c.say("base", "基础模型"),
+                        "P",
+                        c.say("fine-tuned", "微调后"),
+                        "P",
+                    ],
                     (0..c.n().min(pb.len()))
                         .map(|i| {
                             vec![
@@ -350,12 +363,19 @@ pub(super) const SPECS: &[Spec] = &[
                     .map(|(t, b)| vec![c.tok(t.next), num(b.loss), num(t.loss)])
                     .collect();
                 rows.push(vec![
-                    format!("mean over all {}", kt.len()),
+                    match c.lang {
+                        Lang::En => format!("mean over all {}", kt.len()),
+                        Lang::Zh => format!("全部 {} 个的平均", kt.len()),
+                    },
                     num(mean(&kb)),
                     num(mean(&kt)),
                 ]);
                 Ok(table(
-                    &["response token", "base −ln P", "fine-tuned −ln P"],
+                    &[
+                        c.say("response token", "回答的词元"),
+                        c.say("base −ln P", "基础模型 −ln P"),
+                        c.say("fine-tuned −ln P", "微调后 −ln P"),
+                    ],
                     rows,
                 ))
             })())
@@ -367,12 +387,11 @@ pub(super) const SPECS: &[Spec] = &[
         "the response token whose loss fine-tuning lowered most, with −ln P under the base and the fine-tuned model",
         |c| {
             said(gain(c).map(|(t, b, f, _)| {
-                format!(
-                    "{}: −ln P {} under the base model, {} fine-tuned",
-                    c.tok(t),
-                    num(b),
-                    num(f)
-                )
+                let (t, b, f) = (c.tok(t), num(b), num(f));
+                match c.lang {
+                    Lang::En => format!("{t}: −ln P {b} under the base model, {f} fine-tuned"),
+                    Lang::Zh => format!("{t}：基础模型下 −ln P 为 {b}，微调后为 {f}"),
+                }
             }))
         },
     ),
@@ -383,7 +402,7 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             said(gain(c).map(|(t, _, _, in_name)| {
                 if in_name {
-                    "a piece of the name".to_string()
+                    c.say("a piece of the name", "名字的一个片段").to_string()
                 } else {
                     c.tok(t)
                 }
@@ -399,16 +418,17 @@ pub(super) const SPECS: &[Spec] = &[
                 let n = split(c).ok_or(NOT_A_PAIR)?;
                 let name = name(c, n).ok_or("(the response never writes the name the prompt asks for as \"Write a story about NAME.\")")?;
                 let toks = &c.tr().tokens;
-                Ok(format!(
-                    "\"{}\" ({} tokens: {})",
-                    name.text,
-                    name.in_prompt.len(),
-                    name.in_prompt
-                        .iter()
-                        .map(|&i| c.tok(toks[i]))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ))
+                let pieces = name
+                    .in_prompt
+                    .iter()
+                    .map(|&i| c.tok(toks[i]))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let k = name.in_prompt.len();
+                Ok(match c.lang {
+                    Lang::En => format!("\"{}\" ({k} tokens: {pieces})", name.text),
+                    Lang::Zh => format!("“{}”（{k} 个词元：{pieces}）", name.text),
+                })
             })())
         },
     ),
@@ -420,12 +440,15 @@ pub(super) const SPECS: &[Spec] = &[
             said((|| {
                 let (name, rows) = name_and_heads(c)?;
                 let (l, h, wb, wt) = rows[0];
-                Ok(format!(
-                    "layer {l}, head {h}: it puts {} of its attention on the name's {} tokens in the instruction; the base model's same head puts {} there",
-                    percent(wt),
-                    name.in_prompt.len(),
-                    percent(wb)
-                ))
+                let (wt, k, wb) = (percent(wt), name.in_prompt.len(), percent(wb));
+                Ok(match c.lang {
+                    Lang::En => format!(
+                        "layer {l}, head {h}: it puts {wt} of its attention on the name's {k} tokens in the instruction; the base model's same head puts {wb} there"
+                    ),
+                    Lang::Zh => format!(
+                        "第 {l} 层第 {h} 个头：它把 {wt} 的注意力放在指令里名字的 {k} 个词元上；基础模型的同一个头只放了 {wb}"
+                    ),
+                })
             })())
         },
     ),
@@ -433,7 +456,12 @@ pub(super) const SPECS: &[Spec] = &[
         "ft.head.layer",
         NONE,
         "just that head's layer, as \"layer L\"",
-        |c| said(name_and_heads(c).map(|(_, rows)| format!("layer {}", rows[0].0))),
+        |c| {
+            said(name_and_heads(c).map(|(_, rows)| match c.lang {
+                Lang::En => format!("layer {}", rows[0].0),
+                Lang::Zh => format!("第 {} 层", rows[0].0),
+            }))
+        },
     ),
     ph(
         "ft.heads",
@@ -447,10 +475,10 @@ pub(super) const SPECS: &[Spec] = &[
                 };
                 Ok(table(
                     &[
-                        "layer",
-                        "head",
-                        "base: weight on the name",
-                        "fine-tuned: weight on the name",
+                        c.say("layer", "层"),
+                        c.say("head", "头"),
+                        c.say("base: weight on the name", "基础模型：放在名字上的权重"),
+                        c.say("fine-tuned: weight on the name", "微调后：放在名字上的权重"),
                     ],
                     rows.iter()
                         .take(c.n())
@@ -475,12 +503,15 @@ pub(super) const SPECS: &[Spec] = &[
                 let r = c.n();
                 let lora = crate::train::lora::trainable(cfg, r);
                 let full = crate::cost::Params::of(cfg).total;
-                Ok(format!(
-                    "rank {r}: {} trainable parameters, {} of the {} that full fine-tuning trains",
-                    count(lora as f64),
-                    percent(lora as f64 / full),
-                    count(full)
-                ))
+                let (n, p, f) = (count(lora as f64), percent(lora as f64 / full), count(full));
+                Ok(match c.lang {
+                    Lang::En => format!(
+                        "rank {r}: {n} trainable parameters, {p} of the {f} that full fine-tuning trains"
+                    ),
+                    Lang::Zh => {
+                        format!("秩 {r}：{n} 个可训练参数，是全量微调所训练的 {f} 个参数的 {p}")
+                    }
+                })
             })())
         },
     ),

@@ -12,6 +12,7 @@ use super::{Cx, NONE, Spec, ph};
 use crate::cost::Ledger;
 use crate::finetune::ChatTemplate;
 use crate::fmt::{bytes, count, num};
+use crate::i18n::Lang;
 use crate::model::{Config, Family, GgufModel, Gpt, Interventions, Trace, random_model};
 use crate::readout::{layernorm, mlp, rope};
 use crate::tokenizer::Tokenizer;
@@ -23,6 +24,8 @@ const CHAT_QUESTION: &str = "What is the capital of France?";
 struct Other {
     /// Which model, in a sentence (where it came from; why a random one).
     name: String,
+    /// The same sentence for a Chinese lesson.
+    name_zh: String,
     gpt: Gpt,
     trace: Trace,
     /// The chat template rendered for [`CHAT_QUESTION`] (Llama side only).
@@ -35,6 +38,7 @@ struct Side<'a> {
     gpt: &'a Gpt,
     tr: &'a Trace,
     name: &'a str,
+    name_zh: &'a str,
 }
 
 /// Where `scripts/fetch-smollm2.sh` leaves SmolLM2 (GPTLENS_SMOLLM2 names the file).
@@ -77,6 +81,10 @@ fn smollm2(prompt: &str) -> Option<Other> {
             "SmolLM2-135M-Instruct, a real instruction-tuned Llama ({})",
             path.display()
         ),
+        name_zh: format!(
+            "SmolLM2-135M-Instruct，一个真正经过指令微调的 Llama（{}）",
+            path.display()
+        ),
         gpt: m.gpt,
         trace,
         chat,
@@ -102,6 +110,11 @@ fn stand_in(tokens: &[u32]) -> Other {
             cfg.n_layer,
             smollm2_path().display()
         ),
+        name_zh: format!(
+            "gptlens 生成的一个随机 {} 层 Llama（种子 15，未经训练：形状是真的，预测没有意义），因为 {} 不存在 SmolLM2；scripts/fetch-smollm2.sh 可以下载它",
+            cfg.n_layer,
+            smollm2_path().display()
+        ),
         gpt,
         trace,
         chat: None,
@@ -117,6 +130,7 @@ fn built_in_gpt2(prompt: &str) -> Option<Other> {
     let trace = gpt.trace(&ids, &Interventions::default()).ok()?;
     Some(Other {
         name: "the built-in GPT-2 (tinystories)".into(),
+        name_zh: "内置的 GPT-2（tinystories）".into(),
         gpt,
         trace,
         chat: None,
@@ -151,11 +165,13 @@ fn both<T>(c: &Cx, f: impl Fn(&Side, &Side) -> T) -> Result<T, String> {
         gpt: c.env.gpt,
         tr: c.tr(),
         name: "the lesson's model",
+        name_zh: "这一课的模型",
     };
     let theirs = Side {
         gpt: &o.gpt,
         tr: &o.trace,
         name: &o.name,
+        name_zh: &o.name_zh,
     };
     Ok(if c.cfg().arch().family == Family::Llama {
         f(&theirs, &mine)
@@ -188,20 +204,33 @@ fn as_mha(cfg: &Config) -> Config {
     c
 }
 
-fn shape(s: &Side) -> String {
+fn shape(s: &Side, lang: Lang) -> String {
     let cfg = &s.gpt.config;
     let a = cfg.arch();
-    format!(
-        "{} layers, {} query heads over {} key/value heads of width {}, residual width {}, MLP width {}, vocabulary {}, {} parameters",
-        cfg.n_layer,
-        a.n_head,
-        a.n_kv_head,
-        cfg.head_dim(),
-        cfg.n_embd,
-        cfg.mlp_dim(),
+    let (v, p) = (
         count(cfg.vocab_size as f64),
-        count(crate::cost::Params::of(cfg).total)
-    )
+        count(crate::cost::Params::of(cfg).total),
+    );
+    match lang {
+        Lang::En => format!(
+            "{} layers, {} query heads over {} key/value heads of width {}, residual width {}, MLP width {}, vocabulary {v}, {p} parameters",
+            cfg.n_layer,
+            a.n_head,
+            a.n_kv_head,
+            cfg.head_dim(),
+            cfg.n_embd,
+            cfg.mlp_dim(),
+        ),
+        Lang::Zh => format!(
+            "{} 层，{} 个查询头共用 {} 个键/值头，每个头宽 {}，残差流宽 {}，前馈网络宽 {}，词表 {v}，参数 {p} 个",
+            cfg.n_layer,
+            a.n_head,
+            a.n_kv_head,
+            cfg.head_dim(),
+            cfg.n_embd,
+            cfg.mlp_dim(),
+        ),
+    }
 }
 
 pub(super) const SPECS: &[Spec] = &[
@@ -209,19 +238,19 @@ pub(super) const SPECS: &[Spec] = &[
         "modern.llama",
         NONE,
         "which Llama model the modern lesson's Llama numbers come from",
-        |c| llama(c, |l| l.name.to_string()),
+        |c| llama(c, |l| c.say(l.name, l.name_zh).to_string()),
     ),
     ph(
         "modern.llama.shape",
         NONE,
         "the Llama's layers, query and key/value heads, widths, vocabulary, parameters",
-        |c| llama(c, shape),
+        |c| llama(c, |l| shape(l, c.lang)),
     ),
     ph(
         "modern.gpt2.shape",
         NONE,
         "the GPT-2's layers, heads, widths, vocabulary, parameters",
-        |c| gpt2(c, shape),
+        |c| gpt2(c, |g| shape(g, c.lang)),
     ),
     ph(
         "modern.pos.table",
@@ -230,7 +259,11 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             gpt2(c, |g| {
                 let (p, w) = (g.gpt.config.n_positions, g.gpt.config.n_embd);
-                format!("{p} × {w} = {} parameters", count((p * w) as f64))
+                let n = count((p * w) as f64);
+                match c.lang {
+                    Lang::En => format!("{p} × {w} = {n} parameters"),
+                    Lang::Zh => format!("{p} × {w} = {n} 个参数"),
+                }
             })
         },
     ),
@@ -260,16 +293,20 @@ pub(super) const SPECS: &[Spec] = &[
                 let t = last(l);
                 let all = rope::pairs(l.gpt, l.tr, 0, 0, t, usize::MAX);
                 let Some(end) = all.len().checked_sub(1) else {
-                    return "no RoPE pairs".to_string();
+                    return c.say("no RoPE pairs", "没有 RoPE 维度对").to_string();
                 };
                 [0, end / 2, end]
                     .iter()
                     .map(|&i| {
                         let p = &all[i];
-                        format!("pair {}: {} rad", p.i, num(p.angle as f64))
+                        let a = num(p.angle as f64);
+                        match c.lang {
+                            Lang::En => format!("pair {}: {a} rad", p.i),
+                            Lang::Zh => format!("第 {} 对：{a} rad", p.i),
+                        }
                     })
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(c.say(", ", "，"))
             })
         },
     ),
@@ -280,7 +317,11 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             llama(c, |l| {
                 let (b, a) = q_norms(l);
-                format!("‖q‖ = {} before RoPE and {} after", num(b), num(a))
+                let (b, a) = (num(b), num(a));
+                match c.lang {
+                    Lang::En => format!("‖q‖ = {b} before RoPE and {a} after"),
+                    Lang::Zh => format!("RoPE 之前 ‖q‖ = {b}，之后是 {a}"),
+                }
             })
         },
     ),
@@ -292,9 +333,9 @@ pub(super) const SPECS: &[Spec] = &[
             llama(c, |l| {
                 let (b, a) = q_norms(l);
                 if (b - a).abs() <= 1e-4 * b.max(1.0) {
-                    "the same".to_string()
+                    c.say("the same", "不变").to_string()
                 } else {
-                    "changed".to_string()
+                    c.say("changed", "变了").to_string()
                 }
             })
         },
@@ -348,11 +389,18 @@ pub(super) const SPECS: &[Spec] = &[
         "parameters of one norm: GPT-2's γ and β against the Llama's γ alone",
         |c| {
             both(c, |g, l| {
-                format!(
-                    "{} for GPT-2's LayerNorm (γ and β), {} for the Llama's RMSNorm (γ only)",
+                let (gn, ln) = (
                     count(2.0 * g.gpt.config.n_embd as f64),
-                    count(l.gpt.config.n_embd as f64)
-                )
+                    count(l.gpt.config.n_embd as f64),
+                );
+                match c.lang {
+                    Lang::En => format!(
+                        "{gn} for GPT-2's LayerNorm (γ and β), {ln} for the Llama's RMSNorm (γ only)"
+                    ),
+                    Lang::Zh => format!(
+                        "GPT-2 的 LayerNorm 有 {gn} 个（γ 和 β），Llama 的 RMSNorm 有 {ln} 个（只有 γ）"
+                    ),
+                }
             })
         },
     ),
@@ -364,11 +412,15 @@ pub(super) const SPECS: &[Spec] = &[
             both(c, |g, l| {
                 let (gc, gm) = (g.gpt.config.n_embd, g.gpt.config.mlp_dim());
                 let (lc, lm) = (l.gpt.config.n_embd, l.gpt.config.mlp_dim());
-                format!(
-                    "GPT-2: 2 · {gc} · {gm} = {} (up and down); the Llama: 3 · {lc} · {lm} = {} (gate, up and down)",
-                    count((2 * gc * gm) as f64),
-                    count((3 * lc * lm) as f64)
-                )
+                let (g2, l3) = (count((2 * gc * gm) as f64), count((3 * lc * lm) as f64));
+                match c.lang {
+                    Lang::En => format!(
+                        "GPT-2: 2 · {gc} · {gm} = {g2} (up and down); the Llama: 3 · {lc} · {lm} = {l3} (gate, up and down)"
+                    ),
+                    Lang::Zh => format!(
+                        "GPT-2：2 · {gc} · {gm} = {g2}（升维和降维）；Llama：3 · {lc} · {lm} = {l3}（gate、up 和 down）"
+                    ),
+                }
             })
         },
     ),
@@ -380,11 +432,13 @@ pub(super) const SPECS: &[Spec] = &[
             llama(c, |l| {
                 let t = last(l);
                 let Some(&i) = mlp::most_active(l.tr, 0, t).first() else {
-                    return "no neurons".to_string();
+                    return c.say("no neurons", "没有神经元").to_string();
                 };
                 let n = mlp::neuron(l.tr, 0, t, i);
                 format!(
-                    "neuron {i}: gate {} → SiLU {} × up {} = {}",
+                    "{} {i}{} gate {} → SiLU {} × up {} = {}",
+                    c.say("neuron", "神经元"),
+                    c.say(":", "："),
                     num(n.pre as f64),
                     num(n.engine_act as f64),
                     num(n.up.unwrap_or(f32::NAN) as f64),
@@ -401,11 +455,13 @@ pub(super) const SPECS: &[Spec] = &[
             gpt2(c, |g| {
                 let t = last(g);
                 let Some(&i) = mlp::most_active(g.tr, 0, t).first() else {
-                    return "no neurons".to_string();
+                    return c.say("no neurons", "没有神经元").to_string();
                 };
                 let n = mlp::neuron(g.tr, 0, t, i);
                 format!(
-                    "neuron {i}: h = {} → GELU(h) = {}",
+                    "{} {i}{} h = {} → GELU(h) = {}",
+                    c.say("neuron", "神经元"),
+                    c.say(":", "："),
                     num(n.pre as f64),
                     num(n.engine_out as f64)
                 )
@@ -418,13 +474,20 @@ pub(super) const SPECS: &[Spec] = &[
         "KV cache per token, from the cost ledger: GPT-2, the Llama, and the Llama with one key/value head per query head",
         |c| {
             both(c, |g, l| {
-                format!(
-                    "GPT-2: {} per token; the Llama: {} per token, where {} key/value heads per layer would need {}",
+                let (gb, lb, h, mb) = (
                     bytes(kv_per_token(&g.gpt.config)),
                     bytes(kv_per_token(&l.gpt.config)),
                     l.gpt.config.n_head,
-                    bytes(kv_per_token(&as_mha(&l.gpt.config)))
-                )
+                    bytes(kv_per_token(&as_mha(&l.gpt.config))),
+                );
+                match c.lang {
+                    Lang::En => format!(
+                        "GPT-2: {gb} per token; the Llama: {lb} per token, where {h} key/value heads per layer would need {mb}"
+                    ),
+                    Lang::Zh => format!(
+                        "GPT-2：每个词元 {gb}；Llama：每个词元 {lb}，如果每层有 {h} 个键/值头，就要 {mb}"
+                    ),
+                }
             })
         },
     ),
@@ -436,12 +499,17 @@ pub(super) const SPECS: &[Spec] = &[
             llama(c, |l| {
                 let cfg = &l.gpt.config;
                 let t = cfg.n_positions as f64;
-                format!(
-                    "{} tokens: {} with grouped-query attention, {} without",
+                let (n, with, without) = (
                     count(t),
                     bytes(kv_per_token(cfg) * t),
-                    bytes(kv_per_token(&as_mha(cfg)) * t)
-                )
+                    bytes(kv_per_token(&as_mha(cfg)) * t),
+                );
+                match c.lang {
+                    Lang::En => format!(
+                        "{n} tokens: {with} with grouped-query attention, {without} without"
+                    ),
+                    Lang::Zh => format!("{n} 个词元：用分组查询注意力是 {with}，不用是 {without}"),
+                }
             })
         },
     ),
@@ -452,10 +520,11 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             llama(c, |l| {
                 let cfg = &l.gpt.config;
-                format!(
-                    "{}× smaller",
-                    num(kv_per_token(&as_mha(cfg)) / kv_per_token(cfg))
-                )
+                let x = num(kv_per_token(&as_mha(cfg)) / kv_per_token(cfg));
+                match c.lang {
+                    Lang::En => format!("{x}× smaller"),
+                    Lang::Zh => format!("小到原来的 1/{x}"),
+                }
             })
         },
     ),
@@ -470,7 +539,11 @@ pub(super) const SPECS: &[Spec] = &[
             let o = other(c)?;
             Ok(match &o.chat {
                 Some(t) => code_block(t),
-                None => "(this Llama has no chat template: the random stand-in was never fine-tuned; SmolLM2's shows <|im_start|>user … <|im_end|> <|im_start|>assistant)".to_string(),
+                None => c.say(
+                    "(this Llama has no chat template: the random stand-in was never fine-tuned; SmolLM2's shows <|im_start|>user … <|im_end|> <|im_start|>assistant)",
+                    "（这个 Llama 没有对话模板：随机生成的替身从没微调过；SmolLM2 的模板会显示 <|im_start|>user … <|im_end|> <|im_start|>assistant）",
+                )
+                .to_string(),
             })
         },
     ),
