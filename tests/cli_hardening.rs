@@ -2,6 +2,8 @@
 //! terminal that would act on escape sequences, bad settings and paths. Each
 //! test runs the real binary.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -27,7 +29,8 @@ fn model() -> (tempfile::TempDir, PathBuf) {
 
 fn cmd(args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
-    c.args(args)
+    common::in_english(&mut c)
+        .args(args)
         .env("NO_COLOR", "1")
         .env_remove("RUST_BACKTRACE");
     c
@@ -487,7 +490,7 @@ fn a_copied_binary_runs_everything_with_no_source_tree() {
     std::fs::create_dir(&elsewhere).expect("mkdir");
     let source_tree = env!("CARGO_MANIFEST_DIR");
     let run = |args: &[&str]| {
-        let o = Command::new(&bin)
+        let o = common::in_english(&mut Command::new(&bin))
             .args(args)
             .current_dir(&elsewhere)
             .env_remove("CARGO_MANIFEST_DIR")

@@ -1,10 +1,12 @@
 //! `gptlens cost` end to end: the published GPT-3 figures, JSON, measuring a
 //! random model, and clear errors for bad input.
 
+mod common;
+
 use std::process::{Command, Output};
 
 fn gptlens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gptlens"))
+    common::in_english(&mut Command::new(env!("CARGO_BIN_EXE_gptlens")))
         .args(args)
         .env("NO_COLOR", "1")
         .output()

@@ -1,6 +1,8 @@
 //! `gptlens export` and the HTML handout: every view written as SVG, HTML and
 //! text through the explorer's draw code, each file parsed back.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -20,7 +22,7 @@ const VIEWS: [&str; 10] = [
 ];
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let o = Command::new(BIN)
+    let o = common::in_english(&mut Command::new(BIN))
         .args(args)
         .env_remove("NO_COLOR")
         .output()

@@ -4,6 +4,8 @@
 //! lowers the response loss and resumes exactly, and bad input gets a clear
 //! message.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +27,7 @@ fn base_model() -> PathBuf {
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_gptlens"));
-    c.env("NO_COLOR", "1");
+    common::in_english(&mut c).env("NO_COLOR", "1");
     c
 }
 

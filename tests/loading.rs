@@ -1,6 +1,8 @@
 //! Bad input to the loader and the command line: each case gets an error that
 //! names what is wrong, and nothing panics.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -281,7 +283,7 @@ fn prompt_longer_than_context_keeps_the_last_positions() {
 
 /// Runs the built binary; returns (success, stderr).
 fn gptlens(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gptlens"))
+    let out = common::in_english(&mut Command::new(env!("CARGO_BIN_EXE_gptlens")))
         .args(args)
         .env("NO_COLOR", "1")
         .output()

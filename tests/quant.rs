@@ -2,6 +2,8 @@
 //! on the built-in model, and against a reference it measures what
 //! quantization lost.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,7 +23,7 @@ fn corpus_dir() -> PathBuf {
 }
 
 fn gptlens(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gptlens"))
+    common::in_english(&mut Command::new(env!("CARGO_BIN_EXE_gptlens")))
         .args(args)
         .output()
         .unwrap()

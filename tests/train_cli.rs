@@ -3,6 +3,8 @@
 //! a killed run resumes without duplicate log rows; a full disk and a failed
 //! init leave nothing behind; absurd sizes are refused before allocating.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_gptlens"));
-    c.env("NO_COLOR", "1");
+    common::in_english(&mut c).env("NO_COLOR", "1");
     c
 }
 

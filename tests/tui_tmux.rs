@@ -7,6 +7,8 @@
 //! waits until the whole expected screen is there (all its markers at once,
 //! within a generous deadline for a loaded machine), never for a first marker.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -84,7 +86,7 @@ struct Session(String);
 /// Runs `cmd` in a new detached tmux session of `w`×`h`; killed when dropped.
 fn start(name: &str, cmd: &str, w: u16, h: u16) -> Session {
     let (w, h) = (w.to_string(), h.to_string());
-    let started = Command::new("tmux")
+    let started = common::in_english(&mut Command::new("tmux"))
         .args([
             "-L",
             name,
@@ -279,7 +281,7 @@ fn lesson_player_in_a_real_terminal() {
 
 #[test]
 fn an_unknown_lesson_is_reported_before_the_player_starts() {
-    let out = Command::new(BIN)
+    let out = common::in_english(&mut Command::new(BIN))
         .args(["lesson", "atention"])
         .output()
         .expect("run gptlens");
@@ -294,7 +296,7 @@ fn an_unknown_lesson_is_reported_before_the_player_starts() {
 #[test]
 fn the_lesson_without_a_terminal_is_printed_with_a_note() {
     let models = built_in_models();
-    let out = Command::new(BIN)
+    let out = common::in_english(&mut Command::new(BIN))
         .args(["lesson", "attention"])
         .env("GPTLENS_MODELS", &models)
         .output()

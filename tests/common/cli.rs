@@ -10,11 +10,9 @@ use std::process::{Command, Output};
 pub fn gptlens<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &OsStr)]) -> Output {
     let cache = tempfile::tempdir().expect("temp dir");
     let mut c = Command::new(env!("CARGO_BIN_EXE_gptlens"));
-    c.args(args)
-        .env("GPTLENS_CACHE", cache.path())
-        .env("LANG", "C")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES");
+    super::in_english(&mut c)
+        .args(args)
+        .env("GPTLENS_CACHE", cache.path());
     for (k, v) in env {
         c.env(k, v);
     }

@@ -41,7 +41,7 @@ impl Session {
     pub fn start(name: &str, cmd: &str, w: u16, h: u16) -> Session {
         require_tmux();
         let (w, h) = (w.to_string(), h.to_string());
-        let started = Command::new("tmux")
+        let started = super::in_english(&mut Command::new("tmux"))
             .args([
                 "-L",
                 name,
