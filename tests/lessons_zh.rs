@@ -51,6 +51,11 @@ fn twin_differences(en: &Lesson, zh: &Lesson) -> Vec<String> {
     );
     same("order".into(), en.order.to_string(), zh.order.to_string());
     same(
+        "architecture".into(),
+        format!("{:?}", en.architecture),
+        format!("{:?}", zh.architecture),
+    );
+    same(
         "the introduction's placeholders".into(),
         format!("{:?}", phs([&en.intro])),
         format!("{:?}", phs([&zh.intro])),

@@ -262,6 +262,7 @@ pub fn reflow_markdown(md: &str, w: usize) -> String {
         }
         let keep = code
             || t.is_empty()
+            || t == ">"
             || t.starts_with('#')
             || t.starts_with('|')
             || t.starts_with("<!--")
@@ -459,5 +460,13 @@ mod tests {
         for l in out.lines().filter(|l| !l.starts_with('#')) {
             assert!(l.width() <= 20 || l.contains("code"), "{l}");
         }
+    }
+
+    /// A quote's blank line (`>` alone) ends its paragraph and stays on a
+    /// line of its own; it was joined onto the text before ("…？ >").
+    #[test]
+    fn a_quotes_blank_line_stays_a_line() {
+        let out = reflow_markdown("> 问题是什么？\n>\n> - **a** — 一\n", 40);
+        assert_eq!(out, "> 问题是什么？\n>\n> - **a** — 一\n", "{out}");
     }
 }
