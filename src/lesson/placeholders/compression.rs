@@ -69,9 +69,10 @@ fn fewer(c: &Cx, ty: GgmlType) -> Result<String, String> {
 
 /// The table of every format: bits per weight, bytes per token, ÷ f32.
 fn formats(c: &Cx) -> String {
-    let mut s = String::from(
+    let mut s = String::from(c.say(
         "| format | bits per weight | bytes per token | fewer bytes than f32 |\n|---|---|---|---|\n",
-    );
+        "| 格式 | 每个权重的位数 | 每个词元读取的字节 | 比 f32 少几倍 |\n|---|---|---|---|\n",
+    ));
     for f in quant::format_costs(c.cfg()) {
         s.push_str(&format!(
             "| {} | {} | {} | {:.2}× |\n",
@@ -138,9 +139,14 @@ fn record_table(c: &Cx, what: &str, first: &str) -> Result<String, String> {
         Err(e) => format!("(the compression record cannot be read: {e})"),
         Ok(None) => NOT_RECORDED.into(),
         Ok(Some(rows)) => {
-            let mut s = format!(
-                "| {first} | bits per weight | perplexity | change | mean KL (nats) | same top token |\n|---|---|---|---|---|---|\n"
-            );
+            let mut s = match c.lang {
+                crate::i18n::Lang::En => format!(
+                    "| {first} | bits per weight | perplexity | change | mean KL (nats) | same top token |\n|---|---|---|---|---|---|\n"
+                ),
+                crate::i18n::Lang::Zh => format!(
+                    "| {first} | 每个权重的位数 | 困惑度 | 变化 | 平均 KL（奈特） | 排第一的词元相同 |\n|---|---|---|---|---|---|\n"
+                ),
+            };
             for r in rows.iter().filter(|r| r.what == what) {
                 s.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} |\n",
@@ -161,7 +167,10 @@ fn record_table(c: &Cx, what: &str, first: &str) -> Result<String, String> {
 fn soft(c: &Cx) -> String {
     let row = c.tr().logits.row(c.sel.pos);
     let (p1, p2) = (softmax_t(row, 1.0), softmax_t(row, 2.0));
-    let mut s = String::from("| next token | p at T = 1 | p at T = 2 |\n|---|---|---|\n");
+    let mut s = String::from(c.say(
+        "| next token | p at T = 1 | p at T = 2 |\n|---|---|---|\n",
+        "| 下一个词元 | T = 1 时的 p | T = 2 时的 p |\n|---|---|---|\n",
+    ));
     for i in ranked(&p1).into_iter().take(c.n()) {
         s.push_str(&format!(
             "| {} | {} | {} |\n",
@@ -316,7 +325,7 @@ pub(super) const SPECS: &[Spec] = &[
         "compress.accuracy",
         NONE,
         "the recorded table: each format's perplexity, its change, mean KL and top-1 agreement against f32 (compression.tsv)",
-        |c| record_table(c, "quant", "format"),
+        |c| record_table(c, "quant", c.say("format", "格式")),
     ),
     ph(
         "compress.q8.change",
@@ -334,7 +343,7 @@ pub(super) const SPECS: &[Spec] = &[
         "compress.pruning",
         NONE,
         "the recorded pruning curve: each sparsity's perplexity, change, mean KL and top-1 agreement (compression.tsv)",
-        |c| record_table(c, "prune", "sparsity"),
+        |c| record_table(c, "prune", c.say("sparsity", "稀疏度")),
     ),
     ph(
         "compress.prune.half",
