@@ -1103,3 +1103,55 @@ fn a_step_layer_can_count_back_from_the_last() {
     let e = lesson::parse("t", "t.md", &bad).unwrap_err().to_string();
     assert!(e.contains("t.md:16") && e.contains("`layer:`"), "{e}");
 }
+
+/// The training lesson runs on the shipped classroom model: every step that
+/// selects a head selects the one its record says became a previous-token
+/// head first, and the text prints the record's step and scores for it.
+#[test]
+fn the_training_lesson_selects_the_head_that_formed_and_prints_the_records_numbers() {
+    use gptlens::train::record::{FORMED, TrainRecord};
+    let l = lesson::find("training").expect("the lesson");
+    assert_eq!(l.model.as_deref(), Some("classroom"));
+    let dir = gptlens::paths::builtin_model("classroom").expect("the classroom model is built in");
+    let gpt = Gpt::open(&dir).expect("open");
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    let rec = TrainRecord::read(&dir).expect("reads").expect("a record");
+    let (layer, head, at, score) = rec.first_formed(false).expect("a previous-token head");
+    let trace = render::trace_prompt(&l, &gpt, &tok).expect("trace");
+    let env = Env::new(&gpt, &tok, &trace, &l.prompt, Some(&dir));
+    let picked: Vec<(View, usize, usize)> = l
+        .scenes
+        .iter()
+        .filter(|s| s.select.head.is_some())
+        .map(|s| {
+            let sel = Sel::resolve(&s.select, &env).expect("selection");
+            (s.view, sel.layer, sel.head)
+        })
+        .collect();
+    assert!(
+        picked.iter().any(|p| p.0 == View::Training)
+            && picked.iter().any(|p| p.0 == View::Attention),
+        "{picked:?}"
+    );
+    for p in &picked {
+        assert_eq!((p.1, p.2), (layer, head), "{p:?}");
+    }
+    let md = render::markdown(&l, &env).expect("renders");
+    let end = rec.head_curve(layer, head, false).last().expect("curve").1;
+    for want in [
+        format!(
+            "layer {layer}, head {head} at step {}",
+            gptlens::fmt::count(at as f64)
+        ),
+        format!("({score:.2}"),
+        format!("ended the run at {end:.2}"),
+        format!("a score of {FORMED} or more"),
+        "No head became an induction head".to_string(),
+    ] {
+        assert!(md.contains(&want), "{want:?} is not in:\n{md}");
+    }
+    assert!(
+        !md.contains("train-heads.tsv"),
+        "the record has the heads:\n{md}"
+    );
+}

@@ -11,33 +11,10 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+
+use common::tmux::{Session, require_tmux};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gptlens");
-
-/// Runs tmux against the session's own server (`-L`, a socket named after
-/// the session): tests running in parallel, here or in another checkout, then
-/// never race one shared server's start or exit.
-fn tmux(session: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new("tmux")
-        .args(["-L", session])
-        .args(args)
-        .output()
-        .ok()?;
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Fails the test, saying how to fix it, when tmux is not installed.
-fn require_tmux() {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "tmux is not installed; these end-to-end tests need it (apt-get install tmux; .ci/run installs it)"
-    );
-}
 
 /// The built-in models' folder, which is part of the repository.
 fn built_in_models() -> std::path::PathBuf {
@@ -48,73 +25,6 @@ fn built_in_models() -> std::path::PathBuf {
         models.display()
     );
     models
-}
-
-/// How long a screen may take to appear on a loaded machine.
-const DEADLINE: Duration = Duration::from_secs(30);
-
-fn capture(session: &str) -> String {
-    tmux(session, &["capture-pane", "-p", "-t", session]).unwrap_or_default()
-}
-
-/// Waits until one captured frame shows every marker in `all` together, and
-/// returns it; fails with the last frame and the missing markers at the deadline.
-fn wait_for_all(session: &str, all: &[&str]) -> String {
-    let start = Instant::now();
-    loop {
-        let pane = capture(session);
-        let missing: Vec<&str> = all.iter().copied().filter(|m| !pane.contains(m)).collect();
-        if missing.is_empty() {
-            return pane;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "after {DEADLINE:?} the screen still lacks {missing:?}:\n{pane}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn keys(session: &str, k: &[&str]) {
-    let mut args = vec!["send-keys", "-t", session];
-    args.extend_from_slice(k);
-    tmux(session, &args);
-}
-
-struct Session(String);
-
-/// Runs `cmd` in a new detached tmux session of `w`×`h`; killed when dropped.
-fn start(name: &str, cmd: &str, w: u16, h: u16) -> Session {
-    let (w, h) = (w.to_string(), h.to_string());
-    let started = common::in_english(&mut Command::new("tmux"))
-        .args([
-            "-L",
-            name,
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            &w,
-            "-y",
-            &h,
-            cmd,
-        ])
-        .env("TERM", "xterm-256color")
-        .output()
-        .expect("start tmux");
-    assert!(
-        started.status.success(),
-        "tmux new-session failed: {}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    Session(name.to_string())
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        tmux(&self.0, &["kill-server"]);
-    }
 }
 
 fn make_model(dir: &Path) {
@@ -139,60 +49,45 @@ fn explorer_in_a_real_terminal() {
         "{BIN} --model {} explore --prompt 'Hello there' --seed 3; echo GPTLENS-EXIT=$?; sleep 30",
         model.display()
     );
-    let _guard = start(&name, &cmd, 120, 40);
+    let s = Session::start(&name, &cmd, 120, 40);
 
     // The first screen: stage 1 (embed), the token strip, the embeddings view.
     // (The token strip shows the byte ids of Hello.)
-    wait_for_all(
-        &name,
-        &["embeddings", "1/31 embed", "72│101│108", "wte[token]"],
-    );
+    s.wait_for_all(&["embeddings", "1/31 embed", "72│101│108", "wte[token]"]);
 
     // Five stages on: the softmax of layer 0, with the cell's arithmetic.
-    keys(&name, &["Space", "Space", "Space", "Space", "Space"]);
-    wait_for_all(
-        &name,
-        &["6/31", "softmax", "the selected cell, step by step"],
-    );
+    s.keys(&["Space", "Space", "Space", "Space", "Space"]);
+    s.wait_for_all(&["6/31", "softmax", "the selected cell, step by step"]);
 
     // Zoom on the head: labelled axes.
-    keys(&name, &["Enter"]);
-    let pane = wait_for_all(&name, &["query ↓ key →"]);
+    s.keys(&["Enter"]);
+    let pane = s.wait_for_all(&["query ↓ key →"]);
 
     // The next token appears in the strip.
     let before = pane.lines().nth(1).unwrap_or_default().to_string();
-    keys(&name, &["n"]);
-    let start = Instant::now();
-    let mut after = before.clone();
-    while after == before && start.elapsed() < DEADLINE {
-        std::thread::sleep(Duration::from_millis(100));
-        after = capture(&name)
-            .lines()
-            .nth(1)
-            .unwrap_or_default()
-            .to_string();
-    }
+    s.keys(&["n"]);
+    let after = s.wait_until("the next token in the strip", |pane| {
+        pane.lines().nth(1).unwrap_or_default() != before
+    });
+    let after = after.lines().nth(1).unwrap_or_default().to_string();
     assert_ne!(after, before, "n adds a token to the strip");
 
     // Help overlay, closed by any key.
-    keys(&name, &["?"]);
-    wait_for_all(
-        &name,
-        &[
-            "keys (any key closes)",
-            "ablate the selected head",
-            "q ctrl-c",
-        ],
-    );
-    keys(&name, &["x"]);
+    s.keys(&["?"]);
+    s.wait_for_all(&[
+        "keys (any key closes)",
+        "ablate the selected head",
+        "q ctrl-c",
+    ]);
+    s.keys(&["x"]);
 
     // An intervention is marked on screen.
-    keys(&name, &["s"]);
-    wait_for_all(&name, &["INTERVENTION", "no ÷√dₖ"]);
+    s.keys(&["s"]);
+    s.wait_for_all(&["INTERVENTION", "no ÷√dₖ"]);
 
     // q quits and the shell's screen comes back.
-    keys(&name, &["q"]);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    s.keys(&["q"]);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
     assert!(
         !pane.contains("INTERVENTION"),
@@ -205,8 +100,8 @@ fn a_model_that_fails_to_load_is_reported_before_the_tui_starts() {
     require_tmux();
     let name = format!("gptlens-e2e-bad-{}", std::process::id());
     let cmd = format!("{BIN} --model /nonexistent/model explore; echo GPTLENS-EXIT=$?; sleep 30");
-    let _guard = start(&name, &cmd, 100, 20);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    let s = Session::start(&name, &cmd, 100, 20);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
     assert!(pane.contains("does not exist"), "{pane}");
 }
@@ -221,11 +116,11 @@ fn plain_gptlens_opens_the_explorer_on_the_built_in_model_with_a_default_prompt(
         "GPTLENS_MODELS={} {BIN}; echo GPTLENS-EXIT=$?; sleep 30",
         tmp.path().display()
     );
-    let _guard = start(&name, &cmd, 80, 24);
+    let s = Session::start(&name, &cmd, 80, 24);
     // "… there was a little" in the byte tokenizer ends with l i t t l e.
-    wait_for_all(&name, &["108│105│116│116│108│101│", "36 tokens", "embed"]);
-    keys(&name, &["C-c"]);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    s.wait_for_all(&["108│105│116│116│108│101│", "36 tokens", "embed"]);
+    s.keys(&["C-c"]);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(
         pane.contains("GPTLENS-EXIT=0"),
         "ctrl-c quits cleanly:\n{pane}"
@@ -241,40 +136,34 @@ fn lesson_player_in_a_real_terminal() {
         "GPTLENS_MODELS={} {BIN} lesson attention; echo GPTLENS-EXIT=$?; sleep 30",
         models.display()
     );
-    let _guard = start(&name, &cmd, 200, 50);
+    let s = Session::start(&name, &cmd, 200, 50);
 
     // The first step asks before it shows: the view is hidden until `=`.
-    wait_for_all(
-        &name,
-        &[
-            "step 1/",
-            "1. Queries, keys and values",
-            "Predict:",
-            "predict first",
-        ],
-    );
-    keys(&name, &["="]);
-    wait_for_all(&name, &["The model's answer:", "Q, K, V"]);
+    s.wait_for_all(&[
+        "step 1/",
+        "1. Queries, keys and values",
+        "Predict:",
+        "predict first",
+    ]);
+    s.keys(&["="]);
+    s.wait_for_all(&["The model's answer:", "Q, K, V"]);
 
     // The next step: the scores heatmap, and the text with the live score.
-    keys(&name, &["PageDown"]);
+    s.keys(&["PageDown"]);
     // Header, text and heatmap of step 2 in one frame: a frame reaches the
     // terminal top to bottom, so waiting for the header alone once captured
     // step 2's header above step 1's text.
-    wait_for_all(
-        &name,
-        &[
-            "step 2/",
-            "2. Scores: q·k / √dₖ",
-            "score = q·k/√dₖ = ",
-            // The step zooms on its head (the lesson's `zoom: on`).
-            "layer 1/4 · scores · head 3",
-            "layer 1 head 3 (enter: back to all heads)",
-        ],
-    );
+    s.wait_for_all(&[
+        "step 2/",
+        "2. Scores: q·k / √dₖ",
+        "score = q·k/√dₖ = ",
+        // The step zooms on its head (the lesson's `zoom: on`).
+        "layer 1/4 · scores · head 3",
+        "layer 1 head 3 (enter: back to all heads)",
+    ]);
 
-    keys(&name, &["q"]);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    s.keys(&["q"]);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
     assert!(!pane.contains("step 2/"), "alternate screen left:\n{pane}");
 }
@@ -341,15 +230,15 @@ fn sigterm_and_sighup_restore_the_terminal() {
              if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-COOKED; fi; sleep 30",
             model.display()
         );
-        let _guard = start(&name, &cmd, 120, 40);
-        wait_for_all(&name, &["embeddings", "embed"]);
+        let s = Session::start(&name, &cmd, 120, 40);
+        s.wait_for_all(&["embeddings", "embed"]);
         let pid = find_process(&marker).expect("the gptlens process");
         let killed = Command::new("sh")
             .args(["-c", &format!("kill -{signal} {pid}")])
             .status()
             .expect("run kill");
         assert!(killed.success());
-        let pane = wait_for_all(&name, &["TTY-"]);
+        let pane = s.wait_for_all(&["TTY-"]);
         assert!(pane.contains(&format!("GPTLENS-EXIT={code}")), "{pane}");
         assert!(pane.contains("TTY-COOKED"), "raw mode left on:\n{pane}");
         assert!(
@@ -379,18 +268,18 @@ fn explore_chat_opens_on_the_templated_prompt_and_refuses_a_model_without_a_temp
         "{BIN} --model {} explore --chat 'Write a story about Mia.'; echo GPTLENS-EXIT=$?; sleep 30",
         m.display()
     );
-    let guard = start(&name, &cmd, 120, 40);
-    wait_for_all(&name, &[&format!("{n} tokens"), "embed"]);
-    keys(&name, &["C-c"]);
-    wait_for_all(&name, &["GPTLENS-EXIT=0"]);
-    drop(guard);
+    let s = Session::start(&name, &cmd, 120, 40);
+    s.wait_for_all(&[&format!("{n} tokens"), "embed"]);
+    s.keys(&["C-c"]);
+    s.wait_for_all(&["GPTLENS-EXIT=0"]);
+    drop(s);
     let name = format!("gptlens-e2e-nochat-{}", std::process::id());
     let cmd = format!(
         "{BIN} --model {} explore --chat 'Write a story about Mia.'; echo GPTLENS-EXIT=$?; sleep 30",
         base.display()
     );
-    let _guard = start(&name, &cmd, 200, 20);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    let s = Session::start(&name, &cmd, 200, 20);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=1"), "{pane}");
     assert!(pane.contains("chat_template"), "{pane}");
 }
@@ -421,19 +310,16 @@ fn a_large_model_shows_a_loading_frame_before_its_weights_are_read() {
         go.display(),
         model.display()
     );
-    let _guard = start(&name, &cmd, 120, 40);
-    tmux(
+    let s = Session::start(&name, &cmd, 120, 40);
+    s.tmux(&[
+        "pipe-pane",
+        "-t",
         &name,
-        &[
-            "pipe-pane",
-            "-t",
-            &name,
-            "-o",
-            &format!("cat >> {}", log.display()),
-        ],
-    );
+        "-o",
+        &format!("cat >> {}", log.display()),
+    ]);
     std::fs::write(&go, "").expect("write the go file");
-    wait_for_all(&name, &["1/18 embed", "wte[token]", "? help"]);
+    s.wait_for_all(&["1/18 embed", "wte[token]", "? help"]);
     let recorded =
         String::from_utf8_lossy(&std::fs::read(&log).expect("the recording")).into_owned();
     let loading = recorded
@@ -459,8 +345,8 @@ fn a_large_model_shows_a_loading_frame_before_its_weights_are_read() {
     ] {
         assert!(frame.contains(word), "the loading frame lacks {word:?}");
     }
-    keys(&name, &["q"]);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    s.keys(&["q"]);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
 }
 
@@ -476,22 +362,19 @@ fn a_prompt_longer_than_the_context_is_cut_with_a_notice_on_screen() {
         "{BIN} --model {} explore --prompt '{prompt}'; echo GPTLENS-EXIT=$?; sleep 30",
         model.display()
     );
-    let _guard = start(&name, &cmd, 120, 40);
-    wait_for_all(
-        &name,
-        &[
-            "64 tokens",
-            "the prompt is 100 tokens but the model's context is 64: kept the last 64",
-            "q quit",
-        ],
-    );
+    let s = Session::start(&name, &cmd, 120, 40);
+    s.wait_for_all(&[
+        "64 tokens",
+        "the prompt is 100 tokens but the model's context is 64: kept the last 64",
+        "q quit",
+    ]);
     // The prompt editor: a longer prompt is refused, a short one runs.
-    keys(&name, &["i"]);
-    wait_for_all(&name, &["prompt: abab", "esc cancels"]);
-    keys(&name, &["C-u", "a", "b", "c", "Enter"]);
-    wait_for_all(&name, &["3 tokens", "97│98│99│", "q quit"]);
-    keys(&name, &["q"]);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    s.keys(&["i"]);
+    s.wait_for_all(&["prompt: abab", "esc cancels"]);
+    s.keys(&["C-u", "a", "b", "c", "Enter"]);
+    s.wait_for_all(&["3 tokens", "97│98│99│", "q quit"]);
+    s.keys(&["q"]);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
 }
 
@@ -507,43 +390,33 @@ fn lesson_present_and_moving_between_lessons_without_quitting() {
         "GPTLENS_MODELS={} {BIN} --lang en lesson attention --present; echo GPTLENS-EXIT=$?; sleep 30",
         models.display()
     );
-    let _guard = start(&name, &cmd, 120, 35);
-    wait_for_all(&name, &["step 1/", "predict first"]);
-    keys(&name, &["="]);
-    wait_for_all(&name, &["step 1/", "the formula, live"]);
+    let s = Session::start(&name, &cmd, 120, 35);
+    s.wait_for_all(&["step 1/", "predict first"]);
+    s.keys(&["="]);
+    s.wait_for_all(&["step 1/", "the formula, live"]);
     // The lesson list, from the lesson: enter on the next row opens it.
-    keys(&name, &["o"]);
-    wait_for_all(&name, &["lessons: open one", "enter open", "multihead"]);
-    keys(&name, &["Down", "Enter"]);
+    s.keys(&["o"]);
+    s.wait_for_all(&["lessons: open one", "enter open", "multihead"]);
+    s.keys(&["Down", "Enter"]);
     // The whole new screen: the lesson drawn and the list gone (a frame
     // caught mid-redraw can show both).
-    let start_wait = Instant::now();
-    loop {
-        let pane = capture(&name);
-        if pane.contains("step 1/") && pane.contains("Multi") && !pane.contains("lessons: open one")
-        {
-            break;
-        }
-        assert!(
-            start_wait.elapsed() < DEADLINE,
-            "after {DEADLINE:?} the list is still open or the lesson missing:\n{pane}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    s.wait_until("the lesson drawn and the list gone", |pane| {
+        pane.contains("step 1/") && pane.contains("Multi") && !pane.contains("lessons: open one")
+    });
     // To the last step: the key line offers the next lesson; PgDn says
     // which, PgDn again opens it.
     let steps = include_str!("../lessons/multihead.md")
         .matches("```step")
         .count();
     for _ in 1..steps {
-        keys(&name, &["PageDown"]);
+        s.keys(&["PageDown"]);
     }
-    wait_for_all(&name, &[&format!("step {steps}/{steps}"), "next lesson"]);
-    keys(&name, &["PageDown"]);
-    wait_for_all(&name, &["again: the next lesson, LayerNorm"]);
-    keys(&name, &["PageDown"]);
-    wait_for_all(&name, &["step 1/", "LayerNorm"]);
-    keys(&name, &["q"]);
-    let pane = wait_for_all(&name, &["GPTLENS-EXIT="]);
+    s.wait_for_all(&[&format!("step {steps}/{steps}"), "next lesson"]);
+    s.keys(&["PageDown"]);
+    s.wait_for_all(&["again: the next lesson, LayerNorm"]);
+    s.keys(&["PageDown"]);
+    s.wait_for_all(&["step 1/", "LayerNorm"]);
+    s.keys(&["q"]);
+    let pane = s.wait_for_all(&["GPTLENS-EXIT="]);
     assert!(pane.contains("GPTLENS-EXIT=0"), "{pane}");
 }

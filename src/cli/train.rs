@@ -21,6 +21,12 @@ pub enum Preset {
     Tiny,
     /// Like tiny but 2 layers, for cleaner attention heads.
     Small2,
+    /// For a class to watch (`train --live --preset classroom`): small2 with a
+    /// 512-token BPE, context 128, no dropout and 4,000 steps of 16 windows
+    /// (8.2 M tokens). About 3–4 minutes on 2 cores; TinyStories sentences by
+    /// the end, and a previous-token head forms in layer 0 (shipped as
+    /// tiny-models/classroom/).
+    Classroom,
 }
 
 /// What `--live` shows the model reading unless told otherwise: names that
@@ -125,8 +131,19 @@ pub struct Args {
 
 fn hyper(a: &Args) -> Hyper {
     let mut h = Hyper::tiny();
-    if let Preset::Small2 = a.preset {
-        h.n_layer = 2;
+    match a.preset {
+        Preset::Tiny => {}
+        Preset::Small2 => h.n_layer = 2,
+        Preset::Classroom => {
+            // Measured on the idle machine, 2 threads: 258 s for 4,000 steps
+            // (tiny-models/classroom/README.md).
+            h.n_layer = 2;
+            h.vocab_size = 512;
+            h.n_ctx = 128;
+            h.dropout = 0.0;
+            h.batch = 16;
+            h.steps = 4000;
+        }
     }
     macro_rules! set {
         ($($opt:ident => $field:ident),*) => { $( if let Some(v) = a.$opt { h.$field = v; } )* };
@@ -440,5 +457,40 @@ impl StopSignals {
     pub(crate) fn exit_status(&self) -> i32 {
         let sigint = signal_hook::consts::SIGINT as usize;
         128 + self.signal.load(Ordering::SeqCst).max(sigint) as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parsed(args: &[&str]) -> Hyper {
+        let argv = ["gptlens", "train"].iter().chain(args);
+        match super::super::Cli::try_parse_from(argv)
+            .expect("parses")
+            .command
+        {
+            Some(super::super::Command::Train(a)) => hyper(&a),
+            other => panic!("not train: {other:?}"),
+        }
+    }
+
+    /// `--preset classroom` is exactly the run the shipped classroom model
+    /// came from (its train-summary.json), and options still override it.
+    #[test]
+    fn the_classroom_preset_is_the_shipped_classroom_run() {
+        let h = parsed(&["--preset", "classroom"]);
+        let path = gptlens::paths::tiny_models_dir().join("classroom/train-summary.json");
+        let text = std::fs::read_to_string(&path).expect("the shipped summary");
+        let shipped: serde_json::Value = serde_json::from_str(&text).expect("json");
+        // Through text, as the summary was written (f32s print shortest).
+        let ours: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&h).expect("json")).expect("json");
+        assert_eq!(ours, shipped["hyper"], "{}", path.display());
+        assert_eq!((h.n_layer, h.vocab_size, h.steps), (2, 512, 4000));
+        let more = parsed(&["--preset", "classroom", "--steps", "10", "--heads", "8"]);
+        assert_eq!((more.steps, more.n_head, more.n_ctx), (10, 8, 128));
+        assert_eq!(parsed(&["--preset", "small2"]).vocab_size, 2048);
     }
 }

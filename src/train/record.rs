@@ -283,6 +283,35 @@ impl TrainRecord {
     }
 }
 
+/// The score at which a head counts as having become what the score measures
+/// (a previous-token or an induction head): about six times what an even
+/// spread gives a query on the record's text (1/(t + 1) averaged, ≈ 0.035 on
+/// 128 tokens), which no head of a freshly initialised model reaches.
+pub const FORMED: f64 = 0.2;
+
+impl TrainRecord {
+    /// The steps at which the heads were measured, in order.
+    pub fn head_steps(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.heads.iter().map(|r| r.step).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Every head's row at `step`, in (layer, head) order.
+    pub fn heads_at(&self, step: u64) -> Vec<&HeadRow> {
+        let mut v: Vec<&HeadRow> = self.heads.iter().filter(|r| r.step == step).collect();
+        v.sort_by_key(|r| (r.layer, r.head));
+        v
+    }
+
+    /// The head that reached [`FORMED`] first on a score (ties: lower layer,
+    /// then lower head), with the step and the score then.
+    pub fn first_formed(&self, induction: bool) -> Option<(usize, usize, u64, f64)> {
+        self.heads_formed(FORMED, induction).into_iter().next()
+    }
+}
+
 /// The file's text, or None when it does not exist.
 fn read_optional(path: &Path) -> Result<Option<String>, RecordError> {
     match crate::embedded::read_to_string(path) {
@@ -634,5 +663,38 @@ mod tests {
                 .to_string()
                 .contains("header")
         );
+    }
+    /// The shipped classroom model (tiny-models/classroom, also built in):
+    /// its record parses, every head was measured from step 0, and a head of
+    /// layer 0 became a previous-token head (the training lesson shows it).
+    #[test]
+    fn the_shipped_classroom_record_has_a_previous_token_head_in_layer_0() {
+        let dirs = [
+            crate::paths::tiny_models_dir().join("classroom"),
+            crate::embedded::dir("classroom").expect("the classroom model is built in"),
+        ];
+        for dir in dirs {
+            let r = TrainRecord::read(&dir)
+                .expect("reads")
+                .unwrap_or_else(|| panic!("no record in {}", dir.display()));
+            let steps = r.head_steps();
+            assert_eq!(steps.first(), Some(&0), "{}", dir.display());
+            assert_eq!(steps.last(), r.rows.last().map(|l| &l.step));
+            for &st in &steps {
+                assert_eq!(r.heads_at(st).len(), 8, "2 layers × 4 heads at step {st}");
+            }
+            let start = r.heads_at(0);
+            assert!(start.iter().all(|h| h.previous_token < FORMED));
+            let (l, h, step, score) = r.first_formed(false).expect("a previous-token head");
+            assert_eq!((l, h), (0, 3), "{:?}", r.heads_formed(FORMED, false));
+            assert!(step > 0 && score >= FORMED);
+            assert_eq!(r.first_formed(true), None, "no induction head in 2 layers");
+            let (v, b) = (
+                r.final_val().expect("val"),
+                r.baselines().expect("baselines"),
+            );
+            assert!(v < b.bigram.expect("bigram"), "{v}");
+            assert_eq!(r.hyper().and_then(|h| h.steps), Some(4000));
+        }
     }
 }

@@ -98,6 +98,11 @@ impl Session {
         }
     }
 
+    /// Any other tmux command against this session's server.
+    pub fn tmux(&self, args: &[&str]) -> Option<String> {
+        tmux(&self.0, args)
+    }
+
     pub fn keys(&self, k: &[&str]) {
         let mut args = vec!["send-keys", "-t", self.0.as_str()];
         args.extend_from_slice(k);

@@ -101,7 +101,7 @@ fn names_are_unique_documented_and_unknown_ones_are_errors() {
             );
         }
     }
-    assert_eq!(seen.len(), 208);
+    assert_eq!(seen.len(), 216);
     let gpt = random_model(&Config::new(1, 2, 16, 257, 16), 1, true);
     let tok = Tokenizer::from_json(&bytes_tokenizer_json()).expect("bytes tokenizer");
     let trace = gpt.trace(&[1, 2], &Default::default()).expect("trace");

@@ -1,10 +1,11 @@
-//! The model folder's training record (`train-log.tsv`, `train-summary.json`).
-//! A folder without one, or with a broken one, gives a sentence saying so.
+//! The model folder's training record (`train-log.tsv`, `train-summary.json`,
+//! and the heads' scores in `train-heads.tsv`). A folder without one, or with
+//! a broken one, gives a sentence saying so.
 
-use super::{Cx, NONE, Spec, ph};
+use super::{Cx, NONE, Spec, ph, table};
 use crate::fmt::{count, human_duration, human_duration_in, num};
 use crate::i18n::Lang;
-use crate::train::record::TrainRecord;
+use crate::train::record::{FORMED, HeadRow, TrainRecord};
 
 const NO_LOG: &str = "(not recorded: this model folder has no train-log.tsv)";
 const NO_LOG_ZH: &str = "（没有记录：这个模型文件夹里没有 train-log.tsv）";
@@ -125,6 +126,199 @@ fn sparkline(xs: &[f64]) -> String {
         .collect()
 }
 
+const NO_HEADS: &str = "(this model folder has no train-heads.tsv, the heads' scores over training that `gptlens train` writes)";
+
+/// `f(record)` when the folder's record has the heads' scores, else the
+/// sentence saying why not.
+fn with_heads(c: &Cx, f: impl Fn(&TrainRecord) -> String) -> Result<String, String> {
+    let Some(dir) = c.env.model_dir else {
+        return Ok(NO_HEADS.into());
+    };
+    Ok(match TrainRecord::read(dir) {
+        Err(e) => format!("(the training record cannot be read: {e})"),
+        Ok(Some(r)) if !r.heads.is_empty() => f(&r),
+        Ok(_) => NO_HEADS.into(),
+    })
+}
+
+/// A head as the lesson text names it.
+fn head_name(layer: usize, head: usize) -> String {
+    format!("layer {layer}, head {head}")
+}
+
+/// A score in [0, 1]: three decimals below 0.1 (an even head's 0.035), else two.
+fn score(x: f64) -> String {
+    if x < 0.1 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// The head that became a previous-token head first, else the one that
+/// ends with the highest previous-token score; and whether it formed.
+fn prev_head(r: &TrainRecord) -> (usize, usize, bool) {
+    if let Some((l, h, ..)) = r.first_formed(false) {
+        return (l, h, true);
+    }
+    let last = r.head_steps().last().copied().unwrap_or(0);
+    let best = r
+        .heads_at(last)
+        .into_iter()
+        .max_by(|a, b| a.previous_token.total_cmp(&b.previous_token));
+    best.map_or((0, 0, false), |b| (b.layer, b.head, false))
+}
+
+/// The steps the heads' table shows: the first, the one before the first
+/// head formed and the one it formed at (else the middle), and the last.
+fn table_steps(r: &TrainRecord) -> Vec<u64> {
+    let steps = r.head_steps();
+    let mut pick = vec![steps[0]];
+    match r.first_formed(false).or_else(|| r.first_formed(true)) {
+        Some((.., at, _)) => {
+            let i = steps.iter().position(|&s| s == at).unwrap_or(0);
+            pick.push(steps[i.saturating_sub(1)]);
+            pick.push(at);
+        }
+        None => pick.push(steps[steps.len() / 2]),
+    }
+    pick.push(steps[steps.len() - 1]);
+    pick.dedup();
+    pick
+}
+
+fn heads_table(r: &TrainRecord) -> String {
+    let steps = table_steps(r);
+    let last = steps[steps.len() - 1];
+    let mut header: Vec<String> = vec!["previous-token score".into()];
+    header.extend(steps.iter().map(|s| format!("step {}", count(*s as f64))));
+    header.push("induction at the end".into());
+    header.push(format!("≥ {FORMED} from step"));
+    let formed = r.heads_formed(FORMED, false);
+    let rows = r
+        .heads_at(steps[0])
+        .into_iter()
+        .map(|h0| {
+            let at = |st: u64| -> Option<&HeadRow> {
+                r.heads
+                    .iter()
+                    .find(|x| x.step == st && (x.layer, x.head) == (h0.layer, h0.head))
+            };
+            let mut row = vec![head_name(h0.layer, h0.head)];
+            for &st in &steps {
+                row.push(at(st).map_or("–".into(), |x| score(x.previous_token)));
+            }
+            row.push(at(last).map_or("–".into(), |x| score(x.induction)));
+            row.push(
+                formed
+                    .iter()
+                    .find(|f| (f.0, f.1) == (h0.layer, h0.head))
+                    .map_or("–".into(), |f| count(f.2 as f64)),
+            );
+            row
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    table(&header, rows)
+}
+
+/// Which heads crossed [`FORMED`] and when; the layers where none did, with
+/// their best; and the induction score's best.
+fn heads_formed(r: &TrainRecord) -> String {
+    let steps = r.head_steps();
+    let last = steps[steps.len() - 1];
+    let end = r.heads_at(last);
+    let formed = r.heads_formed(FORMED, false);
+    let before = |l: usize, h: usize, at: u64| -> Option<(u64, f64)> {
+        r.head_curve(l, h, false)
+            .into_iter()
+            .rfind(|&(s, _)| s < at)
+    };
+    let mut out = if formed.is_empty() {
+        format!("No head's previous-token score reached {FORMED} in this run")
+    } else {
+        let each: Vec<String> = formed
+            .iter()
+            .map(|&(l, h, at, s)| {
+                let was = before(l, h, at)
+                    .map(|(bs, bv)| format!(", up from {} at step {}", score(bv), count(bs as f64)))
+                    .unwrap_or_default();
+                format!(
+                    "{} at step {} ({}{was})",
+                    head_name(l, h),
+                    count(at as f64),
+                    score(s)
+                )
+            })
+            .collect();
+        let n = if formed.len() == 1 {
+            "One head became a previous-token head".to_string()
+        } else {
+            format!("{} heads became previous-token heads", formed.len())
+        };
+        format!("{n} (a score of {FORMED} or more): {}", each.join("; "))
+    };
+    out.push('.');
+    let layers = end.iter().map(|h| h.layer).max().map_or(0, |l| l + 1);
+    for l in 0..layers {
+        if formed.iter().any(|f| f.0 == l) {
+            continue;
+        }
+        if let Some(b) = end
+            .iter()
+            .filter(|h| h.layer == l)
+            .max_by(|a, b| a.previous_token.total_cmp(&b.previous_token))
+        {
+            out.push_str(&format!(
+                " No head of layer {l} did: the best, {}, ends at {}.",
+                head_name(b.layer, b.head),
+                score(b.previous_token)
+            ));
+        }
+    }
+    if let Some((l, h, at, s)) = r.first_formed(true) {
+        out.push_str(&format!(
+            " On the induction probe, {} reached {} at step {}.",
+            head_name(l, h),
+            score(s),
+            count(at as f64)
+        ));
+    } else if let Some(b) = end
+        .iter()
+        .max_by(|a, b| a.induction.total_cmp(&b.induction))
+    {
+        out.push_str(&format!(
+            " No head became an induction head: the highest induction score at the end is {} ({}).",
+            score(b.induction),
+            head_name(b.layer, b.head)
+        ));
+    }
+    out
+}
+
+/// The selected head on the lesson's prompt: mean weight on the previous
+/// token, and at how many positions that token is its top key.
+fn head_on_prompt(c: &Cx) -> Result<String, String> {
+    let n = c.tr().len();
+    if n < 2 {
+        return Err("a one-token prompt has no previous token".into());
+    }
+    let probs = &c.layer().probs[c.sel.head];
+    let mean = crate::readout::heads::previous_token_score(probs) as f64;
+    let top = (1..n)
+        .filter(|&t| crate::readout::argmax(&probs[t]) == t - 1)
+        .count();
+    Ok(format!(
+        "On this prompt {} puts {} of its weight on the previous token on average (over positions 1 to {}; an even spread would give {}), and the previous token is its top key at {} of those {} positions",
+        head_name(c.sel.layer, c.sel.head),
+        score(mean),
+        n - 1,
+        score((1..n).map(|t| 1.0 / (t + 1) as f64).sum::<f64>() / (n - 1) as f64),
+        count(top as f64),
+        count((n - 1) as f64)
+    ))
+}
+
 pub(super) const SPECS: &[Spec] = &[
     ph(
         "train.summary",
@@ -216,4 +410,80 @@ pub(super) const SPECS: &[Spec] = &[
             })
         },
     ),
+    ph(
+        "train.heads.threshold",
+        NONE,
+        "the score at which the training record counts a head as formed (a previous-token or induction head)",
+        |_| Ok(FORMED.to_string()),
+    ),
+    ph(
+        "train.heads.start",
+        NONE,
+        "the heads' mean previous-token score at the first recorded step (random weights: about what an even spread gives)",
+        |c| {
+            with_heads(c, |r| {
+                let first = r.heads_at(r.head_steps()[0]);
+                let m = first.iter().map(|h| h.previous_token).sum::<f64>() / first.len() as f64;
+                score(m)
+            })
+        },
+    ),
+    ph(
+        "train.heads.table",
+        NONE,
+        "a table: every head's previous-token score at the first step, before and when the first head formed, and at the end; its induction score at the end; the step its previous-token score reached the threshold",
+        |c| with_heads(c, heads_table),
+    ),
+    ph(
+        "train.heads.formed",
+        NONE,
+        "sentences: which heads became previous-token heads and at what step (from what score), the layers where none did, and the best induction score",
+        |c| with_heads(c, heads_formed),
+    ),
+    ph(
+        "train.prev_head",
+        NONE,
+        "the head that became a previous-token head first (else the one that ends highest, said so), as `layer L, head H`",
+        |c| {
+            with_heads(c, |r| {
+                let (l, h, formed) = prev_head(r);
+                if formed {
+                    head_name(l, h)
+                } else {
+                    format!("{} (the highest previous-token score; no head reached {FORMED})", head_name(l, h))
+                }
+            })
+        },
+    ),
+    ph(
+        "train.prev_head.step",
+        NONE,
+        "the recorded step at which that head's previous-token score first reached the threshold",
+        |c| {
+            with_heads(c, |r| match r.first_formed(false) {
+                Some((.., at, _)) => count(at as f64),
+                None => format!("(no head reached {FORMED})"),
+            })
+        },
+    ),
+    ph(
+        "train.prev_head.end",
+        NONE,
+        "that head's previous-token score at the end of the run",
+        |c| {
+            with_heads(c, |r| {
+                let (l, h, _) = prev_head(r);
+                r.head_curve(l, h, false)
+                    .last()
+                    .map_or("–".into(), |p| score(p.1))
+            })
+        },
+    ),
+    ph(
+        "train.head.prompt",
+        NONE,
+        "a sentence: the selected head on the lesson's prompt, its mean weight on the previous token and at how many positions that is its top key",
+        head_on_prompt,
+    )
+    .unless("on a one-token prompt"),
 ];

@@ -182,12 +182,14 @@ fn loss_panel(live: &Live, area: Rect, buf: &mut Buffer) {
             points: live.train.iter().map(|p| (p.step as f64, p.loss)).collect(),
             line: true,
             color: Color::Cyan,
+            faint: false,
         },
         Series {
             name: Msg::LiveValidation.get(lang).into(),
             points: live.valid.iter().map(|p| (p.step as f64, p.loss)).collect(),
             line: false,
             color: Color::Yellow,
+            faint: false,
         },
     ];
     let mut refs = vec![];
@@ -316,12 +318,14 @@ fn head_curves_panel(live: &Live, area: Rect, buf: &mut Buffer) {
             points: pick(false),
             line: true,
             color: Color::Magenta,
+            faint: false,
         },
         Series {
             name: Msg::LiveInduction.get(lang).into(),
             points: pick(true),
             line: true,
             color: Color::Green,
+            faint: false,
         },
     ];
     let refs = vec![

@@ -304,3 +304,74 @@ fn odd_records_draw_at_every_size_without_panicking() {
         }
     }
 }
+
+/// The shipped classroom model's record has the heads' scores: under the loss
+/// the training view draws every head's previous-token curve, the selected
+/// head's bright with its induction curve and the others faint, against the
+/// score at which a head counts as formed; the side panel says which head
+/// formed and when. Without colour and under `--ascii` the faint heads are
+/// dots and the selected one stars.
+#[test]
+fn the_classroom_record_draws_the_heads_forming_under_the_loss() {
+    use crate::train::record::FORMED;
+    let dir = crate::embedded::dir("classroom").expect("the classroom model is built in");
+    let record = TrainRecord::read(&dir).expect("reads").expect("a record");
+    let (l, h, at, _) = record.first_formed(false).expect("a previous-token head");
+    let gpt = Arc::new(Gpt::open(&dir).expect("classroom model"));
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    let prompt = tok.encode("Once upon a time").expect("encode");
+    let vocab: Vec<String> = (0..gpt.config.vocab_size as u32)
+        .map(|i| tok.token_text(i))
+        .collect();
+    let mut app = app_in(Some(&dir), gpt.clone(), vocab.clone(), &prompt, theme());
+    app.select_layer(l);
+    app.select_head(h);
+    let formed = format!("step {}", count(at as f64));
+    for &(w, hh) in &[(80u16, 24u16), (120, 40)] {
+        let s = screen(&render(&mut app, w, hh));
+        for want in [
+            "loss per token against optimizer step",
+            "heads forming",
+            &format!("L{l} H{h} previous-token"),
+            &format!("{FORMED}: formed"),
+            "none ≥ 0.2",
+        ] {
+            assert!(s.contains(want), "{w}×{hh} lacks {want:?}:\n{s}");
+        }
+        // The legend's end fits from 120 columns.
+        assert!(w < 120 || s.contains("other heads"), "{s}");
+        let side = |label: &str| s.lines().find(|x| x.contains(label)).unwrap_or_default();
+        assert!(side("prev-tok head").contains(&format!("L{l} H{h}")), "{s}");
+        assert!(side("formed at").contains(&formed), "{s}");
+        insta::assert_snapshot!(format!("training_classroom_heads_{w}x{hh}"), s);
+    }
+    // Another head selected: its name in the title and legend.
+    app.select_head((h + 1) % gpt.config.n_head);
+    let s = screen(&render(&mut app, 120, 40));
+    let other = format!("L{l} H{} previous-token", (h + 1) % gpt.config.n_head);
+    assert!(s.contains(&other), "{s}");
+    // Too short for two charts: the loss alone; zoomed, the heads alone.
+    let s = screen(&render(&mut app, 80, 18));
+    assert!(!s.contains("heads forming"), "{s}");
+    app.set_zoom(true);
+    let s = screen(&render(&mut app, 80, 18));
+    assert!(
+        s.contains("heads forming") && !s.contains("loss per token"),
+        "{s}"
+    );
+    app.set_zoom(false);
+    // ASCII: no Braille, the selected head in stars and the others in dots.
+    let t = Theme {
+        ascii: true,
+        mode: ColorMode::None,
+        ..Theme::default()
+    };
+    let mut app = app_in(Some(&dir), gpt, vocab, &prompt, t);
+    let b = render(&mut app, 120, 40);
+    let s = screen(&b);
+    assert_eq!(braille_cells(&b), 0, "{s}");
+    assert!(
+        s.contains("** L0 H0 previous-token") && s.contains(".. other heads"),
+        "{s}"
+    );
+}

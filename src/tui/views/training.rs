@@ -2,7 +2,9 @@
 //! its folder (`train-log.tsv`, `train-summary.json`). A chart of the training
 //! loss at every logged step and the validation loss at its points, against
 //! reference lines for a uniform guess (ln V) and the count baselines; beside
-//! it the run's numbers and its learning-rate schedule.
+//! it the run's numbers and its learning-rate schedule. A record with the
+//! heads' scores (`train-heads.tsv`) adds every head's previous-token curve
+//! under the loss, the selected head's bright; zoomed, those curves alone.
 //!
 //! The chart is drawn here rather than with ratatui's `Chart` because its axes
 //! and markers are box and dot glyphs, and `--ascii` must have none.
@@ -19,7 +21,7 @@ use super::{fit, panel, plot_cell, text, width, wrapped};
 use crate::fmt::human_duration;
 use crate::fmt::{count, num};
 use crate::i18n::Msg;
-use crate::train::record::{LOG_FILE, TrainRecord};
+use crate::train::record::{FORMED, LOG_FILE, TrainRecord};
 use crate::tui::app::App;
 use crate::tui::heatmap::{ColorMode, Theme};
 
@@ -30,6 +32,9 @@ pub struct Series {
     /// Joined by a line (else single points).
     pub line: bool,
     pub color: Color,
+    /// One of many drawn behind the others (the other heads): `.` under
+    /// `--ascii`, and named once in the legend however many there are.
+    pub faint: bool,
 }
 
 /// A horizontal reference line with its label.
@@ -109,6 +114,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             return wrapped(lines, inner, buf);
         }
     };
+    // Zoomed, a record with the heads' scores shows the selected head's
+    // curves against the others' on the whole area.
+    if app.zoom() && !rec.heads.is_empty() {
+        return heads_panel(app, rec, area, buf);
+    }
     let side_w = if app.zoom() {
         0
     } else {
@@ -116,6 +126,26 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let [main, side] =
         Layout::horizontal([Constraint::Min(30), Constraint::Length(side_w)]).areas(area);
+    // With the heads' record, their curves under the loss when both fit.
+    let main = if rec.heads.is_empty() || main.height < 16 {
+        main
+    } else {
+        let top = main.height * 11 / 20;
+        heads_panel(
+            app,
+            rec,
+            Rect {
+                y: main.y + top,
+                height: main.height - top,
+                ..main
+            },
+            buf,
+        );
+        Rect {
+            height: top,
+            ..main
+        }
+    };
     let inner = panel(
         app.theme(),
         Msg::TitleTrainingCurve.get(app.theme().lang),
@@ -130,12 +160,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             points: as_f64(&rec.losses()),
             line: true,
             color: TRAIN_COLOR,
+            faint: false,
         },
         Series {
             name: "val loss".into(),
             points: as_f64(&rec.val_losses()),
             line: false,
             color: VAL_COLOR,
+            faint: false,
         },
     ];
     if series.iter().all(|s| s.points.is_empty()) {
@@ -194,6 +226,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 points: lrs,
                 line: true,
                 color: LR_COLOR,
+                faint: false,
             };
             plot(app.theme(), chart, buf, &[lr], &[], "");
         }
@@ -206,6 +239,53 @@ fn as_f64(points: &[(u64, f64)]) -> Vec<(f64, f64)> {
         .map(|&(s, v)| (s as f64, v))
         .filter(|p| p.1.is_finite())
         .collect()
+}
+
+/// Every head's previous-token score over the run, the selected head's
+/// bright (with its induction score) and the others faint, against the
+/// score at which the record counts a head as formed.
+fn heads_panel(app: &App, rec: &TrainRecord, area: Rect, buf: &mut Buffer) {
+    let (sl, sh) = (app.layer(), app.head());
+    let title = format!("heads forming: previous-token score of every head, L{sl} H{sh} bright");
+    let inner = panel(app.theme(), &title, area, buf, false);
+    let mut heads: Vec<(usize, usize)> = rec.heads.iter().map(|r| (r.layer, r.head)).collect();
+    heads.sort_unstable();
+    heads.dedup();
+    // The legend names the selected head first; faint curves are drawn first.
+    let mut series: Vec<Series> = vec![];
+    if heads.contains(&(sl, sh)) {
+        series.push(Series {
+            name: format!("L{sl} H{sh} previous-token"),
+            points: as_f64(&rec.head_curve(sl, sh, false)),
+            line: true,
+            color: Color::LightMagenta,
+            faint: false,
+        });
+        series.push(Series {
+            name: format!("L{sl} H{sh} induction"),
+            points: as_f64(&rec.head_curve(sl, sh, true)),
+            line: true,
+            color: Color::Green,
+            faint: false,
+        });
+    }
+    series.extend(
+        heads
+            .iter()
+            .filter(|&&lh| lh != (sl, sh))
+            .map(|&(l, h)| Series {
+                name: "other heads".into(),
+                points: as_f64(&rec.head_curve(l, h, false)),
+                line: true,
+                color: Color::DarkGray,
+                faint: true,
+            }),
+    );
+    let refs = [RefLine {
+        y: FORMED,
+        label: format!("{FORMED}: formed"),
+    }];
+    plot(app.theme(), inner, buf, &series, &refs, "score");
 }
 
 /// Uniform guess, unigram and bigram, when known.
@@ -311,6 +391,18 @@ fn numbers(app: &App, rec: &TrainRecord, w: usize, h: usize) -> Vec<Line<'static
     }
     if let Some(b) = s.val_bits_per_byte {
         row("val bits/byte", num(b));
+    }
+    if !rec.heads.is_empty() {
+        row("", String::new());
+        for (label, induction) in [("prev-tok head", false), ("induction", true)] {
+            match rec.first_formed(induction) {
+                Some((l, h, at, _)) => {
+                    row(label, format!("L{l} H{h}"));
+                    row("  formed at", format!("step {}", count(at as f64)));
+                }
+                None => row(label, format!("none ≥ {FORMED}")),
+            }
+        }
     }
     row("", String::new());
     let vocab = app.gpt().config.vocab_size as f64;
@@ -429,9 +521,21 @@ pub fn plot(
     // Legend.
     if legend == 1 {
         let mut spans = vec![Span::styled(format!("{y_title}: "), dim)];
+        let mut named: Vec<&str> = vec![];
         for s in series {
+            if s.faint {
+                if named.contains(&s.name.as_str()) {
+                    continue;
+                }
+                named.push(&s.name);
+            }
             let mark = if s.line {
-                format!("{0}{0} ", if theme.ascii { '*' } else { '─' })
+                let ch = match (theme.ascii, s.faint) {
+                    (true, true) => '.',
+                    (true, false) => '*',
+                    (false, _) => '─',
+                };
+                format!("{ch}{ch} ")
             } else {
                 format!("{} ", g.point)
             };
@@ -440,7 +544,12 @@ pub fn plot(
         }
         if !refs.is_empty() {
             spans.push(Span::styled(format!("{0}{0} ", g.reference), dim));
-            spans.push(Span::raw("baselines"));
+            // One line is named by its own label; several are the baselines.
+            let word = match refs {
+                [one] if !one.label.is_empty() => one.label.as_str(),
+                _ => "baselines",
+            };
+            spans.push(Span::raw(word.to_string()));
         }
         text(vec![Line::from(spans)], Rect { height: 1, ..area }, buf);
     }
@@ -488,11 +597,17 @@ pub fn plot(
             None => ref_rows.push((y, r.label.clone())),
         }
     }
-    // Curves and points.
-    for s in series.iter().filter(|s| s.line) {
+    // Curves (faint ones underneath, the others in order) and points.
+    let lines = series.iter().filter(|s| s.line);
+    for s in lines
+        .clone()
+        .filter(|s| s.faint)
+        .chain(lines.filter(|s| !s.faint))
+    {
         let style = fg(theme, s.color);
         if theme.ascii {
-            ascii_line(plot, buf, b, &s.points, g.line, style);
+            let ch = if s.faint { '.' } else { g.line };
+            ascii_line(plot, buf, b, &s.points, ch, style);
         } else {
             let color = style.fg.unwrap_or(Color::Reset);
             let pts = &s.points;
