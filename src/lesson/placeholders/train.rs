@@ -127,23 +127,32 @@ fn sparkline(xs: &[f64]) -> String {
 }
 
 const NO_HEADS: &str = "(this model folder has no train-heads.tsv, the heads' scores over training that `gptlens train` writes)";
+const NO_HEADS_ZH: &str =
+    "（这个模型文件夹里没有 train-heads.tsv，也就是 `gptlens train` 写下的各个头在训练中的分数）";
 
-/// `f(record)` when the folder's record has the heads' scores, else the
-/// sentence saying why not.
-fn with_heads(c: &Cx, f: impl Fn(&TrainRecord) -> String) -> Result<String, String> {
+/// `f(record, zh)` when the folder's record has the heads' scores, else the
+/// sentence saying why not, in the lesson's language.
+fn with_heads(c: &Cx, f: impl Fn(&TrainRecord, bool) -> String) -> Result<String, String> {
+    let zh = c.lang == Lang::Zh;
+    let none = if zh { NO_HEADS_ZH } else { NO_HEADS };
     let Some(dir) = c.env.model_dir else {
-        return Ok(NO_HEADS.into());
+        return Ok(none.into());
     };
     Ok(match TrainRecord::read(dir) {
+        Err(e) if zh => format!("（训练记录读不出来：{e}）"),
         Err(e) => format!("(the training record cannot be read: {e})"),
-        Ok(Some(r)) if !r.heads.is_empty() => f(&r),
-        Ok(_) => NO_HEADS.into(),
+        Ok(Some(r)) if !r.heads.is_empty() => f(&r, zh),
+        Ok(_) => none.into(),
     })
 }
 
 /// A head as the lesson text names it.
-fn head_name(layer: usize, head: usize) -> String {
-    format!("layer {layer}, head {head}")
+fn head_name(layer: usize, head: usize, zh: bool) -> String {
+    if zh {
+        format!("第 {layer} 层 {head} 号头")
+    } else {
+        format!("layer {layer}, head {head}")
+    }
 }
 
 /// A score in [0, 1]: three decimals below 0.1 (an even head's 0.035), else two.
@@ -187,13 +196,37 @@ fn table_steps(r: &TrainRecord) -> Vec<u64> {
     pick
 }
 
-fn heads_table(r: &TrainRecord) -> String {
+fn heads_table(r: &TrainRecord, zh: bool) -> String {
     let steps = table_steps(r);
     let last = steps[steps.len() - 1];
-    let mut header: Vec<String> = vec!["previous-token score".into()];
-    header.extend(steps.iter().map(|s| format!("step {}", count(*s as f64))));
-    header.push("induction at the end".into());
-    header.push(format!("≥ {FORMED} from step"));
+    let mut header: Vec<String> = vec![
+        if zh {
+            "前一个词元分数"
+        } else {
+            "previous-token score"
+        }
+        .into(),
+    ];
+    header.extend(steps.iter().map(|s| {
+        if zh {
+            format!("第 {} 步", count(*s as f64))
+        } else {
+            format!("step {}", count(*s as f64))
+        }
+    }));
+    header.push(
+        if zh {
+            "结束时的归纳分数"
+        } else {
+            "induction at the end"
+        }
+        .into(),
+    );
+    header.push(if zh {
+        format!("从第几步起 ≥ {FORMED}")
+    } else {
+        format!("≥ {FORMED} from step")
+    });
     let formed = r.heads_formed(FORMED, false);
     let rows = r
         .heads_at(steps[0])
@@ -204,7 +237,7 @@ fn heads_table(r: &TrainRecord) -> String {
                     .iter()
                     .find(|x| x.step == st && (x.layer, x.head) == (h0.layer, h0.head))
             };
-            let mut row = vec![head_name(h0.layer, h0.head)];
+            let mut row = vec![head_name(h0.layer, h0.head, zh)];
             for &st in &steps {
                 row.push(at(st).map_or("–".into(), |x| score(x.previous_token)));
             }
@@ -224,7 +257,7 @@ fn heads_table(r: &TrainRecord) -> String {
 
 /// Which heads crossed [`FORMED`] and when; the layers where none did, with
 /// their best; and the induction score's best.
-fn heads_formed(r: &TrainRecord) -> String {
+fn heads_formed(r: &TrainRecord, zh: bool) -> String {
     let steps = r.head_steps();
     let last = steps[steps.len() - 1];
     let end = r.heads_at(last);
@@ -235,30 +268,54 @@ fn heads_formed(r: &TrainRecord) -> String {
             .rfind(|&(s, _)| s < at)
     };
     let mut out = if formed.is_empty() {
-        format!("No head's previous-token score reached {FORMED} in this run")
+        if zh {
+            format!("这次运行中，没有一个头的前一个词元分数达到 {FORMED}。")
+        } else {
+            format!("No head's previous-token score reached {FORMED} in this run.")
+        }
     } else {
         let each: Vec<String> = formed
             .iter()
             .map(|&(l, h, at, s)| {
-                let was = before(l, h, at)
-                    .map(|(bs, bv)| format!(", up from {} at step {}", score(bv), count(bs as f64)))
-                    .unwrap_or_default();
-                format!(
-                    "{} at step {} ({}{was})",
-                    head_name(l, h),
-                    count(at as f64),
-                    score(s)
-                )
+                let was = before(l, h, at).map_or(String::new(), |(bs, bv)| {
+                    if zh {
+                        format!("，第 {} 步时还是 {}", count(bs as f64), score(bv))
+                    } else {
+                        format!(", up from {} at step {}", score(bv), count(bs as f64))
+                    }
+                });
+                if zh {
+                    format!(
+                        "{}在第 {} 步（{}{was}）",
+                        head_name(l, h, zh),
+                        count(at as f64),
+                        score(s)
+                    )
+                } else {
+                    format!(
+                        "{} at step {} ({}{was})",
+                        head_name(l, h, zh),
+                        count(at as f64),
+                        score(s)
+                    )
+                }
             })
             .collect();
-        let n = if formed.len() == 1 {
-            "One head became a previous-token head".to_string()
+        if zh {
+            format!(
+                "有 {} 个头成了“前一个词元”头（分数达到 {FORMED} 或更高）：{}。",
+                formed.len(),
+                each.join("；")
+            )
         } else {
-            format!("{} heads became previous-token heads", formed.len())
-        };
-        format!("{n} (a score of {FORMED} or more): {}", each.join("; "))
+            let n = if formed.len() == 1 {
+                "One head became a previous-token head".to_string()
+            } else {
+                format!("{} heads became previous-token heads", formed.len())
+            };
+            format!("{n} (a score of {FORMED} or more): {}.", each.join("; "))
+        }
     };
-    out.push('.');
     let layers = end.iter().map(|h| h.layer).max().map_or(0, |l| l + 1);
     for l in 0..layers {
         if formed.iter().any(|f| f.0 == l) {
@@ -269,29 +326,54 @@ fn heads_formed(r: &TrainRecord) -> String {
             .filter(|h| h.layer == l)
             .max_by(|a, b| a.previous_token.total_cmp(&b.previous_token))
         {
-            out.push_str(&format!(
-                " No head of layer {l} did: the best, {}, ends at {}.",
-                head_name(b.layer, b.head),
-                score(b.previous_token)
-            ));
+            out.push_str(&if zh {
+                format!(
+                    "第 {l} 层没有一个头做到：最好的{}，结束时是 {}。",
+                    head_name(b.layer, b.head, zh),
+                    score(b.previous_token)
+                )
+            } else {
+                format!(
+                    " No head of layer {l} did: the best, {}, ends at {}.",
+                    head_name(b.layer, b.head, zh),
+                    score(b.previous_token)
+                )
+            });
         }
     }
     if let Some((l, h, at, s)) = r.first_formed(true) {
-        out.push_str(&format!(
-            " On the induction probe, {} reached {} at step {}.",
-            head_name(l, h),
-            score(s),
-            count(at as f64)
-        ));
+        out.push_str(&if zh {
+            format!(
+                "在归纳探针上，{}在第 {} 步达到 {}。",
+                head_name(l, h, zh),
+                count(at as f64),
+                score(s)
+            )
+        } else {
+            format!(
+                " On the induction probe, {} reached {} at step {}.",
+                head_name(l, h, zh),
+                score(s),
+                count(at as f64)
+            )
+        });
     } else if let Some(b) = end
         .iter()
         .max_by(|a, b| a.induction.total_cmp(&b.induction))
     {
-        out.push_str(&format!(
-            " No head became an induction head: the highest induction score at the end is {} ({}).",
-            score(b.induction),
-            head_name(b.layer, b.head)
-        ));
+        out.push_str(&if zh {
+            format!(
+                "没有一个头成为归纳头：结束时最高的归纳分数是 {}（{}）。",
+                score(b.induction),
+                head_name(b.layer, b.head, zh)
+            )
+        } else {
+            format!(
+                " No head became an induction head: the highest induction score at the end is {} ({}).",
+                score(b.induction),
+                head_name(b.layer, b.head, zh)
+            )
+        });
     }
     out
 }
@@ -303,20 +385,33 @@ fn head_on_prompt(c: &Cx) -> Result<String, String> {
     if n < 2 {
         return Err("a one-token prompt has no previous token".into());
     }
+    let zh = c.lang == Lang::Zh;
     let probs = &c.layer().probs[c.sel.head];
     let mean = crate::readout::heads::previous_token_score(probs) as f64;
     let top = (1..n)
         .filter(|&t| crate::readout::argmax(&probs[t]) == t - 1)
         .count();
-    Ok(format!(
-        "On this prompt {} puts {} of its weight on the previous token on average (over positions 1 to {}; an even spread would give {}), and the previous token is its top key at {} of those {} positions",
-        head_name(c.sel.layer, c.sel.head),
-        score(mean),
-        n - 1,
-        score((1..n).map(|t| 1.0 / (t + 1) as f64).sum::<f64>() / (n - 1) as f64),
-        count(top as f64),
-        count((n - 1) as f64)
-    ))
+    let even = (1..n).map(|t| 1.0 / (t + 1) as f64).sum::<f64>() / (n - 1) as f64;
+    let name = head_name(c.sel.layer, c.sel.head, zh);
+    Ok(if zh {
+        format!(
+            "在这个提示上，{name}平均把 {} 的权重放在前一个词元上（位置 1 到 {}；平均分配会得到 {}），在这 {} 个位置中，有 {} 个位置上前一个词元是它权重最大的键",
+            score(mean),
+            n - 1,
+            score(even),
+            count((n - 1) as f64),
+            count(top as f64)
+        )
+    } else {
+        format!(
+            "On this prompt {name} puts {} of its weight on the previous token on average (over positions 1 to {}; an even spread would give {}), and the previous token is its top key at {} of those {} positions",
+            score(mean),
+            n - 1,
+            score(even),
+            count(top as f64),
+            count((n - 1) as f64)
+        )
+    })
 }
 
 pub(super) const SPECS: &[Spec] = &[
@@ -421,7 +516,7 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "the heads' mean previous-token score at the first recorded step (random weights: about what an even spread gives)",
         |c| {
-            with_heads(c, |r| {
+            with_heads(c, |r, _| {
                 let first = r.heads_at(r.head_steps()[0]);
                 let m = first.iter().map(|h| h.previous_token).sum::<f64>() / first.len() as f64;
                 score(m)
@@ -445,12 +540,12 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "the head that became a previous-token head first (else the one that ends highest, said so), as `layer L, head H`",
         |c| {
-            with_heads(c, |r| {
+            with_heads(c, |r, zh| {
                 let (l, h, formed) = prev_head(r);
-                if formed {
-                    head_name(l, h)
-                } else {
-                    format!("{} (the highest previous-token score; no head reached {FORMED})", head_name(l, h))
+                match (formed, zh) {
+                    (true, _) => head_name(l, h, zh),
+                    (false, true) => format!("{}（前一个词元分数最高的头；没有头达到 {FORMED}）", head_name(l, h, zh)),
+                    (false, false) => format!("{} (the highest previous-token score; no head reached {FORMED})", head_name(l, h, zh)),
                 }
             })
         },
@@ -460,8 +555,9 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "the recorded step at which that head's previous-token score first reached the threshold",
         |c| {
-            with_heads(c, |r| match r.first_formed(false) {
+            with_heads(c, |r, zh| match r.first_formed(false) {
                 Some((.., at, _)) => count(at as f64),
+                None if zh => format!("（没有头达到 {FORMED}）"),
                 None => format!("(no head reached {FORMED})"),
             })
         },
@@ -471,7 +567,7 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "that head's previous-token score at the end of the run",
         |c| {
-            with_heads(c, |r| {
+            with_heads(c, |r, _| {
                 let (l, h, _) = prev_head(r);
                 r.head_curve(l, h, false)
                     .last()
