@@ -33,7 +33,10 @@ fn kernels() -> Vec<Kernel> {
     if !avx2_available() {
         eprintln!("this CPU has no AVX2+FMA+F16C: Avx2 runs the scalar loop here");
     }
-    vec![Kernel::Scalar, Kernel::Avx2]
+    if !super::avx512_available() {
+        eprintln!("this CPU has no AVX-512F: Avx512 runs the AVX2 (or scalar) loop here");
+    }
+    vec![Kernel::Scalar, Kernel::Avx2, Kernel::Avx512]
 }
 
 /// f32 rounding over a few hundred terms: 1e-6 of Σ|x·w| is ten times what
@@ -90,15 +93,17 @@ fn avx2_and_scalar_paths_agree() {
     for ty in MATRIX_TYPES {
         let m = QMatrix::quantize(ty, &w, rows, cols).unwrap();
         let a = m.matvec_with(&x, Kernel::Scalar);
-        let b = m.matvec_with(&x, Kernel::Avx2);
         let (_, mag) = reference(&m, &x, 1);
-        for o in 0..rows {
-            assert!(
-                ((a[o] - b[o]) as f64).abs() <= REL * mag[o],
-                "{ty} row {o}: {} vs {}",
-                a[o],
-                b[o]
-            );
+        for k in [Kernel::Avx2, Kernel::Avx512] {
+            let b = m.matvec_with(&x, k);
+            for o in 0..rows {
+                assert!(
+                    ((a[o] - b[o]) as f64).abs() <= REL * mag[o],
+                    "{ty} {k:?} row {o}: {} vs {}",
+                    a[o],
+                    b[o]
+                );
+            }
         }
     }
 }
