@@ -23,7 +23,7 @@ pub enum Preset {
     Small2,
     /// For a class to watch (`train --live --preset classroom`): small2 with a
     /// 512-token BPE, context 128, no dropout and 4,000 steps of 16 windows
-    /// (8.2 M tokens). About 3–4 minutes on 2 cores; TinyStories sentences by
+    /// (8.2 M tokens). About 2 minutes on 2 cores; TinyStories sentences by
     /// the end, and a previous-token head forms in layer 0 (shipped as
     /// tiny-models/classroom/).
     Classroom,
