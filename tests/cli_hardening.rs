@@ -490,15 +490,27 @@ fn a_copied_binary_runs_everything_with_no_source_tree() {
     std::fs::create_dir(&elsewhere).expect("mkdir");
     let source_tree = env!("CARGO_MANIFEST_DIR");
     let run = |args: &[&str]| {
-        let o = common::in_english(&mut Command::new(&bin))
-            .args(args)
-            .current_dir(&elsewhere)
-            .env_remove("CARGO_MANIFEST_DIR")
-            .env_remove("GPTLENS_MODELS")
-            .env_remove("GPTLENS_LESSONS")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run the copied gptlens");
+        // A test running beside this one may fork while the copy's write handle
+        // is still open; its child holds that handle until it execs, and
+        // executing the copy meanwhile fails with ETXTBSY (26). Retry that.
+        let mut tries = 0;
+        let o = loop {
+            let r = common::in_english(&mut Command::new(&bin))
+                .args(args)
+                .current_dir(&elsewhere)
+                .env_remove("CARGO_MANIFEST_DIR")
+                .env_remove("GPTLENS_MODELS")
+                .env_remove("GPTLENS_LESSONS")
+                .env("NO_COLOR", "1")
+                .output();
+            match r {
+                Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                r => break r.expect("run the copied gptlens"),
+            }
+        };
         let (out, err) = (String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o));
         assert!(o.status.success(), "gptlens {args:?}: {err}");
         // Nothing it says points into the tree it was built in.
