@@ -366,6 +366,17 @@ strings! {
     HandoutTitle => "gptlens lesson {}", "gptlens 课程 {}";
     HandoutStep => "step {}", "第 {} 步";
     HandoutCaption => "Step {}: the explorer as this step sets it up", "第 {} 步：这一步设置好的探索器画面";
+
+    // View bodies of the forward pass (tui::views::{embeddings,attention,layernorm,mlp,residual,logits,mod}):
+    // row labels, axis notes, the arithmetic lines.
+    // (end of the forward-pass view bodies)
+
+    // View bodies of the other views (tui::views::{tokens,loss,cost,training,quant}).
+    // (end of the other view bodies)
+
+    // The compare screen (tui::compare), the live view's bodies (tui::live::draw),
+    // the lessons' fallback sentences (lesson::placeholders) and the Llama note (lesson::arch_note).
+    // (end of compare, live, fallbacks, Llama note)
 }
 
 impl Msg {

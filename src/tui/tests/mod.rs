@@ -18,3 +18,6 @@ mod snapshots;
 pub(crate) mod support;
 mod training;
 mod zh;
+mod zh_other;
+mod zh_pass;
+mod zh_views;

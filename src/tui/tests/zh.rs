@@ -172,7 +172,7 @@ fn the_chinese_attention_lesson_at_80x24_and_200x60() {
 /// words, leaving out runs the Chinese side keeps too (names such as
 /// "SiLU(gate)" stay in both). Derived from the table, so a string added in
 /// English is checked as soon as it is added.
-fn english_phrases() -> Vec<String> {
+pub(super) fn english_phrases() -> Vec<String> {
     use crate::i18n::Msg;
     let kept: Vec<&str> = Msg::ALL.iter().map(|m| m.get(Lang::Zh)).collect();
     let mut out: Vec<String> = vec![];
@@ -206,7 +206,7 @@ fn english_phrases() -> Vec<String> {
 }
 
 /// The English interface phrases `s` shows.
-fn english_on(s: &str, phrases: &[String]) -> Vec<String> {
+pub(super) fn english_on(s: &str, phrases: &[String]) -> Vec<String> {
     // A phrase wrapped or cut at the screen's edge is looked for line by line.
     phrases
         .iter()
@@ -219,7 +219,7 @@ fn english_on(s: &str, phrases: &[String]) -> Vec<String> {
 /// rows), the hint bar (the last row) and every panel's title (a top border,
 /// from ┌ to ┐). The views' bodies — numbers and row labels — stay English
 /// and are not part of it.
-fn frame_of(s: &str) -> String {
+pub(super) fn frame_of(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();
     let mut out: Vec<String> = lines.iter().take(2).map(|l| l.to_string()).collect();
     out.extend(lines.last().map(|l| l.to_string()));
@@ -248,14 +248,14 @@ fn overlay(
     screen(&buf)
 }
 
-fn zh_theme() -> Theme {
+pub(super) fn zh_theme() -> Theme {
     Theme {
         lang: Lang::Zh,
         ..Theme::default()
     }
 }
 
-fn explorer_in(theme: Theme) -> App {
+pub(super) fn explorer_in(theme: Theme) -> App {
     let (gpt, tok) = built_in();
     let ids = tok
         .encode("Once upon a time, there was a little girl")

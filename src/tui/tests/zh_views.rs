@@ -1,0 +1,2 @@
+//! Issue 18: the tokens, loss, cost, training and quant views under zh show
+//! no English from the string table.
