@@ -369,6 +369,54 @@ strings! {
 
     // View bodies of the forward pass (tui::views::{embeddings,attention,layernorm,mlp,residual,logits,mod}):
     // row labels, axis notes, the arithmetic lines.
+    // Attention (views::attention).
+    AttnAxes => "rows: query, cols: key (enter: zoom) · {} marks query {} key {}",
+        "行：查询，列：键（enter 放大）· {} 标出查询 {}、键 {}";
+    AttnReversed => "reversed", "反色";
+    AttnBlankLater => "blank: later keys (the mask hides them next)", "空白：后面的键（下一步由掩码遮住）";
+    AttnMaskedInf => "'{}' = −∞: later keys are masked", "'{}' = −∞：后面的键已被掩码遮住";
+    AttnMaskedZero => "'{}' = later key, masked (weight 0)", "'{}' = 后面的键，已遮住（权重 0）";
+    AttnAblatedMark => " ablated", " 已消融";
+    AttnRope => "RoPE, position {}: pair i = dims (i, i + {}) turns by θᵢ = {}·{}^(−2i/{})",
+        "RoPE，位置 {}：第 i 对 = 维度 (i, i + {})，转过 θᵢ = {}·{}^(−2i/{})";
+    AttnRopePair => "pair {} (dims {}, {}): θ = {}·{} = {} rad", "第 {} 对（维度 {}、{}）：θ = {}·{} = {} 弧度";
+    AttnMultiHead => "{} query heads, each with its own keys and values (multi-head)",
+        "{} 个查询头，每个头有自己的键和值（多头注意力）";
+    AttnGqa => "GQA: {} query heads share {} key/value heads; H{} reads kv head {}, with H{} to H{}",
+        "分组查询注意力 GQA：{} 个查询头共用 {} 个键/值头；H{} 读取 kv 头 {}，H{} 到 H{} 共用它";
+    AttnConcat => "concat(heads): {} heads × dₖ {} side by side", "concat(各头)：{} 个头 × dₖ {}，并排拼在一起";
+    AttnOutBias => "attn = concat(heads)·W_O + b", "attn = concat(各头)·W_O + b";
+    AttnOutNoBias => "attn = concat(heads)·W_O (no bias)", "attn = concat(各头)·W_O（没有偏置）";
+    AttnZoomAxes => "query ↓ key → ", "查询 ↓ 键 → ";
+    AttnZoomCell => "query {} {} · key {} {}", "查询 {} {} · 键 {} {}";
+    /// The arithmetic panel: its first two lines (the key's lines up under the query's).
+    AttnCellQuery => "L{} H{}  query {} ", "L{} H{}  查询 {} ";
+    AttnCellKey => "          key {} ", "         键 {} ";
+    AttnAfterRope => "q, k after RoPE: the score sees the distance {} − {} = {}",
+        "q、k 已经过 RoPE 旋转：分数看到的是两者的距离 {} − {} = {}";
+    AttnDot => "q·k = Σ q_d·k_d over dₖ = {} dims:", "q·k = Σ q_d·k_d，对 dₖ = {} 维求和：";
+    AttnMore => " + … ({} more)", " + …（还有 {} 项）";
+    AttnNoScale => "÷ √dₖ dropped (intervention): score = q·k", "去掉了 ÷ √dₖ（干预）：分数 = q·k";
+    AttnScore => "score s = {}", "分数 s = {}";
+    AttnScoreDiv => "score s = {} ÷ {} = {}", "分数 s = {} ÷ {} = {}";
+    AttnMaskOff => "causal mask off: later keys included", "因果掩码已关闭：后面的键也算在内";
+    AttnMaskLast => "mask: no later keys exist yet (last position)", "掩码：后面还没有键（这是最后一个位置）";
+    AttnMaskHidden => "mask: keys {} to {} are hidden (score −∞)", "掩码：键 {} 到 {} 被遮住（分数 −∞）";
+    AttnRowMax => "row max m = {}", "这一行的最大值 m = {}";
+    AttnExpMax => "exp(s − m) = exp(0) = 1 (this key holds the max)", "exp(s − m) = exp(0) = 1（这个键的分数就是最大值）";
+    AttnRowSum => "Σ over the row of exp(s − m) = {}", "整行 exp(s − m) 之和 Σ = {}";
+    /// The engine's own value beside a number redone from the printed operands.
+    EngineValue => "(engine: {})", "（引擎算出：{}）";
+    AttnAblated => "head ablated (intervention): its output is zeroed before W_O",
+        "这个头已被消融（干预）：它的输出在乘 W_O 之前置零";
+    AttnWeightedSum => "out = Σ_k p_k · v_k (first dims):", "out = Σ_k p_k · v_k（前几维）：";
+    AttnWithout => "without interventions: p = {} (now {})", "不加干预时：p = {}（现在是 {}）";
+    // Heatmap legends (tui::heatmap): what the gradient shows.
+    ScaleGlyphsSigned => "{} below 0, {} above", "{} 小于 0，{} 大于 0";
+    ScaleGlyphs => "sparse to dense glyphs", "由疏到密的字符";
+    ScaleDiverging => "blue−white−red, 0 white", "蓝−白−红，0 为白";
+    ScaleBasic => "blue−cyan−white", "蓝−青−白";
+    ScaleGray => "gray", "灰度";
     // (end of the forward-pass view bodies)
 
     // View bodies of the other views (tui::views::{tokens,loss,cost,training,quant}).

@@ -310,6 +310,8 @@ impl Theme {
 
     /// The name of what a legend's gradient shows, true to the colour mode.
     pub fn scale_name(&self, diverging: bool) -> String {
+        use crate::i18n::Msg;
+        let lang = self.lang;
         match (self.mode, diverging) {
             (ColorMode::None, true) => {
                 let neg = if self.ascii {
@@ -317,18 +319,17 @@ impl Theme {
                 } else {
                     NEG_GLYPHS
                 };
-                format!(
-                    "{}{}{} below 0, {}{}{} above",
-                    neg[2], neg[1], neg[0], POS_GLYPHS[0], POS_GLYPHS[1], POS_GLYPHS[2]
-                )
+                let neg = format!("{}{}{}", neg[2], neg[1], neg[0]);
+                let pos = format!("{}{}{}", POS_GLYPHS[0], POS_GLYPHS[1], POS_GLYPHS[2]);
+                Msg::ScaleGlyphsSigned.fill(lang, &[&neg, &pos])
             }
-            (ColorMode::None, false) => "sparse to dense glyphs".into(),
-            (_, true) => "blue−white−red, 0 white".into(),
-            (ColorMode::Basic16, false) => "blue−cyan−white".into(),
+            (ColorMode::None, false) => Msg::ScaleGlyphs.get(lang).into(),
+            (_, true) => Msg::ScaleDiverging.get(lang).into(),
+            (ColorMode::Basic16, false) => Msg::ScaleBasic.get(lang).into(),
             (_, false) => match self.palette {
                 Palette::Viridis => "viridis".into(),
                 Palette::Cividis => "cividis".into(),
-                Palette::Gray => "gray".into(),
+                Palette::Gray => Msg::ScaleGray.get(lang).into(),
             },
         }
     }

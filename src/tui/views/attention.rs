@@ -115,17 +115,16 @@ fn masked_look(app: &App) -> (Masked, Option<String>) {
     }
     let g = th.masked_glyph();
     match app.stage() {
-        Stage::Scores | Stage::Qkv => (
-            Masked::Blank,
-            Some("blank: later keys (the mask hides them next)".into()),
-        ),
+        Stage::Scores | Stage::Qkv => {
+            (Masked::Blank, Some(Msg::AttnBlankLater.get(th.lang).into()))
+        }
         Stage::Mask => (
             Masked::Masked,
-            Some(format!("'{g}' = −∞: later keys are masked")),
+            Some(Msg::AttnMaskedInf.fill(th.lang, &[&g])),
         ),
         _ => (
             Masked::Masked,
-            Some(format!("'{g}' = later key, masked (weight 0)")),
+            Some(Msg::AttnMaskedZero.fill(th.lang, &[&g])),
         ),
     }
 }
@@ -157,16 +156,12 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
         return;
     }
     let (masked, note) = masked_look(app);
-    let mut top = format!(
-        "rows: query, cols: key (enter: zoom) · {} marks query {} key {}",
-        if app.theme().ascii || app.theme().mode == crate::tui::heatmap::ColorMode::None {
-            "reversed"
-        } else {
-            "◆"
-        },
-        app.pos(),
-        app.cell()
-    );
+    let mark = if app.theme().ascii || app.theme().mode == crate::tui::heatmap::ColorMode::None {
+        Msg::AttnReversed.get(lang)
+    } else {
+        "◆"
+    };
+    let mut top = Msg::AttnAxes.fill(lang, &[&mark, &app.pos(), &app.cell()]);
     if let Some(note) = &note {
         top.push_str(" · ");
         top.push_str(note);
@@ -210,7 +205,7 @@ fn grid(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) {
             title.push_str(&format!(" kv{}", rope::kv_head(&tr.arch, head)));
         }
         if app.iv().ablate.contains(&(app.layer(), head)) {
-            title.push_str(" ablated");
+            title.push_str(Msg::AttnAblatedMark.get(lang));
         }
         let tstyle = if head == app.head() {
             app.theme().accent()
@@ -326,17 +321,15 @@ fn rope_lines(app: &App, tr: &Trace, max: usize) -> Vec<Line<'static>> {
     let (h, t) = (app.head(), app.pos().min(tr.len().saturating_sub(1)));
     let d = app.gpt().config.head_dim();
     let base = rope::base(app.gpt());
+    let lang = app.theme().lang;
+    let base = if base.fract() == 0.0 {
+        format!("{base:.0}")
+    } else {
+        sig_digits(base, 6)
+    };
     let mut out = vec![
         Line::styled(
-            format!(
-                "RoPE, position {t}: pair i = dims (i, i + {}) turns by θᵢ = {t}·{}^(−2i/{d})",
-                d / 2,
-                if base.fract() == 0.0 {
-                    format!("{base:.0}")
-                } else {
-                    sig_digits(base, 6)
-                }
-            ),
+            Msg::AttnRope.fill(lang, &[&t, &(d / 2), &t, &base, &d]),
             app.theme().dim(),
         ),
         Line::styled(gqa_line(app, tr), app.theme().dim()),
@@ -345,13 +338,16 @@ fn rope_lines(app: &App, tr: &Trace, max: usize) -> Vec<Line<'static>> {
     let op = |v: f32| sig_digits(v as f64, 6);
     let res = |v: f32| sig_digits(v as f64, 4);
     for p in pairs {
-        out.push(Line::raw(format!(
-            "pair {} (dims {}, {}): θ = {t}·{} = {} rad",
-            p.i,
-            p.dims.0,
-            p.dims.1,
-            sig_digits(p.freq as f64, 7),
-            op(p.angle)
+        out.push(Line::raw(Msg::AttnRopePair.fill(
+            lang,
+            &[
+                &p.i,
+                &p.dims.0,
+                &p.dims.1,
+                &t,
+                &sig_digits(p.freq as f64, 7),
+                &op(p.angle),
+            ],
         )));
         for (name, b, a) in [("q", p.q_before, p.q_after), ("k", p.k_before, p.k_after)] {
             out.push(Line::raw(format!(
@@ -371,19 +367,20 @@ fn gqa_line(app: &App, tr: &Trace) -> String {
     let a = &tr.arch;
     let g = rope::kv_head(a, app.head());
     let r = rope::sharing(a, g);
+    let lang = app.theme().lang;
     if a.heads_per_kv() <= 1 {
-        return format!(
-            "{} query heads, each with its own keys and values (multi-head)",
-            a.n_head
-        );
+        return Msg::AttnMultiHead.fill(lang, &[&a.n_head]);
     }
-    format!(
-        "GQA: {} query heads share {} key/value heads; H{} reads kv head {g}, with H{} to H{}",
-        a.n_head,
-        a.n_kv_head,
-        app.head(),
-        r.start,
-        r.end - 1
+    Msg::AttnGqa.fill(
+        lang,
+        &[
+            &a.n_head,
+            &a.n_kv_head,
+            &app.head(),
+            &g,
+            &r.start,
+            &(r.end - 1),
+        ],
     )
 }
 
@@ -398,21 +395,18 @@ fn out_proj(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer) {
     );
     let l = &tr.layers[app.layer()];
     let c = app.gpt().config.n_embd;
+    let lang = app.theme().lang;
     let parts = Layout::vertical([Constraint::Ratio(1, 2); 2]).split(inner);
     for (i, (name, a)) in [
         (
-            format!(
-                "concat(heads): {} heads × dₖ {} side by side",
-                app.n_head(),
-                app.gpt().config.head_dim()
-            ),
+            Msg::AttnConcat.fill(lang, &[&app.n_head(), &app.gpt().config.head_dim()]),
             &l.heads,
         ),
         (
             if tr.arch.norm_has_bias() {
-                "attn = concat(heads)·W_O + b".to_string()
+                Msg::AttnOutBias.get(lang).to_string()
             } else {
-                "attn = concat(heads)·W_O (no bias)".to_string()
+                Msg::AttnOutNoBias.get(lang).to_string()
             },
             &l.attn_out,
         ),
@@ -459,12 +453,17 @@ fn zoomed(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hits) 
     let scale = scale_of(app, &[&m]);
     let (masked, note) = masked_look(app);
     let (q, k) = selected(app, n).unwrap_or((0, 0));
+    let lang = app.theme().lang;
     let spans = vec![
-        Span::styled("query ↓ key → ", app.theme().dim()),
-        Span::raw(format!(
-            "query {q} {} · key {k} {}",
-            token_quoted(app, tr.tokens[q]),
-            token_quoted(app, tr.tokens[k])
+        Span::styled(Msg::AttnZoomAxes.get(lang), app.theme().dim()),
+        Span::raw(Msg::AttnZoomCell.fill(
+            lang,
+            &[
+                &q,
+                &token_quoted(app, tr.tokens[q]),
+                &k,
+                &token_quoted(app, tr.tokens[k]),
+            ],
         )),
     ];
     let mut lines = vec![Line::from(spans)];
@@ -515,30 +514,26 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
     );
     let engine_p = c.engine_weight;
     let dim = app.theme().dim();
+    let lang = app.theme().lang;
+    let engine = |v: f32| Msg::EngineValue.fill(lang, &[&compact(v)]);
     let mut out = vec![
         Line::from(vec![
-            Span::raw(format!("L{} H{h}  query {qi} ", app.layer())),
+            Span::raw(Msg::AttnCellQuery.fill(lang, &[&app.layer(), &h, &qi])),
             Span::styled(token_quoted(app, tr.tokens[qi]), app.theme().accent()),
         ]),
         Line::from(vec![
-            Span::raw(format!("          key {ki} ")),
+            Span::raw(Msg::AttnCellKey.fill(lang, &[&ki])),
             Span::styled(token_quoted(app, tr.tokens[ki]), app.theme().accent()),
         ]),
     ];
     if tr.arch.positions == Positions::Rotary {
         out.push(Line::styled(
-            format!(
-                "q, k after RoPE: the score sees the distance {qi} − {ki} = {}",
-                qi as i64 - ki as i64
-            ),
+            Msg::AttnAfterRope.fill(lang, &[&qi, &ki, &(qi as i64 - ki as i64)]),
             dim,
         ));
         out.push(Line::styled(gqa_line(app, tr), dim));
     }
-    out.push(Line::styled(
-        format!("q·k = Σ q_d·k_d over dₖ = {dk} dims:"),
-        dim,
-    ));
+    out.push(Line::styled(Msg::AttnDot.fill(lang, &[&dk]), dim));
     let shown = dk.min(3);
     let mut sum = String::new();
     for (i, (q, k)) in c.q.iter().zip(&c.k).take(shown).enumerate() {
@@ -548,45 +543,40 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
         sum.push_str(&format!("{}×{}", compact(*q), compact(*k)));
     }
     if dk > shown {
-        sum.push_str(&format!(" + … ({} more)", dk - shown));
+        sum.push_str(&Msg::AttnMore.fill(lang, &[&(dk - shown)]));
     }
     out.push(Line::raw(format!("  = {} = {sum}", compact(dot))));
     if app.iv().no_scale {
         out.push(Line::styled(
-            "÷ √dₖ dropped (intervention): score = q·k".to_string(),
+            Msg::AttnNoScale.get(lang).to_string(),
             app.theme().alarm(),
         ));
     } else {
         out.push(Line::raw(format!("÷ √dₖ = ÷ √{dk} = ÷ {}", compact(scale))));
     }
     if app.iv().no_scale {
-        out.push(Line::raw(format!("score s = {}", compact(s))));
+        out.push(Line::raw(Msg::AttnScore.fill(lang, &[&compact(s)])));
     } else {
-        out.push(Line::raw(format!(
-            "score s = {} ÷ {} = {}",
-            compact(dot),
-            compact(scale),
-            compact(s)
-        )));
+        out.push(Line::raw(
+            Msg::AttnScoreDiv.fill(lang, &[&compact(dot), &compact(scale), &compact(s)]),
+        ));
     }
     if app.iv().no_causal_mask {
         out.push(Line::styled(
-            "causal mask off: later keys included".to_string(),
+            Msg::AttnMaskOff.get(lang).to_string(),
             app.theme().alarm(),
         ));
     } else {
         let hidden = if qi + 1 >= n {
-            "mask: no later keys exist yet (last position)".to_string()
+            Msg::AttnMaskLast.get(lang).to_string()
         } else {
-            format!("mask: keys {} to {} are hidden (score −∞)", qi + 1, n - 1)
+            Msg::AttnMaskHidden.fill(lang, &[&(qi + 1), &(n - 1)])
         };
         out.push(Line::styled(hidden, dim));
     }
-    out.push(Line::raw(format!("row max m = {}", compact(max))));
+    out.push(Line::raw(Msg::AttnRowMax.fill(lang, &[&compact(max)])));
     if c.shifted == 0.0 {
-        out.push(Line::raw(
-            "exp(s − m) = exp(0) = 1 (this key holds the max)",
-        ));
+        out.push(Line::raw(Msg::AttnExpMax.get(lang)));
     } else {
         out.push(Line::raw(format!(
             "exp(s − m) = exp({}) = {}",
@@ -594,31 +584,25 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
             compact(e)
         )));
     }
-    out.push(Line::raw(format!(
-        "Σ over the row of exp(s − m) = {}",
-        compact(z)
-    )));
+    out.push(Line::raw(Msg::AttnRowSum.fill(lang, &[&compact(z)])));
     out.push(Line::raw(format!(
         "softmax = {} ÷ {} = {}",
         compact(e),
         compact(z),
         compact(p)
     )));
-    out.push(Line::styled(
-        format!("  (engine: {})", compact(engine_p)),
-        dim,
-    ));
+    out.push(Line::styled(format!("  {}", engine(engine_p)), dim));
     // Weighted sum of V for the first dims of this head.
     let v = &l.v;
     let probs = &l.probs[h][qi];
     if app.iv().ablate.contains(&(app.layer(), h)) {
         out.push(Line::styled(
-            "head ablated (intervention): its output is zeroed before W_O".to_string(),
+            Msg::AttnAblated.get(lang).to_string(),
             app.theme().alarm(),
         ));
     }
     out.push(Line::styled(
-        "out = Σ_k p_k · v_k (first dims):".to_string(),
+        Msg::AttnWeightedSum.get(lang).to_string(),
         dim,
     ));
     for d in 0..dk.min(2) {
@@ -637,7 +621,7 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
             first.join(" + "),
         )));
         out.push(Line::styled(
-            format!("     (engine: {})", compact(l.heads[[qi, c]])),
+            format!("     {}", engine(l.heads[[qi, c]])),
             dim,
         ));
     }
@@ -650,11 +634,7 @@ pub fn arithmetic(app: &App, tr: &Trace) -> Vec<Line<'static>> {
             .copied()
             .unwrap_or(f32::NAN);
         out.push(Line::styled(
-            format!(
-                "without interventions: p = {} (now {})",
-                compact(np),
-                compact(engine_p)
-            ),
+            Msg::AttnWithout.fill(lang, &[&compact(np), &compact(engine_p)]),
             app.theme().alarm(),
         ));
     }

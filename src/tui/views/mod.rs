@@ -17,7 +17,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::symbols::border;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 use unicode_width::UnicodeWidthChar;
 
@@ -25,6 +25,7 @@ use super::app::{App, Hit};
 use super::heatmap::{Geometry, Heatmap, Scale, Theme};
 use crate::model::Trace;
 use crate::text::visible_token;
+use crate::text::wrap::{is_cjk, line_ranges};
 
 /// Mouse targets collected while drawing.
 pub type Hits = Vec<(Rect, Hit)>;
@@ -108,10 +109,56 @@ pub fn text(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
 }
 
 /// Draws lines, wrapping long ones (for arithmetic in narrow side panels).
+/// A line with Chinese in it is broken by `text::wrap`'s rules (between
+/// characters, never before closing punctuation), which ratatui's word
+/// wrapper does not know; other lines wrap at spaces as before.
 pub fn wrapped(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
+    let w = area.width as usize;
+    let lines: Vec<Line<'_>> = lines
+        .into_iter()
+        .flat_map(|l| {
+            if w > 0 && l.spans.iter().any(|s| s.content.chars().any(is_cjk)) {
+                cjk_lines(&l, w)
+            } else {
+                vec![l]
+            }
+        })
+        .collect();
     Paragraph::new(lines)
         .wrap(ratatui::widgets::Wrap { trim: false })
         .render(area, buf);
+}
+
+/// `line` broken into lines of at most `w` columns, each character keeping
+/// its span's style.
+fn cjk_lines(line: &Line<'_>, w: usize) -> Vec<Line<'static>> {
+    let chars: Vec<(char, Style)> = line
+        .spans
+        .iter()
+        .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
+        .collect();
+    line_ranges(&chars, |c| c.0, w)
+        .into_iter()
+        .map(|r| {
+            let mut spans: Vec<Span<'static>> = vec![];
+            let mut run = String::new();
+            let mut style = None;
+            for &(c, st) in &chars[r] {
+                if style.is_some_and(|s| s != st) {
+                    spans.push(Span::styled(
+                        std::mem::take(&mut run),
+                        style.unwrap_or_default(),
+                    ));
+                }
+                style = Some(st);
+                run.push(c);
+            }
+            if !run.is_empty() {
+                spans.push(Span::styled(run, style.unwrap_or_default()));
+            }
+            Line::from(spans).style(line.style)
+        })
+        .collect()
 }
 
 /// Draws a heatmap with its legend on the last line of `area`; returns its geometry.
