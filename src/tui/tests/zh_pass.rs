@@ -20,6 +20,9 @@ use crate::tui::heatmap::Theme;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
 
+/// An explorer in a theme's language.
+type MakeApp = fn(Theme) -> App;
+
 /// The random Llama fixture (9 query heads on 3 key/value heads, untied
 /// head) with a made-up vocabulary, in `theme`'s language.
 fn llama_in(theme: Theme) -> App {
@@ -99,7 +102,7 @@ fn each_screen(app: &mut App, v: View, mut f: impl FnMut(&str, &str)) {
 /// at `pins` (stage, zoomed), layer 0, the last position.
 fn no_english_in(v: View, min_en: usize, pins: &[(Stage, bool)]) {
     let phrases = english_phrases();
-    let models: [(&str, fn(Theme) -> App); 2] = [("gpt2", explorer_in), ("llama", llama_in)];
+    let models: [(&str, MakeApp); 2] = [("gpt2", explorer_in), ("llama", llama_in)];
     for (name, make) in models {
         let mut en = make(Theme::default());
         let mut seen_en: Vec<String> = vec![];
