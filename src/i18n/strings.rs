@@ -420,6 +420,60 @@ strings! {
     // (end of the forward-pass view bodies)
 
     // View bodies of the other views (tui::views::{tokens,loss,cost,training,quant}).
+    // The tokens view: the table's columns, how each token came, the BPE panel.
+    TokColPos => "pos", "位置";
+    TokColId => "id", "编号";
+    TokColToken => "token", "词元";
+    TokColBytes => "bytes / how", "字节 / 来历";
+    TokHowPrompt => "prompt", "提示";
+    TokHowPicked => "picked, p={}{}", "采样选中，p={}{}";
+    TokHowGreedy => " (greedy)", "（贪心）";
+    TokHowGenerated => "generated", "生成";
+    TokCount => "{} tokens ({} prompt) · vocabulary {}", "共 {} 个词元（提示占 {} 个）· 词表 {}";
+    BpeSpecial => "a special token: added whole, not built by merges",
+        "特殊词元：整个加进词表，不是合并出来的";
+    BpeTitle => "BPE: «{}», {} bytes, {} merges (lowest rank first)",
+        "BPE：«{}»，{} 个字节，合并 {} 次（排名靠前的先合并）";
+    BpeTitleOne => "BPE: «{}», {} bytes, {} merge (lowest rank first)",
+        "BPE：«{}»，{} 个字节，合并 {} 次（排名靠前的先合并）";
+    BpeBytes => "bytes", "字节";
+    BpeRank => "rank {}: {} + {}", "排名 {}：{} + {}";
+    BpeMore => "… {} more merges", "…… 中间还有 {} 次合并";
+    BpeTokens => "{} = tokens", "{} = 词元";
+
+    // The loss view: the summary lines, the table's columns, the arithmetic.
+    LossMean => "mean loss ", "平均损失 ";
+    LossNats => "{} nats", "{} 奈特";
+    LossOver => " over {} predictions · perplexity exp(mean) {}", "，共 {} 次预测 · 困惑度 exp(平均) {}";
+    LossUniform => "a uniform guess over the {} tokens: ln V = {} nats, perplexity V",
+        "在 {} 个词元里均匀乱猜：ln V = {} 奈特，困惑度为 V";
+    LossWithout => "without interventions: mean loss {} · perplexity {}",
+        "不加干预时：平均损失 {} · 困惑度 {}";
+    LossOneToken => "one token: nothing to score yet (n generates the next one)",
+        "只有一个词元：还没有预测可以打分（按 n 生成下一个）";
+    LossReplyOnly => "fine-tuning counts only the reply: mean {} nats over its {} predictions; the template's prompt (tokens 0–{}, grey) carries no loss",
+        "微调只计回复的损失：平均 {} 奈特，共 {} 次预测；模板里的提示部分（词元 0–{}，灰色）不计损失";
+    LossColPos => "pos", "位置";
+    LossColToken => "token", "词元";
+    LossColNext => "next", "下一个";
+    LossColP => "P(next)", "P(下一个)";
+    LossColBar => "bar (| = ln V)", "长条（| = ln V）";
+    LossNotGiven => "(not given yet: the logits view shows what comes next)",
+        "（还没有给出：下一个是什么，看对数几率视图）";
+    LossLastNoNext => "position {}: the last token has no next token to score (its logits are the prediction: logits view); select an earlier position with h or ↑.",
+        "位置 {}：最后一个词元后面还没有词元，没有什么可打分（它的 logits 就是预测，见对数几率视图）；用 h 或 ↑ 选前面的位置。";
+    LossCompact1 => "position {} {} → {}: logit {}, logsumexp {}", "位置 {} {} → {}：logit {}，logsumexp {}";
+    LossCompact2 => "p = exp({} − {}) = {} · −ln p = {} nats", "p = exp({} − {}) = {} · −ln p = {} 奈特";
+    LossPosition => "position {} {} → {}", "位置 {} {} → {}";
+    LossLogitOf => "logit of {}: {}", "{} 的 logit：{}";
+    LossLseOfRow => "logsumexp of the row: {}", "这一行的 logsumexp：{}";
+    LossMinusLn => "−ln p = {} nats", "−ln p = {} 奈特";
+    LossLseSum => "logsumexp = max + ln Σ exp(logit − max) = {} + {} over {} logits",
+        "logsumexp = max + ln Σ exp(logit − max) = {} + {}，对 {} 个 logits 求和";
+    LossRanked => "the actual next token ranked {}; the model's top guess was {} (p {})",
+        "实际的下一个词元排第 {} 名；模型最看好的是 {}（p {}）";
+    LossNote => "A sure, right guess costs 0 nats; p = 1/V (a uniform guess) costs ln V. The mean over positions is the cross-entropy training lowers; exp(mean) is the perplexity.",
+        "有把握又猜对了，损失是 0 奈特；p = 1/V（均匀乱猜）的损失是 ln V。各位置损失的平均值就是训练要降低的交叉熵；exp(平均值) 就是困惑度。";
     // (end of the other view bodies)
 
     // The compare screen (tui::compare), the live view's bodies (tui::live::draw),

@@ -9,7 +9,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::{Hits, fit, panel, text, token_label, token_quoted, wrapped};
+use super::tokens::{align_right, wrapped_in};
+use super::{Hits, fit, panel, text, token_label, token_quoted};
 use crate::fmt::{count, num};
 use crate::i18n::Msg;
 use crate::model::Trace;
@@ -53,25 +54,18 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         true,
     );
     let w = inner.width as usize;
+    let lang = app.theme().lang;
     let mut lines = vec![];
     match mean_loss(&losses) {
         Some(m) => {
             lines.push(Line::from(vec![
-                Span::raw("mean loss "),
-                Span::styled(format!("{} nats", num(m)), app.theme().accent()),
-                Span::raw(format!(
-                    " over {} predictions · perplexity exp(mean) {}",
-                    losses.len(),
-                    num(m.exp()),
-                )),
+                Span::raw(Msg::LossMean.get(lang)),
+                Span::styled(Msg::LossNats.fill(lang, &[&num(m)]), app.theme().accent()),
+                Span::raw(Msg::LossOver.fill(lang, &[&losses.len(), &num(m.exp())])),
             ]));
             lines.push(Line::styled(
                 fit(
-                    &format!(
-                        "a uniform guess over the {} tokens: ln V = {} nats, perplexity V",
-                        count(vocab),
-                        num(uniform)
-                    ),
+                    &Msg::LossUniform.fill(lang, &[&count(vocab), &num(uniform)]),
                     w,
                 ),
                 app.theme().dim(),
@@ -83,33 +77,19 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
                 && let Some(m0) = mean_loss(&token_losses(normal))
             {
                 lines.push(Line::styled(
-                    fit(
-                        &format!(
-                            "without interventions: mean loss {} · perplexity {}",
-                            num(m0),
-                            num(m0.exp())
-                        ),
-                        w,
-                    ),
+                    fit(&Msg::LossWithout.fill(lang, &[&num(m0), &num(m0.exp())]), w),
                     app.theme().alarm(),
                 ));
             }
         }
-        None => lines.push(Line::raw(
-            "one token: nothing to score yet (n generates the next one)",
-        )),
+        None => lines.push(Line::raw(Msg::LossOneToken.get(lang))),
     }
     if let Some(p) = mask {
         let k: Vec<&TokenLoss> = losses.iter().filter(|l| counted(l.pos)).collect();
         let m = k.iter().map(|l| l.loss).sum::<f64>() / k.len().max(1) as f64;
         lines.push(Line::styled(
             fit(
-                &format!(
-                    "fine-tuning counts only the reply: mean {} nats over its {} predictions; the template's prompt (tokens 0–{}, grey) carries no loss",
-                    num(m),
-                    k.len(),
-                    p - 1
-                ),
+                &Msg::LossReplyOnly.fill(lang, &[&num(m), &k.len(), &(p - 1)]),
                 w,
             ),
             app.theme().accent(),
@@ -121,12 +101,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     lines.push(Line::styled(
         fit(
             &format!(
-                "{:>5} {} → {} {:>9} {:>8} bar (| = ln V)",
-                "pos",
-                fit("token", tok_w),
-                fit("next", tok_w),
-                "P(next)",
-                "−ln P"
+                "{} {} → {} {} {:>8} {}",
+                align_right(Msg::LossColPos.get(lang), 5),
+                fit(Msg::LossColToken.get(lang), tok_w),
+                fit(Msg::LossColNext.get(lang), tok_w),
+                align_right(Msg::LossColP.get(lang), 9),
+                "−ln P",
+                Msg::LossColBar.get(lang)
             ),
             w,
         ),
@@ -165,10 +146,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         let Some(l) = losses.get(t) else {
             lines.push(Line::from(vec![
                 Span::styled(head, st),
-                Span::styled(
-                    "(not given yet: the logits view shows what comes next)",
-                    app.theme().dim(),
-                ),
+                Span::styled(Msg::LossNotGiven.get(lang), app.theme().dim()),
             ]));
             continue;
         };
@@ -213,7 +191,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             ..inner
         };
         let below = below.intersection(inner);
-        wrapped(arithmetic.into_iter().take(2).collect(), below, buf);
+        wrapped_in(lang, arithmetic.into_iter().take(2).collect(), below, buf);
     } else {
         text(lines, inner, buf);
         let inner = panel(
@@ -223,18 +201,18 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             buf,
             false,
         );
-        wrapped(arithmetic, inner, buf);
+        wrapped_in(lang, arithmetic, inner, buf);
     }
 }
 
 /// The selected position's loss step by step, with the trace's numbers.
 /// `compact`: the two lines that fit under the list; otherwise one step a line.
 fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>, compact: bool) -> Vec<Line<'static>> {
+    let lang = app.theme().lang;
     let Some(l) = l else {
-        return vec![Line::raw(format!(
-            "position {}: the last token has no next token to score (its logits are the prediction: logits view); select an earlier position with h or ↑.",
-            tr.len().saturating_sub(1)
-        ))];
+        return vec![Line::raw(
+            Msg::LossLastNoNext.fill(lang, &[&tr.len().saturating_sub(1)]),
+        )];
     };
     let (from, to) = (
         token_quoted(app, tr.tokens[l.pos]),
@@ -243,12 +221,9 @@ fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>, compact: bool) -> Ve
     let (logit, lse, p, loss) = (num(l.logit), num(l.logsumexp), num(l.p), num(l.loss));
     if compact {
         return vec![
-            Line::raw(format!(
-                "position {} {from} → {to}: logit {logit}, logsumexp {lse}",
-                l.pos
-            )),
+            Line::raw(Msg::LossCompact1.fill(lang, &[&l.pos, &from, &to, &logit, &lse])),
             Line::styled(
-                format!("p = exp({logit} − {lse}) = {p} · −ln p = {loss} nats"),
+                Msg::LossCompact2.fill(lang, &[&logit, &lse, &p, &loss]),
                 app.theme().accent(),
             ),
         ];
@@ -258,27 +233,22 @@ fn arithmetic(app: &App, tr: &Trace, l: Option<&TokenLoss>, compact: bool) -> Ve
     let top = crate::readout::argmax(&row.to_vec()) as u32;
     let rank = 1 + row.iter().filter(|&&x| x as f64 > l.logit).count();
     vec![
-        Line::raw(format!("position {} {from} → {to}", l.pos)),
-        Line::raw(format!("logit of {to}: {logit}")),
-        Line::raw(format!("logsumexp of the row: {lse}")),
+        Line::raw(Msg::LossPosition.fill(lang, &[&l.pos, &from, &to])),
+        Line::raw(Msg::LossLogitOf.fill(lang, &[&to, &logit])),
+        Line::raw(Msg::LossLseOfRow.fill(lang, &[&lse])),
         Line::raw(format!("p = exp({logit} − {lse}) = {p}")),
-        Line::styled(format!("−ln p = {loss} nats"), app.theme().accent()),
+        Line::styled(Msg::LossMinusLn.fill(lang, &[&loss]), app.theme().accent()),
         Line::raw(""),
-        Line::raw(format!(
-            "logsumexp = max + ln Σ exp(logit − max) = {} + {} over {} logits",
-            num(max),
-            num(l.logsumexp - max),
-            row.len()
-        )),
-        Line::raw(format!(
-            "the actual next token ranked {rank}; the model's top guess was {} (p {})",
-            token_quoted(app, top),
-            num(((row[top as usize] as f64) - l.logsumexp).exp())
+        Line::raw(Msg::LossLseSum.fill(lang, &[&num(max), &num(l.logsumexp - max), &row.len()])),
+        Line::raw(Msg::LossRanked.fill(
+            lang,
+            &[
+                &rank,
+                &token_quoted(app, top),
+                &num(((row[top as usize] as f64) - l.logsumexp).exp()),
+            ],
         )),
         Line::raw(""),
-        Line::styled(
-            "A sure, right guess costs 0 nats; p = 1/V (a uniform guess) costs ln V. The mean over positions is the cross-entropy training lowers; exp(mean) is the perplexity.".to_string(),
-            app.theme().dim(),
-        ),
+        Line::styled(Msg::LossNote.get(lang).to_string(), app.theme().dim()),
     ]
 }

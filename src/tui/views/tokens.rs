@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, width};
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
 use crate::model::Trace;
 use crate::text::visible_token;
 use crate::tui::app::{App, Hit};
@@ -124,16 +124,17 @@ fn render_table(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut
     let Some(s) = app.session() else {
         return;
     };
+    let lang = app.theme().lang;
     let n = s.tokens.len();
     let rows = inner.height.saturating_sub(2) as usize;
     let first = app.pos().saturating_sub(rows.saturating_sub(1));
     let mut lines = vec![Line::styled(
         format!(
-            "{:>4}  {:>6}  {}  {}",
-            "pos",
-            "id",
-            fit("token", 14),
-            "bytes / how"
+            "{}  {}  {}  {}",
+            align_right(Msg::TokColPos.get(lang), 4),
+            align_right(Msg::TokColId.get(lang), 6),
+            fit(Msg::TokColToken.get(lang), 14),
+            Msg::TokColBytes.get(lang)
         ),
         app.theme().dim(),
     )];
@@ -146,17 +147,19 @@ fn render_table(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut
             .map(|b| format!("{b:02x}"))
             .collect();
         let how = if i < s.prompt_len {
-            "prompt".to_string()
+            Msg::TokHowPrompt.get(lang).to_string()
         } else {
             match s.picks.get(i - s.prompt_len) {
                 Some(p) => {
                     let prob = p.ranked.iter().find(|c| c.id == id).map_or(0.0, |c| c.prob);
-                    format!(
-                        "picked, p={prob:.3}{}",
-                        if p.greedy { " (greedy)" } else { "" }
-                    )
+                    let greedy = if p.greedy {
+                        Msg::TokHowGreedy.get(lang)
+                    } else {
+                        ""
+                    };
+                    Msg::TokHowPicked.fill(lang, &[&format!("{prob:.3}"), &greedy])
                 }
-                None => "generated".into(),
+                None => Msg::TokHowGenerated.get(lang).into(),
             }
         };
         let style = if i == app.pos() {
@@ -174,11 +177,7 @@ fn render_table(app: &App, _tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut
         ));
     }
     lines.push(Line::styled(
-        format!(
-            "{n} tokens ({} prompt) · vocabulary {}",
-            s.prompt_len,
-            app.vocab_len()
-        ),
+        Msg::TokCount.fill(lang, &[&n, &s.prompt_len, &app.vocab_len()]),
         app.theme().dim(),
     ));
     for (row, i) in (first..n.min(first + rows)).enumerate() {
@@ -205,14 +204,12 @@ pub fn pieces_text(pieces: &[Vec<u8>]) -> String {
 /// first) to the tokens. None without a tokenizer.
 pub fn bpe_lines(app: &App) -> Option<(String, Vec<(String, String)>)> {
     use crate::readout::bpe;
+    let lang = app.theme().lang;
     let tok = app.tokenizer()?;
     let s = app.session()?;
     let id = *s.tokens.get(app.pos())?;
     if tok.end_of_text() == Some(id) {
-        return Some((
-            "a special token: added whole, not built by merges".into(),
-            vec![],
-        ));
+        return Some((Msg::BpeSpecial.get(lang).into(), vec![]));
     }
     let bytes = match bpe::word_at(tok, &s.tokens, app.pos()) {
         Some(w) => w.bytes,
@@ -221,19 +218,26 @@ pub fn bpe_lines(app: &App) -> Option<(String, Vec<(String, String)>)> {
     let steps = bpe::steps(tok, &bytes);
     let word = visible_token(&crate::tokenizer::bytes_display(&bytes));
     let n = steps.len().saturating_sub(1);
-    let title = format!(
-        "BPE: «{word}», {} bytes, {n} merge{} (lowest rank first)",
-        bytes.len(),
-        if n == 1 { "" } else { "s" }
-    );
+    let title = if n == 1 {
+        Msg::BpeTitleOne
+    } else {
+        Msg::BpeTitle
+    }
+    .fill(lang, &[&word, &bytes.len(), &n]);
     let mut rows = vec![];
     for (i, st) in steps.iter().enumerate() {
         let label = match &st.merge {
-            None => "bytes".to_string(),
+            None => Msg::BpeBytes.get(lang).to_string(),
             Some((rank, l, r)) => format!(
-                "{i:>2}. rank {rank}: {} + {}",
-                visible_token(&crate::tokenizer::bytes_display(l)),
-                visible_token(&crate::tokenizer::bytes_display(r))
+                "{i:>2}. {}",
+                Msg::BpeRank.fill(
+                    lang,
+                    &[
+                        rank,
+                        &visible_token(&crate::tokenizer::bytes_display(l)),
+                        &visible_token(&crate::tokenizer::bytes_display(r))
+                    ]
+                )
             ),
         };
         rows.push((label, pieces_text(&st.pieces)));
@@ -243,8 +247,8 @@ pub fn bpe_lines(app: &App) -> Option<(String, Vec<(String, String)>)> {
 
 /// The BPE panel: the word's bytes, each merge, the tokens.
 fn draw_bpe(app: &App, area: Rect, buf: &mut Buffer) {
+    let lang = app.theme().lang;
     let Some((title, rows)) = bpe_lines(app) else {
-        let lang = app.theme().lang;
         let inner = panel(app.theme(), Msg::TitleBpe.get(lang), area, buf, false);
         text(
             vec![Line::styled(
@@ -277,7 +281,7 @@ fn draw_bpe(app: &App, area: Rect, buf: &mut Buffer) {
     for (k, &i) in shown.iter().enumerate() {
         if k > 0 && i != shown[k - 1] + 1 {
             lines.push(Line::styled(
-                format!("… {} more merges", i - shown[k - 1] - 1),
+                Msg::BpeMore.fill(lang, &[&(i - shown[k - 1] - 1)]),
                 app.theme().dim(),
             ));
         }
@@ -288,7 +292,7 @@ fn draw_bpe(app: &App, area: Rect, buf: &mut Buffer) {
             Style::default()
         };
         let label = if i + 1 == n && n > 1 {
-            format!("{label} = tokens")
+            Msg::BpeTokens.fill(lang, &[label])
         } else {
             label.clone()
         };
@@ -302,4 +306,30 @@ fn draw_bpe(app: &App, area: Rect, buf: &mut Buffer) {
         ]));
     }
     text(lines, inner, buf);
+}
+
+/// `s` right-aligned in `w` columns by display width (`format!`'s `{:>w}`
+/// counts characters, and a Chinese character takes two columns).
+pub(super) fn align_right(s: &str, w: usize) -> String {
+    format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+/// Draws lines wrapped to `area`: English as [`super::wrapped`] always has,
+/// Chinese by display width with the line-breaking rules of
+/// [`crate::text::wrap`] (between characters, no line starting with closing
+/// punctuation), each piece in its line's first style.
+pub(super) fn wrapped_in(lang: Lang, lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
+    if lang == Lang::En {
+        return super::wrapped(lines, area, buf);
+    }
+    let w = (area.width as usize).max(1);
+    let mut out: Vec<Line> = vec![];
+    for l in lines {
+        let style = l.spans.first().map_or(l.style, |s| l.style.patch(s.style));
+        let s: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+        for piece in crate::text::wrap::wrap(&s, w) {
+            out.push(Line::styled(piece, style));
+        }
+    }
+    text(out, area, buf);
 }
