@@ -411,6 +411,76 @@ strings! {
         "这个头已被消融（干预）：它的输出在乘 W_O 之前置零";
     AttnWeightedSum => "out = Σ_k p_k · v_k (first dims):", "out = Σ_k p_k · v_k（前几维）：";
     AttnWithout => "without interventions: p = {} (now {})", "不加干预时：p = {}（现在是 {}）";
+    // LayerNorm and RMSNorm (views::layernorm).
+    LnColPos => "pos", "位置";
+    /// A column of tokens (the layernorm and logits views).
+    ColToken => "token", "词元";
+    LnColMean => "mean μ", "均值 μ";
+    LnColVar => "var σ²", "方差 σ²";
+    LnBefore => "before: x (the residual stream)", "归一化之前：x（残差流）";
+    LnAfter => "after: y", "归一化之后：y";
+    LnGammaBeta => "γ (top) and β (bottom)", "γ（上）和 β（下）";
+    LnGammaOnly => "γ (RMSNorm has no β)", "γ（RMSNorm 没有 β）";
+    LnAt => "position {} {}, dim {} (↑↓)", "位置 {} {}，维度 {}（↑↓）";
+    LnSkipped => "LayerNorm skipped (intervention): y = x", "跳过了层归一化（干预）：y = x";
+    LnPreLn => "GPT-2 normalises before each block (pre-LN); the original Transformer after.",
+        "GPT-2 在每个子层之前做归一化（pre-LN）；最初的 Transformer 放在之后。";
+    RmsSkipped => "RMSNorm skipped (intervention): y = x", "跳过了 RMSNorm（干预）：y = x";
+    RmsNote => "RMSNorm (Llama): no mean subtracted, no β — one statistic, cheaper than LayerNorm.",
+        "RMSNorm（Llama）：不减均值，也没有 β——只算一个统计量，比 LayerNorm 省。";
+    // Embeddings (views::embeddings).
+    EmbTokenRow => "wte[token] (token {})", "wte[词元]（词元 {}）";
+    EmbPositionRow => "wpe[position] (position {})", "wpe[位置]（位置 {}）";
+    EmbSum => "x = wte + wpe (enters layer 0)", "x = wte + wpe（送入第 0 层）";
+    EmbSumRope => "x = wte[token] (enters layer 0)", "x = wte[词元]（送入第 0 层）";
+    EmbColumns => "dim  wte + wpe = x", "维度 wte + wpe = x";
+    EmbColumnsRope => "dim  wte = x (no wpe: RoPE, in attention)", "维度 wte = x（没有 wpe：RoPE 在注意力里）";
+    EmbNoTable => "no position table (no wpe): nothing is added here", "没有位置表（没有 wpe）：这里什么也不加";
+    EmbRope => "position {} enters in every attention layer instead: RoPE turns each pair (i, i + {}) of q and k by θᵢ = {}·{}^(−2i/{}),",
+        "位置 {} 改在每个注意力层里进入：RoPE 把 q 和 k 的每一对维度 (i, i + {}) 转过 θᵢ = {}·{}^(−2i/{})，";
+    EmbRopeAngles => "here θ₀ = {} … θ{} = {} radians, so q·k depends on how far apart two tokens are (attention view, stage qkv)",
+        "这里 θ₀ = {} … θ{} = {} 弧度，所以 q·k 取决于两个词元相隔多远（见注意力视图的 qkv 阶段）";
+    // The MLP (views::mlp): GELU's and SwiGLU's.
+    MlpBeforeGelu => "before GELU: h", "GELU 之前：h";
+    MlpAfterGelu => "after GELU: GELU(h)", "GELU 之后：GELU(h)";
+    MlpGeluCurve => "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4 to 4; o = this position's neurons",
+        "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))，x 从 −4 到 4；o = 这个位置的神经元";
+    MlpSwiGluPost => "SiLU(gate) ⊙ up (what W_down reads)", "SiLU(gate) ⊙ up（W_down 读的就是它）";
+    MlpSiluCurve => "SiLU(x) = x/(1 + e^(−x)) on −4 to 4; o = this position's gates",
+        "SiLU(x) = x/(1 + e^(−x))，x 从 −4 到 4；o = 这个位置的 gate";
+    MlpMaxBin => "{} (max bin {})", "{}，最高的柱 {} 个";
+    MlpMostActive => "most active neurons: h → GELU(h)", "最活跃的神经元：h → GELU(h)";
+    MlpOutput => "MLP output (first dims):", "前馈网络的输出（前几维）：";
+    MlpColNeuron => "neuron", "神经元";
+    MlpColProduct => "product", "乘积";
+    MlpNeuron => "neuron #{} (↑↓):", "神经元 #{}（↑↓）：";
+    MlpRecomputed => "(recomputed: {})", "（重新算出：{}）";
+    // The residual stream and the logit lens (views::residual).
+    ResEmbed => "embed", "嵌入";
+    ResAt => "‖x‖ at position {}:", "位置 {} 的 ‖x‖：";
+    ResWithout => "without interventions: {}", "不加干预时：{}";
+    ResLensAt => "position {} {} — top tokens:", "位置 {} {}——概率最高的词元：";
+    ResAfter => "after L{}", "L{} 之后";
+    ResLastRow => "The last row is the model's own prediction.", "最后一行就是模型自己的预测。";
+    // The logits (views::logits).
+    LogitTied => "logits = {}(x)·wteᵀ: tied, the embedding table [{}×{}] read backwards",
+        "logits = {}(x)·wteᵀ：与嵌入共用权重，把嵌入表 [{}×{}] 反过来用";
+    LogitUntied => "logits = {}(x)·lm_headᵀ: untied, its own [{}×{}] matrix, not wte",
+        "logits = {}(x)·lm_headᵀ：不与嵌入共用，用自己的 [{}×{}] 矩阵，不是 wte";
+    LogitTop => "{} · top logit {} recomputed {} (engine {})", "{} · 最大的对数几率 {} 重新算出 {}（引擎 {}）";
+    LogitGreedy => "greedy: the most likely token", "贪心：取概率最大的词元";
+    LogitDrew => "drew u = {} from the kept tokens", "在保留的词元里抽样，u = {}";
+    LogitSampled => "sampled", "抽样";
+    LogitPick => "pick: ", "选中：";
+    LogitPickInfo => " ({}) · entropy {} nats · {} tokens kept, mass {}", "（{}）· 熵 {} 奈特 · 保留 {} 个词元，概率和 {}";
+    LogitColRank => "rank", "名次";
+    LogitColId => "id", "编号";
+    LogitColLogit => "logit", "对数几率";
+    LogitColKept => "kept p", "保留 p";
+    LogitColAlt => "   p with interventions", "   干预后的 p";
+    LogitPicked => " ◀ pick", " ◀ 选中";
+    LogitCut => " ✂ cut by top-k/top-p", " ✂ 被 top-k/top-p 截掉";
+    LogitBest => "best (score {}): {}", "最好的一束（得分 {}）：{}";
     // Heatmap legends (tui::heatmap): what the gradient shows.
     ScaleGlyphsSigned => "{} below 0, {} above", "{} 小于 0，{} 大于 0";
     ScaleGlyphs => "sparse to dense glyphs", "由疏到密的字符";

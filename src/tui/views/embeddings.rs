@@ -46,24 +46,25 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let scale = Scale::signed(&all);
     let parts = Layout::vertical([Constraint::Ratio(1, 3); 3]).split(inner);
     let id = tr.tokens[app.pos()];
+    let lang = app.theme().lang;
     for (i, (name, a)) in [
         (
-            format!("wte[token] (token {})", token_quoted(app, id)),
+            Msg::EmbTokenRow.fill(lang, &[&token_quoted(app, id)]),
             &tr.tok_emb,
         ),
         (
             if rotary {
                 String::new()
             } else {
-                format!("wpe[position] (position {})", app.pos())
+                Msg::EmbPositionRow.fill(lang, &[&app.pos()])
             },
             &tr.pos_emb,
         ),
         (
             if rotary {
-                "x = wte[token] (enters layer 0)".to_string()
+                Msg::EmbSumRope.get(lang).to_string()
             } else {
-                "x = wte + wpe (enters layer 0)".to_string()
+                Msg::EmbSum.get(lang).to_string()
             },
             &tr.embed,
         ),
@@ -126,9 +127,9 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let d0 = app.cell().min(c.saturating_sub(1));
     let mut lines = vec![Line::styled(
         if rotary {
-            "dim  wte = x (no wpe: RoPE, in attention)".to_string()
+            Msg::EmbColumnsRope.get(lang).to_string()
         } else {
-            "dim  wte + wpe = x".to_string()
+            Msg::EmbColumns.get(lang).to_string()
         },
         app.theme().dim(),
     )];
@@ -202,21 +203,11 @@ fn rope_lines(app: &App) -> Vec<Line<'static>> {
     } else {
         num(base)
     };
+    let lang = app.theme().lang;
     vec![
-        Line::styled(
-            "no position table (no wpe): nothing is added here".to_string(),
-            app.theme().dim(),
-        ),
-        Line::raw(format!(
-            "position {t} enters in every attention layer instead: RoPE turns each pair (i, i + {}) of q and k by θᵢ = {t}·{base}^(−2i/{d}),",
-            d / 2
-        )),
-        Line::raw(format!(
-            "here θ₀ = {} … θ{} = {} radians, so q·k depends on how far apart two tokens are (attention view, stage qkv)",
-            angle(0),
-            subscript(last),
-            angle(last)
-        )),
+        Line::styled(Msg::EmbNoTable.get(lang).to_string(), app.theme().dim()),
+        Line::raw(Msg::EmbRope.fill(lang, &[&t, &(d / 2), &t, &base, &d])),
+        Line::raw(Msg::EmbRopeAngles.fill(lang, &[&angle(0), &subscript(last), &angle(last)])),
     ]
 }
 

@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
 
-use super::{Hits, flat, heatmap_with_legend, panel, text, token_label};
+use super::{Hits, flat, heatmap_with_legend, pad_end, pad_start, panel, text, token_label};
 use crate::fmt::{compact, sig_digits};
 use crate::i18n::Msg;
 use crate::model::{Norm, Trace};
@@ -71,13 +71,20 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     // Per-position statistics around the selection.
     let rows = stats.height.saturating_sub(1) as usize;
     let first = app.pos().saturating_sub(rows.saturating_sub(1));
+    let lang = app.theme().lang;
     let (h1, h2) = if rms {
         ("mean(x²)", "RMS")
     } else {
-        ("mean μ", "var σ²")
+        (Msg::LnColMean.get(lang), Msg::LnColVar.get(lang))
     };
     let mut lines = vec![Line::styled(
-        format!("{:>4} {:<10} {:>10} {:>10}", "pos", "token", h1, h2),
+        format!(
+            "{} {} {} {}",
+            pad_start(Msg::LnColPos.get(lang), 4),
+            pad_end(Msg::ColToken.get(lang), 10),
+            pad_start(h1, 10),
+            pad_start(h2, 10)
+        ),
         app.theme().dim(),
     )];
     for t in first..n.min(first + rows) {
@@ -117,7 +124,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     .split(maps);
     let x = flat(ln.at.input.view());
     let y = flat(ln.at.ln.out.view());
-    for (i, (name, m)) in [("before: x (the residual stream)", &x), ("after: y", &y)]
+    for (i, (name, m)) in [(Msg::LnBefore.get(lang), &x), (Msg::LnAfter.get(lang), &y)]
         .into_iter()
         .enumerate()
     {
@@ -151,9 +158,9 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             .copied()
             .collect();
         let label = if rms {
-            "γ (RMSNorm has no β)"
+            Msg::LnGammaOnly.get(lang)
         } else {
-            "γ (top) and β (bottom)"
+            Msg::LnGammaBeta.get(lang)
         };
         text(vec![Line::styled(label, app.theme().dim())], p, buf);
         let a = Rect {
@@ -188,10 +195,10 @@ fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
     let op = |v: f32| sig_digits(v as f64, 6);
     let res = |v: f32| sig_digits(v as f64, 4);
     let dim = app.theme().dim();
-    let pos_line = Line::raw(format!(
-        "position {t} {}, dim {d} (↑↓)",
-        super::token_quoted(app, tr.tokens[t])
-    ));
+    let lang = app.theme().lang;
+    let engine = |v: f32| Msg::EngineValue.fill(lang, &[&res(v)]);
+    let pos_line =
+        Line::raw(Msg::LnAt.fill(lang, &[&t, &super::token_quoted(app, tr.tokens[t]), &d]));
     if ln.at.norm == Norm::RmsNorm {
         return rms_formula(app, ln, t, d, pos_line);
     }
@@ -203,7 +210,7 @@ fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
         Line::raw("x̂ = (x − μ)/√(σ² + ε)".to_string()),
         Line::raw(format!("   = ({} − {})/√({} + ε)", op(x), op(mu), op(var))),
         Line::raw(format!("   = {}", res(xhat))),
-        Line::styled(format!("   (engine: {})", res(e.engine_xhat)), dim),
+        Line::styled(format!("   {}", engine(e.engine_xhat)), dim),
         Line::raw(format!(
             "y = x̂·γ + β = {}·{} + {}",
             op(xhat),
@@ -211,18 +218,15 @@ fn formula(app: &App, ln: &Ln<'_>, tr: &Trace) -> Vec<Line<'static>> {
             op(ln.at.beta[d])
         )),
         Line::raw(format!("  = {}", res(y))),
-        Line::styled(format!("  (engine: {})", res(e.engine_y)), dim),
+        Line::styled(format!("  {}", engine(e.engine_y)), dim),
     ];
     if app.iv().skip_layernorm {
         v.push(Line::styled(
-            "LayerNorm skipped (intervention): y = x".to_string(),
+            Msg::LnSkipped.get(lang).to_string(),
             app.theme().alarm(),
         ));
     }
-    v.push(Line::styled(
-        "GPT-2 normalises before each block (pre-LN); the original Transformer after.".to_string(),
-        dim,
-    ));
+    v.push(Line::styled(Msg::LnPreLn.get(lang).to_string(), dim));
     v
 }
 
@@ -241,6 +245,8 @@ fn rms_formula(
     let op = |v: f32| sig_digits(v as f64, 6);
     let res = |v: f32| sig_digits(v as f64, 4);
     let dim = app.theme().dim();
+    let lang = app.theme().lang;
+    let engine = |v: f32| Msg::EngineValue.fill(lang, &[&res(v)]);
     let mut v = vec![
         pos,
         Line::raw(format!("mean(x²) = (1/{c}) Σ x_i² = {}", op(ms))),
@@ -253,21 +259,17 @@ fn rms_formula(
         Line::raw("x̂ = x/√(mean(x²) + ε)".to_string()),
         Line::raw(format!("   = {}/√({} + ε)", op(e.x), op(ms))),
         Line::raw(format!("   = {}", res(e.xhat))),
-        Line::styled(format!("   (engine: {})", res(e.engine_xhat)), dim),
+        Line::styled(format!("   {}", engine(e.engine_xhat)), dim),
         Line::raw(format!("y = x̂·γ = {}·{}", op(e.xhat), op(ln.at.gamma[d]))),
         Line::raw(format!("  = {}", res(e.y))),
-        Line::styled(format!("  (engine: {})", res(e.engine_y)), dim),
+        Line::styled(format!("  {}", engine(e.engine_y)), dim),
     ];
     if app.iv().skip_layernorm {
         v.push(Line::styled(
-            "RMSNorm skipped (intervention): y = x".to_string(),
+            Msg::RmsSkipped.get(lang).to_string(),
             app.theme().alarm(),
         ));
     }
-    v.push(Line::styled(
-        "RMSNorm (Llama): no mean subtracted, no β — one statistic, cheaper than LayerNorm."
-            .to_string(),
-        dim,
-    ));
+    v.push(Line::styled(Msg::RmsNote.get(lang).to_string(), dim));
     v
 }

@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::{Hits, fit, panel, text, token_label, token_quoted};
+use super::{Hits, fit, pad_start, panel, text, token_label, token_quoted};
 use crate::fmt::compact;
 use crate::i18n::Msg;
 use crate::model::Trace;
@@ -89,18 +89,23 @@ fn head_line(app: &App, tr: &Trace) -> Option<Line<'static>> {
         "RMSNorm_f"
     };
     let (v, c) = (app.vocab_len(), app.gpt().config.n_embd);
+    let lang = app.theme().lang;
     let which = if a.tied_unembedding {
-        format!("logits = {norm}(x)·wteᵀ: tied, the embedding table [{v}×{c}] read backwards")
+        Msg::LogitTied
     } else {
-        format!("logits = {norm}(x)·lm_headᵀ: untied, its own [{v}×{c}] matrix, not wte")
-    };
+        Msg::LogitUntied
+    }
+    .fill(lang, &[&norm, &v, &c]);
     let (j, re, engine) = crate::readout::logits::recompute_top(app.gpt(), tr, tr.len() - 1);
     Some(Line::styled(
-        format!(
-            "{which} · top logit {} recomputed {} (engine {})",
-            token_quoted(app, j as u32),
-            compact(re),
-            compact(engine)
+        Msg::LogitTop.fill(
+            lang,
+            &[
+                &which,
+                &token_quoted(app, j as u32),
+                &compact(re),
+                &compact(engine),
+            ],
         ),
         app.theme().dim(),
     ))
@@ -114,31 +119,37 @@ fn candidates(
     buf: &mut Buffer,
     hits: &mut Hits,
 ) {
+    let lang = app.theme().lang;
     let how = match (p.greedy, p.draw) {
-        (true, _) => "greedy: the most likely token".to_string(),
-        (false, Some(u)) => format!("drew u = {u:.3} from the kept tokens"),
-        (false, None) => "sampled".to_string(),
+        (true, _) => Msg::LogitGreedy.get(lang).to_string(),
+        (false, Some(u)) => Msg::LogitDrew.fill(lang, &[&format!("{u:.3}")]),
+        (false, None) => Msg::LogitSampled.get(lang).to_string(),
     };
     let mut lines = vec![
         Line::from(vec![
-            Span::raw("pick: "),
+            Span::raw(Msg::LogitPick.get(lang)),
             Span::styled(token_quoted(app, p.token), app.theme().accent()),
-            Span::raw(format!(
-                " ({how}) · entropy {:.3} nats · {} tokens kept, mass {:.3}",
-                p.entropy, p.kept, p.kept_mass
+            Span::raw(Msg::LogitPickInfo.fill(
+                lang,
+                &[
+                    &how,
+                    &format!("{:.3}", p.entropy),
+                    &p.kept,
+                    &format!("{:.3}", p.kept_mass),
+                ],
             )),
         ]),
         Line::styled(
             format!(
-                "{:>4} {:>6} {} {:>8} {:>7} {:>7}{}",
-                "rank",
-                "id",
-                fit("token", 12),
-                "logit",
+                "{} {} {} {} {:>7} {}{}",
+                pad_start(Msg::LogitColRank.get(lang), 4),
+                pad_start(Msg::LogitColId.get(lang), 6),
+                fit(Msg::ColToken.get(lang), 12),
+                pad_start(Msg::LogitColLogit.get(lang), 8),
                 "p",
-                "kept p",
+                pad_start(Msg::LogitColKept.get(lang), 7),
                 if alt.is_some() {
-                    "   p with interventions"
+                    Msg::LogitColAlt.get(lang)
                 } else {
                     ""
                 }
@@ -191,9 +202,12 @@ fn candidates(
         };
         spans.push(Span::styled(bar, bar_style));
         if c.id == p.token {
-            spans.push(Span::styled(" ◀ pick", app.theme().accent()));
+            spans.push(Span::styled(
+                Msg::LogitPicked.get(lang),
+                app.theme().accent(),
+            ));
         } else if !kept && rank > 0 && p.ranked.get(rank - 1).is_some_and(|x| x.kept_prob > 0.0) {
-            spans.push(Span::styled(" ✂ cut by top-k/top-p", app.theme().dim()));
+            spans.push(Span::styled(Msg::LogitCut.get(lang), app.theme().dim()));
         }
         lines.push(Line::from(spans));
     }
@@ -252,7 +266,7 @@ fn beam_tree(app: &App, b: &BeamResult, max_lines: usize) -> Vec<Line<'static>> 
     if let Some(best) = b.beams.first() {
         let txt: String = best.tokens.iter().map(|&t| token_quoted(app, t)).collect();
         lines.push(Line::styled(
-            format!("best (score {:.2}): {txt}", best.score),
+            Msg::LogitBest.fill(app.theme().lang, &[&format!("{:.2}", best.score), &txt]),
             app.theme().accent(),
         ));
     }

@@ -8,9 +8,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
 
-use super::{Hits, panel, scatter, text};
+use super::{Hits, pad_end, pad_start, panel, scatter, text};
 use crate::fmt::{compact, sig_digits};
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
 use crate::model::{Mlp, Trace, gelu_new, silu};
 use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
@@ -24,14 +24,30 @@ pub fn selection_count(_app: &App) -> usize {
     TOP_NEURONS
 }
 
+/// A label: a formula that reads the same in every language, or words.
+#[derive(Clone, Copy)]
+enum Label {
+    Formula(&'static str),
+    Words(Msg),
+}
+
+impl Label {
+    fn get(self, lang: Lang) -> &'static str {
+        match self {
+            Label::Formula(s) => s,
+            Label::Words(m) => m.get(lang),
+        }
+    }
+}
+
 /// What the view names and draws for one kind of MLP.
 struct Kind {
     /// The activation stage's caption (up and down: i18n::Msg).
     act: &'static str,
     /// The two histograms: what `mlp_pre` and `mlp_act` hold.
-    pre: &'static str,
-    post: &'static str,
-    curve: &'static str,
+    pre: Label,
+    post: Label,
+    curve: Msg,
     f: fn(f32) -> f32,
     list_w: u16,
     gap: u16,
@@ -39,9 +55,9 @@ struct Kind {
 
 const GELU: Kind = Kind {
     act: "GELU(h)",
-    pre: "before GELU: h",
-    post: "after GELU: GELU(h)",
-    curve: "GELU(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) on −4 to 4; o = this position's neurons",
+    pre: Label::Words(Msg::MlpBeforeGelu),
+    post: Label::Words(Msg::MlpAfterGelu),
+    curve: Msg::MlpGeluCurve,
     f: gelu_new,
     list_w: 40,
     gap: 0,
@@ -51,9 +67,9 @@ const GELU: Kind = Kind {
 /// gate and the product, the curve SiLU, the list each factor per neuron.
 const SWIGLU: Kind = Kind {
     act: "SiLU(gate) ⊙ up",
-    pre: "gate = x·W_gateᵀ",
-    post: "SiLU(gate) ⊙ up (what W_down reads)",
-    curve: "SiLU(x) = x/(1 + e^(−x)) on −4 to 4; o = this position's gates",
+    pre: Label::Formula("gate = x·W_gateᵀ"),
+    post: Label::Words(Msg::MlpSwiGluPost),
+    curve: Msg::MlpSiluCurve,
     f: silu,
     list_w: 44,
     gap: 1,
@@ -82,9 +98,9 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         Msg::TitleMlp.fill(lang, &[&layer, &t, &stage, &m, &c])
     };
     let a = areas(app, &title, k.list_w, k.gap, area, buf);
-    histogram(app.theme(), k.pre, &pre, a.h1, buf);
-    histogram(app.theme(), k.post, &act, a.h2, buf);
-    curve_plot(app, k.curve, k.f, &pre, a.curve, buf);
+    histogram(app.theme(), k.pre.get(lang), &pre, a.h1, buf);
+    histogram(app.theme(), k.post.get(lang), &act, a.h2, buf);
+    curve_plot(app, k.curve.get(lang), k.f, &pre, a.curve, buf);
     if a.list.width == 0 {
         return;
     }
@@ -102,8 +118,9 @@ fn gelu_list(app: &App, tr: &Trace, layer: usize, t: usize) -> Vec<Line<'static>
     let l = &tr.layers[layer];
     let (pre, act) = (l.mlp_pre.row(t), l.mlp_act.row(t));
     let order = crate::readout::ranked(&act.to_vec());
+    let lang = app.theme().lang;
     let mut lines = vec![Line::styled(
-        "most active neurons: h → GELU(h)".to_string(),
+        Msg::MlpMostActive.get(lang).to_string(),
         app.theme().dim(),
     )];
     for (rank, &i) in order.iter().take(TOP_NEURONS).enumerate() {
@@ -120,7 +137,7 @@ fn gelu_list(app: &App, tr: &Trace, layer: usize, t: usize) -> Vec<Line<'static>
     let down = &l.mlp_out;
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "MLP output (first dims):".to_string(),
+        Msg::MlpOutput.get(lang).to_string(),
         app.theme().dim(),
     ));
     for d in 0..4.min(down.ncols()) {
@@ -132,10 +149,15 @@ fn gelu_list(app: &App, tr: &Trace, layer: usize, t: usize) -> Vec<Line<'static>
 /// Each factor of the most active neurons, and the selected one's arithmetic.
 fn swiglu_list(app: &App, tr: &Trace, layer: usize, t: usize) -> Vec<Line<'static>> {
     let order = crate::readout::mlp::most_active(tr, layer, t);
+    let lang = app.theme().lang;
     let mut lines = vec![Line::styled(
         format!(
-            "{:<7}{:>9}{:>9}{:>9}{:>9}",
-            "neuron", "gate", "SiLU", "up", "product"
+            "{}{:>9}{:>9}{:>9}{}",
+            pad_end(Msg::MlpColNeuron.get(lang), 7),
+            "gate",
+            "SiLU",
+            "up",
+            pad_start(Msg::MlpColProduct.get(lang), 9)
         ),
         app.theme().dim(),
     )];
@@ -166,7 +188,7 @@ fn swiglu_list(app: &App, tr: &Trace, layer: usize, t: usize) -> Vec<Line<'stati
         let up = n.up.unwrap_or(f32::NAN);
         lines.push(Line::raw(""));
         lines.push(Line::styled(
-            format!("neuron #{i} (↑↓):"),
+            Msg::MlpNeuron.fill(lang, &[&i]),
             app.theme().dim(),
         ));
         // The gate gets a seventh digit: SiLU's slope reaches 1.1.
@@ -186,7 +208,7 @@ fn swiglu_list(app: &App, tr: &Trace, layer: usize, t: usize) -> Vec<Line<'stati
         )));
         lines.push(Line::raw(format!("  = {}", res(n.engine_out))));
         lines.push(Line::styled(
-            format!("  (recomputed: {})", res(n.out)),
+            format!("  {}", Msg::MlpRecomputed.fill(lang, &[&res(n.out)])),
             app.theme().dim(),
         ));
     }
@@ -255,7 +277,7 @@ pub fn histogram(theme: &Theme, title: &str, v: &[f32], area: Rect, buf: &mut Bu
     let top = counts.iter().copied().max().unwrap_or(1).max(1);
     text(
         vec![Line::styled(
-            format!("{title} (max bin {top})"),
+            Msg::MlpMaxBin.fill(theme.lang, &[&title, &top]),
             theme.dim(),
         )],
         area,

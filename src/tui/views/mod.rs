@@ -70,6 +70,17 @@ pub fn fit(s: &str, w: usize) -> String {
     out
 }
 
+/// `s` padded on the right to `w` columns, never cut: `{:<w}` by display
+/// width, so that a Chinese column header lines up as an English one does.
+pub fn pad_end(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+/// `s` padded on the left to `w` columns, never cut: `{:>w}` by display width.
+pub fn pad_start(s: &str, w: usize) -> String {
+    format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
+}
+
 /// A token as drawn: visible (escapes shown) and cut to `w` columns.
 pub fn token_label(app: &App, id: u32, w: usize) -> String {
     fit(&visible_token(app.token_text(id)), w)
@@ -434,6 +445,15 @@ pub fn scatter(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padding_counts_columns_and_matches_format_for_ascii() {
+        assert_eq!(pad_end("pos", 6), format!("{:<6}", "pos"));
+        assert_eq!(pad_start("pos", 6), format!("{:>6}", "pos"));
+        assert_eq!(pad_start("toolong", 3), "toolong");
+        assert_eq!(pad_end("位置", 6), "位置  ");
+        assert_eq!(pad_start("位置", 6), "  位置");
+    }
 
     #[test]
     fn fit_keeps_columns_aligned_for_wide_and_long_text() {

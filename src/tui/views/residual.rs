@@ -8,15 +8,15 @@ use ratatui::text::Line;
 
 use super::{Hits, fit, heatmap_with_legend, panel, text, token_quoted};
 use crate::fmt::compact;
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
 use crate::model::Trace;
 use crate::readout::norm;
 use crate::tui::app::App;
 use crate::tui::heatmap::Scale;
 
 /// Row names and the residual matrices, from the embedding to the last block.
-fn boundaries(tr: &Trace) -> Vec<(String, &ndarray::Array2<f32>)> {
-    let mut v = vec![("embed".to_string(), &tr.embed)];
+fn boundaries(tr: &Trace, lang: Lang) -> Vec<(String, &ndarray::Array2<f32>)> {
+    let mut v = vec![(Msg::ResEmbed.get(lang).to_string(), &tr.embed)];
     for (l, lt) in tr.layers.iter().enumerate() {
         v.push((format!("L{l} +attn"), &lt.resid_mid));
         v.push((format!("L{l} +mlp"), &lt.resid_post));
@@ -31,7 +31,8 @@ pub fn selection_count(app: &App) -> usize {
 
 pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut Hits) {
     let n = tr.len();
-    let b = boundaries(tr);
+    let lang = app.theme().lang;
+    let b = boundaries(tr, lang);
     let lens_w = if app.theme().present || app.zoom() || area.width < 70 {
         0
     } else {
@@ -96,7 +97,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         ..below
     };
     let mut lines = vec![Line::styled(
-        format!("‖x‖ at position {}:", app.pos()),
+        Msg::ResAt.fill(lang, &[&app.pos()]),
         app.theme().dim(),
     )];
     let w = below.width as usize;
@@ -113,12 +114,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         && normal.len() == n
         && app.alt().is_some()
     {
-        let mut items: Vec<String> = boundaries(normal)
+        let mut items: Vec<String> = boundaries(normal, lang)
             .into_iter()
             .map(|(name, m)| format!("{name} {}", compact(norm(m.row(app.pos())))))
             .collect();
         if let Some(first) = items.first_mut() {
-            *first = format!("without interventions: {first}");
+            let was = std::mem::take(first);
+            *first = Msg::ResWithout.fill(lang, &[&was]);
         }
         for l in packed(&items, w) {
             lines.push(Line::styled(l, app.theme().alarm()));
@@ -135,17 +137,16 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
         buf,
         false,
     );
-    let mut lines = vec![Line::raw(format!(
-        "position {} {} — top tokens:",
-        app.pos(),
-        token_quoted(app, tr.tokens[app.pos()])
+    let mut lines = vec![Line::raw(Msg::ResLensAt.fill(
+        lang,
+        &[&app.pos(), &token_quoted(app, tr.tokens[app.pos()])],
     ))];
     if let Some((_, lists)) = &app.lens() {
         for (l, list) in lists.iter().enumerate() {
             let name = if l == 0 {
-                "embed".to_string()
+                Msg::ResEmbed.get(lang).to_string()
             } else {
-                format!("after L{}", l - 1)
+                Msg::ResAfter.fill(lang, &[&(l - 1)])
             };
             let tops: Vec<String> = list
                 .iter()
@@ -156,10 +157,13 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, _hits: &mut H
             } else {
                 Style::default()
             };
-            lines.push(Line::styled(format!("{:<9} {}", name, tops.join("  ")), st));
+            lines.push(Line::styled(
+                format!("{} {}", super::pad_end(&name, 9), tops.join("  ")),
+                st,
+            ));
         }
         lines.push(Line::styled(
-            "The last row is the model's own prediction.".to_string(),
+            Msg::ResLastRow.get(lang).to_string(),
             app.theme().dim(),
         ));
     }
