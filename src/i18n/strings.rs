@@ -544,6 +544,68 @@ strings! {
         "实际的下一个词元排第 {} 名；模型最看好的是 {}（p {}）";
     LossNote => "A sure, right guess costs 0 nats; p = 1/V (a uniform guess) costs ln V. The mean over positions is the cross-entropy training lowers; exp(mean) is the perplexity.",
         "有把握又猜对了，损失是 0 奈特；p = 1/V（均匀乱猜）的损失是 ln V。各位置损失的平均值就是训练要降低的交叉熵；exp(平均值) 就是困惑度。";
+
+    // The cost view: the ledger's lines and columns, its stage names (each
+    // English side is the ledger's own name, cost::Ledger's rows), the side panels.
+    CostToken => "token {}: ", "词元 {}：";
+    CostOnePass => " · tokens 0–{} in one pass: {} FLOPs", " · 词元 0–{} 一次算完：{} FLOPs";
+    CostReadLine => "weights read {} · KV cache {} · {} params · {} FLOP/byte",
+        "读取权重 {} · KV 缓存 {} · {} 个参数 · {} FLOP/字节";
+    CostColStage => "stage (all layers)", "阶段（所有层合计）";
+    CostColMulAdd => "mul-add", "乘加";
+    CostColShare => "share", "占比";
+    CostColBar => "bar (longest = top stage)", "长条（最长 = 最大的阶段）";
+    CostEmbedToken => "embedding (token only)", "嵌入（只有词元）";
+    CostEmbedTokenPos => "embedding (token + position)", "嵌入（词元 + 位置）";
+    CostLn1 => "LayerNorm 1", "层归一化 1";
+    CostLn2 => "LayerNorm 2", "层归一化 2";
+    CostQkvGrouped => "Q, K, V (grouped K, V)", "Q、K、V（K、V 分组共享）";
+    CostQkv => "Q, K, V projection", "Q、K、V 投影";
+    CostScores => "scores q·k", "分数 q·k";
+    CostSoftmax => "scale and softmax", "缩放与 softmax";
+    CostWeightedSum => "weighted sum of V", "V 的加权和";
+    CostOutProj => "output projection W_O", "输出投影 W_O";
+    CostRopeResidual => "RoPE and residual adds", "RoPE 与残差加法";
+    CostBiasResidual => "bias and residual adds", "偏置与残差加法";
+    CostMlpGateUp => "MLP gate and up (C → 2·M)", "前馈网络 gate 与 up（C → 2·M）";
+    CostMlpUp => "MLP up (C → M)", "前馈网络升维（C → M）";
+    CostMlpDown => "MLP down (M → C)", "前馈网络降维（M → C）";
+    CostFinalLn => "final LayerNorm", "最后的层归一化";
+    CostFinalRms => "final RMSNorm", "最后的 RMSNorm";
+    CostUnembed => "unembedding (logits)", "反嵌入（logits）";
+    CostElementwiseRest => "elementwise (LN, softmax…)", "逐元素运算（LN、softmax……）";
+    CostTotal => "total", "合计";
+    CostLayersTimes => " = {} layers × {}", " = {} 层 × {}";
+    CostHowMatmul => "matrix product, 2 FLOPs per multiply-add", "矩阵乘法，每次乘加算 2 FLOPs";
+    CostHowElementwise => "elementwise", "逐元素运算";
+    CostDetail => "{}: {} FLOPs{} ({}); reads {} of weights", "{}：{} FLOPs{}（{}）；读取 {} 的权重";
+    CostByPart => "by part", "按部分";
+    CostThisToken => "this token / tokens 0–{}", "这个词元 / 词元 0–{}";
+    CostGroupEmbedding => "embedding", "嵌入";
+    CostGroupAttention => "attention", "注意力";
+    CostGroupMlp => "mlp", "前馈网络";
+    CostGroupNorm => "norm", "归一化与加法";
+    CostRule => "Rule of thumb: 2 FLOPs per weight per token, 2N = 2 × {} = {} FLOPs (N: parameters outside the embedding tables).",
+        "经验法则：每个词元、每个权重 2 FLOPs，2N = 2 × {} = {} FLOPs（N：嵌入表以外的参数个数）。";
+    CostLedgerCounts => "The ledger counts {} for this token: it adds the unembedding ({}) and attention over the context ({}).",
+        "账本给这个词元记的是 {}：它还算上了反嵌入（{}）和对上下文的注意力（{}）。";
+    CostShareByContext => "QKᵀ+AV share by context:", "QKᵀ+AV 随上下文长度的占比：";
+    CostShareShort => "QKᵀ+AV share:", "QKᵀ+AV 占比：";
+    CostOneTokenAttending => "one token attending to ctx tokens: QKᵀ + AV of all FLOPs",
+        "一个词元关注 ctx 个词元时，QKᵀ + AV 占全部 FLOPs 的比例";
+    CostMatricesSame => "The matrices cost the same at any context; QKᵀ and AV grow with it.",
+        "矩阵乘法的成本与上下文长度无关；QKᵀ 和 AV 随上下文变长而增加。";
+    CostParamsEmbedding => "embedding tables (wte, wpe)", "嵌入表（wte、wpe）";
+    CostParamsAttention => "attention (W_qkv, W_O, biases)", "注意力（W_qkv、W_O、偏置）";
+    CostParamsMlp => "MLP (W_fc, W_proj, biases)", "前馈网络（W_fc、W_proj、偏置）";
+    CostParamsNorms => "LayerNorms (γ, β)", "层归一化（γ、β）";
+    CostWeightsRead => "weights read for this token: {}", "这个词元读取的权重：{}";
+    CostKvHeld => "KV cache held: {} ({} per token, {} at ctx {})",
+        "KV 缓存占用：{}（每个词元 {}，上下文满时 {}，即 ctx {}）";
+    CostPerByte => "{} FLOPs per byte read: at batch 1 every weight is read for one multiply-add, so memory, not arithmetic, sets the pace.",
+        "每读一个字节只做 {} FLOPs：批大小为 1 时，每个权重读进来只用于一次乘加，所以快慢取决于内存，而不是算力。";
+    CostGpt3 => "GPT-3 shape (preset gpt3: {} layers × {} wide) at context {}: {} FLOPs per token, QKᵀ+AV {}; at its full context {}: {}.",
+        "换成 GPT-3 的形状（预设 gpt3：{} 层 × {} 宽），上下文为 {} 时：每个词元 {} FLOPs，QKᵀ+AV 占 {}；上下文满 {} 时占 {}。";
     // (end of the other view bodies)
 
     // The compare screen (tui::compare), the live view's bodies (tui::live::draw),

@@ -26,7 +26,7 @@ fn section() -> &'static [Msg] {
     &Msg::ALL[at(FIRST)..=at(LAST)]
 }
 const FIRST: Msg = Msg::TokColPos;
-const LAST: Msg = Msg::LossNote;
+const LAST: Msg = Msg::CostGpt3;
 
 /// The English of `m` between its slots, the longest piece.
 fn piece(m: Msg) -> &'static str {
@@ -170,4 +170,27 @@ fn the_loss_view_under_zh() {
     let first = check(&mut zh, &mut en, &steps, 8, &words);
     assert!(first[1].contains("平均损失"), "{}", first[1]);
     snapshots("loss", &first);
+}
+
+#[test]
+fn the_cost_view_under_zh() {
+    let (mut zh, mut en) = pair(View::Cost);
+    let n = zh.tokens().len();
+    let stage = |c: usize| move |a: &mut App| a.select_cell(c);
+    let steps: [Step; 7] = [
+        ("the last position", &pos(n - 1)),
+        ("position 0", &pos(0)),
+        ("position 5, stage 2", &|a: &mut App| {
+            a.select_pos(5);
+            a.select_cell(2);
+        }),
+        ("stage 9", &stage(9)),
+        ("the last stage", &stage(30)),
+        ("zoomed", &zoom(true)),
+        ("zoomed at 0", &pos(0)),
+    ];
+    let words = [Msg::CostTotal, Msg::CostColMulAdd, Msg::CostGroupAttention];
+    let first = check(&mut zh, &mut en, &steps, 12, &words);
+    assert!(first[1].contains("经验法则"), "{}", first[1]);
+    snapshots("cost", &first);
 }

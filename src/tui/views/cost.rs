@@ -9,10 +9,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
+use super::tokens::align_right;
 use super::{Hits, fit, panel, text, token_quoted};
 use crate::cost::{F32_BYTES, Kind, Ledger, Params, preset};
 use crate::fmt::{bytes, count, percent, si, sig};
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
 use crate::model::{Config, Trace};
 use crate::pass::Stage;
 use crate::tui::app::{App, Hit};
@@ -87,6 +88,47 @@ fn group_style(app: &App, group: &str) -> Style {
     }
 }
 
+/// A ledger row's name as a reader of `lang` sees it: the ledger's own
+/// (English) name, or its translation.
+fn stage_name(name: &'static str, lang: Lang) -> &'static str {
+    const NAMES: [Msg; 16] = [
+        Msg::CostEmbedToken,
+        Msg::CostEmbedTokenPos,
+        Msg::CostLn1,
+        Msg::CostLn2,
+        Msg::CostQkvGrouped,
+        Msg::CostQkv,
+        Msg::CostScores,
+        Msg::CostSoftmax,
+        Msg::CostWeightedSum,
+        Msg::CostOutProj,
+        Msg::CostRopeResidual,
+        Msg::CostBiasResidual,
+        Msg::CostMlpGateUp,
+        Msg::CostMlpUp,
+        Msg::CostMlpDown,
+        Msg::CostFinalLn,
+    ];
+    const MORE: [Msg; 2] = [Msg::CostFinalRms, Msg::CostUnembed];
+    NAMES
+        .iter()
+        .chain(&MORE)
+        .find(|m| m.get(Lang::En) == name)
+        .map_or(name, |m| m.get(lang))
+}
+
+/// A ledger group's name (the key `group_style` colours by) in `lang`.
+fn group_name(group: &'static str, lang: Lang) -> &'static str {
+    let m = match group {
+        "embedding" => Msg::CostGroupEmbedding,
+        "attention" => Msg::CostGroupAttention,
+        "mlp" => Msg::CostGroupMlp,
+        "norm" => Msg::CostGroupNorm,
+        _ => return group,
+    };
+    m.get(lang)
+}
+
 /// ↑/↓ move through the ledger's stages.
 pub fn selection_count(app: &App) -> usize {
     stage_count(&app.gpt().config)
@@ -110,26 +152,26 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let title = Msg::TitleLedger.fill(app.theme().lang, &[&pos, &token]);
     let inner = panel(app.theme(), &title, main, buf, true);
     let w = inner.width as usize;
+    let lang = app.theme().lang;
     let mut lines = vec![Line::from(vec![
-        Span::raw(format!("token {pos}: ")),
+        Span::raw(Msg::CostToken.fill(lang, &[&pos])),
         Span::styled(
             format!("{} FLOPs", count(tok.flops())),
             app.theme().accent(),
         ),
-        Span::raw(format!(
-            " · tokens 0–{pos} in one pass: {} FLOPs",
-            count(all.flops())
-        )),
+        Span::raw(Msg::CostOnePass.fill(lang, &[&pos, &count(all.flops())])),
     ])];
     if side_w == 0 {
         lines.push(share_line(app, cfg, pos + 1, w));
         lines.push(Line::raw(fit(
-            &format!(
-                "weights read {} · KV cache {} · {} params · {:.2} FLOP/byte",
-                bytes(tok.weight_bytes()),
-                bytes(tok.kv_cache_bytes),
-                count(tok.params.total),
-                tok.arithmetic_intensity()
+            &Msg::CostReadLine.fill(
+                lang,
+                &[
+                    &bytes(tok.weight_bytes()),
+                    &bytes(tok.kv_cache_bytes),
+                    &count(tok.params.total),
+                    &format!("{:.2}", tok.arithmetic_intensity()),
+                ],
             ),
             w,
         )));
@@ -140,21 +182,22 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     let cols = |name: &str, vals: [String; 4], more: Option<String>| -> String {
         let mut s = fit(name, NAME_W);
         for v in vals.iter().chain(more.iter()) {
-            s.push_str(&format!(" {v:>COL_W$}"));
+            s.push(' ');
+            s.push_str(&align_right(v, COL_W));
         }
         s.push(' ');
         s
     };
     let header = cols(
-        "stage (all layers)",
+        Msg::CostColStage.get(lang),
         [
-            "mul-add".into(),
+            Msg::CostColMulAdd.get(lang).into(),
             "FLOPs".into(),
-            "share".into(),
+            Msg::CostColShare.get(lang).into(),
             format!("0–{pos}"),
         ],
         wide.then(|| "0–t FLOPs".into()),
-    ) + "bar (longest = top stage)";
+    ) + Msg::CostColBar.get(lang);
     lines.push(Line::styled(fit(&header, w), app.theme().dim()));
     // Room for every stage first, then the total, then the selected stage's line.
     let top = lines.len();
@@ -194,7 +237,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             "-".to_string()
         };
         let row = cols(
-            st.name,
+            stage_name(st.name, lang),
             [ma, si(st.flops), percent(shares[i]), percent(all_shares[i])],
             wide.then(|| si(all.rows[i].flops)),
         );
@@ -214,7 +257,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
         let (r, ra) = (rest(&tok), rest(&all));
         let share = |x: f64, t: f64| if t > 0.0 { x / t } else { 0.0 };
         let row = cols(
-            "elementwise (LN, softmax…)",
+            Msg::CostElementwiseRest.get(lang),
             [
                 "-".into(),
                 si(r),
@@ -233,7 +276,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     }
     if total_row {
         let total = cols(
-            "total",
+            Msg::CostTotal.get(lang),
             [
                 si(tok.multiply_adds()),
                 si(tok.flops()),
@@ -249,7 +292,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
     }
     if detail_row && let Some(st) = tok.rows.get(sel) {
         lines.push(Line::styled(
-            fit(&stage_detail(cfg, st), w),
+            fit(&stage_detail(cfg, st, lang), w),
             app.theme().dim(),
         ));
     }
@@ -285,15 +328,17 @@ fn groups_and_rule(
     w: usize,
 ) -> Vec<Line<'static>> {
     let (t_total, a_total) = (tok.flops(), all.flops());
+    let lang = app.theme().lang;
     let share = |x: f64, total: f64| if total > 0.0 { x / total } else { 0.0 };
     let bar_w = w.saturating_sub(12 + 2 * (COL_W + 1) + 3) / 2;
     let mut lines = vec![Line::styled(
         fit(
             &format!(
-                "{} {:>COL_W$} {:>COL_W$}   this token / tokens 0–{pos}",
-                fit("by part", 12),
-                "share",
-                format!("0–{pos}")
+                "{} {} {:>COL_W$}   {}",
+                fit(Msg::CostByPart.get(lang), 12),
+                align_right(Msg::CostColShare.get(lang), COL_W),
+                format!("0–{pos}"),
+                Msg::CostThisToken.fill(lang, &[&pos])
             ),
             w,
         ),
@@ -304,7 +349,7 @@ fn groups_and_rule(
         lines.push(Line::from(vec![
             Span::raw(format!(
                 "{} {:>COL_W$} {:>COL_W$}   ",
-                fit(g, 12),
+                fit(group_name(g, lang), 12),
                 percent(s),
                 percent(sa)
             )),
@@ -316,19 +361,17 @@ fn groups_and_rule(
     let n = tok.params.non_embedding;
     lines.push(Line::raw(""));
     lines.push(Line::raw(fit(
-        &format!(
-            "Rule of thumb: 2 FLOPs per weight per token, 2N = 2 × {} = {} FLOPs (N: parameters outside the embedding tables).",
-            count(n),
-            count(2.0 * n)
-        ),
+        &Msg::CostRule.fill(lang, &[&count(n), &count(2.0 * n)]),
         w,
     )));
     lines.push(Line::raw(fit(
-        &format!(
-            "The ledger counts {} for this token: it adds the unembedding ({}) and attention over the context ({}).",
-            count(t_total),
-            count(tok.stage(Stage::Logits).map_or(0.0, |s| s.flops)),
-            count(tok.attention_flops())
+        &Msg::CostLedgerCounts.fill(
+            lang,
+            &[
+                &count(t_total),
+                &count(tok.stage(Stage::Logits).map_or(0.0, |s| s.flops)),
+                &count(tok.attention_flops()),
+            ],
         ),
         w,
     )));
@@ -336,31 +379,36 @@ fn groups_and_rule(
 }
 
 /// One stage in words: per layer, what it reads.
-fn stage_detail(cfg: &Config, st: &crate::cost::Row) -> String {
+fn stage_detail(cfg: &Config, st: &crate::cost::Row, lang: Lang) -> String {
     let layers = if st.per_layer {
-        format!(
-            " = {} layers × {}",
-            cfg.n_layer,
-            count(st.flops / cfg.n_layer.max(1) as f64)
+        Msg::CostLayersTimes.fill(
+            lang,
+            &[&cfg.n_layer, &count(st.flops / cfg.n_layer.max(1) as f64)],
         )
     } else {
         String::new()
     };
     let how = match st.kind {
-        Kind::Matmul => "matrix product, 2 FLOPs per multiply-add",
-        Kind::Elementwise => "elementwise",
-    };
-    format!(
-        "{}: {} FLOPs{layers} ({how}); reads {} of weights",
-        st.name,
-        count(st.flops),
-        bytes(st.weight_bytes)
+        Kind::Matmul => Msg::CostHowMatmul,
+        Kind::Elementwise => Msg::CostHowElementwise,
+    }
+    .get(lang);
+    Msg::CostDetail.fill(
+        lang,
+        &[
+            &stage_name(st.name, lang),
+            &count(st.flops),
+            &layers,
+            &how,
+            &bytes(st.weight_bytes),
+        ],
     )
 }
 
 /// Attention's share at each context on one line, the current one marked.
 fn share_line(app: &App, cfg: &Config, here: usize, w: usize) -> Line<'static> {
-    let mut spans = vec![Span::raw("QKᵀ+AV share by context:")];
+    let lang = app.theme().lang;
+    let mut spans = vec![Span::raw(Msg::CostShareByContext.get(lang))];
     for c in contexts(cfg.n_positions, here) {
         let s = format!("{c}:{}", percent(attention_share(cfg, c)));
         if c == here {
@@ -374,7 +422,7 @@ fn share_line(app: &App, cfg: &Config, here: usize, w: usize) -> Line<'static> {
         // Too narrow for every context: keep the first, the current and the last.
         let all = contexts(cfg.n_positions, here);
         let keep = [all.first().copied(), Some(here), all.last().copied()];
-        let mut spans = vec![Span::raw("QKᵀ+AV share:")];
+        let mut spans = vec![Span::raw(Msg::CostShareShort.get(lang))];
         let mut last = 0;
         for c in keep.into_iter().flatten() {
             if c == last {
@@ -397,6 +445,7 @@ fn share_line(app: &App, cfg: &Config, here: usize, w: usize) -> Line<'static> {
 /// and the same context at GPT-3's shape.
 fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, buf: &mut Buffer) {
     let ctxs = contexts(cfg.n_positions, here);
+    let lang = app.theme().lang;
     let share_h = ctxs.len() as u16 + 4;
     let params_h = 7;
     let [a, b, c] = Layout::vertical([
@@ -415,10 +464,7 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     );
     let w = inner.width as usize;
     let mut lines = vec![Line::styled(
-        fit(
-            "one token attending to ctx tokens: QKᵀ + AV of all FLOPs",
-            w,
-        ),
+        fit(Msg::CostOneTokenAttending.get(lang), w),
         app.theme().dim(),
     )];
     let label_w = 14;
@@ -445,10 +491,7 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
         ]));
     }
     lines.push(Line::styled(
-        fit(
-            "The matrices cost the same at any context; QKᵀ and AV grow with it.",
-            w,
-        ),
+        fit(Msg::CostMatricesSame.get(lang), w),
         app.theme().dim(),
     ));
     crate::tui::views::wrapped(lines, inner, buf);
@@ -470,17 +513,17 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
             .sum()
     };
     let rows = [
-        ("embedding tables (wte, wpe)", p.embedding),
+        (Msg::CostParamsEmbedding.get(lang), p.embedding),
         (
-            "attention (W_qkv, W_O, biases)",
+            Msg::CostParamsAttention.get(lang),
             group(&[Stage::Qkv, Stage::OutProj]),
         ),
         (
-            "MLP (W_fc, W_proj, biases)",
+            Msg::CostParamsMlp.get(lang),
             group(&[Stage::MlpUp, Stage::MlpDown]),
         ),
         (
-            "LayerNorms (γ, β)",
+            Msg::CostParamsNorms.get(lang),
             group(&[Stage::Ln1, Stage::Ln2, Stage::FinalLn]),
         ),
     ];
@@ -501,7 +544,11 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     }
     lines.push(Line::styled(
         fit(
-            &format!("{} {:>11}", fit("total", name_w), count(p.total)),
+            &format!(
+                "{} {:>11}",
+                fit(Msg::CostTotal.get(lang), name_w),
+                count(p.total)
+            ),
             w,
         ),
         Style::default().add_modifier(Modifier::BOLD),
@@ -518,21 +565,17 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
     );
     let kv_token = Ledger::for_prompt(cfg, 1).kv_cache_bytes;
     let mut lines = vec![
-        Line::raw(format!(
-            "weights read for this token: {}",
-            bytes(tok.weight_bytes())
+        Line::raw(Msg::CostWeightsRead.fill(lang, &[&bytes(tok.weight_bytes())])),
+        Line::raw(Msg::CostKvHeld.fill(
+            lang,
+            &[
+                &bytes(tok.kv_cache_bytes),
+                &bytes(kv_token),
+                &bytes(Ledger::for_prompt(cfg, cfg.n_positions).kv_cache_bytes),
+                &cfg.n_positions,
+            ],
         )),
-        Line::raw(format!(
-            "KV cache held: {} ({} per token, {} at ctx {})",
-            bytes(tok.kv_cache_bytes),
-            bytes(kv_token),
-            bytes(Ledger::for_prompt(cfg, cfg.n_positions).kv_cache_bytes),
-            cfg.n_positions
-        )),
-        Line::raw(format!(
-            "{:.2} FLOPs per byte read: at batch 1 every weight is read for one multiply-add, so memory, not arithmetic, sets the pace.",
-            tok.arithmetic_intensity()
-        )),
+        Line::raw(Msg::CostPerByte.fill(lang, &[&format!("{:.2}", tok.arithmetic_intensity())])),
     ];
     if let Ok(g) = preset("gpt3") {
         let g_cfg = g.shape.config();
@@ -540,14 +583,17 @@ fn side_panels(app: &App, cfg: &Config, tok: &Ledger, here: usize, area: Rect, b
         let gl = Ledger::for_step(&g_cfg, ctx - 1, 1);
         lines.push(Line::raw(""));
         lines.push(Line::styled(
-            format!(
-                "GPT-3 shape (preset gpt3: {} layers × {} wide) at context {ctx}: {} FLOPs per token, QKᵀ+AV {}; at its full context {}: {}.",
-                g_cfg.n_layer,
-                g_cfg.n_embd,
-                sig(gl.flops(), 3),
-                percent(attention_share(&g_cfg, ctx)),
-                g_cfg.n_positions,
-                percent(attention_share(&g_cfg, g_cfg.n_positions))
+            Msg::CostGpt3.fill(
+                lang,
+                &[
+                    &g_cfg.n_layer,
+                    &g_cfg.n_embd,
+                    &ctx,
+                    &sig(gl.flops(), 3),
+                    &percent(attention_share(&g_cfg, ctx)),
+                    &g_cfg.n_positions,
+                    &percent(attention_share(&g_cfg, g_cfg.n_positions)),
+                ],
             ),
             app.theme().dim(),
         ));

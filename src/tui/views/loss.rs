@@ -9,8 +9,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::tokens::{align_right, wrapped_in};
-use super::{Hits, fit, panel, text, token_label, token_quoted};
+use super::tokens::align_right;
+use super::{Hits, fit, panel, text, token_label, token_quoted, wrapped};
 use crate::fmt::{count, num};
 use crate::i18n::Msg;
 use crate::model::Trace;
@@ -191,7 +191,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             ..inner
         };
         let below = below.intersection(inner);
-        wrapped_in(lang, arithmetic.into_iter().take(2).collect(), below, buf);
+        wrapped(arithmetic.into_iter().take(2).collect(), below, buf);
     } else {
         text(lines, inner, buf);
         let inner = panel(
@@ -201,7 +201,7 @@ pub fn render(app: &App, tr: &Trace, area: Rect, buf: &mut Buffer, hits: &mut Hi
             buf,
             false,
         );
-        wrapped_in(lang, arithmetic, inner, buf);
+        wrapped(arithmetic, inner, buf);
     }
 }
 

@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Hits, fit, panel, text, width};
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Msg;
 use crate::model::Trace;
 use crate::text::visible_token;
 use crate::tui::app::{App, Hit};
@@ -312,24 +312,4 @@ fn draw_bpe(app: &App, area: Rect, buf: &mut Buffer) {
 /// counts characters, and a Chinese character takes two columns).
 pub(super) fn align_right(s: &str, w: usize) -> String {
     format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
-}
-
-/// Draws lines wrapped to `area`: English as [`super::wrapped`] always has,
-/// Chinese by display width with the line-breaking rules of
-/// [`crate::text::wrap`] (between characters, no line starting with closing
-/// punctuation), each piece in its line's first style.
-pub(super) fn wrapped_in(lang: Lang, lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
-    if lang == Lang::En {
-        return super::wrapped(lines, area, buf);
-    }
-    let w = (area.width as usize).max(1);
-    let mut out: Vec<Line> = vec![];
-    for l in lines {
-        let style = l.spans.first().map_or(l.style, |s| l.style.patch(s.style));
-        let s: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
-        for piece in crate::text::wrap::wrap(&s, w) {
-            out.push(Line::styled(piece, style));
-        }
-    }
-    text(out, area, buf);
 }
