@@ -606,6 +606,41 @@ strings! {
         "每读一个字节只做 {} FLOPs：批大小为 1 时，每个权重读进来只用于一次乘加，所以快慢取决于内存，而不是算力。";
     CostGpt3 => "GPT-3 shape (preset gpt3: {} layers × {} wide) at context {}: {} FLOPs per token, QKᵀ+AV {}; at its full context {}: {}.",
         "换成 GPT-3 的形状（预设 gpt3：{} 层 × {} 宽），上下文为 {} 时：每个词元 {} FLOPs，QKᵀ+AV 占 {}；上下文满 {} 时占 {}。";
+
+    // The quant view: the block's title and lines, its table, the formats panel
+    // (the matrices' English descriptions are readout::quant's).
+    QuantWhatQ => "query projection W_Q", "查询投影 W_Q";
+    QuantWhatK => "key projection W_K", "键投影 W_K";
+    QuantWhatV => "value projection W_V", "值投影 W_V";
+    QuantWhatGate => "MLP gate", "前馈网络 gate";
+    QuantWhatUp => "MLP up", "前馈网络升维";
+    QuantWhatDown => "MLP down", "前馈网络降维";
+    QuantWhatTiedTable => "token embedding (and the unembedding)", "词元嵌入（也用作反嵌入）";
+    QuantWhatTable => "token embedding", "词元嵌入";
+    QuantWhatHead => "unembedding (untied head)", "反嵌入（不共享权重的输出头）";
+    QuantBlockAt => "block {} of {} · output {}, inputs {}–{}", "第 {} 块（共 {} 块）· 输出 {}，输入 {}–{}";
+    QuantLayer => " · layer {}", " · 第 {} 层";
+    QuantStoredF32 => "stored F32", "以 F32 存储";
+    QuantStoredFile => "stored {} (the file's values)", "以 {} 存储（文件里的值）";
+    QuantKeys => "{} layer · {} matrix {} of {} · {} block", "{} 层 · {} 矩阵 {}/{} · {} 块";
+    QuantFileNoError => " · the file's own block has no error: its weights before quantizing are not in the file",
+        " · 文件自带的块算不出误差：量化之前的权重不在文件里";
+    QuantBitsPerToken => "bits/weight  {} per token", "比特/权重  每个词元 {}";
+    QuantScale => "scale {}", "缩放因子 {}";
+    QuantFiles => "{} (file's)", "{}（文件自带）";
+    QuantErrors => "error rms/max {}", "误差 rms/max {}";
+    QuantPerToken => "per token {}", "每个词元 {}";
+    QuantColWeight => "weight w", "权重 w";
+    QuantColError => "error", "误差";
+    QuantRmsError => "RMS error", "RMS 误差";
+    QuantMaxError => "max |error|", "最大 |误差|";
+    QuantColFormat => "format", "格式";
+    QuantColBits => "bits", "比特";
+    QuantColBytes => "bytes / token", "字节 / 词元";
+    QuantNote1 => "Decoding one token reads every weight once,", "解码一个词元要把每个权重读一遍，";
+    QuantNote2 => "so a decoder limited by memory bandwidth", "所以受内存带宽限制的解码器每秒";
+    QuantNote3 => "runs at most bandwidth ÷ bytes per token", "最多生成 带宽 ÷ 每个词元的字节数";
+    QuantNote4 => "tokens a second: fewer bytes, faster.", "个词元：字节越少，速度越快。";
     // (end of the other view bodies)
 
     // The compare screen (tui::compare), the live view's bodies (tui::live::draw),

@@ -26,7 +26,7 @@ fn section() -> &'static [Msg] {
     &Msg::ALL[at(FIRST)..=at(LAST)]
 }
 const FIRST: Msg = Msg::TokColPos;
-const LAST: Msg = Msg::CostGpt3;
+const LAST: Msg = Msg::QuantNote4;
 
 /// The English of `m` between its slots, the longest piece.
 fn piece(m: Msg) -> &'static str {
@@ -193,4 +193,71 @@ fn the_cost_view_under_zh() {
     let first = check(&mut zh, &mut en, &steps, 12, &words);
     assert!(first[1].contains("经验法则"), "{}", first[1]);
     snapshots("cost", &first);
+}
+
+/// The built-in model written as a GGUF of `ty` and opened, in both
+/// languages, on the quant view: the file's own blocks.
+fn gguf_pair(ty: crate::quant::GgmlType, dir: &std::path::Path) -> (App, App) {
+    use crate::sample::Sampling;
+    use crate::tui::app::Options;
+    let (gpt, tok) = super::support::built_in();
+    let path = dir.join(format!("m-{ty}.gguf"));
+    crate::gguf::gpt2::write(&gpt, &tok, ty, "tinystories", &path).expect("write");
+    let (q, qtok, _) = crate::gguf::gpt2::open(&path).expect("open");
+    let q = std::sync::Arc::new(q);
+    let ids = qtok
+        .encode("Once upon a time, there was a little girl")
+        .expect("ids");
+    let make = |theme: Theme| {
+        let options = Options {
+            theme,
+            sampling: Sampling::default(),
+            seed: 1,
+        };
+        let vocab = super::support::vocab_of(&q, &qtok);
+        let mut a = App::new(q.clone(), vocab, &ids, options).expect("app");
+        apply(&mut a, &ch(View::Quant.key()));
+        a
+    };
+    (make(zh_theme()), make(Theme::default()))
+}
+
+fn keys(k: &'static [char]) -> impl Fn(&mut App) {
+    move |a: &mut App| {
+        for &c in k {
+            apply(a, &ch(c));
+        }
+    }
+}
+
+#[test]
+fn the_quant_view_under_zh() {
+    use crate::quant::GgmlType;
+    use ratatui::crossterm::event::KeyCode;
+    let down = |a: &mut App| apply(a, &super::support::key(KeyCode::Down));
+    let steps: [Step; 6] = [
+        ("block 1", &down),
+        ("layer 1, the MLP up matrix", &keys(&[']', '}', '}'])),
+        ("the token table", &keys(&['}', '}', '}'])),
+        (
+            "layer 0, the first matrix",
+            &keys(&['[', '{', '{', '{', '{', '{']),
+        ),
+        ("zoomed", &zoom(true)),
+        ("block 2", &down),
+    ];
+    let words = [Msg::QuantColFormat, Msg::QuantColError];
+    let (mut zh, mut en) = pair(View::Quant);
+    let first = check(&mut zh, &mut en, &steps, 6, &words);
+    assert!(first[0].contains("缩放因子"), "{}", first[0]);
+    snapshots("quant", &first);
+    // A GGUF's own blocks in Q8_0 and in Q4_0.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for ty in [GgmlType::Q8_0, GgmlType::Q4_0] {
+        let (mut zh, mut en) = gguf_pair(ty, tmp.path());
+        let words = [Msg::QuantFiles, Msg::QuantColFormat];
+        let first = check(&mut zh, &mut en, &steps[..3], 3, &words);
+        assert!(first[1].contains("文件自带"), "{}", first[1]);
+        snapshots(&format!("quant_{ty}"), &first);
+    }
 }

@@ -16,9 +16,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block as Frame, Borders, Paragraph, Widget};
 
+use super::tokens::align_right;
 use super::{fit, panel, text, wrapped};
 use crate::fmt::{bytes, count, sig_digits};
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
 use crate::quant::{GgmlType, QK};
 use crate::readout::quant::{self, Block, Coded};
 use crate::tui::app::App;
@@ -85,41 +86,73 @@ fn constants(c: &Coded) -> String {
     }
 }
 
+/// What a matrix is (`readout::quant`'s English description) in `lang`.
+fn what(what: &'static str, lang: Lang) -> &'static str {
+    const WHAT: [Msg; 11] = [
+        Msg::QuantWhatQ,
+        Msg::QuantWhatK,
+        Msg::QuantWhatV,
+        Msg::CostOutProj,
+        Msg::QuantWhatGate,
+        Msg::QuantWhatUp,
+        Msg::QuantWhatDown,
+        Msg::CostQkv,
+        Msg::QuantWhatTiedTable,
+        Msg::QuantWhatTable,
+        Msg::QuantWhatHead,
+    ];
+    WHAT.iter()
+        .find(|m| m.get(Lang::En) == what)
+        .map_or(what, |m| m.get(lang))
+}
+
 /// The panel's title; `short` for 80 columns (no description, no layer:
 /// the name has it).
-fn title(b: &Block, short: bool) -> String {
+fn title(b: &Block, short: bool, lang: Lang) -> String {
     let m = &b.matrix;
-    let at = format!(
-        "block {} of {} · output {}, inputs {}–{}",
-        count(b.index as f64),
-        count(m.blocks() as f64),
-        b.row,
-        b.col,
-        b.col + QK - 1,
+    let at = Msg::QuantBlockAt.fill(
+        lang,
+        &[
+            &count(b.index as f64),
+            &count(m.blocks() as f64),
+            &b.row,
+            &b.col,
+            &(b.col + QK - 1),
+        ],
     );
     if short {
         return format!("{} · {at} · {}", m.name, m.stored);
     }
-    let layer = m.layer.map_or(String::new(), |l| format!(" · layer {l}"));
+    let layer = m
+        .layer
+        .map_or(String::new(), |l| Msg::QuantLayer.fill(lang, &[&l]));
     let stored = if m.stored == GgmlType::F32 {
-        "stored F32".to_string()
+        Msg::QuantStoredF32.get(lang).to_string()
     } else {
-        format!("stored {} (the file's values)", m.stored)
+        Msg::QuantStoredFile.fill(lang, &[&m.stored])
     };
-    format!("{} ({}){layer} · {at} · {stored}", m.name, m.what)
+    format!(
+        "{} ({}){layer} · {at} · {stored}",
+        m.name,
+        what(m.what, lang)
+    )
 }
 
 /// The line of keys: layer, matrix, block.
 fn key_line(app: &App, b: &Block) -> String {
+    let lang = app.theme().lang;
     let n = quant::matrices(&app.gpt().weights, app.layer()).len();
-    format!(
-        "{} layer · {} matrix {} of {n} · {} block",
-        keys(&[Action::LayerDown, Action::LayerUp]),
-        keys(&[Action::HeadDown, Action::HeadUp]),
-        app.matrix() + 1,
-        keys(&[Action::SelectUp, Action::SelectDown]),
+    Msg::QuantKeys.fill(
+        lang,
+        &[
+            &keys(&[Action::LayerDown, Action::LayerUp]),
+            &keys(&[Action::HeadDown, Action::HeadUp]),
+            &(app.matrix() + 1),
+            &n,
+            &keys(&[Action::SelectUp, Action::SelectDown]),
+        ],
     ) + if b.coded.iter().any(|c| c.from_file) {
-        " · the file's own block has no error: its weights before quantizing are not in the file"
+        Msg::QuantFileNoError.get(lang)
     } else {
         ""
     }
@@ -137,13 +170,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 buf,
                 true,
             );
+            let lang = app.theme().lang;
             let mut lines = vec![Line::raw(e.to_string()), Line::raw("")];
             for c in quant::format_costs(&app.gpt().config) {
                 lines.push(Line::raw(format!(
-                    "{:<5} {:>4} bits/weight  {} per token",
+                    "{:<5} {:>4} {}",
                     c.ty.name(),
                     sig_digits(c.bits_per_weight, 2),
-                    bytes(c.bytes_per_token)
+                    Msg::QuantBitsPerToken.fill(lang, &[&bytes(c.bytes_per_token)])
                 )));
             }
             wrapped(lines, inner, buf);
@@ -163,24 +197,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// errors and the bytes per token.
 fn render_groups(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
     let t = app.theme();
+    let lang = t.lang;
     let frame = Frame::default()
         .borders(Borders::TOP)
         .border_style(t.accent())
         .title(Line::styled(
-            format!(" {} ", title(b, true)),
+            format!(" {} ", title(b, true, lang)),
             Style::default().add_modifier(Modifier::BOLD),
         ));
     let inner = frame.inner(area);
     frame.render(area, buf);
     let w = inner.width as usize;
     let mut lines = vec![Line::raw(fit(
-        &format!(
-            "scale {}",
-            b.coded
+        &Msg::QuantScale.fill(
+            lang,
+            &[&b.coded
                 .iter()
                 .map(|c| format!("{} {}", c.ty, constants(c)))
                 .collect::<Vec<_>>()
-                .join(" · ")
+                .join(" · ")],
         ),
         w,
     ))];
@@ -204,11 +239,11 @@ fn render_groups(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
         .iter()
         .map(|c| match (c.rms(), c.max_error()) {
             (Some(r), Some(m)) => format!("{} {}/{}", c.ty, err(r), err(m)),
-            _ => format!("{} (file's)", c.ty),
+            _ => Msg::QuantFiles.fill(lang, &[&c.ty]),
         })
         .collect::<Vec<_>>()
         .join(" · ");
-    lines.push(Line::raw(fit(&format!("error rms/max {errors}"), w)));
+    lines.push(Line::raw(fit(&Msg::QuantErrors.fill(lang, &[&errors]), w)));
     let per_token = b
         .costs
         .iter()
@@ -216,7 +251,10 @@ fn render_groups(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
         .map(|c| format!("{} {}", c.ty, bytes(c.bytes_per_token)))
         .collect::<Vec<_>>()
         .join(" · ");
-    lines.push(Line::raw(fit(&format!("per token {per_token}"), w)));
+    lines.push(Line::raw(fit(
+        &Msg::QuantPerToken.fill(lang, &[&per_token]),
+        w,
+    )));
     lines.push(Line::styled(fit(&key_line(app, b), w), t.dim()));
     text(lines, inner, buf);
 }
@@ -225,6 +263,7 @@ fn render_groups(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
 /// format), RMS and max under it, the formats beside it.
 fn render_table(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
     let t = app.theme();
+    let lang = t.lang;
     let side = area.width >= TABLE_W as u16 + 2 + SIDE_W;
     let main = Rect {
         width: if side {
@@ -234,18 +273,31 @@ fn render_table(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
         },
         ..area
     };
-    let inner = panel(t, &title(b, false), main, buf, true);
+    let inner = panel(t, &title(b, false, lang), main, buf, true);
     let w = inner.width as usize;
     let sep = if t.ascii { "|" } else { "│" };
     let mut lines = vec![Line::styled(fit(&key_line(app, b), w), t.dim())];
     let mut head = " ".repeat(13);
     let mut consts = " ".repeat(13);
-    let mut sub = format!("{:>3}{:>10}", "j", "weight w");
+    let mut sub = format!(
+        "{:>3}{}",
+        "j",
+        align_right(Msg::QuantColWeight.get(lang), 10)
+    );
     for c in &b.coded {
-        let own = if c.from_file { " (file's)" } else { "" };
-        head.push_str(&format!("{sep}{}", fit(&format!(" {}{own}", c.ty), 24)));
+        let ty = if c.from_file {
+            Msg::QuantFiles.fill(lang, &[&c.ty])
+        } else {
+            c.ty.to_string()
+        };
+        head.push_str(&format!("{sep}{}", fit(&format!(" {ty}"), 24)));
         consts.push_str(&format!("{sep}{}", fit(&format!(" {}", constants(c)), 24)));
-        sub.push_str(&format!("{sep}{:>5}{:>10}{:>9}", "q", c.formula(), "error"));
+        sub.push_str(&format!(
+            "{sep}{:>5}{:>10}{}",
+            "q",
+            c.formula(),
+            align_right(Msg::QuantColError.get(lang), 9)
+        ));
     }
     let bold = Style::default().add_modifier(Modifier::BOLD);
     lines.push(Line::styled(fit(&head, w), bold));
@@ -265,10 +317,10 @@ fn render_table(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
         lines.push(Line::raw(fit(&s, w)));
     }
     for (name, f) in [
-        ("RMS error", Coded::rms as fn(&Coded) -> Option<f32>),
-        ("max |error|", Coded::max_error),
+        (Msg::QuantRmsError, Coded::rms as fn(&Coded) -> Option<f32>),
+        (Msg::QuantMaxError, Coded::max_error),
     ] {
-        let mut s = format!("{:>13}", name);
+        let mut s = align_right(name.get(lang), 13);
         for c in &b.coded {
             s.push_str(&format!("{sep}{:>24}", f(c).map_or("–".to_string(), err)));
         }
@@ -304,11 +356,15 @@ fn render_costs(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
         false,
     );
     let w = inner.width as usize;
+    let lang = app.theme().lang;
     let mut lines = vec![Line::styled(
         fit(
             &format!(
-                "{:<6}{:>5}{:>16}{:>9}",
-                "format", "bits", "bytes / token", "÷ f32"
+                "{}{}{}{:>9}",
+                fit(Msg::QuantColFormat.get(lang), 6),
+                align_right(Msg::QuantColBits.get(lang), 5),
+                align_right(Msg::QuantColBytes.get(lang), 16),
+                "÷ f32"
             ),
             w,
         ),
@@ -336,12 +392,12 @@ fn render_costs(app: &App, b: &Block, area: Rect, buf: &mut Buffer) {
     }
     lines.push(Line::raw(""));
     for l in [
-        "Decoding one token reads every weight once,",
-        "so a decoder limited by memory bandwidth",
-        "runs at most bandwidth ÷ bytes per token",
-        "tokens a second: fewer bytes, faster.",
+        Msg::QuantNote1,
+        Msg::QuantNote2,
+        Msg::QuantNote3,
+        Msg::QuantNote4,
     ] {
-        lines.push(Line::styled(fit(l, w), app.theme().dim()));
+        lines.push(Line::styled(fit(l.get(lang), w), app.theme().dim()));
     }
     Paragraph::new(lines).render(inner, buf);
 }
