@@ -31,6 +31,11 @@ pub fn model(name: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.name == name)
 }
 
+/// The built-in models' names, for messages.
+pub fn names() -> Vec<&'static str> {
+    MODELS.iter().map(|m| m.name).collect()
+}
+
 /// `(built-in)/NAME` for a built-in model.
 pub fn dir(name: &str) -> Option<PathBuf> {
     model(name).map(|m| Path::new(ROOT).join(m.name))

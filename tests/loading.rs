@@ -827,3 +827,54 @@ fn overflow_in_the_pass_is_located_and_warned_about() {
     assert!(ok, "{err}");
     assert_mentions(&err, &["layer 1's mlp_pre"]);
 }
+
+/// `--model classroom` opens the built-in model of that name when there is
+/// no such folder where the command runs; a folder of that name wins; a
+/// name that is neither is refused with the built-in names listed.
+#[test]
+fn a_bare_built_in_name_opens_that_model_unless_a_folder_has_the_name() {
+    let run = |cwd: &Path, model: &str| {
+        let out = common::in_english(&mut Command::new(env!("CARGO_BIN_EXE_gptlens")))
+            .current_dir(cwd)
+            .args([
+                "generate",
+                "--model",
+                model,
+                "--prompt",
+                "Once",
+                "--max-tokens",
+                "3",
+            ])
+            .env("NO_COLOR", "1")
+            .env_remove("GPTLENS_MODELS")
+            .output()
+            .expect("the gptlens binary runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let here = tempfile::tempdir().expect("temp dir");
+    let (ok, text, err) = run(here.path(), "classroom");
+    assert!(ok, "{err}");
+    assert!(text.starts_with("Once"), "{text}");
+
+    // A folder named classroom here is what --model classroom means.
+    std::fs::create_dir(here.path().join("classroom")).expect("mkdir");
+    let (ok, _, err) = run(here.path(), "classroom");
+    assert!(!ok, "the empty folder, not the built-in model");
+    assert_mentions(&err, &["config.json"]);
+
+    let (ok, _, err) = run(here.path(), "no-such-model");
+    assert!(!ok);
+    assert_mentions(
+        &err,
+        &[
+            "no-such-model",
+            "does not exist",
+            "tinystories",
+            "classroom",
+        ],
+    );
+}

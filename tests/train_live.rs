@@ -41,6 +41,23 @@ fn live_cmd(corpus: &Path, out: &Path, steps: u32, extra: &str) -> String {
     )
 }
 
+/// (live CPU-s, percent, training CPU-s) from the line `train --live` prints
+/// at the end: "the live view used X CPU-s (the probe P, the screen S), Y%
+/// of training's Z CPU-s".
+fn live_cost(pane: &str) -> Option<(f64, f64, f64)> {
+    let all = pane.replace('\n', "");
+    let rest = &all[all.find("the live view used ")? + 19..];
+    let (live, rest) = rest.split_once(" CPU-s (the probe ")?;
+    let (_, rest) = rest.split_once("), ")?;
+    let (share, rest) = rest.split_once("% of training's ")?;
+    let (training, _) = rest.split_once(" CPU-s")?;
+    Some((
+        live.parse().ok()?,
+        share.parse().ok()?,
+        training.parse().ok()?,
+    ))
+}
+
 /// The step the header shows (`step N/M`).
 fn shown_step(pane: &str) -> Option<u64> {
     let at = pane.find("step ")?;
@@ -95,6 +112,19 @@ fn the_live_screen_trains_pauses_chooses_a_head_and_quits_with_a_checkpoint() {
     s.keys(&["q"]);
     let end = s.wait_for_all(&["GPTLENS-EXIT=0", "checkpoint written"]);
     assert!(end.contains("--resume"), "{end}");
+    // What watching cost, in CPU seconds: the screen's and the probe's
+    // against training's (issue 17 point 1: a few percent at most).
+    let (live, share, training) = live_cost(&end).unwrap_or_else(|| panic!("no cost line:\n{end}"));
+    assert!(live >= 0.0 && share >= 0.0, "{end}");
+    assert!(training > 0.0, "training took CPU time:\n{end}");
+    // The three are printed rounded (to 0.01, 0.1 and 0.1): the share must
+    // lie within what the rounded seconds allow.
+    let lo = 100.0 * (live - 0.005).max(0.0) / (training + 0.05) - 0.05;
+    let hi = 100.0 * (live + 0.005) / (training - 0.05).max(1e-9) + 0.05;
+    assert!(
+        (lo..=hi).contains(&share),
+        "{share}% is not {live} ÷ {training} (between {lo} and {hi}):\n{end}"
+    );
     assert!(out.join("checkpoint").is_dir() && out.join("model.safetensors").is_file());
     let heads = std::fs::read_to_string(out.join("train-heads.tsv")).unwrap();
     assert!(
@@ -158,4 +188,57 @@ fn sigterm_during_the_live_screen_keeps_the_checkpoint_and_exits_143() {
     assert!(killed.success(), "pkill found the run");
     s.wait_for_all(&["GPTLENS-EXIT=143", "checkpoint written"]);
     assert!(out.join("checkpoint").is_dir());
+}
+
+/// The training lesson's step "Train one yourself": g starts the classroom
+/// run in the same terminal (the live screen), q stops it, and the lesson is
+/// back at the same step with the run's folder on the status line.
+#[test]
+fn the_training_lesson_starts_the_classroom_run_and_comes_back_to_the_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    let text = stories(tmp.path(), 40_000);
+    std::fs::copy(&text, corpus.join("tinystories_train.txt")).unwrap();
+    std::fs::copy(&text, corpus.join("tinystories_valid.txt")).unwrap();
+    let runs = tmp.path().join("tmp");
+    std::fs::create_dir(&runs).unwrap();
+    let md = include_str!("../lessons/training.md");
+    let steps = md.matches("```step").count();
+    let at = md
+        .split("```step")
+        .skip(1)
+        .position(|s| {
+            s.split("```")
+                .next()
+                .is_some_and(|b| b.contains("run: classroom"))
+        })
+        .expect("a step with run: classroom")
+        + 1;
+    let name = format!("gptlens-live-lesson-{}", std::process::id());
+    let cmd = format!(
+        "GPTLENS_CORPUS={} TMPDIR={} {BIN} --lang en lesson training; echo GPTLENS-EXIT=$?; sleep 60",
+        corpus.display(),
+        runs.display()
+    );
+    let s = Session::start(&name, &cmd, 100, 30);
+    s.wait_for_all(&["step 1/"]);
+    for _ in 1..at {
+        s.keys(&["PageDown"]);
+    }
+    let here = format!("step {at}/{steps}");
+    s.wait_for_all(&[&here, "g train live"]);
+    s.keys(&["g"]);
+    s.wait_for_all(&["gptlens train --live", "every head now", "step "]);
+    s.keys(&["q"]);
+    let back = s.wait_for_all(&[&here, "classroom run in ", "gptlens-classroom-"]);
+    assert!(!back.contains("every head now"), "{back}");
+    let made: Vec<_> = std::fs::read_dir(&runs).unwrap().flatten().collect();
+    assert_eq!(made.len(), 1, "one run folder in TMPDIR");
+    let model = made[0].path().join("classroom");
+    assert!(model.join("checkpoint").is_dir(), "q leaves a checkpoint");
+    let log = std::fs::read_to_string(made[0].path().join("train.log")).unwrap();
+    assert!(log.contains("checkpoint written"), "{log}");
+    s.keys(&["q"]);
+    s.wait_for_all(&["GPTLENS-EXIT=0"]);
 }

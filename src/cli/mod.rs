@@ -429,9 +429,23 @@ pub fn model_dir(dir: Option<&Path>) -> Result<PathBuf> {
                 d.display()
             );
         }
-        Some(d) => d.to_path_buf(),
+        Some(d) => builtin_by_name(d).unwrap_or_else(|| d.to_path_buf()),
         None => default_model()?,
     })
+}
+
+/// `--model classroom`: a bare name that is no file or folder here but is
+/// a built-in model's name opens that model (a folder of that name wins).
+fn builtin_by_name(d: &Path) -> Option<PathBuf> {
+    let mut parts = d.components();
+    let name = match (parts.next(), parts.next()) {
+        (Some(std::path::Component::Normal(n)), None) => n.to_str()?,
+        _ => return None,
+    };
+    if d.symlink_metadata().is_ok() {
+        return None;
+    }
+    gptlens::paths::builtin_model(name)
 }
 
 /// Opens the model in `dir` (or the GGUF file); what loading notices but

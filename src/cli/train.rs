@@ -312,8 +312,12 @@ fn run_live(
         ..Theme::default()
     };
     let live = gptlens::tui::live::Live::new(theme);
-    let (result, quit_by_key) = gptlens::tui::live::run::run(live, events, controls, stop, done_rx)
-        .context("the live training screen")?;
+    let (result, quit_by_key) =
+        gptlens::tui::live::run::run(live, events, controls.clone(), stop, done_rx)
+            .context("the live training screen")?;
+    if let Some(line) = live_cost(&controls) {
+        eprintln!("{line}");
+    }
     match result {
         Ok(summary) => {
             print_summary(&summary, out);
@@ -331,6 +335,25 @@ fn run_live(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// What watching cost the run: the watching threads' CPU seconds (the
+/// probe's; the screen's, keys' and events') against the rest of the
+/// process's, which is training (and the tokenizer before it). CPU time, not
+/// wall time, so that other work on the machine does not enter it.
+fn live_cost(c: &gptlens::train::watch::LiveControls) -> Option<String> {
+    let total = gptlens::train::watch::process_cpu_secs()?;
+    let (probe, screen) = (c.probe_cpu.secs(), c.screen_cpu.secs());
+    let live = probe + screen;
+    let training = (total - live).max(0.0);
+    let share = if training > 0.0 {
+        format!("{:.1}%", 100.0 * live / training)
+    } else {
+        "?%".into()
+    };
+    Some(format!(
+        "the live view used {live:.2} CPU-s (the probe {probe:.2}, the screen {screen:.2}), {share} of training's {training:.1} CPU-s"
+    ))
 }
 
 fn print_summary(s: &Summary, out: &std::path::Path) {

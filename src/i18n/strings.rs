@@ -192,6 +192,7 @@ strings! {
     HintKeys => "keys", "按键";
     HintNext => "next", "下一步";
     HintNextLesson => "next lesson", "下一课";
+    HintTrainLive => "train live", "现场训练";
 
     // The help overlay (tui::draw::help_overlay) and its rows (keymap::Row::help).
     HelpTitle => "keys (any key closes)", "按键（按任意键关闭）";
@@ -232,6 +233,8 @@ strings! {
     KeyText => "lesson text full screen / beside the view (short screens: the text or the view)",
         "课文全屏 / 放在视图旁边（屏幕矮时：只显示课文或只显示视图）";
     KeyAnswer => "answer the open question / just show the answer", "回答当前的问题 / 直接显示答案";
+    KeyTrainLive => "on a step that offers it: train the classroom model here, live (train --live --preset classroom, in a temporary folder), then back to the lesson",
+        "在提供这一操作的步骤上：就在这里现场训练课堂模型（train --live --preset classroom，放在临时文件夹里），结束后回到课程";
     KeyPickerChoose => "choose a lesson", "选择一课";
     KeyPickerOpen => "open it", "打开它";
     KeyPickerClose => "close the list", "关闭列表";
@@ -261,6 +264,13 @@ strings! {
     StatusBeamFailed => "beam search failed: {}", "束搜索失败：{}";
     StatusScreenWritten => "screen written to {}", "屏幕已写入 {}";
     StatusScreenFailed => "could not write the screen: {}", "无法写出屏幕：{}";
+    /// The classroom run a lesson step started (tui::live::classroom) ended well.
+    StatusClassroomDone => "classroom run in {} (--model opens it): {}", "课堂训练的结果在 {}（用 --model 打开）：{}";
+    StatusClassroomFailed => "the classroom run failed ({}): {} · its log: {}", "课堂训练失败（{}）：{} · 日志：{}";
+    StatusClassroomNoStart => "the classroom run could not start: {}", "课堂训练无法启动：{}";
+    StatusClassroomTooSmall => "the terminal is {}×{}; the live training screen needs at least {}×{}",
+        "终端只有 {}×{}；现场训练的画面至少需要 {}×{}";
+    StatusClassroomNoMessages => "no messages", "没有输出信息";
 
     // Panel titles of the views (tui::views::*).
     TitleTokens => "tokens: position, id, text, bytes", "词元：位置、编号、文字、字节";

@@ -111,6 +111,9 @@ pub struct Show {
     /// `compare: q4_0` (or q8_0, q4_1, f16): compare mode against the
     /// lesson's model quantized in memory to that format.
     pub compare: Option<crate::quant::GgmlType>,
+    /// `run: classroom`: the step offers to start the classroom training
+    /// run (`train --live --preset classroom`) from the lesson player.
+    pub run_classroom: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

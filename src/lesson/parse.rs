@@ -18,7 +18,7 @@ const FRONT_KEYS: &[&str] = &[
     "architecture",
 ];
 const STEP_KEYS: &[&str] = &[
-    "view", "stage", "layer", "head", "position", "key", "zoom", "hide", "compare",
+    "view", "stage", "layer", "head", "position", "key", "zoom", "hide", "compare", "run",
 ];
 const PREDICT_KEYS: &[&str] = &["question", "answer", "match"];
 
@@ -157,7 +157,7 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Lesson, LessonError> 
             if lines.get(i).map(|l| l.trim()) != Some("```step") {
                 return cx.err(
                     block_line.min(lines.len().max(1)),
-                    format!("expected a ```step block (view, stage, layer, head, position, key, zoom, hide) right after the step heading `## {title}` on line {ln}"),
+                    format!("expected a ```step block (view, stage, layer, head, position, key, zoom, hide, run) right after the step heading `## {title}` on line {ln}"),
                 );
             }
             i += 1;
@@ -567,6 +567,20 @@ fn step_fields(
                             ln,
                             format!(
                                 "expected q8_0, q4_1, q4_0 or f16 after `compare:` (compare mode against the lesson's model quantized to that format), found `{v}`"
+                            ),
+                        );
+                    }
+                }
+            }
+            "run" => {
+                show.run_classroom = match v.trim() {
+                    "classroom" => true,
+                    "none" => false,
+                    _ => {
+                        return cx.err(
+                            ln,
+                            format!(
+                                "expected `classroom` (the step offers the classroom training run, `train --live --preset classroom`) or `none` after `run:`, found `{v}`"
                             ),
                         );
                     }

@@ -191,8 +191,9 @@ impl Gpt {
         }
         if !builtin && !dir.is_dir() {
             return Err(ModelError::Input(format!(
-                "model folder {} does not exist. A model folder holds config.json, model.safetensors and tokenizer.json; leave out --model to use the built-in model",
-                dir.display()
+                "model folder {} does not exist. A model folder holds config.json, model.safetensors and tokenizer.json; leave out --model to use the built-in model, or name a built-in one ({})",
+                dir.display(),
+                crate::embedded::names().join(", ")
             )));
         }
         let cfg_path = crate::paths::model_file(dir, "config.json")?;

@@ -228,6 +228,7 @@ pub fn update(app: &mut App, a: Action) {
         | Action::ReturnToScene
         | Action::ToggleText
         | Action::Reveal
+        | Action::TrainLive
         | Action::Choose
         | Action::Close => {}
     }

@@ -56,6 +56,8 @@ pub enum Action {
     TogglePresent,
     /// Open the prompt editor line.
     EditPrompt,
+    /// Start the training run the lesson step offers (`run: classroom`).
+    TrainLive,
     /// Jump to the next / previous stage that a different view draws (the
     /// stages in between show nothing new): sub-layer by sub-layer.
     NextPicture,
@@ -450,6 +452,11 @@ pub const PLAYER: Keymap = Keymap {
             keys: "a-h 1-9 =",
             help: Msg::KeyAnswer,
             binds: &[ch('=', A::Reveal)],
+        },
+        Row {
+            keys: "g",
+            help: Msg::KeyTrainLive,
+            binds: &[shown(ch('g', A::TrainLive))],
         },
     ],
 };

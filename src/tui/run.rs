@@ -1,7 +1,8 @@
 //! The terminal runtime: raw mode, alternate screen and mouse capture, restored
 //! on every exit path and before a panic message prints; events are read on
-//! their own thread and the UI thread blocks on a channel (no polling), so an
-//! idle explorer uses no CPU; engine work on large models runs off the UI
+//! their own thread (which wakes four times a second to see whether it
+//! should step aside for a program run from a lesson, [`External`]) and the
+//! UI thread blocks on a channel, so an idle explorer uses next to no CPU; engine work on large models runs off the UI
 //! thread and keys pressed meanwhile are queued, not lost. A SIGTERM, SIGHUP,
 //! SIGINT or SIGQUIT (a closed terminal window, `kill`) restores the terminal
 //! too, then exits with 128 + the signal's number as a shell expects.
@@ -9,7 +10,8 @@
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::time::Duration;
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -77,6 +79,86 @@ pub trait Screen {
     fn handle(&mut self, ev: &Event);
     /// Draws the frame; returns the mouse targets.
     fn draw(&mut self, area: Rect, buf: &mut Buffer) -> Hits;
+    /// A program the screen asked to run in the terminal in its place.
+    fn take_external(&mut self) -> Option<External> {
+        None
+    }
+}
+
+/// A program run in the terminal while the screen steps aside (the
+/// classroom training run a lesson step offers): the loop restores the
+/// terminal, runs it to its end, takes the terminal back and shows `after`'s
+/// sentence on the status line.
+pub struct External {
+    pub command: std::process::Command,
+    pub after: Box<dyn FnOnce(io::Result<std::process::ExitStatus>) -> String + Send>,
+}
+
+/// Lets the key reader step aside while another program reads the terminal:
+/// [`Gate::pause`] returns once the reader has stopped reading.
+#[derive(Default)]
+struct Gate {
+    /// (paused, the reader is parked)
+    state: Mutex<(bool, bool)>,
+    changed: Condvar,
+}
+
+/// How long the key reader waits for a key before it looks at the gate.
+const READ_POLL: Duration = Duration::from_millis(250);
+
+impl Gate {
+    /// Parks the reader here while paused.
+    fn wait_open(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while s.0 {
+            s.1 = true;
+            self.changed.notify_all();
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        s.1 = false;
+    }
+
+    fn pause(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *s = (true, false);
+        // The reader parks within one poll; never wait on one that is gone.
+        let deadline = std::time::Instant::now() + READ_POLL * 8;
+        while !s.1 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            s = self
+                .changed
+                .wait_timeout(s, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn resume(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 = false;
+        self.changed.notify_all();
+    }
+}
+
+/// Runs `x` with the terminal as it was before the screen, then takes the
+/// terminal back; returns what to say about the run.
+fn run_external(
+    terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    gate: &Gate,
+    x: External,
+) -> io::Result<String> {
+    let External { mut command, after } = x;
+    gate.pause();
+    restore_terminal();
+    let ended = command.status();
+    enable_raw_mode()?;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    terminal.clear()?;
+    gate.resume();
+    Ok(after(ended))
 }
 
 impl Screen for App {
@@ -149,10 +231,14 @@ pub fn run_screen_on<S: Screen>(tty: Tty, mut screen: S) -> io::Result<()> {
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let reader = tx.clone();
+    let gate = Arc::new(Gate::default());
+    let reader_gate = gate.clone();
     std::thread::spawn(move || {
         loop {
-            let m = match ct::read() {
-                Ok(ev) => Msg::Term(ev),
+            reader_gate.wait_open();
+            let m = match ct::poll(READ_POLL).and_then(|ready| ready.then(ct::read).transpose()) {
+                Ok(Some(ev)) => Msg::Term(ev),
+                Ok(None) => continue,
                 Err(e) => Msg::ReadFailed(e.to_string()),
             };
             let failed = matches!(m, Msg::ReadFailed(_));
@@ -203,6 +289,11 @@ pub fn run_screen_on<S: Screen>(tty: Tty, mut screen: S) -> io::Result<()> {
                     queued.push_back(ev);
                 } else {
                     screen.handle(&ev);
+                }
+                if let Some(x) = screen.take_external() {
+                    let said = run_external(&mut terminal, &gate, x)?;
+                    screen.app_mut().set_status(Some(said));
+                    screen.app_mut().mark_dirty();
                 }
             }
             Ok(Msg::Done(out)) => event::finish(screen.app_mut(), out),

@@ -8,6 +8,7 @@
 //! [`LiveEvent`]s from the training thread and [`Action`]s from the
 //! [`KEYS`] table change it, and [`draw::render`] is a pure function of it.
 
+pub mod classroom;
 pub mod draw;
 pub mod run;
 

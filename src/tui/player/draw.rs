@@ -88,7 +88,15 @@ fn key_line(p: &Player, area: Rect, lead: &str, w: usize) -> String {
         Msg::HintNext
     }
     .get(lang);
-    let mut optional = vec![
+    let mut optional = vec![];
+    if p.offers_run() {
+        optional.push(format!(
+            "{} {}",
+            k(A::TrainLive),
+            Msg::HintTrainLive.get(lang)
+        ));
+    }
+    optional.extend([
         format!("{} {next}", k(A::NextScene)),
         format!("{} {x_word}", k(A::ToggleText)),
         format!("{} {}", k(A::PrevScene), Msg::HintBack.get(lang)),
@@ -99,7 +107,7 @@ fn key_line(p: &Player, area: Rect, lead: &str, w: usize) -> String {
             Msg::HintScroll.get(lang)
         ),
         format!("{} {}", k(A::ReturnToScene), Msg::HintReturn.get(lang)),
-    ];
+    ]);
     loop {
         let mut parts: Vec<String> = vec![];
         if !lead.is_empty() {

@@ -128,6 +128,7 @@ impl Player {
                 Some((i, _)) => self.checks[self.scene][i] = Check::Revealed,
                 None => return false,
             },
+            Action::TrainLive if self.offers_run() => self.wants_run = true,
             _ => return false,
         }
         true

@@ -48,6 +48,9 @@ pub struct Shell {
     lessons: Box<dyn Lessons>,
     /// The lesson list is open, this row selected.
     picker: Option<usize>,
+    /// A program to run in the terminal in the shell's place (the training
+    /// run a lesson step offers), until the terminal loop takes it.
+    external: Option<crate::tui::run::External>,
 }
 
 impl Shell {
@@ -56,6 +59,7 @@ impl Shell {
             now: Now::Explorer(Box::new(app)),
             lessons,
             picker: None,
+            external: None,
         }
     }
 
@@ -64,6 +68,7 @@ impl Shell {
             now: Now::Lesson(Box::new(p)),
             lessons,
             picker: None,
+            external: None,
         };
         s.tell_next();
         s
@@ -123,6 +128,18 @@ impl Shell {
     fn requests(&mut self) {
         if self.app_mut().take_lessons_request() {
             self.picker = Some(self.current().unwrap_or(0));
+            self.app_mut().mark_dirty();
+        }
+        let run = match &mut self.now {
+            Now::Lesson(p) => p.take_run_request(),
+            Now::Explorer(_) => false,
+        };
+        if run {
+            let lang = self.app().theme().lang;
+            match crate::tui::live::classroom::external(lang) {
+                Ok(x) => self.external = Some(x),
+                Err(e) => self.app_mut().set_status(Some(e)),
+            }
             self.app_mut().mark_dirty();
         }
         let next = match &mut self.now {
@@ -190,6 +207,10 @@ impl Screen for Shell {
             Now::Lesson(p) => p.handle(ev),
         }
         self.requests();
+    }
+
+    fn take_external(&mut self) -> Option<crate::tui::run::External> {
+        self.external.take()
     }
 
     fn draw(&mut self, area: Rect, buf: &mut Buffer) -> Hits {

@@ -82,6 +82,8 @@ pub struct Player {
     pub(super) offered_next: bool,
     /// The student took the offer (the shell opens the next lesson).
     pub(super) wants_next: bool,
+    /// The student asked for the step's training run (the shell starts it).
+    pub(super) wants_run: bool,
 }
 
 impl Player {
@@ -132,9 +134,20 @@ impl Player {
             next_lesson: None,
             offered_next: false,
             wants_next: false,
+            wants_run: false,
         };
         p.goto(0);
         p
+    }
+
+    /// Whether the step offers the classroom training run (`run: classroom`).
+    pub fn offers_run(&self) -> bool {
+        self.lesson.scenes[self.scene].show.run_classroom
+    }
+
+    /// Whether the student asked for it (taken: asked once, started once).
+    pub fn take_run_request(&mut self) -> bool {
+        std::mem::take(&mut self.wants_run)
     }
 
     pub fn app(&self) -> &App {

@@ -767,3 +767,36 @@ fn at_80x24_the_text_is_readable_with_markers_help_and_quit() {
     }
     assert!(s.contains("q ctrl-c") && s.contains("quit"), "{s}");
 }
+
+/// The training lesson's one `run: classroom` step names the key that starts
+/// the classroom run on its key line (from the keymap), and only there does
+/// the key ask for the run; elsewhere it does nothing.
+#[test]
+fn the_training_lessons_run_step_offers_the_classroom_run_on_its_key() {
+    use crate::tui::keymap::{Action, PLAYER};
+    let (gpt, tok) = random();
+    let l = lesson::find("training").expect("training lesson");
+    let run: Vec<usize> = (0..l.scenes.len())
+        .filter(|&i| l.scenes[i].show.run_classroom)
+        .collect();
+    assert_eq!(run.len(), 1, "one step offers the run");
+    let key = PLAYER.hint_keys(Action::TrainLive);
+    assert_eq!(key, "g");
+    let hint = format!("{key} train live");
+    let mut p = player(l, gpt, tok, None);
+    for i in 0..p.n_scenes() {
+        p.goto(i);
+        for (w, h) in [(80, 24), (120, 40)] {
+            let s = render(&mut p, w, h);
+            assert_eq!(
+                s.contains(&hint),
+                run.contains(&i),
+                "step {} {w}×{h}:\n{s}",
+                i + 1
+            );
+        }
+        p.apply(&ch('g'));
+        assert_eq!(p.take_run_request(), run.contains(&i), "step {}", i + 1);
+        assert!(!p.take_run_request(), "asked once, taken once");
+    }
+}
