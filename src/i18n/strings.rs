@@ -233,8 +233,8 @@ strings! {
     KeyText => "lesson text full screen / beside the view (short screens: the text or the view)",
         "课文全屏 / 放在视图旁边（屏幕矮时：只显示课文或只显示视图）";
     KeyAnswer => "answer the open question / just show the answer", "回答当前的问题 / 直接显示答案";
-    KeyTrainLive => "on a step that offers it: train the classroom model here, live (train --live --preset classroom, in a temporary folder), then back to the lesson",
-        "在提供这一操作的步骤上：就在这里现场训练课堂模型（train --live --preset classroom，放在临时文件夹里），结束后回到课程";
+    KeyTrainLive => "on a step that offers it: train the classroom model live, then back here",
+        "在提供这一操作的步骤上：现场训练课堂模型，结束后回到这里";
     KeyPickerChoose => "choose a lesson", "选择一课";
     KeyPickerOpen => "open it", "打开它";
     KeyPickerClose => "close the list", "关闭列表";
