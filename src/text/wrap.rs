@@ -104,6 +104,11 @@ pub fn can_break_between(a: char, b: char) -> bool {
     if no_line_start(b) || no_line_end(a) {
         return false;
     }
+    // Markdown's emphasis and code markers touch the text they mark: a
+    // break beside one unmarks it ("**因果掩码\n**在" is no longer bold).
+    if matches!(a, '*' | '`') || matches!(b, '*' | '`') {
+        return false;
+    }
     if a == b && matches!(a, '—' | '…' | '─') {
         return false;
     }
@@ -210,7 +215,9 @@ pub fn join_line(para: &mut String, next: &str) {
     let first = next.chars().find(|c| !marker(c));
     let tight = matches!((last, first), (Some(a), Some(b))
         if cjk_side(a) && cjk_side(b) && (is_cjk(a) || is_cjk(b)));
-    if !tight {
+    // Full-width punctuation carries its own space: "查询：" then "q = …".
+    let after_mark = last.is_some_and(|a| is_cjk(a) && no_line_start(a));
+    if !tight && !after_mark {
         para.push(' ');
     }
     para.push_str(next);
@@ -436,6 +443,33 @@ mod tests {
             p, "长度 dₖ = 32 （这个模型）",
             "Latin then CJK keeps its space"
         );
+        let mut p = "位置 10 上的查询 '·to'：".to_string();
+        join_line(&mut p, "q = [0.1, 0.2]");
+        assert_eq!(
+            p, "位置 10 上的查询 '·to'：q = [0.1, 0.2]",
+            "no space after ："
+        );
+        let mut p = "（见 `multihead` 一课）。".to_string();
+        join_line(&mut p, "**Then**");
+        assert_eq!(p, "（见 `multihead` 一课）。**Then**", "looked through");
+    }
+
+    /// The attention lesson's "**因果掩码**在" printed at every width: a
+    /// break never lands beside an emphasis or code marker, which would
+    /// leave "**" alone at a line's end or start and the bold unmatched
+    /// (from 16 columns, the marked run's width, below which it is cut).
+    #[test]
+    fn no_break_beside_a_markdown_marker() {
+        let s = "所以它不能偷看后面的词元。**因果掩码**在 softmax 之前把后面键的分数设成 −∞，即`mask`的作用。";
+        for w in 16..60 {
+            let lines = wrap(s, w);
+            for l in &lines {
+                assert!(
+                    !l.starts_with(['*', '`']) && !l.ends_with(['*', '`']),
+                    "at {w}: {lines:?}"
+                );
+            }
+        }
     }
 
     #[test]
