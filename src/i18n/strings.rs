@@ -381,11 +381,11 @@ strings! {
     // row labels, axis notes, the arithmetic lines.
     // Attention (views::attention).
     AttnAxes => "rows: query, cols: key (enter: zoom) · {} marks query {} key {}",
-        "行：查询，列：键（enter 放大）· {} 标出查询 {}、键 {}";
+        "行：查询，列：键，enter 放大 · {} = 查询 {}、键 {}";
     AttnReversed => "reversed", "反色";
-    AttnBlankLater => "blank: later keys (the mask hides them next)", "空白：后面的键（下一步由掩码遮住）";
-    AttnMaskedInf => "'{}' = −∞: later keys are masked", "'{}' = −∞：后面的键已被掩码遮住";
-    AttnMaskedZero => "'{}' = later key, masked (weight 0)", "'{}' = 后面的键，已遮住（权重 0）";
+    AttnBlankLater => "blank: later keys (the mask hides them next)", "空白：后面的键，将被遮住";
+    AttnMaskedInf => "'{}' = −∞: later keys are masked", "'{}' = −∞：后面的键被遮住";
+    AttnMaskedZero => "'{}' = later key, masked (weight 0)", "'{}' = 后面的键，权重 0";
     AttnAblatedMark => " ablated", " 已消融";
     AttnRope => "RoPE, position {}: pair i = dims (i, i + {}) turns by θᵢ = {}·{}^(−2i/{})",
         "RoPE，位置 {}：第 i 对 = 维度 (i, i + {})，转过 θᵢ = {}·{}^(−2i/{})";
@@ -397,8 +397,8 @@ strings! {
     AttnConcat => "concat(heads): {} heads × dₖ {} side by side", "concat(各头)：{} 个头 × dₖ {}，并排拼在一起";
     AttnOutBias => "attn = concat(heads)·W_O + b", "attn = concat(各头)·W_O + b";
     AttnOutNoBias => "attn = concat(heads)·W_O (no bias)", "attn = concat(各头)·W_O（没有偏置）";
-    AttnZoomAxes => "query ↓ key → ", "查询 ↓ 键 → ";
-    AttnZoomCell => "query {} {} · key {} {}", "查询 {} {} · 键 {} {}";
+    AttnZoomAxes => "query ↓ key → ", "↓查询 →键 ";
+    AttnZoomCell => "query {} {} · key {} {}", "查询 {} {}，键 {} {}";
     /// The arithmetic panel: its first two lines (the key's lines up under the query's).
     AttnCellQuery => "L{} H{}  query {} ", "L{} H{}  查询 {} ";
     AttnCellKey => "          key {} ", "         键 {} ";
@@ -413,7 +413,7 @@ strings! {
     AttnMaskLast => "mask: no later keys exist yet (last position)", "掩码：后面还没有键（这是最后一个位置）";
     AttnMaskHidden => "mask: keys {} to {} are hidden (score −∞)", "掩码：键 {} 到 {} 被遮住（分数 −∞）";
     AttnRowMax => "row max m = {}", "这一行的最大值 m = {}";
-    AttnExpMax => "exp(s − m) = exp(0) = 1 (this key holds the max)", "exp(s − m) = exp(0) = 1（这个键的分数就是最大值）";
+    AttnExpMax => "exp(s − m) = exp(0) = 1 (this key holds the max)", "exp(s − m) = exp(0) = 1（就是最大值）";
     AttnRowSum => "Σ over the row of exp(s − m) = {}", "整行 exp(s − m) 之和 Σ = {}";
     /// The engine's own value beside a number redone from the printed operands.
     EngineValue => "(engine: {})", "（引擎算出：{}）";
