@@ -655,6 +655,48 @@ strings! {
 
     // The compare screen (tui::compare), the live view's bodies (tui::live::draw),
     // the lessons' fallback sentences (lesson::placeholders) and the Llama note (lesson::arch_note).
+    // Fallback sentences: what a placeholder shows when the model or the prompt cannot give its value.
+    /// ft.* (lesson::placeholders::finetune).
+    FtNotAPair => "(the prompt is not one templated turn and its reply, \"Q: …\\nA: …\", so no token is a response)",
+        "（这个提示不是按对话模板写成的一问一答“Q: …\\nA: …”，所以没有哪个词元算作回答）";
+    FtNoBuiltIn => "(the built-in model {} is not available)", "（内置模型 {} 无法使用）";
+    FtNotSameShape => "(this model is not of the shape of the built-in {}, so the two cannot read the same tokens side by side; open the lesson on the built-in model)",
+        "（这个模型和内置的 {} 形状不同，两者没法并排读同样的词元；请在内置模型上打开这一课）";
+    FtNoName => "(the response never writes the name the prompt asks for as \"Write a story about NAME.\")",
+        "（提示按“Write a story about NAME.”的写法要了一个名字，回答里却从没写出这个名字）";
+    FtNoResponse => "(the response has no token)", "（回答里没有词元）";
+    FtLoraGpt2Only => "(gptlens finetune --lora adapts GPT-2 models only)", "（`gptlens finetune --lora` 只能用于 GPT-2 模型）";
+    /// modern.chat (lesson::placeholders::modern).
+    ModernNoFolder => "(the lesson was given no model folder, so this model's chat template is not read)",
+        "（这一课没有拿到模型文件夹，所以读不到这个模型的对话模板）";
+    ModernNoTemplate => "(this model has no chat template — none in its GGUF's tokenizer.chat_template or its folder's tokenizer_config.json — so it was probably never fine-tuned for chat; SmolLM2's shows <|im_start|>user … <|im_end|> <|im_start|>assistant)",
+        "（这个模型没有对话模板——GGUF 的 tokenizer.chat_template 里没有，文件夹的 tokenizer_config.json 里也没有——所以它多半从没为对话微调过；SmolLM2 的模板会显示 <|im_start|>user … <|im_end|> <|im_start|>assistant）";
+    ModernTemplateFails => "(this model's chat template does not render, so `generate --chat` cannot use it either: {})",
+        "（这个模型的对话模板渲染不出来，所以 `generate --chat` 也用不了它：{}）";
+    ModernStandInNoChat => "(this Llama has no chat template: the random stand-in was never fine-tuned; SmolLM2's shows <|im_start|>user … <|im_end|> <|im_start|>assistant)",
+        "（这个 Llama 没有对话模板：随机生成的替身从没微调过；SmolLM2 的模板会显示 <|im_start|>user … <|im_end|> <|im_start|>assistant）";
+    /// train.* (lesson::placeholders::train).
+    TrainNoLog => "(not recorded: this model folder has no train-log.tsv)", "（没有记录：这个模型文件夹里没有 train-log.tsv）";
+    TrainUnreadable => "(the training record cannot be read: {})", "（训练记录读不出来：{}）";
+    TrainNoRecord => "This model folder has no training record (the train-log.tsv that `gptlens train` writes), so there is no curve to show here. Train a tiny model with `gptlens train` and open its folder with `--model DIR` to see one.",
+        "这个模型文件夹里没有训练记录（`gptlens train` 写出的 train-log.tsv），所以这里没有曲线可看。用 `gptlens train` 训练一个小模型，再用 `--model 目录` 打开它的文件夹，就能看到曲线。";
+    TrainNoBaselines => "(no baselines recorded: this model folder has no train-summary.json with them)",
+        "（没有记录基线：这个模型文件夹里没有带基线的 train-summary.json）";
+    TrainNoVal => "(no validation loss recorded)", "（没有记录验证损失）";
+    TrainNoHeads => "(this model folder has no train-heads.tsv, the heads' scores over training that `gptlens train` writes)",
+        "（这个模型文件夹里没有 train-heads.tsv，也就是 `gptlens train` 写下的各个头在训练中的分数）";
+    TrainNoHeadReached => "(no head reached {})", "（没有头达到 {}）";
+    /// After a head's name: it is only the best, none formed.
+    TrainBestNotFormed => " (the highest previous-token score; no head reached {})", "（前一个词元分数最高的头；没有头达到 {}）";
+    /// compress.* (lesson::placeholders::compression).
+    CompressNotRecorded => "(not recorded: this model folder has no compression.tsv; scripts/compression-record.sh writes it)",
+        "（没有记录：这个模型文件夹里没有 compression.tsv；它由 scripts/compression-record.sh 写出）";
+    CompressUnreadable => "(the compression record cannot be read: {})", "（压缩记录读不出来：{}）";
+    CompressNoRow => "(the compression record has no {} {} row)", "（压缩记录里没有 {} {} 这一行）";
+    /// compress.block: the matrix, what it is, the block's output row and input columns.
+    CompressBlock => "{} ({}), block 0: output {}, inputs {}–{}", "{}（{}）的第 0 块：输出 {}，输入 {}–{}";
+    /// compress.q4.top1: k of n positions.
+    CompressOfN => "{} of {}", "{}/{}";
     // (end of compare, live, fallbacks, Llama note)
 }
 

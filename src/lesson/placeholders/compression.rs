@@ -8,6 +8,7 @@
 
 use super::{Arg, Cx, N, NONE, Spec, int, ph};
 use crate::fmt::{bytes, num, percent, sig_digits};
+use crate::i18n::Msg;
 use crate::model::Gpt;
 use crate::quant::record::{self, Measured};
 use crate::quant::{GgmlType, QK};
@@ -15,7 +16,6 @@ use crate::readout::quant::{self, Block, Coded};
 use crate::readout::{compare, logits::softmax_t, ranked};
 
 const I: &[Arg] = &[int("i", 0.0, 0.0, 31.0)];
-const NOT_RECORDED: &str = "(not recorded: this model folder has no compression.tsv; scripts/compression-record.sh writes it)";
 
 /// The block the quantization view shows at this step: the step's layer,
 /// its first matrix, block 0.
@@ -114,11 +114,11 @@ fn from_record(
     f: fn(&Measured) -> String,
 ) -> Result<String, String> {
     Ok(match recorded(c) {
-        Err(e) => format!("(the compression record cannot be read: {e})"),
-        Ok(None) => NOT_RECORDED.into(),
+        Err(e) => Msg::CompressUnreadable.fill(c.lang, &[&e]),
+        Ok(None) => Msg::CompressNotRecorded.get(c.lang).into(),
         Ok(Some(rows)) => match record::find(&rows, what, setting) {
             Some(r) => f(r),
-            None => format!("(the compression record has no {what} {setting} row)"),
+            None => Msg::CompressNoRow.fill(c.lang, &[&what, &setting]),
         },
     })
 }
@@ -136,8 +136,8 @@ fn change(r: &Measured) -> String {
 /// change, mean KL, top-1 agreement.
 fn record_table(c: &Cx, what: &str, first: &str) -> Result<String, String> {
     Ok(match recorded(c) {
-        Err(e) => format!("(the compression record cannot be read: {e})"),
-        Ok(None) => NOT_RECORDED.into(),
+        Err(e) => Msg::CompressUnreadable.fill(c.lang, &[&e]),
+        Ok(None) => Msg::CompressNotRecorded.get(c.lang).into(),
         Ok(Some(rows)) => {
             let mut s = match c.lang {
                 crate::i18n::Lang::En => format!(
@@ -219,13 +219,15 @@ pub(super) const SPECS: &[Spec] = &[
         "which block the quantization view shows: the step's layer's first matrix, block 0 (its output and inputs)",
         |c| {
             let b = the_block(c)?;
-            Ok(format!(
-                "{} ({}), block 0: output {}, inputs {}–{}",
-                b.matrix.name,
-                b.matrix.what,
-                b.row,
-                b.col,
-                b.col + QK - 1
+            Ok(Msg::CompressBlock.fill(
+                c.lang,
+                &[
+                    &b.matrix.name,
+                    &b.matrix.what,
+                    &b.row,
+                    &b.col,
+                    &(b.col + QK - 1),
+                ],
             ))
         },
     ),
@@ -363,7 +365,7 @@ pub(super) const SPECS: &[Spec] = &[
         "on the prompt, live: positions where the Q4_0 copy's top token is the model's, as k of n",
         |c| {
             let s = against_copy(c, GgmlType::Q4_0)?;
-            Ok(format!("{} of {}", s.top1_agree, s.rows))
+            Ok(Msg::CompressOfN.fill(c.lang, &[&s.top1_agree, &s.rows]))
         },
     ),
     ph(

@@ -6,7 +6,7 @@
 //! is compared with the base; any other is the base side and is compared with
 //! the instruct model.
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Msg};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -20,7 +20,15 @@ use crate::readout::ranked;
 const BASE: &str = crate::paths::DEFAULT_MODEL;
 const TUNED: &str = "tinystories-instruct";
 
-const NOT_A_PAIR: &str = "(the prompt is not one templated turn and its reply, \"Q: …\\nA: …\", so no token is a response)";
+/// Why no token is a response, in the lesson's language.
+fn not_a_pair(c: &Cx) -> String {
+    Msg::FtNotAPair.get(c.lang).into()
+}
+
+/// Why the requested name cannot be followed.
+fn no_name(c: &Cx) -> String {
+    Msg::FtNoName.get(c.lang).into()
+}
 
 /// A built-in model, opened once.
 fn builtin(name: &'static str) -> Option<&'static Gpt> {
@@ -85,16 +93,14 @@ impl Both<'_> {
 fn both<'a>(c: &'a Cx) -> Result<Both<'a>, String> {
     let this_is_tuned = is_tuned(c);
     let name = if this_is_tuned { BASE } else { TUNED };
-    let other = builtin(name).ok_or(format!("(the built-in model {name} is not available)"))?;
+    let other = builtin(name).ok_or_else(|| Msg::FtNoBuiltIn.fill(c.lang, &[&name]))?;
     let toks = &c.tr().tokens;
     if other.config.vocab_size != c.cfg().vocab_size
         || toks.len() > other.config.n_positions
         || other.config.n_layer != c.cfg().n_layer
         || other.config.n_head != c.cfg().n_head
     {
-        return Err(format!(
-            "(this model is not of the shape of the built-in {name}, so the two cannot read the same tokens side by side; open the lesson on the built-in model)"
-        ));
+        return Err(Msg::FtNotSameShape.fill(c.lang, &[&name]));
     }
     let other = other
         .trace(toks, &Interventions::default())
@@ -183,10 +189,8 @@ fn head_weights(b: &Both, n: &Name) -> Vec<HeadWeight> {
 
 /// What the name placeholders need, or the sentence saying why not.
 fn name_and_heads(c: &Cx) -> Result<(Name, Vec<HeadWeight>), String> {
-    let n = split(c).ok_or(NOT_A_PAIR)?;
-    let name = name(c, n).ok_or(
-        "(the response never writes the name the prompt asks for as \"Write a story about NAME.\")",
-    )?;
+    let n = split(c).ok_or_else(|| not_a_pair(c))?;
+    let name = name(c, n).ok_or_else(|| no_name(c))?;
     let b = both(c)?;
     let rows = head_weights(&b, &name);
     Ok((name, rows))
@@ -195,14 +199,14 @@ fn name_and_heads(c: &Cx) -> Result<(Name, Vec<HeadWeight>), String> {
 /// The counted token whose loss fell most from base to fine-tuned: (token,
 /// base loss, fine-tuned loss, whether it is a piece of the requested name).
 fn gain(c: &Cx) -> Result<(u32, f64, f64, bool), String> {
-    let n = split(c).ok_or(NOT_A_PAIR)?;
+    let n = split(c).ok_or_else(|| not_a_pair(c))?;
     let b = both(c)?;
     let (lb, lt) = (token_losses(b.base()), token_losses(b.tuned()));
     let (t, base) = counted(&lt, n)
         .into_iter()
         .zip(counted(&lb, n))
         .max_by(|x, y| (x.1.loss - x.0.loss).total_cmp(&(y.1.loss - y.0.loss)))
-        .ok_or("(the response has no token)")?;
+        .ok_or_else(|| Msg::FtNoResponse.get(c.lang).to_string())?;
     let at = t.pos + 1;
     let in_name = name(c, n).is_some_and(|nm| {
         let k = nm.in_prompt.len();
@@ -228,7 +232,7 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             said((|| {
                 let Some(n) = split(c) else {
-                    return Ok(NOT_A_PAIR.into());
+                    return Ok(not_a_pair(c));
                 };
                 let r = c.tr().len() - n;
                 Ok(match c.lang {
@@ -249,7 +253,7 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             said((|| {
                 let Some(n) = split(c) else {
-                    return Ok(NOT_A_PAIR.into());
+                    return Ok(not_a_pair(c));
                 };
                 Ok(c.tr()
                     .tokens
@@ -274,7 +278,7 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             said((|| {
                 let Some(n) = split(c) else {
-                    return Ok(NOT_A_PAIR.into());
+                    return Ok(not_a_pair(c));
                 };
                 let l = token_losses(c.tr());
                 let k = counted(&l, n);
@@ -298,7 +302,7 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             said((|| {
                 let Some(n) = split(c) else {
-                    return Ok(NOT_A_PAIR.into());
+                    return Ok(not_a_pair(c));
                 };
                 let b = match both(c) {
                     Ok(b) => b,
@@ -335,7 +339,7 @@ pub(super) const SPECS: &[Spec] = &[
         "the fine-tuned model's most likely first token of the response",
         |c| {
             said((|| {
-                let n = split(c).ok_or(NOT_A_PAIR)?;
+                let n = split(c).ok_or_else(|| not_a_pair(c))?;
                 let b = both(c)?;
                 Ok(c.tok(crate::readout::argmax(&first_probs(b.tuned(), n)) as u32))
             })())
@@ -348,7 +352,7 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             said((|| {
                 let Some(n) = split(c) else {
-                    return Ok(NOT_A_PAIR.into());
+                    return Ok(not_a_pair(c));
                 };
                 let b = match both(c) {
                     Ok(b) => b,
@@ -415,8 +419,8 @@ pub(super) const SPECS: &[Spec] = &[
         "the name the prompt asks for and the tokens it is cut into",
         |c| {
             said((|| {
-                let n = split(c).ok_or(NOT_A_PAIR)?;
-                let name = name(c, n).ok_or("(the response never writes the name the prompt asks for as \"Write a story about NAME.\")")?;
+                let n = split(c).ok_or_else(|| not_a_pair(c))?;
+                let name = name(c, n).ok_or_else(|| no_name(c))?;
                 let toks = &c.tr().tokens;
                 let pieces = name
                     .in_prompt
@@ -498,7 +502,7 @@ pub(super) const SPECS: &[Spec] = &[
             said((|| {
                 let cfg = c.cfg();
                 if cfg.arch().family != crate::model::Family::Gpt2 {
-                    return Err("(gptlens finetune --lora adapts GPT-2 models only)".into());
+                    return Err(Msg::FtLoraGpt2Only.get(c.lang).into());
                 }
                 let r = c.n();
                 let lora = crate::train::lora::trainable(cfg, r);

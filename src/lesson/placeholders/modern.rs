@@ -12,7 +12,7 @@ use super::{Cx, NONE, Spec, ph};
 use crate::cost::Ledger;
 use crate::finetune::ChatTemplate;
 use crate::fmt::{bytes, count, num};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Msg};
 use crate::model::{Config, Family, GgufModel, Gpt, Interventions, Trace, random_model};
 use crate::readout::{layernorm, mlp, rope};
 use crate::tokenizer::Tokenizer;
@@ -539,11 +539,7 @@ pub(super) const SPECS: &[Spec] = &[
             let o = other(c)?;
             Ok(match &o.chat {
                 Some(t) => code_block(t),
-                None => c.say(
-                    "(this Llama has no chat template: the random stand-in was never fine-tuned; SmolLM2's shows <|im_start|>user … <|im_end|> <|im_start|>assistant)",
-                    "（这个 Llama 没有对话模板：随机生成的替身从没微调过；SmolLM2 的模板会显示 <|im_start|>user … <|im_end|> <|im_start|>assistant）",
-                )
-                .to_string(),
+                None => Msg::ModernStandInNoChat.get(c.lang).to_string(),
             })
         },
     ),
@@ -558,15 +554,14 @@ fn code_block(text: &str) -> String {
 /// [`CHAT_QUESTION`] as `generate --chat` does; or why there is none.
 fn own_chat(c: &Cx) -> String {
     let Some(dir) = c.env.model_dir else {
-        return "(the lesson was given no model folder, so this model's chat template is not read)"
-            .into();
+        return Msg::ModernNoFolder.get(c.lang).into();
     };
     let turn = ChatTemplate::from_model_dir(dir, crate::tokenizer::END_OF_TEXT)
         .and_then(|t| t.map(|t| t.user_turn(CHAT_QUESTION)).transpose());
     match turn {
         Ok(Some(text)) => code_block(&text),
-        Ok(None) => "(this model has no chat template — none in its GGUF's tokenizer.chat_template or its folder's tokenizer_config.json — so it was probably never fine-tuned for chat; SmolLM2's shows <|im_start|>user … <|im_end|> <|im_start|>assistant)".into(),
-        Err(e) => format!("(this model's chat template does not render, so `generate --chat` cannot use it either: {e})"),
+        Ok(None) => Msg::ModernNoTemplate.get(c.lang).into(),
+        Err(e) => Msg::ModernTemplateFails.fill(c.lang, &[&e]),
     }
 }
 

@@ -4,11 +4,8 @@
 
 use super::{Cx, NONE, Spec, ph, table};
 use crate::fmt::{count, human_duration, human_duration_in, num};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Msg};
 use crate::train::record::{FORMED, HeadRow, TrainRecord};
-
-const NO_LOG: &str = "(not recorded: this model folder has no train-log.tsv)";
-const NO_LOG_ZH: &str = "（没有记录：这个模型文件夹里没有 train-log.tsv）";
 
 /// The model folder's training record when it has a logged training loss, or
 /// Err(the text to show instead) when the record cannot be read: a broken log
@@ -19,10 +16,7 @@ fn train_record(c: &Cx) -> Result<Option<TrainRecord>, String> {
     };
     match TrainRecord::read(dir) {
         Ok(r) => Ok(r.filter(|r| !r.losses().is_empty())),
-        Err(e) => Err(match c.lang {
-            Lang::En => format!("(the training record cannot be read: {e})"),
-            Lang::Zh => format!("（训练记录读不出来：{e}）"),
-        }),
+        Err(e) => Err(Msg::TrainUnreadable.fill(c.lang, &[&e])),
     }
 }
 
@@ -33,7 +27,7 @@ fn logged(
 ) -> Result<String, String> {
     Ok(match train_record(c) {
         Err(msg) => msg,
-        Ok(None) => c.say(NO_LOG, NO_LOG_ZH).to_string(),
+        Ok(None) => Msg::TrainNoLog.get(c.lang).to_string(),
         Ok(Some(r)) => {
             let l = r.losses();
             f(l[0], l[l.len() - 1], &r)
@@ -126,21 +120,16 @@ fn sparkline(xs: &[f64]) -> String {
         .collect()
 }
 
-const NO_HEADS: &str = "(this model folder has no train-heads.tsv, the heads' scores over training that `gptlens train` writes)";
-const NO_HEADS_ZH: &str =
-    "（这个模型文件夹里没有 train-heads.tsv，也就是 `gptlens train` 写下的各个头在训练中的分数）";
-
 /// `f(record, zh)` when the folder's record has the heads' scores, else the
 /// sentence saying why not, in the lesson's language.
 fn with_heads(c: &Cx, f: impl Fn(&TrainRecord, bool) -> String) -> Result<String, String> {
     let zh = c.lang == Lang::Zh;
-    let none = if zh { NO_HEADS_ZH } else { NO_HEADS };
+    let none = Msg::TrainNoHeads.get(c.lang);
     let Some(dir) = c.env.model_dir else {
         return Ok(none.into());
     };
     Ok(match TrainRecord::read(dir) {
-        Err(e) if zh => format!("（训练记录读不出来：{e}）"),
-        Err(e) => format!("(the training record cannot be read: {e})"),
+        Err(e) => Msg::TrainUnreadable.fill(c.lang, &[&e]),
         Ok(Some(r)) if !r.heads.is_empty() => f(&r, zh),
         Ok(_) => none.into(),
     })
@@ -422,10 +411,7 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             Ok(match train_record(c) {
             Err(msg) => msg,
-            Ok(None) => c.say(
-                "This model folder has no training record (the train-log.tsv that `gptlens train` writes), so there is no curve to show here. Train a tiny model with `gptlens train` and open its folder with `--model DIR` to see one.",
-                "这个模型文件夹里没有训练记录（`gptlens train` 写出的 train-log.tsv），所以这里没有曲线可看。用 `gptlens train` 训练一个小模型，再用 `--model 目录` 打开它的文件夹，就能看到曲线。",
-            ).into(),
+            Ok(None) => Msg::TrainNoRecord.get(c.lang).into(),
             Ok(Some(r)) => summary(&r, c.lang),
         })
         },
@@ -455,12 +441,7 @@ pub(super) const SPECS: &[Spec] = &[
                     num(bi),
                     num(v)
                 ),
-                None => c
-                    .say(
-                        "(no baselines recorded: this model folder has no train-summary.json with them)",
-                        "（没有记录基线：这个模型文件夹里没有带基线的 train-summary.json）",
-                    )
-                    .into(),
+                None => Msg::TrainNoBaselines.get(c.lang).into(),
             })
         },
     ),
@@ -489,9 +470,7 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             logged(c, |_, _, r| match r.final_val() {
                 Some(v) => num(v),
-                None => c
-                    .say("(no validation loss recorded)", "（没有记录验证损失）")
-                    .into(),
+                None => Msg::TrainNoVal.get(c.lang).into(),
             })
         },
     ),
@@ -542,10 +521,11 @@ pub(super) const SPECS: &[Spec] = &[
         |c| {
             with_heads(c, |r, zh| {
                 let (l, h, formed) = prev_head(r);
-                match (formed, zh) {
-                    (true, _) => head_name(l, h, zh),
-                    (false, true) => format!("{}（前一个词元分数最高的头；没有头达到 {FORMED}）", head_name(l, h, zh)),
-                    (false, false) => format!("{} (the highest previous-token score; no head reached {FORMED})", head_name(l, h, zh)),
+                let name = head_name(l, h, zh);
+                if formed {
+                    name
+                } else {
+                    name + &Msg::TrainBestNotFormed.fill(c.lang, &[&FORMED])
                 }
             })
         },
@@ -555,10 +535,9 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "the recorded step at which that head's previous-token score first reached the threshold",
         |c| {
-            with_heads(c, |r, zh| match r.first_formed(false) {
+            with_heads(c, |r, _| match r.first_formed(false) {
                 Some((.., at, _)) => count(at as f64),
-                None if zh => format!("（没有头达到 {FORMED}）"),
-                None => format!("(no head reached {FORMED})"),
+                None => Msg::TrainNoHeadReached.fill(c.lang, &[&FORMED]),
             })
         },
     ),
