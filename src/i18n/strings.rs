@@ -697,6 +697,31 @@ strings! {
     CompressBlock => "{} ({}), block 0: output {}, inputs {}–{}", "{}（{}）的第 0 块：输出 {}，输入 {}–{}";
     /// compress.q4.top1: k of n positions.
     CompressOfN => "{} of {}", "{}/{}";
+    // The note a lesson starts with on a model of the other family (lesson::arch_note).
+    NoteWrittenFor => "> **This lesson is written for {}; the model on screen is a {}.**", "> **本课按 {} 编写；屏幕上的模型是 {}。**";
+    NoteSame => " What this lesson shows works the same way in both; `gptlens lesson modern` shows where they differ.",
+        " 本课讲的内容在两者中是一样的；`gptlens lesson modern` 讲它们的不同。";
+    NoteDiffers => " The numbers are this model's own (`gptlens lesson modern` sets the two side by side). Where the text below describes {}, this model differs:",
+        " 数字都来自这个模型本身（`gptlens lesson modern` 把两者并排对比）。下文讲 {} 的地方，这个模型不同：";
+    NoteRmsNorm => "**RMSNorm, not LayerNorm**: each vector is divided by its root mean square and scaled by γ; no mean is subtracted and there is no β (where the text has μ and β, this model has 0 and nothing).",
+        "**RMSNorm，而不是 LayerNorm**：每个向量除以它的均方根，再乘以 γ；不减均值，也没有 β（文中的 μ 和 β，在这里是 0 和不存在）。";
+    NoteLayerNorm => "**LayerNorm, not RMSNorm**: the mean is subtracted first, then the vector is divided by its standard deviation, scaled by γ and shifted by β.",
+        "**LayerNorm，而不是 RMSNorm**：先减去均值，再除以标准差，乘以 γ 并加上 β。";
+    NoteRope => "**no position table wpe**: the embedding is the token's row of wte alone; the position enters inside every attention layer, as a rotation of q and k (RoPE).",
+        "**没有位置编码表 wpe**：嵌入只是词元在 wte 中的那一行；位置在每一层的注意力里进入，方式是旋转 q 和 k（RoPE）。";
+    NoteWpe => "**a learned position table wpe**: its row for the position is added to the token's embedding; q and k are not rotated (no RoPE).",
+        "**一张学到的位置编码表 wpe**：它在该位置的那一行加到词元嵌入上；q 和 k 不旋转（没有 RoPE）。";
+    NoteSwiGlu => "**SwiGLU, not GELU**: the MLP computes SiLU(x·W_gate) ⊙ (x·W_up), then the down projection — three matrices instead of two.",
+        "**SwiGLU，而不是 GELU**：前馈网络计算 SiLU(x·W_gate) ⊙ (x·W_up)，再做向下投影——三个矩阵，而不是两个。";
+    NoteGelu => "**GELU, not SwiGLU**: one up projection, GELU, the down projection — two matrices.",
+        "**GELU，而不是 SwiGLU**：一次向上投影、GELU、向下投影——两个矩阵。";
+    /// Query heads, key/value heads, query heads per key/value head.
+    NoteGqa => "**grouped-query attention**: its {} query heads share {} key/value heads, {} query heads reading the same keys and values.",
+        "**分组查询注意力（GQA）**：{} 个查询头共享 {} 个键/值头，每 {} 个查询头读同一份键和值。";
+    NoteMha => "**every query head has its own keys and values** (multi-head attention, no groups).",
+        "**每个查询头都有自己的键和值**（多头注意力，没有分组）。";
+    NoteUntied => "**an untied output matrix**: the logits come from lm_head, a matrix of its own, not from wte again.",
+        "**不绑定的输出矩阵**：logits 来自单独的矩阵 lm_head，而不是再用一次 wte。";
     // (end of compare, live, fallbacks, Llama note)
 }
 

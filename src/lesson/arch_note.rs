@@ -6,7 +6,7 @@
 //! lesson touches, and points to the `modern` lesson.
 
 use super::{Block, Lesson, Part, Text};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Msg};
 use crate::model::{Arch, Family, Mlp, Norm, Positions};
 use crate::pass::{Stage, View};
 
@@ -119,60 +119,39 @@ fn family_name(f: Family) -> &'static str {
 
 /// What `arch` does instead of `written` for `part`, if it differs.
 fn difference(part: Piece, written: Family, arch: &Arch, lang: Lang) -> Option<String> {
-    let zh = lang == Lang::Zh;
     let llama = arch.family == Family::Llama;
-    Some(match part {
+    let m = match part {
         Piece::Norm => match (written, arch.norm) {
-            (Family::Gpt2, Norm::RmsNorm) if zh => "**RMSNorm，而不是 LayerNorm**：每个向量除以它的均方根，再乘以 γ；不减均值，也没有 β（文中的 μ 和 β，在这里是 0 和不存在）。".into(),
-            (Family::Gpt2, Norm::RmsNorm) => "**RMSNorm, not LayerNorm**: each vector is divided by its root mean square and scaled by γ; no mean is subtracted and there is no β (where the text has μ and β, this model has 0 and nothing).".into(),
-            (Family::Llama, Norm::LayerNorm) if zh => "**LayerNorm，而不是 RMSNorm**：先减去均值，再除以标准差，乘以 γ 并加上 β。".into(),
-            (Family::Llama, Norm::LayerNorm) => "**LayerNorm, not RMSNorm**: the mean is subtracted first, then the vector is divided by its standard deviation, scaled by γ and shifted by β.".into(),
+            (Family::Gpt2, Norm::RmsNorm) => Msg::NoteRmsNorm,
+            (Family::Llama, Norm::LayerNorm) => Msg::NoteLayerNorm,
             _ => return None,
         },
         Piece::Positions => match (written, arch.positions) {
-            (Family::Gpt2, Positions::Rotary) if zh => "**没有位置编码表 wpe**：嵌入只是词元在 wte 中的那一行；位置在每一层的注意力里进入，方式是旋转 q 和 k（RoPE）。".into(),
-            (Family::Gpt2, Positions::Rotary) => "**no position table wpe**: the embedding is the token's row of wte alone; the position enters inside every attention layer, as a rotation of q and k (RoPE).".into(),
-            (Family::Llama, Positions::Learned) if zh => "**一张学到的位置编码表 wpe**：它在该位置的那一行加到词元嵌入上；q 和 k 不旋转（没有 RoPE）。".into(),
-            (Family::Llama, Positions::Learned) => "**a learned position table wpe**: its row for the position is added to the token's embedding; q and k are not rotated (no RoPE).".into(),
+            (Family::Gpt2, Positions::Rotary) => Msg::NoteRope,
+            (Family::Llama, Positions::Learned) => Msg::NoteWpe,
             _ => return None,
         },
         Piece::Mlp => match (written, arch.mlp) {
-            (Family::Gpt2, Mlp::SwiGlu) if zh => "**SwiGLU，而不是 GELU**：前馈网络计算 SiLU(x·W_gate) ⊙ (x·W_up)，再做向下投影——三个矩阵，而不是两个。".into(),
-            (Family::Gpt2, Mlp::SwiGlu) => "**SwiGLU, not GELU**: the MLP computes SiLU(x·W_gate) ⊙ (x·W_up), then the down projection — three matrices instead of two.".into(),
-            (Family::Llama, Mlp::Plain(_)) if zh => "**GELU，而不是 SwiGLU**：一次向上投影、GELU、向下投影——两个矩阵。".into(),
-            (Family::Llama, Mlp::Plain(_)) => "**GELU, not SwiGLU**: one up projection, GELU, the down projection — two matrices.".into(),
+            (Family::Gpt2, Mlp::SwiGlu) => Msg::NoteSwiGlu,
+            (Family::Llama, Mlp::Plain(_)) => Msg::NoteGelu,
             _ => return None,
         },
         Piece::Kv => {
             let (n, k) = (arch.n_head, arch.n_kv_head);
             match written {
-                Family::Gpt2 if k < n && zh => format!(
-                    "**分组查询注意力（GQA）**：{n} 个查询头共享 {k} 个键/值头，每 {} 个查询头读同一份键和值。",
-                    arch.heads_per_kv()
-                ),
-                Family::Gpt2 if k < n => format!(
-                    "**grouped-query attention**: its {n} query heads share {k} key/value heads, {} query heads reading the same keys and values.",
-                    arch.heads_per_kv()
-                ),
-                Family::Llama if k == n && zh => {
-                    "**每个查询头都有自己的键和值**（多头注意力，没有分组）。".into()
+                Family::Gpt2 if k < n => {
+                    return Some(Msg::NoteGqa.fill(lang, &[&n, &k, &arch.heads_per_kv()]));
                 }
-                Family::Llama if k == n => {
-                    "**every query head has its own keys and values** (multi-head attention, no groups).".into()
-                }
+                Family::Llama if k == n => Msg::NoteMha,
                 _ => return None,
             }
         }
         Piece::Head => match written {
-            Family::Gpt2 if llama && !arch.tied_unembedding && zh => {
-                "**不绑定的输出矩阵**：logits 来自单独的矩阵 lm_head，而不是再用一次 wte。".into()
-            }
-            Family::Gpt2 if llama && !arch.tied_unembedding => {
-                "**an untied output matrix**: the logits come from lm_head, a matrix of its own, not from wte again.".into()
-            }
+            Family::Gpt2 if llama && !arch.tied_unembedding => Msg::NoteUntied,
             _ => return None,
         },
-    })
+    };
+    Some(m.get(lang).to_string())
 }
 
 /// The note a lesson starts with when the model on screen is not of the
@@ -182,34 +161,17 @@ pub fn note(l: &Lesson, arch: &Arch) -> Option<String> {
     if written == arch.family {
         return None;
     }
-    let zh = l.lang == Lang::Zh;
     let (w, m) = (family_name(written), family_name(arch.family));
     let diffs: Vec<String> = touches(l)
         .into_iter()
         .filter_map(|p| difference(p, written, arch, l.lang))
         .collect();
-    let mut out = if zh {
-        format!("> **本课按 {w} 编写；屏幕上的模型是 {m}。**")
-    } else {
-        format!("> **This lesson is written for {w}; the model on screen is a {m}.**")
-    };
+    let mut out = Msg::NoteWrittenFor.fill(l.lang, &[&w, &m]);
     if diffs.is_empty() {
-        out.push_str(if zh {
-            " 本课讲的内容在两者中是一样的；`gptlens lesson modern` 讲它们的不同。"
-        } else {
-            " What this lesson shows works the same way in both; `gptlens lesson modern` shows where they differ."
-        });
+        out.push_str(Msg::NoteSame.get(l.lang));
         return Some(out);
     }
-    out.push_str(&if zh {
-        format!(
-            " 数字都来自这个模型本身（`gptlens lesson modern` 把两者并排对比）。下文讲 {w} 的地方，这个模型不同："
-        )
-    } else {
-        format!(
-            " The numbers are this model's own (`gptlens lesson modern` sets the two side by side). Where the text below describes {w}, this model differs:"
-        )
-    });
+    out.push_str(&Msg::NoteDiffers.fill(l.lang, &[&w]));
     for d in diffs {
         out.push_str(&format!("\n> - {d}"));
     }
