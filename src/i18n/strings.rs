@@ -722,6 +722,40 @@ strings! {
         "**每个查询头都有自己的键和值**（多头注意力，没有分组）。";
     NoteUntied => "**an untied output matrix**: the logits come from lm_head, a matrix of its own, not from wte again.",
         "**不绑定的输出矩阵**：logits 来自单独的矩阵 lm_head，而不是再用一次 wte。";
+    // The compare screen (tui::compare): both panels' text.
+    CmpTitle => "compare", "对比";
+    CmpThisModel => "this model", "这个模型";
+    CmpLegend => "A = {} · B = {} · Δ = B − A", "A 是 {} · B 是 {} · Δ = B − A";
+    CmpLegendInterventions => " · A with the interventions, B without", " · A 加了干预，B 没有";
+    CmpLossTitle => "compare · loss: −ln P(the token that came next) under A and B",
+        "对比 · 损失：A 和 B 各自的 −ln P（实际出现的下一个词元）";
+    CmpOneToken => "one token: nothing to score yet (n generates the next one)", "只有一个词元：还没有可打分的（按 n 生成下一个）";
+    CmpMeanLoss => "mean loss A {} · B {} · ", "平均损失 A {} · B {} · ";
+    CmpPerplexity => " nats · perplexity A {} · B {}", " 奈特 · 困惑度 A {} · B {}";
+    CmpSameTop => "same top token at {} of {} positions · mean KL(A‖B) {} nats", "首选词元相同的位置 {}/{} · 平均 KL(A‖B) {} 奈特";
+    /// Column headers.
+    CmpColPos => "pos", "位置";
+    CmpColToken => "token", "词元";
+    CmpColNext => "next", "下一个";
+    CmpColDloss => "Δloss", "Δ损失";
+    CmpColKey => "key", "键";
+    CmpColDweight => "Δweight", "Δ权重";
+    CmpNotGiven => "(not given yet)", "（下一个还没出现）";
+    CmpLogitsTitle => "compare · next token after position {} {} under A and B", "对比 · 位置 {} {} 之后的下一个词元：A 与 B";
+    CmpTopToken => "top token A {} · B {} ({}) · KL(A‖B) here {} nats", "首选词元 A {} · B {}（{}）· 此处 KL(A‖B) {} 奈特";
+    CmpSame => "the same", "相同";
+    CmpDiffer => "they differ", "不同";
+    CmpLogitsKey => "A# / B#: the token's rank under each model; the bars: P(A) grey, P(B) coloured; ←/→ moves the position",
+        "A# / B#：词元在各模型下的名次；条形：P(A) 灰色，P(B) 彩色；←/→ 移动位置";
+    CmpAttentionTitle => "compare · attention of layer {} head {} from position {} {} under A and B",
+        "对比 · 第 {} 层第 {} 个头从位置 {} {} 出发的注意力：A 与 B";
+    CmpNoHead => "the two models differ in layers or heads here: no head to compare", "两个模型在这里的层数或头数不同：没有可对比的头";
+    // The live view's bodies (tui::live::draw) beyond the labels above.
+    LiveTokensPerSec => "{} tok/s", "{} 词元/秒";
+    LiveLr => "lr {}", "学习率 {}";
+    /// The every-head table's two rows per layer.
+    LiveRowPrev => "prev", "前一";
+    LiveRowInd => "ind", "归纳";
     // (end of compare, live, fallbacks, Llama note)
 }
 

@@ -9,8 +9,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::app::{App, Hit};
-use super::views::{Hits, fit, panel, text, token_label, token_quoted};
+use super::views::{Hits, fit, panel, text, token_label, token_quoted, width};
 use crate::fmt::{compact, num};
+use crate::i18n::Msg;
 use crate::model::Trace;
 use crate::pass::View;
 use crate::readout::compare::{self as cmp, CompareModel, LossPair};
@@ -32,7 +33,13 @@ pub fn render(
     let b = match c.trace(&a.tokens) {
         Ok(b) => b,
         Err(e) => {
-            let inner = panel(app.theme(), "compare", area, buf, true);
+            let inner = panel(
+                app.theme(),
+                Msg::CmpTitle.get(app.theme().lang),
+                area,
+                buf,
+                true,
+            );
             text(vec![Line::styled(e, app.theme().alarm())], inner, buf);
             return;
         }
@@ -46,17 +53,23 @@ pub fn render(
 
 /// "A" and "B" with the models' names, one line.
 fn legend(app: &App, c: &CompareModel, w: usize) -> Line<'static> {
+    let lang = app.theme().lang;
     let a = app
         .model_dir()
         .and_then(|d| d.file_name())
-        .map_or("this model".to_string(), |n| {
+        .map_or(Msg::CmpThisModel.get(lang).to_string(), |n| {
             n.to_string_lossy().into_owned()
         });
-    let mut l = format!("A = {a} · B = {} · Δ = B − A", c.name);
+    let mut l = Msg::CmpLegend.fill(lang, &[&a, &c.name]);
     if app.iv().is_active() {
-        l.push_str(" · A with the interventions, B without");
+        l.push_str(Msg::CmpLegendInterventions.get(lang));
     }
     Line::styled(fit(&l, w), app.theme().dim())
+}
+
+/// `s` right-aligned in `w` columns (by display width, for Chinese headers).
+fn right(s: &str, w: usize) -> String {
+    format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
 }
 
 /// A signed difference, styled: `better` says whether this sign helps B.
@@ -84,45 +97,25 @@ fn loss(
     buf: &mut Buffer,
     hits: &mut Hits,
 ) {
-    let inner = panel(
-        app.theme(),
-        "compare · loss: −ln P(the token that came next) under A and B",
-        area,
-        buf,
-        true,
-    );
+    let lang = app.theme().lang;
+    let inner = panel(app.theme(), Msg::CmpLossTitle.get(lang), area, buf, true);
     let w = inner.width as usize;
     let s = cmp::summary(a, b);
     let mut lines = vec![legend(app, c, w)];
     if s.n == 0 {
-        lines.push(Line::raw(
-            "one token: nothing to score yet (n generates the next one)",
-        ));
+        lines.push(Line::raw(Msg::CmpOneToken.get(lang)));
         text(lines, inner, buf);
         return;
     }
     lines.push(Line::from(vec![
-        Span::raw(format!(
-            "mean loss A {} · B {} · ",
-            num(s.mean_a),
-            num(s.mean_b)
-        )),
+        Span::raw(Msg::CmpMeanLoss.fill(lang, &[&num(s.mean_a), &num(s.mean_b)])),
         Span::raw("Δ "),
         delta(app, s.mean_b - s.mean_a, s.mean_b < s.mean_a, 0),
-        Span::raw(format!(
-            " nats · perplexity A {} · B {}",
-            num(s.mean_a.exp()),
-            num(s.mean_b.exp())
-        )),
+        Span::raw(Msg::CmpPerplexity.fill(lang, &[&num(s.mean_a.exp()), &num(s.mean_b.exp())])),
     ]));
     lines.push(Line::styled(
         fit(
-            &format!(
-                "same top token at {} of {} positions · mean KL(A‖B) {} nats",
-                s.top1_agree,
-                s.rows,
-                num(s.mean_kl)
-            ),
+            &Msg::CmpSameTop.fill(lang, &[&s.top1_agree, &s.rows, &num(s.mean_kl)]),
             w,
         ),
         app.theme().dim(),
@@ -131,13 +124,13 @@ fn loss(
     lines.push(Line::styled(
         fit(
             &format!(
-                "{:>4} {} → {} {:>8} {:>8} {:>9}",
-                "pos",
-                fit("token", tok_w),
-                fit("next", tok_w),
+                "{} {} → {} {:>8} {:>8} {}",
+                right(Msg::CmpColPos.get(lang), 4),
+                fit(Msg::CmpColToken.get(lang), tok_w),
+                fit(Msg::CmpColNext.get(lang), tok_w),
                 "A −ln P",
                 "B −ln P",
-                "Δloss"
+                right(Msg::CmpColDloss.get(lang), 9)
             ),
             w,
         ),
@@ -169,7 +162,7 @@ fn loss(
         let Some(p) = pairs.get(t) else {
             lines.push(Line::from(vec![
                 Span::styled(head, st),
-                Span::styled("(not given yet)", app.theme().dim()),
+                Span::styled(Msg::CmpNotGiven.get(lang), app.theme().dim()),
             ]));
             continue;
         };
@@ -221,12 +214,10 @@ fn loss_row(
 
 fn logits(app: &App, c: &CompareModel, a: &Trace, b: &Trace, area: Rect, buf: &mut Buffer) {
     let pos = app.pos().min(a.len().saturating_sub(1));
+    let lang = app.theme().lang;
     let inner = panel(
         app.theme(),
-        &format!(
-            "compare · next token after position {pos} {} under A and B",
-            token_quoted(app, a.tokens[pos])
-        ),
+        &Msg::CmpLogitsTitle.fill(lang, &[&pos, &token_quoted(app, a.tokens[pos])]),
         area,
         buf,
         true,
@@ -241,16 +232,19 @@ fn logits(app: &App, c: &CompareModel, a: &Trace, b: &Trace, area: Rect, buf: &m
         legend(app, c, w),
         Line::styled(
             fit(
-                &format!(
-                    "top token A {} · B {} ({}) · KL(A‖B) here {} nats",
-                    token_quoted(app, top_a),
-                    token_quoted(app, top_b),
-                    if top_a == top_b {
-                        "the same"
-                    } else {
-                        "they differ"
-                    },
-                    num(cmp::kl(&pa, &pb))
+                &Msg::CmpTopToken.fill(
+                    lang,
+                    &[
+                        &token_quoted(app, top_a),
+                        &token_quoted(app, top_b),
+                        &if top_a == top_b {
+                            Msg::CmpSame
+                        } else {
+                            Msg::CmpDiffer
+                        }
+                        .get(lang),
+                        &num(cmp::kl(&pa, &pb)),
+                    ],
                 ),
                 w,
             ),
@@ -264,7 +258,7 @@ fn logits(app: &App, c: &CompareModel, a: &Trace, b: &Trace, area: Rect, buf: &m
             &format!(
                 "{:>4} {} {:>9} {:>9} {:>9} {:>6}",
                 "A#",
-                fit("token", tok_w),
+                fit(Msg::CmpColToken.get(lang), tok_w),
                 "P(A)",
                 "P(B)",
                 "Δp",
@@ -297,10 +291,7 @@ fn logits(app: &App, c: &CompareModel, a: &Trace, b: &Trace, area: Rect, buf: &m
         ]));
     }
     lines.push(Line::styled(
-        fit(
-            "A# / B#: the token's rank under each model; the bars: P(A) grey, P(B) coloured; ←/→ moves the position",
-            w,
-        ),
+        fit(Msg::CmpLogitsKey.get(lang), w),
         app.theme().dim(),
     ));
     text(lines, inner, buf);
@@ -317,12 +308,10 @@ fn attention(
 ) {
     let (l, h) = (app.layer(), app.head());
     let pos = app.pos().min(a.len().saturating_sub(1));
+    let lang = app.theme().lang;
     let inner = panel(
         app.theme(),
-        &format!(
-            "compare · attention of layer {l} head {h} from position {pos} {} under A and B",
-            token_quoted(app, a.tokens[pos])
-        ),
+        &Msg::CmpAttentionTitle.fill(lang, &[&l, &h, &pos, &token_quoted(app, a.tokens[pos])]),
         area,
         buf,
         true,
@@ -330,9 +319,7 @@ fn attention(
     let w = inner.width as usize;
     let mut lines = vec![legend(app, c, w)];
     let Some(row) = cmp::attention_row(a, b, l, h, pos) else {
-        lines.push(Line::raw(
-            "the two models differ in layers or heads here: no head to compare",
-        ));
+        lines.push(Line::raw(Msg::CmpNoHead.get(lang)));
         text(lines, inner, buf);
         return;
     };
@@ -341,12 +328,12 @@ fn attention(
     lines.push(Line::styled(
         fit(
             &format!(
-                "{:>4} {} {:>8} {:>8} {:>9}",
-                "key",
-                fit("token", tok_w),
+                "{} {} {:>8} {:>8} {}",
+                right(Msg::CmpColKey.get(lang), 4),
+                fit(Msg::CmpColToken.get(lang), tok_w),
                 "A",
                 "B",
-                "Δweight"
+                right(Msg::CmpColDweight.get(lang), 9)
             ),
             w,
         ),

@@ -115,8 +115,9 @@ fn header_line(live: &Live, w: usize) -> Line<'static> {
             }
             let eta = p.elapsed_secs / p.step.max(1) as f64 * (p.steps - p.step) as f64;
             parts.push(Msg::LiveEta.fill(lang, &[&duration(eta)]));
-            parts.push(format!("{:.0} tok/s", p.tokens_per_sec));
-            parts.push(format!("lr {:.2e}", p.lr));
+            let speed = format!("{:.0}", p.tokens_per_sec);
+            parts.push(Msg::LiveTokensPerSec.fill(lang, &[&speed]));
+            parts.push(Msg::LiveLr.fill(lang, &[&format!("{:.2e}", p.lr)]));
         }
         None if live.start.is_some() => parts.push(Msg::LiveStarting.get(lang).into()),
         None => parts.push(
@@ -366,6 +367,8 @@ fn head_table_panel(live: &Live, area: Rect, buf: &mut Buffer) {
         return;
     };
     let (sl, sh) = live.selected();
+    let lang = live.theme.lang;
+    let names = [Msg::LiveRowPrev.get(lang), Msg::LiveRowInd.get(lang)];
     let mut lines = vec![];
     for (l, (prev, ind)) in p
         .scores
@@ -374,13 +377,13 @@ fn head_table_panel(live: &Live, area: Rect, buf: &mut Buffer) {
         .zip(&p.scores.induction)
         .enumerate()
     {
-        for (name, row) in [("prev", prev), ("ind", ind)] {
-            let label = if name == "prev" {
+        for (i, (name, row)) in names.into_iter().zip([prev, ind]).enumerate() {
+            let label = if i == 0 {
                 format!("L{l} ")
             } else {
                 " ".repeat(l.to_string().len() + 2)
             };
-            let mut spans = vec![Span::raw(format!("{label}{name:<5}"))];
+            let mut spans = vec![Span::raw(format!("{label}{}", fit(name, 5)))];
             for (h, &x) in row.iter().enumerate() {
                 let style = if (l, h) == (sl, sh) {
                     Style::default().add_modifier(Modifier::REVERSED)

@@ -33,12 +33,17 @@ fn open(name: &str) -> (Arc<Gpt>, Tokenizer) {
 
 /// A = the built-in base, B = tinystories-instruct, the pair's tokens.
 fn app() -> App {
+    app_in(Theme::default())
+}
+
+/// [`app`] drawn with `theme` (zh_other draws it in Chinese).
+pub(super) fn app_in(theme: Theme) -> App {
     let (a, tok) = open("tinystories");
     let (b, tok_b) = open("tinystories-instruct");
     cmp::same_vocabulary(&tok, &tok_b).expect("one tokenizer");
     let ids = tok.encode(PAIR).expect("encode");
     let opts = Options {
-        theme: Theme::default(),
+        theme,
         sampling: Sampling::default(),
         seed: 1,
     };
