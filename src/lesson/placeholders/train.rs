@@ -185,6 +185,8 @@ fn table_steps(r: &TrainRecord) -> Vec<u64> {
     pick
 }
 
+/// Every head's scores, narrow enough for an 80-column panel: the heads as
+/// `L0 H3`, the steps after the first by their number alone.
 fn heads_table(r: &TrainRecord, zh: bool) -> String {
     let steps = table_steps(r);
     let last = steps[steps.len() - 1];
@@ -196,25 +198,16 @@ fn heads_table(r: &TrainRecord, zh: bool) -> String {
         }
         .into(),
     ];
-    header.extend(steps.iter().map(|s| {
-        if zh {
-            format!("第 {} 步", count(*s as f64))
-        } else {
-            format!("step {}", count(*s as f64))
-        }
+    header.extend(steps.iter().enumerate().map(|(i, s)| match (i, zh) {
+        (0, true) => format!("第 {} 步", count(*s as f64)),
+        (0, false) => format!("step {}", count(*s as f64)),
+        _ => count(*s as f64),
     }));
-    header.push(
-        if zh {
-            "结束时的归纳分数"
-        } else {
-            "induction at the end"
-        }
-        .into(),
-    );
+    header.push(if zh { "结束时归纳" } else { "induction" }.into());
     header.push(if zh {
-        format!("从第几步起 ≥ {FORMED}")
+        format!("达到 {FORMED} 的步")
     } else {
-        format!("≥ {FORMED} from step")
+        format!("≥ {FORMED} at step")
     });
     let formed = r.heads_formed(FORMED, false);
     let rows = r
@@ -226,7 +219,7 @@ fn heads_table(r: &TrainRecord, zh: bool) -> String {
                     .iter()
                     .find(|x| x.step == st && (x.layer, x.head) == (h0.layer, h0.head))
             };
-            let mut row = vec![head_name(h0.layer, h0.head, zh)];
+            let mut row = vec![format!("L{} H{}", h0.layer, h0.head)];
             for &st in &steps {
                 row.push(at(st).map_or("–".into(), |x| score(x.previous_token)));
             }

@@ -17,6 +17,7 @@ use crate::train::Progress;
 use crate::train::watch::{LiveEvent, LiveStart, ProbeView};
 use crate::tui::heatmap::Theme;
 use crate::tui::live::{Live, action_for, draw};
+use crate::tui::run::Screen;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
 
@@ -219,5 +220,102 @@ fn under_zh_the_live_screen_shows_no_english() {
         );
         assert!(s.contains("前一") && s.contains("归纳"), "{s}");
         insta::assert_snapshot!(format!("zh_live_{w}x{h}"), s);
+    }
+}
+
+/// The training lesson in the player on its own model (the classroom run).
+fn training_player(lang: crate::i18n::Lang) -> crate::tui::player::Player {
+    use crate::lesson::{self, render};
+    let dir = crate::paths::builtin_model("classroom").expect("the classroom model");
+    let gpt = std::sync::Arc::new(crate::model::Gpt::open(&dir).expect("open"));
+    let tok = crate::tokenizer::Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    let l = lesson::find_in("training", lang).expect("the lesson");
+    assert_eq!(l.lang, lang);
+    let trace = render::trace_prompt(&l, &gpt, &tok).unwrap_or_else(|e| panic!("{e}"));
+    let vocab = super::support::vocab_of(&gpt, &tok);
+    let options = crate::tui::app::Options {
+        theme: Theme {
+            lang,
+            ..Theme::default()
+        },
+        sampling: crate::sample::Sampling::default(),
+        seed: 1,
+    };
+    let app = crate::tui::app::App::new(gpt, vocab, &trace.tokens, options).expect("app");
+    crate::tui::player::Player::new(app, l, tok, Some(dir))
+}
+
+/// The text panel's rows as drawn, scrolled from the top to the end.
+fn all_text_rows(p: &mut crate::tui::player::Player, w: u16, h: u16) -> Vec<String> {
+    let mut seen: Vec<String> = vec![];
+    for _ in 0..40 {
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        p.draw(area, &mut buf);
+        let (text_r, _) = crate::tui::player::layout(p, area);
+        let rows: Vec<String> = screen(&buf)
+            .lines()
+            .skip(text_r.y as usize)
+            .take(text_r.height as usize)
+            .map(str::to_string)
+            .collect();
+        if rows.iter().all(|r| seen.contains(r)) {
+            break;
+        }
+        seen.extend(rows);
+        p.handle(&ch('d'));
+    }
+    seen
+}
+
+/// `lesson training` at 80×24: the heads' table (`train.heads.table`) fits
+/// the text panel in both languages — its header and every head's row whole,
+/// none cut with '…', the formed head's step in its last column.
+#[test]
+fn the_training_lessons_heads_table_fits_80_columns() {
+    use crate::i18n::Lang;
+    for (lang, first) in [(Lang::En, "step 0"), (Lang::Zh, "第 0 步")] {
+        let mut p = training_player(lang);
+        let step = (0..p.n_scenes())
+            .find(|&i| {
+                p.lesson().scenes[i].body.iter().any(|b| match b {
+                    crate::lesson::Block::Text(t) => {
+                        t.placeholders().any(|ph| ph.name == "train.heads.table")
+                    }
+                    _ => false,
+                })
+            })
+            .expect("the step with the heads' table");
+        p.goto(step);
+        crate::tui::event::run_jobs_blocking(p.app_mut());
+        let rows = all_text_rows(&mut p, 80, 24);
+        let at = rows
+            .iter()
+            .position(|r| r.contains(first) && r.contains("4,000"))
+            .unwrap_or_else(|| panic!("{lang}: no header:\n{}", rows.join("\n")));
+        let table = &rows[at..at + 9];
+        for r in table {
+            assert!(!r.contains('…'), "{lang}: cut at 80 columns: {r:?}");
+        }
+        assert!(table[0].contains("0.2"), "{lang}: {:?}", table[0]);
+        // Eight heads; layer 0 head 3 formed at step 500, the others end in –
+        // or their step.
+        let formed = table
+            .iter()
+            .find(|r| r.contains("L0 H3"))
+            .unwrap_or_else(|| panic!("{lang}: {table:?}"));
+        assert!(
+            formed
+                .trim_end()
+                .trim_end_matches('│')
+                .trim_end()
+                .ends_with("500"),
+            "{formed:?}"
+        );
+        assert_eq!(
+            table.iter().filter(|r| r.contains(" H")).count(),
+            8,
+            "{table:?}"
+        );
     }
 }
