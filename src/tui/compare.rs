@@ -9,7 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::app::{App, Hit};
-use super::views::{Hits, fit, panel, text, token_label, token_quoted, width};
+use super::views::{Hits, fit, pad_start, panel, text, token_label, token_quoted};
 use crate::fmt::{compact, num};
 use crate::i18n::Msg;
 use crate::model::Trace;
@@ -67,11 +67,6 @@ fn legend(app: &App, c: &CompareModel, w: usize) -> Line<'static> {
     Line::styled(fit(&l, w), app.theme().dim())
 }
 
-/// `s` right-aligned in `w` columns (by display width, for Chinese headers).
-fn right(s: &str, w: usize) -> String {
-    format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
-}
-
 /// A signed difference, styled: `better` says whether this sign helps B.
 fn delta(app: &App, d: f64, better: bool, w: usize) -> Span<'static> {
     let s = format!(
@@ -125,12 +120,12 @@ fn loss(
         fit(
             &format!(
                 "{} {} → {} {:>8} {:>8} {}",
-                right(Msg::CmpColPos.get(lang), 4),
+                pad_start(Msg::CmpColPos.get(lang), 4),
                 fit(Msg::CmpColToken.get(lang), tok_w),
                 fit(Msg::CmpColNext.get(lang), tok_w),
                 "A −ln P",
                 "B −ln P",
-                right(Msg::CmpColDloss.get(lang), 9)
+                pad_start(Msg::CmpColDloss.get(lang), 9)
             ),
             w,
         ),
@@ -329,11 +324,11 @@ fn attention(
         fit(
             &format!(
                 "{} {} {:>8} {:>8} {}",
-                right(Msg::CmpColKey.get(lang), 4),
+                pad_start(Msg::CmpColKey.get(lang), 4),
                 fit(Msg::CmpColToken.get(lang), tok_w),
                 "A",
                 "B",
-                right(Msg::CmpColDweight.get(lang), 9)
+                pad_start(Msg::CmpColDweight.get(lang), 9)
             ),
             w,
         ),
