@@ -224,16 +224,19 @@ fn said(r: Result<String, String>) -> Result<String, String> {
     Ok(r.unwrap_or_else(|e| e))
 }
 
+/// `f(how many tokens are the prompt)` when the prompt is one templated
+/// turn and its reply, else the sentence saying it is not; said either way.
+fn on_pair(c: &Cx, f: impl FnOnce(usize) -> Result<String, String>) -> Result<String, String> {
+    said(split(c).ok_or_else(|| not_a_pair(c)).and_then(f))
+}
+
 pub(super) const SPECS: &[Spec] = &[
     ph(
         "ft.split",
         NONE,
         "how many tokens are the templated prompt (no loss) and how many predictions the response gives the loss",
         |c| {
-            said((|| {
-                let Some(n) = split(c) else {
-                    return Ok(not_a_pair(c));
-                };
+            on_pair(c, |n| {
                 let r = c.tr().len() - n;
                 Ok(match c.lang {
                     Lang::En => format!(
@@ -243,7 +246,7 @@ pub(super) const SPECS: &[Spec] = &[
                         "前 {n} 个词元是提示，不计损失；损失只算回答的 {r} 个词元上的 {r} 次预测"
                     ),
                 })
-            })())
+            })
         },
     ),
     ph(
@@ -251,10 +254,7 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "the tokens with the loss mask: prompt tokens in italics (no loss), counted response tokens in bold",
         |c| {
-            said((|| {
-                let Some(n) = split(c) else {
-                    return Ok(not_a_pair(c));
-                };
+            on_pair(c, |n| {
                 Ok(c.tr()
                     .tokens
                     .iter()
@@ -268,7 +268,7 @@ pub(super) const SPECS: &[Spec] = &[
                     })
                     .collect::<Vec<_>>()
                     .join(" "))
-            })())
+            })
         },
     ),
     ph(
@@ -276,10 +276,7 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "L′(θ) = Σᵢ log P(rᵢ │ c, r₍<ᵢ₎; θ) over the response tokens, with how many and its mean negative",
         |c| {
-            said((|| {
-                let Some(n) = split(c) else {
-                    return Ok(not_a_pair(c));
-                };
+            on_pair(c, |n| {
                 let l = token_losses(c.tr());
                 let k = counted(&l, n);
                 let sum: f64 = k.iter().map(|l| -l.loss).sum();
@@ -292,7 +289,7 @@ pub(super) const SPECS: &[Spec] = &[
                         "在回答的 {n} 个词元上 L′(θ) = {sum}，平均每个计入的词元损失 {m} 奈特"
                     ),
                 })
-            })())
+            })
         },
     ),
     ph(
@@ -300,10 +297,7 @@ pub(super) const SPECS: &[Spec] = &[
         &[int("n", 5.0, 1.0, 20.0)],
         "a table: the n most likely first tokens of the response, base model against fine-tuned",
         |c| {
-            said((|| {
-                let Some(n) = split(c) else {
-                    return Ok(not_a_pair(c));
-                };
+            on_pair(c, |n| {
                 let b = match both(c) {
                     Ok(b) => b,
                     Err(e) => return Ok(e),
@@ -330,7 +324,7 @@ pub(super) const SPECS: &[Spec] = &[
                         })
                         .collect(),
                 ))
-            })())
+            })
         },
     ),
     ph(
@@ -338,11 +332,10 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "the fine-tuned model's most likely first token of the response",
         |c| {
-            said((|| {
-                let n = split(c).ok_or_else(|| not_a_pair(c))?;
+            on_pair(c, |n| {
                 let b = both(c)?;
                 Ok(c.tok(crate::readout::argmax(&first_probs(b.tuned(), n)) as u32))
-            })())
+            })
         },
     ),
     ph(
@@ -350,10 +343,7 @@ pub(super) const SPECS: &[Spec] = &[
         &[int("n", 12.0, 1.0, 64.0)],
         "a table: the first n response tokens and −ln P of each under the base and the fine-tuned model, with both means over the whole response",
         |c| {
-            said((|| {
-                let Some(n) = split(c) else {
-                    return Ok(not_a_pair(c));
-                };
+            on_pair(c, |n| {
                 let b = match both(c) {
                     Ok(b) => b,
                     Err(e) => return Ok(e),
@@ -382,7 +372,7 @@ pub(super) const SPECS: &[Spec] = &[
                     ],
                     rows,
                 ))
-            })())
+            })
         },
     ),
     ph(
@@ -418,8 +408,7 @@ pub(super) const SPECS: &[Spec] = &[
         NONE,
         "the name the prompt asks for and the tokens it is cut into",
         |c| {
-            said((|| {
-                let n = split(c).ok_or_else(|| not_a_pair(c))?;
+            on_pair(c, |n| {
                 let name = name(c, n).ok_or_else(|| no_name(c))?;
                 let toks = &c.tr().tokens;
                 let pieces = name
@@ -433,7 +422,7 @@ pub(super) const SPECS: &[Spec] = &[
                     Lang::En => format!("\"{}\" ({k} tokens: {pieces})", name.text),
                     Lang::Zh => format!("“{}”（{k} 个词元：{pieces}）", name.text),
                 })
-            })())
+            })
         },
     ),
     ph(

@@ -430,20 +430,15 @@ pub(super) const SPECS: &[Spec] = &[
         "the Llama's most active MLP neuron in layer 0 at the last position: gate, SiLU(gate), up, product",
         |c| {
             llama(c, |l| {
-                let t = last(l);
-                let Some(&i) = mlp::most_active(l.tr, 0, t).first() else {
-                    return c.say("no neurons", "没有神经元").to_string();
-                };
-                let n = mlp::neuron(l.tr, 0, t, i);
-                format!(
-                    "{} {i}{} gate {} → SiLU {} × up {} = {}",
-                    c.say("neuron", "神经元"),
-                    c.say(":", "："),
-                    num(n.pre as f64),
-                    num(n.engine_act as f64),
-                    num(n.up.unwrap_or(f32::NAN) as f64),
-                    num(n.engine_out as f64)
-                )
+                top_neuron(c, l, |n| {
+                    format!(
+                        "gate {} → SiLU {} × up {} = {}",
+                        num(n.pre as f64),
+                        num(n.engine_act as f64),
+                        num(n.up.unwrap_or(f32::NAN) as f64),
+                        num(n.engine_out as f64)
+                    )
+                })
             })
         },
     ),
@@ -453,18 +448,13 @@ pub(super) const SPECS: &[Spec] = &[
         "GPT-2's most active MLP neuron in layer 0 at the last position: h → GELU(h)",
         |c| {
             gpt2(c, |g| {
-                let t = last(g);
-                let Some(&i) = mlp::most_active(g.tr, 0, t).first() else {
-                    return c.say("no neurons", "没有神经元").to_string();
-                };
-                let n = mlp::neuron(g.tr, 0, t, i);
-                format!(
-                    "{} {i}{} h = {} → GELU(h) = {}",
-                    c.say("neuron", "神经元"),
-                    c.say(":", "："),
-                    num(n.pre as f64),
-                    num(n.engine_out as f64)
-                )
+                top_neuron(c, g, |n| {
+                    format!(
+                        "h = {} → GELU(h) = {}",
+                        num(n.pre as f64),
+                        num(n.engine_out as f64)
+                    )
+                })
             })
         },
     ),
@@ -544,6 +534,22 @@ pub(super) const SPECS: &[Spec] = &[
         },
     ),
 ];
+
+/// The side's most active MLP neuron in layer 0 at its last position, as
+/// "neuron i: " and `numbers` of it; or a word saying it has none.
+fn top_neuron(c: &Cx, s: &Side, numbers: impl Fn(&mlp::Neuron) -> String) -> String {
+    let t = last(s);
+    let Some(&i) = mlp::most_active(s.tr, 0, t).first() else {
+        return c.say("no neurons", "没有神经元").to_string();
+    };
+    let n = mlp::neuron(s.tr, 0, t, i);
+    format!(
+        "{} {i}{} {}",
+        c.say("neuron", "神经元"),
+        c.say(":", "："),
+        numbers(&n)
+    )
+}
 
 fn code_block(text: &str) -> String {
     format!("```\n{}\n```", text.trim_end())
