@@ -651,6 +651,62 @@ strings! {
     QuantNote2 => "so a decoder limited by memory bandwidth", "所以受内存带宽限制的解码器每秒";
     QuantNote3 => "runs at most bandwidth ÷ bytes per token", "最多生成 带宽 ÷ 每个词元的字节数";
     QuantNote4 => "tokens a second: fewer bytes, faster.", "个词元：字节越少，速度越快。";
+
+    // The training view: the record's messages, the charts' legends and axes, the run's numbers.
+    ViewTrainUnreadable => "the training record cannot be read:", "训练记录读不出来：";
+    TrainFixIt => "fix the file, or delete it to open the model without a record.",
+        "请修好这个文件，或者删掉它，不带记录打开模型。";
+    TrainNoLosses => "{} in {} has no logged losses yet (a run writes a row every 10 steps).",
+        "{}（在 {} 里）还没有记下任何损失（训练每 10 步写一行）。";
+    TrainNats => "nats", "奈特";
+    TrainScore => "score", "分数";
+    TrainLrAgainstStep => "learning rate against step", "学习率随步数的变化";
+    TrainHeadsTitle => "heads forming: previous-token score of every head, L{} H{} bright",
+        "头的形成：每个头的前一个词元分数，L{} H{} 用亮色";
+    TrainHeadPrev => "L{} H{} previous-token", "L{} H{} 前一个词元";
+    TrainHeadInduction => "L{} H{} induction", "L{} H{} 归纳";
+    TrainOtherHeads => "other heads", "其他头";
+    TrainFormedLine => "{}: formed", "{}：已形成";
+    TrainBaselines => "baselines", "基线";
+    TrainNoRecordIn => "no training record in {} ({}): models trained with `gptlens train` have one",
+        "{} 里没有训练记录（{}）：用 `gptlens train` 训练出的模型都带有一份";
+    TrainNoRecordNoDir => "no training record: the explorer was not given the model's folder, where {} would be; models trained with `gptlens train` have one",
+        "没有训练记录：探索器不知道模型的文件夹在哪里（{} 应该在那里）；用 `gptlens train` 训练出的模型都带有一份";
+    TrainHowToTrain => "Train a tiny model with `gptlens train --corpus FILE --out DIR` (see --help), then open it with `gptlens --model DIR explore` to see its loss fall here.",
+        "用 `gptlens train --corpus FILE --out DIR` 训练一个小模型（见 --help），再用 `gptlens --model DIR explore` 打开它，就能在这里看到它的损失怎样下降。";
+    TrainLossViewAnyway => "The loss view (8) scores the text on screen with this model, record or not.",
+        "不管有没有记录，损失视图（8）都会用这个模型给屏幕上的文字打分。";
+    TrainSteps => "steps", "步数";
+    TrainOf => " of {}", "（共 {}）";
+    TrainStopped => " (stopped)", "（中途停止）";
+    TrainTokensSeen => "tokens seen", "见过的词元";
+    TrainEpochs => "epochs", "轮数";
+    TrainEpochsOf => "{} of {} tokens", "{} 轮（文本共 {} 个词元）";
+    TrainNoTextSize => "? (text size not recorded)", "？（没有记录文本大小）";
+    TrainWallTime => "wall time", "用时";
+    TrainTokensPerSec => "tokens/s", "词元/秒";
+    TrainParameters => "parameters", "参数";
+    TrainTrainLoss => "train loss", "训练损失";
+    TrainValLoss => "val loss", "验证损失";
+    TrainPerplexity => "perplexity", "困惑度";
+    TrainExpVal => "{} = exp(val)", "{} = exp(验证损失)";
+    TrainNotRecorded => "not recorded", "没有记录";
+    TrainValBits => "val bits/byte", "验证比特/字节";
+    TrainPrevTokHead => "prev-tok head", "前一个词元头";
+    TrainInduction => "induction", "归纳头";
+    TrainFormedAt => "  formed at", "  形成于";
+    TrainStep => "step {}", "第 {} 步";
+    TrainNone => "none ≥ {}", "没有 ≥ {}";
+    TrainUniform => "uniform ln V", "均匀乱猜 ln V";
+    TrainUnigram => "unigram", "一元模型";
+    TrainBigram => "bigram", "二元模型";
+    TrainWarmup => "lr warm-up", "学习率预热";
+    TrainNSteps => "{} steps", "{} 步";
+    TrainLrPeak => "lr peak", "学习率峰值";
+    TrainLrCosine => "lr cosine to", "余弦退火到";
+    TrainBatch => "batch", "批";
+    TrainBatchOf => "{} × {} tokens", "{} × {} 个词元";
+    TrainWeightDecay => "weight decay", "权重衰减";
     // (end of the other view bodies)
 
     // The compare screen (tui::compare), the live view's bodies (tui::live::draw),

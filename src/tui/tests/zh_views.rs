@@ -26,7 +26,7 @@ fn section() -> &'static [Msg] {
     &Msg::ALL[at(FIRST)..=at(LAST)]
 }
 const FIRST: Msg = Msg::TokColPos;
-const LAST: Msg = Msg::QuantNote4;
+const LAST: Msg = Msg::TrainWeightDecay;
 
 /// The English of `m` between its slots, the longest piece.
 fn piece(m: Msg) -> &'static str {
@@ -260,4 +260,85 @@ fn the_quant_view_under_zh() {
         assert!(first[1].contains("文件自带"), "{}", first[1]);
         snapshots(&format!("quant_{ty}"), &first);
     }
+}
+
+/// The classroom model (its record has the heads' scores) in both
+/// languages, with its folder, on the training view.
+fn classroom_pair() -> (App, App) {
+    use crate::model::Gpt;
+    use crate::sample::Sampling;
+    use crate::tokenizer::Tokenizer;
+    use crate::tui::app::Options;
+    let dir = crate::embedded::dir("classroom").expect("the classroom model is built in");
+    let gpt = std::sync::Arc::new(Gpt::open(&dir).expect("classroom model"));
+    let tok = Tokenizer::open(&dir.join("tokenizer.json")).expect("tokenizer");
+    let ids = tok
+        .encode("Once upon a time, there was a little girl. She liked to play.")
+        .expect("ids");
+    let make = |theme: Theme| {
+        let options = Options {
+            theme,
+            sampling: Sampling::default(),
+            seed: 1,
+        };
+        let vocab = super::support::vocab_of(&gpt, &tok);
+        let mut a = App::new(gpt.clone(), vocab, &ids, options).expect("app");
+        a.set_model_dir(&dir);
+        apply(&mut a, &ch(View::Training.key()));
+        a
+    };
+    (make(zh_theme()), make(Theme::default()))
+}
+
+#[test]
+fn the_training_view_under_zh() {
+    let head = |l: usize, h: usize| {
+        move |a: &mut App| {
+            a.select_layer(l);
+            a.select_head(h);
+        }
+    };
+    let steps: [Step; 5] = [
+        ("L0 H3, the lesson's head", &head(0, 3)),
+        ("L1 H1", &head(1, 1)),
+        ("zoomed on L0 H3", &|a: &mut App| {
+            a.select_layer(0);
+            a.select_head(3);
+            a.set_zoom(true);
+        }),
+        ("zoomed on L0 H1", &head(0, 1)),
+        ("not zoomed, L1 H0", &|a: &mut App| {
+            a.set_zoom(false);
+            a.select_layer(1);
+            a.select_head(0);
+        }),
+    ];
+    let words = [
+        Msg::TrainSteps,
+        Msg::TrainWallTime,
+        Msg::TrainBaselines,
+        Msg::TrainParameters,
+    ];
+    let (mut zh, mut en) = classroom_pair();
+    let first = check(&mut zh, &mut en, &steps, 5, &words);
+    assert!(
+        first[1].contains("头的形成") && first[1].contains("验证损失"),
+        "{}",
+        first[1]
+    );
+    snapshots("training", &first);
+    // Zoomed: the heads' curves alone.
+    let mut z = classroom_pair().0;
+    head(0, 3)(&mut z);
+    z.set_zoom(true);
+    let zoomed: Vec<String> = SIZES
+        .iter()
+        .map(|&(w, h)| screen(&render_buffer(&mut z, w, h)))
+        .collect();
+    snapshots("training_zoomed", &zoomed);
+    // No folder given: the panel that says so.
+    let (mut zh, mut en) = pair(View::Training);
+    let steps: [Step; 1] = [("no record", &|_: &mut App| {})];
+    let first = check(&mut zh, &mut en, &steps, 3, &[]);
+    assert!(first[1].contains("没有训练记录"), "{}", first[1]);
 }

@@ -18,9 +18,9 @@ use ratatui::widgets::Widget;
 use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
 
 use super::{fit, panel, plot_cell, text, width, wrapped};
-use crate::fmt::human_duration;
+use crate::fmt::human_duration_in;
 use crate::fmt::{count, num};
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
 use crate::train::record::{FORMED, LOG_FILE, TrainRecord};
 use crate::tui::app::App;
 use crate::tui::heatmap::{ColorMode, Theme};
@@ -94,6 +94,7 @@ pub fn selection_count(_app: &App) -> usize {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let lang = app.theme().lang;
     let rec = match app.train_record() {
         Ok(Some(r)) => r,
         Ok(None) => return no_record(app, area, buf),
@@ -106,10 +107,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 true,
             );
             let lines = vec![
-                Line::styled("the training record cannot be read:", app.theme().alarm()),
+                Line::styled(Msg::ViewTrainUnreadable.get(lang), app.theme().alarm()),
                 Line::raw(e.clone()),
                 Line::raw(""),
-                Line::raw("fix the file, or delete it to open the model without a record."),
+                Line::raw(Msg::TrainFixIt.get(lang)),
             ];
             return wrapped(lines, inner, buf);
         }
@@ -156,14 +157,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let vocab = app.gpt().config.vocab_size as f64;
     let series = vec![
         Series {
-            name: "train loss".into(),
+            name: Msg::TrainTrainLoss.get(lang).into(),
             points: as_f64(&rec.losses()),
             line: true,
             color: TRAIN_COLOR,
             faint: false,
         },
         Series {
-            name: "val loss".into(),
+            name: Msg::TrainValLoss.get(lang).into(),
             points: as_f64(&rec.val_losses()),
             line: false,
             color: VAL_COLOR,
@@ -172,11 +173,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     ];
     if series.iter().all(|s| s.points.is_empty()) {
         wrapped(
-            vec![Line::raw(format!(
-                "{} in {} has no logged losses yet (a run writes a row every 10 steps).",
-                LOG_FILE,
-                rec.dir.display()
-            ))],
+            vec![Line::raw(
+                Msg::TrainNoLosses.fill(lang, &[&LOG_FILE, &rec.dir.display()]),
+            )],
             inner,
             buf,
         );
@@ -186,8 +185,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             inner,
             buf,
             &series,
-            &references(rec, vocab),
-            "nats",
+            &references(rec, vocab, lang),
+            Msg::TrainNats.get(lang),
         );
     }
     if side_w > 0 {
@@ -210,7 +209,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if rest.height >= 7 && lrs.len() > 1 {
             text(
                 vec![Line::styled(
-                    fit("learning rate against step", rest.width as usize),
+                    fit(Msg::TrainLrAgainstStep.get(lang), rest.width as usize),
                     app.theme().dim(),
                 )],
                 rest,
@@ -246,7 +245,8 @@ fn as_f64(points: &[(u64, f64)]) -> Vec<(f64, f64)> {
 /// score at which the record counts a head as formed.
 fn heads_panel(app: &App, rec: &TrainRecord, area: Rect, buf: &mut Buffer) {
     let (sl, sh) = (app.layer(), app.head());
-    let title = format!("heads forming: previous-token score of every head, L{sl} H{sh} bright");
+    let lang = app.theme().lang;
+    let title = Msg::TrainHeadsTitle.fill(lang, &[&sl, &sh]);
     let inner = panel(app.theme(), &title, area, buf, false);
     let mut heads: Vec<(usize, usize)> = rec.heads.iter().map(|r| (r.layer, r.head)).collect();
     heads.sort_unstable();
@@ -255,14 +255,14 @@ fn heads_panel(app: &App, rec: &TrainRecord, area: Rect, buf: &mut Buffer) {
     let mut series: Vec<Series> = vec![];
     if heads.contains(&(sl, sh)) {
         series.push(Series {
-            name: format!("L{sl} H{sh} previous-token"),
+            name: Msg::TrainHeadPrev.fill(lang, &[&sl, &sh]),
             points: as_f64(&rec.head_curve(sl, sh, false)),
             line: true,
             color: Color::LightMagenta,
             faint: false,
         });
         series.push(Series {
-            name: format!("L{sl} H{sh} induction"),
+            name: Msg::TrainHeadInduction.fill(lang, &[&sl, &sh]),
             points: as_f64(&rec.head_curve(sl, sh, true)),
             line: true,
             color: Color::Green,
@@ -274,7 +274,7 @@ fn heads_panel(app: &App, rec: &TrainRecord, area: Rect, buf: &mut Buffer) {
             .iter()
             .filter(|&&lh| lh != (sl, sh))
             .map(|&(l, h)| Series {
-                name: "other heads".into(),
+                name: Msg::TrainOtherHeads.get(lang).into(),
                 points: as_f64(&rec.head_curve(l, h, false)),
                 line: true,
                 color: Color::DarkGray,
@@ -283,28 +283,35 @@ fn heads_panel(app: &App, rec: &TrainRecord, area: Rect, buf: &mut Buffer) {
     );
     let refs = [RefLine {
         y: FORMED,
-        label: format!("{FORMED}: formed"),
+        label: Msg::TrainFormedLine.fill(lang, &[&FORMED]),
     }];
-    plot(app.theme(), inner, buf, &series, &refs, "score");
+    plot(
+        app.theme(),
+        inner,
+        buf,
+        &series,
+        &refs,
+        Msg::TrainScore.get(lang),
+    );
 }
 
 /// Uniform guess, unigram and bigram, when known.
-fn references(rec: &TrainRecord, vocab: f64) -> Vec<RefLine> {
+fn references(rec: &TrainRecord, vocab: f64, lang: Lang) -> Vec<RefLine> {
     let mut v = vec![RefLine {
         y: vocab.ln(),
-        label: format!("uniform ln V {}", num(vocab.ln())),
+        label: format!("{} {}", Msg::TrainUniform.get(lang), num(vocab.ln())),
     }];
     if let Some(b) = rec.baselines() {
         if let Some(u) = b.unigram {
             v.push(RefLine {
                 y: u,
-                label: format!("unigram {}", num(u)),
+                label: format!("{} {}", Msg::TrainUnigram.get(lang), num(u)),
             });
         }
         if let Some(u) = b.bigram {
             v.push(RefLine {
                 y: u,
-                label: format!("bigram {}", num(u)),
+                label: format!("{} {}", Msg::TrainBigram.get(lang), num(u)),
             });
         }
     }
@@ -320,22 +327,16 @@ fn no_record(app: &App, area: Rect, buf: &mut Buffer) {
         buf,
         true,
     );
+    let lang = app.theme().lang;
     let first = match &app.model_dir() {
-        Some(d) => format!(
-            "no training record in {} ({LOG_FILE}): models trained with `gptlens train` have one",
-            d.display()
-        ),
-        None => format!(
-            "no training record: the explorer was not given the model's folder, where {LOG_FILE} would be; models trained with `gptlens train` have one"
-        ),
+        Some(d) => Msg::TrainNoRecordIn.fill(lang, &[&d.display(), &LOG_FILE]),
+        None => Msg::TrainNoRecordNoDir.fill(lang, &[&LOG_FILE]),
     };
     let lines = vec![
         Line::styled(first, app.theme().accent()),
         Line::raw(""),
-        Line::raw(
-            "Train a tiny model with `gptlens train --corpus FILE --out DIR` (see --help), then open it with `gptlens --model DIR explore` to see its loss fall here.",
-        ),
-        Line::raw("The loss view (8) scores the text on screen with this model, record or not."),
+        Line::raw(Msg::TrainHowToTrain.get(lang)),
+        Line::raw(Msg::TrainLossViewAnyway.get(lang)),
     ];
     wrapped(lines, inner, buf);
 }
@@ -343,98 +344,118 @@ fn no_record(app: &App, area: Rect, buf: &mut Buffer) {
 /// The run's numbers, one `label value` line each; blank separators are
 /// dropped when the panel is short.
 fn numbers(app: &App, rec: &TrainRecord, w: usize, h: usize) -> Vec<Line<'static>> {
+    let lang = app.theme().lang;
     let s = rec.summary.clone().unwrap_or_default();
     let hyper = s.hyper.clone().unwrap_or_default();
     // An empty label is a blank separator.
     let mut rows: Vec<(String, String)> = vec![];
-    let mut row = |k: &str, v: String| rows.push((k.to_string(), v));
+    let mut row = |k: Msg, v: String| rows.push((k.get(lang).to_string(), v));
     let last_step = s.step.or(rec.rows.last().map(|r| r.step));
     if let Some(st) = last_step {
         let mut v = count(st as f64);
         if let Some(total) = hyper.steps.filter(|&t| t != st) {
-            v.push_str(&format!(" of {}", count(total as f64)));
+            v.push_str(&Msg::TrainOf.fill(lang, &[&count(total as f64)]));
         }
         if s.interrupted == Some(true) {
-            v.push_str(" (stopped)");
+            v.push_str(Msg::TrainStopped.get(lang));
         }
-        row("steps", v);
+        row(Msg::TrainSteps, v);
     }
     if let Some(t) = s.tokens_seen {
-        row("tokens seen", count(t as f64));
+        row(Msg::TrainTokensSeen, count(t as f64));
         match s.train_tokens.filter(|&n| n > 0) {
             Some(n) => row(
-                "epochs",
-                format!("{:.2} of {} tokens", t as f64 / n as f64, count(n as f64)),
+                Msg::TrainEpochs,
+                Msg::TrainEpochsOf.fill(
+                    lang,
+                    &[&format!("{:.2}", t as f64 / n as f64), &count(n as f64)],
+                ),
             ),
-            None => row("epochs", "? (text size not recorded)".into()),
+            None => row(Msg::TrainEpochs, Msg::TrainNoTextSize.get(lang).into()),
         }
     }
     if let Some(secs) = s.elapsed_secs {
-        row("wall time", human_duration(secs));
+        row(Msg::TrainWallTime, human_duration_in(secs, lang));
         if let Some(t) = s.tokens_seen.filter(|_| secs > 0.0) {
-            row("tokens/s", count(t as f64 / secs));
+            row(Msg::TrainTokensPerSec, count(t as f64 / secs));
         }
     }
     if let Some(n) = s.n_params {
-        row("parameters", count(n as f64));
+        row(Msg::TrainParameters, count(n as f64));
     }
-    row("", String::new());
+    let blank = |rows: &mut Vec<(String, String)>| rows.push((String::new(), String::new()));
+    blank(&mut rows);
+    let mut row = |k: Msg, v: String| rows.push((k.get(lang).to_string(), v));
     if let Some(l) = rec.final_train() {
-        row("train loss", num(l));
+        row(Msg::TrainTrainLoss, num(l));
     }
     match rec.final_val() {
         Some(v) => {
-            row("val loss", num(v));
-            row("perplexity", format!("{} = exp(val)", num(v.exp())));
+            row(Msg::TrainValLoss, num(v));
+            row(
+                Msg::TrainPerplexity,
+                Msg::TrainExpVal.fill(lang, &[&num(v.exp())]),
+            );
         }
-        None => row("val loss", "not recorded".into()),
+        None => row(Msg::TrainValLoss, Msg::TrainNotRecorded.get(lang).into()),
     }
     if let Some(b) = s.val_bits_per_byte {
-        row("val bits/byte", num(b));
+        row(Msg::TrainValBits, num(b));
     }
     if !rec.heads.is_empty() {
-        row("", String::new());
-        for (label, induction) in [("prev-tok head", false), ("induction", true)] {
+        blank(&mut rows);
+        for (label, induction) in [(Msg::TrainPrevTokHead, false), (Msg::TrainInduction, true)] {
             match rec.first_formed(induction) {
                 Some((l, h, at, _)) => {
-                    row(label, format!("L{l} H{h}"));
-                    row("  formed at", format!("step {}", count(at as f64)));
+                    rows.push((label.get(lang).into(), format!("L{l} H{h}")));
+                    rows.push((
+                        Msg::TrainFormedAt.get(lang).into(),
+                        Msg::TrainStep.fill(lang, &[&count(at as f64)]),
+                    ));
                 }
-                None => row(label, format!("none ≥ {FORMED}")),
+                None => rows.push((
+                    label.get(lang).into(),
+                    Msg::TrainNone.fill(lang, &[&FORMED]),
+                )),
             }
         }
     }
-    row("", String::new());
+    blank(&mut rows);
+    let mut row = |k: Msg, v: String| rows.push((k.get(lang).to_string(), v));
     let vocab = app.gpt().config.vocab_size as f64;
-    row("uniform ln V", num(vocab.ln()));
+    row(Msg::TrainUniform, num(vocab.ln()));
     if let Some(b) = rec.baselines() {
         if let Some(u) = b.unigram {
-            row("unigram", num(u));
+            row(Msg::TrainUnigram, num(u));
         }
         if let Some(u) = b.bigram {
             let lambda = b
                 .bigram_lambda
                 .map(|l| format!(" (λ {l})"))
                 .unwrap_or_default();
-            row("bigram", format!("{}{lambda}", num(u)));
+            row(Msg::TrainBigram, format!("{}{lambda}", num(u)));
         }
     }
-    row("", String::new());
+    blank(&mut rows);
+    let mut row = |k: Msg, v: String| rows.push((k.get(lang).to_string(), v));
     // Learning rates print as written (0.003, not 0.003000).
     if let Some(w) = hyper.warmup {
-        row("lr warm-up", format!("{} steps", count(w as f64)));
+        row(
+            Msg::TrainWarmup,
+            Msg::TrainNSteps.fill(lang, &[&count(w as f64)]),
+        );
     }
     if let Some(lr) = hyper.lr {
-        row("lr peak", format!("{lr}"));
+        row(Msg::TrainLrPeak, format!("{lr}"));
     }
     if let Some(m) = hyper.min_lr {
-        row("lr cosine to", format!("{m}"));
+        row(Msg::TrainLrCosine, format!("{m}"));
     }
     if let (Some(b), Some(t)) = (hyper.batch, hyper.n_ctx) {
-        row("batch", format!("{b} × {t} tokens"));
+        row(Msg::TrainBatch, Msg::TrainBatchOf.fill(lang, &[&b, &t]));
     }
     if let Some(wd) = hyper.weight_decay {
-        row("weight decay", format!("{wd}"));
+        row(Msg::TrainWeightDecay, format!("{wd}"));
     }
     if rows.len() > h {
         rows.retain(|r| !r.0.is_empty());
@@ -520,7 +541,8 @@ pub fn plot(
     let dim = theme.dim();
     // Legend.
     if legend == 1 {
-        let mut spans = vec![Span::styled(format!("{y_title}: "), dim)];
+        let colon = if theme.lang == Lang::Zh { "：" } else { ": " };
+        let mut spans = vec![Span::styled(format!("{y_title}{colon}"), dim)];
         let mut named: Vec<&str> = vec![];
         for s in series {
             if s.faint {
@@ -547,7 +569,7 @@ pub fn plot(
             // One line is named by its own label; several are the baselines.
             let word = match refs {
                 [one] if !one.label.is_empty() => one.label.as_str(),
-                _ => "baselines",
+                _ => Msg::TrainBaselines.get(theme.lang),
             };
             spans.push(Span::raw(word.to_string()));
         }
@@ -577,7 +599,7 @@ pub fn plot(
     let (left, mid, right) = (count(x0), count((x0 + x1) / 2.0), count(x1));
     let pw = plot.width as usize;
     let mut under = fit(&left, pw);
-    let mid_text = format!("step {mid}");
+    let mid_text = Msg::TrainStep.fill(theme.lang, &[&mid]);
     let mid_at = (pw / 2).saturating_sub(width(&mid_text) / 2);
     if mid_at > width(&left) + 1 && mid_at + width(&mid_text) + width(&right) + 2 <= pw {
         under = format!("{}{mid_text}", fit(&left, mid_at));
