@@ -229,7 +229,12 @@ fn the_training_lesson_starts_the_classroom_run_and_comes_back_to_the_step() {
     let here = format!("step {at}/{steps}");
     s.wait_for_all(&[&here, "g train live"]);
     s.keys(&["g"]);
-    s.wait_for_all(&["gptlens train --live", "every head now", "step "]);
+    s.wait_for_all(&["gptlens train --live", "every head now"]);
+    // Stop only once training has taken a step: q before the first step has
+    // no checkpoint to keep (it failed that way once under load).
+    s.wait_until("the live run's first step", |p| {
+        p.contains("gptlens train --live") && shown_step(p).is_some_and(|n| n >= 1)
+    });
     s.keys(&["q"]);
     let back = s.wait_for_all(&[&here, "classroom run in ", "gptlens-classroom-"]);
     assert!(!back.contains("every head now"), "{back}");
